@@ -1,0 +1,229 @@
+package meta_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/filesphere/filesphere/cluster/meta"
+	"github.com/filesphere/filesphere/cluster/meta/metatest"
+)
+
+func openLocal(tb testing.TB, path string) *meta.Local {
+	tb.Helper()
+	l, err := meta.OpenLocal(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { l.Close() })
+	return l
+}
+
+func TestLocalConformance(t *testing.T) {
+	metatest.Run(t, func(t *testing.T) meta.KV {
+		return openLocal(t, filepath.Join(t.TempDir(), "meta.db"))
+	})
+}
+
+func TestLocalRestartKeepsDataAndAppliedIndex(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "meta.db")
+	l := openLocal(t, path)
+	var last uint64
+	for i := range 10 {
+		rev, err := l.Txn(ctx, meta.Txn{Ops: []meta.Op{meta.Put(fmt.Sprintf("c/%d", i), []byte{byte(i)})}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = rev
+	}
+	log := []meta.Command{{Index: 1, Data: meta.EncodeTxn(meta.Txn{Ops: []meta.Op{meta.Put("c/0", []byte("replayed"))}})}}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Txn(ctx, meta.Txn{}); !errors.Is(err, meta.ErrClosed) {
+		t.Fatalf("txn after close: %v", err)
+	}
+
+	l2 := openLocal(t, path)
+	if got := l2.FSM().AppliedIndex(); got != last {
+		t.Fatalf("applied after restart = %d; want %d", got, last)
+	}
+	e, err := l2.Get(ctx, "c/0")
+	if err != nil || e.Value[0] != 0 || e.Revision != 1 {
+		t.Fatalf("c/0 = %+v, %v", e, err)
+	}
+	// Replaying an applied entry does nothing.
+	if r := l2.FSM().ApplyBatch(log); !r[0].Skipped {
+		t.Fatalf("replay = %+v", r)
+	}
+	if e, _ := l2.Get(ctx, "c/0"); string(e.Value) != "\x00" {
+		t.Fatalf("replay re-applied: %q", e.Value)
+	}
+	// New writes continue after the old revisions.
+	rev, err := l2.Txn(ctx, meta.Txn{Ops: []meta.Op{meta.Put("c/new", nil)}})
+	if err != nil || rev != last+1 {
+		t.Fatalf("txn after restart = %d, %v; want %d", rev, err, last+1)
+	}
+}
+
+func TestLocalOpenLocked(t *testing.T) {
+	// bbolt's flock is per open file description, so a second open of the
+	// same file in this process waits for the lock and times out.
+	path := filepath.Join(t.TempDir(), "meta.db")
+	openLocal(t, path)
+	start := time.Now()
+	const timeout = 200 * time.Millisecond
+	if _, err := meta.OpenLocal(path, meta.WithLockTimeout(timeout)); err == nil {
+		t.Fatal("second open of a locked database succeeded")
+	}
+	if d := time.Since(start); d < timeout/2 { // bbolt polls the lock every 50ms
+		t.Fatalf("failed after %v, before the lock timeout", d)
+	}
+}
+
+func TestLocalTxnCancelWhileWaiting(t *testing.T) {
+	l := openLocal(t, filepath.Join(t.TempDir(), "meta.db"))
+	// Many writers; half of them with contexts that end immediately. Every
+	// Txn returns, cancelled ones with the context error, and the store
+	// stays usable.
+	var wg sync.WaitGroup
+	var ok, cancelled atomic.Int64
+	for i := range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx := context.Background()
+			if i%2 == 1 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, time.Microsecond)
+				defer cancel()
+			}
+			_, err := l.Txn(ctx, meta.Txn{Ops: []meta.Op{meta.Put(fmt.Sprintf("t/%d", i), nil)}})
+			switch {
+			case err == nil:
+				ok.Add(1)
+			case errors.Is(err, context.DeadlineExceeded):
+				cancelled.Add(1)
+			default:
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok.Load() < 100 {
+		t.Fatalf("only %d txns succeeded", ok.Load())
+	}
+	t.Logf("%d committed, %d cancelled", ok.Load(), cancelled.Load())
+	if _, err := l.Txn(context.Background(), meta.Txn{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLocalCloseWithWaitingWriters(t *testing.T) {
+	l, err := meta.OpenLocal(filepath.Join(t.TempDir(), "meta.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := l.Txn(context.Background(), meta.Txn{Ops: []meta.Op{meta.Put(fmt.Sprintf("t/%d", i), nil)}})
+			if err != nil && !errors.Is(err, meta.ErrClosed) {
+				t.Error(err)
+			}
+		}()
+	}
+	time.Sleep(time.Millisecond) // let some writers in; correctness does not depend on it
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait() // every writer returns
+	if err := l.Close(); err != nil {
+		t.Fatalf("second close: %v", err)
+	}
+	if _, err := l.Get(context.Background(), "t/0"); !errors.Is(err, meta.ErrClosed) {
+		t.Fatalf("get after close: %v", err)
+	}
+}
+
+func reportOps(b *testing.B) {
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+}
+
+func BenchmarkLocalTxnSerial(b *testing.B) {
+	l := openLocal(b, filepath.Join(b.TempDir(), "meta.db"))
+	ctx := context.Background()
+	val := make([]byte, 64)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := l.Txn(ctx, meta.Txn{Ops: []meta.Op{meta.Put(fmt.Sprintf("s/%d", i), val)}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportOps(b)
+}
+
+func BenchmarkLocalTxnParallel(b *testing.B) {
+	l := openLocal(b, filepath.Join(b.TempDir(), "meta.db"))
+	ctx := context.Background()
+	val := make([]byte, 64)
+	var n atomic.Int64
+	b.SetParallelism(32) // 32 * GOMAXPROCS writers: a busy metadata server
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			k := fmt.Sprintf("s/%d", n.Add(1))
+			if _, err := l.Txn(ctx, meta.Txn{Ops: []meta.Op{meta.Put(k, val)}}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	reportOps(b)
+}
+
+func BenchmarkList(b *testing.B) {
+	for _, size := range []int{10_000, 100_000} {
+		b.Run(fmt.Sprintf("keys=%d", size), func(b *testing.B) {
+			l := openLocal(b, filepath.Join(b.TempDir(), "meta.db"))
+			val := make([]byte, 64)
+			// Load through the FSM in large commands: few fsyncs.
+			const perCmd = 10_000
+			idx := l.FSM().AppliedIndex()
+			for i := 0; i < size; i += perCmd {
+				var txn meta.Txn
+				for j := i; j < i+perCmd && j < size; j++ {
+					txn.Ops = append(txn.Ops, meta.Put(fmt.Sprintf("s/obj/%08d", j), val))
+				}
+				idx++
+				if r := l.FSM().Apply(idx, meta.EncodeTxn(txn)); r.Err != nil {
+					b.Fatal(r.Err)
+				}
+			}
+			// Other owners' keys around the listed prefix.
+			idx++
+			l.FSM().Apply(idx, meta.EncodeTxn(meta.Txn{Ops: []meta.Op{meta.Put("i/u", val), meta.Put("t/z", val)}}))
+			ctx := context.Background()
+			start := fmt.Sprintf("s/obj/%08d", size/2)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				es, err := l.List(ctx, "s/obj/", start, 1000)
+				if err != nil || len(es) != 1000 || es[0].Key != start {
+					b.Fatalf("list: %d entries, %v", len(es), err)
+				}
+			}
+			reportOps(b)
+		})
+	}
+}

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/filesphere/filesphere/cluster/meta"
+	"github.com/filesphere/filesphere/cluster/ring"
+	"github.com/filesphere/filesphere/s3api"
+	"github.com/filesphere/filesphere/s3api/sigv4"
+	"github.com/filesphere/filesphere/storage"
+	"github.com/filesphere/filesphere/storage/drive"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/sirupsen/logrus"
+	"github.com/spf13/cobra"
+)
+
+// serverFlags are the server command's settings.
+type serverFlags struct {
+	address   string
+	dataDir   string
+	domain    string
+	region    string
+	ecData    int
+	ecParity  int
+	logFormat string
+	logLevel  string
+	drain     time.Duration
+}
+
+func newServerCmd() *cobra.Command {
+	var f serverFlags
+	cmd := &cobra.Command{
+		Use:   "server [flags] [DRIVE...]",
+		Short: "Run an S3 server on local drive folders",
+		Long: `Run a FileSphere node serving the S3 API.
+
+With no DRIVE arguments the node uses four drive folders <data>/drive1 ... <data>/drive4
+(created if missing) with erasure coding 2+2. With arguments, those folders are the drives.
+
+Root credentials come from FILESPHERE_ROOT_USER and FILESPHERE_ROOT_PASSWORD. When unset, the
+first start generates random ones, stores them in <data>/root-credentials.json (mode 0600) and
+prints them; later starts reuse them.`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := bindEnv(cmd.Flags()); err != nil {
+				return err
+			}
+			return runServer(cmd.Context(), f, args)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&f.address, "address", ":9000", "address the S3 API listens on")
+	fs.StringVar(&f.dataDir, "data", "./data", "folder for node state (metadata, credentials, default drives)")
+	fs.StringVar(&f.domain, "domain", "", "domain for virtual-host-style buckets (<bucket>.<domain>)")
+	fs.StringVar(&f.region, "region", "us-east-1", "region reported to clients and accepted in signatures")
+	fs.IntVar(&f.ecData, "ec-data", 0, "erasure data shards k (default: half the drives)")
+	fs.IntVar(&f.ecParity, "ec-parity", 0, "erasure parity shards m (default: half the drives)")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.DurationVar(&f.drain, "shutdown-timeout", 30*time.Second, "how long SIGINT/SIGTERM waits for in-flight requests")
+	return cmd
+}
+
+func newLogger(format, level string) (*logrus.Logger, error) {
+	l := logrus.New()
+	l.SetOutput(os.Stderr)
+	switch format {
+	case "text":
+		l.SetFormatter(&logrus.TextFormatter{FullTimestamp: true})
+	case "json":
+		l.SetFormatter(&logrus.JSONFormatter{})
+	default:
+		return nil, fmt.Errorf("unknown log format %q", format)
+	}
+	lv, err := logrus.ParseLevel(level)
+	if err != nil {
+		return nil, err
+	}
+	l.SetLevel(lv)
+	return l, nil
+}
+
+// geometry picks k and m: flags when given, else half the drives each.
+func geometry(f serverFlags, drives int) (int, int) {
+	k, m := f.ecData, f.ecParity
+	if k == 0 && m == 0 {
+		k = max(drives/2, 1)
+		m = max(drives-k, 1)
+		if m > k {
+			m = k
+		}
+	} else if k == 0 {
+		k = drives - m
+	} else if m == 0 {
+		m = min(drives-k, k)
+	}
+	return k, m
+}
+
+func runServer(ctx context.Context, f serverFlags, args []string) error {
+	logger, err := newLogger(f.logFormat, f.logLevel)
+	if err != nil {
+		return err
+	}
+	log := logrus.NewEntry(logger)
+	if err := os.MkdirAll(f.dataDir, 0o700); err != nil {
+		return err
+	}
+	paths := args
+	if len(paths) == 0 {
+		for i := 1; i <= 4; i++ {
+			paths = append(paths, filepath.Join(f.dataDir, "drive"+strconv.Itoa(i)))
+		}
+	}
+	k, m := geometry(f, len(paths))
+	if len(paths) < k+m {
+		return fmt.Errorf("erasure %d+%d needs at least %d drives, have %d", k, m, k+m, len(paths))
+	}
+	creds, generated, err := loadRootCredentials(f.dataDir)
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	set := drive.Set{}
+	var members []ring.Member
+	for i, p := range paths {
+		id := "drive" + strconv.Itoa(i+1)
+		d, err := drive.NewLocal(id, p)
+		if err != nil {
+			return fmt.Errorf("drive %s: %w", p, err)
+		}
+		set[id] = d
+		members = append(members, ring.Member{DriveID: id, NodeID: "local", Weight: 1})
+	}
+	rg, err := ring.New(1, members)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(f.dataDir, "meta"), 0o700); err != nil {
+		return err
+	}
+	kv, err := meta.OpenLocal(filepath.Join(f.dataDir, "meta", "meta.db"))
+	if err != nil {
+		return fmt.Errorf("metadata store: %w", err)
+	}
+	defer kv.Close()
+
+	ecfg := storage.DefaultEngineConfig()
+	ecfg.DataShards, ecfg.ParityShards, ecfg.Log = k, m, log
+	engine, err := storage.NewEngine(ecfg, kv, set, rg)
+	if err != nil {
+		return err
+	}
+	defer engine.Close()
+
+	vcfg := sigv4.DefaultConfig()
+	vcfg.Region = f.region
+	vcfg.Lookup = func(ak string) (string, error) {
+		if ak == creds.AccessKey {
+			return creds.SecretKey, nil
+		}
+		return "", sigv4.ErrInvalidAccessKeyID
+	}
+	verifier, err := sigv4.New(vcfg)
+	if err != nil {
+		return err
+	}
+	scfg := s3api.DefaultConfig()
+	scfg.Domain, scfg.Region, scfg.Log, scfg.Registry = f.domain, f.region, log, reg
+	scfg.Metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	api, err := s3api.New(scfg, engine, verifier, s3api.AuthenticatedOnly{})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", f.address)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: api, MaxHeaderBytes: 1 << 20, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	printBanner(ln.Addr(), f, k, m, paths, creds, generated)
+	log.WithFields(logrus.Fields{"address": ln.Addr().String(), "drives": len(paths), "ec": fmt.Sprintf("%d+%d", k, m)}).Info("serving S3")
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining in-flight requests")
+	sctx, cancel := context.WithTimeout(context.Background(), f.drain)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func printBanner(addr net.Addr, f serverFlags, k, m int, paths []string, c rootCredentials, generated bool) {
+	host := "127.0.0.1"
+	if h, _, err := net.SplitHostPort(f.address); err == nil && h != "" && h != "0.0.0.0" && h != "::" {
+		host = h
+	}
+	_, port, _ := net.SplitHostPort(addr.String())
+	fmt.Printf("FileSphere S3 endpoint: http://%s\n", net.JoinHostPort(host, port))
+	fmt.Printf("Drives: %d (erasure %d+%d), data folder: %s\n", len(paths), k, m, f.dataDir)
+	if generated {
+		fmt.Printf("Generated root credentials (stored in %s):\n", filepath.Join(f.dataDir, credentialsFile))
+	} else {
+		fmt.Println("Root credentials:")
+	}
+	fmt.Printf("  export AWS_ACCESS_KEY_ID=%s\n", c.AccessKey)
+	fmt.Printf("  export AWS_SECRET_ACCESS_KEY=%s\n", c.SecretKey)
+	fmt.Printf("  aws --endpoint-url http://%s s3 ls\n", net.JoinHostPort(host, port))
+}

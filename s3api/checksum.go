@@ -1,0 +1,210 @@
+package s3api
+
+import (
+	"bytes"
+	"crypto/md5"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/filesphere/filesphere/storage"
+)
+
+var algorithms = []storage.ChecksumAlgorithm{
+	storage.ChecksumCRC32, storage.ChecksumCRC32C, storage.ChecksumSHA1,
+	storage.ChecksumSHA256, storage.ChecksumCRC64NVME,
+}
+
+func newHash(alg storage.ChecksumAlgorithm) hash.Hash { return storage.NewChecksumHash(alg) }
+
+func checksumHeader(alg storage.ChecksumAlgorithm) string {
+	return "X-Amz-Checksum-" + strings.ToLower(string(alg))
+}
+
+func parseAlgorithm(s string) (storage.ChecksumAlgorithm, bool) {
+	a := storage.ChecksumAlgorithm(strings.ToUpper(s))
+	return a, newHash(a) != nil
+}
+
+// checksumSpec is what a request says about its payload's checksums.
+type checksumSpec struct {
+	md5       []byte // Content-MD5, decoded
+	alg       storage.ChecksumAlgorithm
+	want      string // from a header; "" when it comes in a trailer or not at all
+	inTrailer bool
+}
+
+// parseChecksums reads Content-MD5, x-amz-checksum-*, x-amz-trailer and
+// x-amz-sdk-checksum-algorithm. At most one algorithm may be named.
+func parseChecksums(h http.Header) (checksumSpec, error) {
+	var cs checksumSpec
+	if v := h.Get("Content-Md5"); v != "" {
+		b, err := base64.StdEncoding.DecodeString(v)
+		if err != nil || len(b) != md5.Size {
+			return cs, apiErr(ErrInvalidDigest, "")
+		}
+		cs.md5 = b
+	}
+	for _, a := range algorithms {
+		v := h.Get(checksumHeader(a))
+		if v == "" {
+			continue
+		}
+		if cs.alg != "" {
+			return cs, apiErr(ErrInvalidRequest, "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
+		}
+		if !validChecksumValue(a, v) {
+			return cs, apiErr(ErrInvalidRequest, fmt.Sprintf("Value for %s header is invalid.", strings.ToLower(checksumHeader(a))))
+		}
+		cs.alg, cs.want = a, v
+	}
+	if t := h.Get("X-Amz-Trailer"); t != "" {
+		name, ok := strings.CutPrefix(strings.ToLower(strings.TrimSpace(t)), "x-amz-checksum-")
+		a, valid := parseAlgorithm(name)
+		if !ok || !valid {
+			return cs, apiErr(ErrInvalidRequest, "The value specified in the x-amz-trailer header is not supported.")
+		}
+		if cs.alg != "" && cs.alg != a {
+			return cs, apiErr(ErrInvalidRequest, "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
+		}
+		cs.alg, cs.inTrailer = a, true
+	}
+	if v := h.Get("X-Amz-Sdk-Checksum-Algorithm"); v != "" && cs.alg == "" {
+		a, ok := parseAlgorithm(v)
+		if !ok {
+			return cs, apiErr(ErrInvalidRequest, "Checksum algorithm provided is unsupported.")
+		}
+		cs.alg = a
+	}
+	return cs, nil
+}
+
+func validChecksumValue(a storage.ChecksumAlgorithm, v string) bool {
+	b, err := base64.StdEncoding.DecodeString(v)
+	return err == nil && len(b) == newHash(a).Size()
+}
+
+// verifyingReader checks a payload while it streams: its byte count, its
+// Content-MD5 and its x-amz-checksum. A mismatch is returned in place of
+// io.EOF, so the storage layer aborts before anything becomes visible.
+type verifyingReader struct {
+	r        io.Reader
+	spec     checksumSpec
+	md5      hash.Hash
+	sum      hash.Hash
+	expect   int64 // -1 unknown
+	n        int64
+	trailer  func() http.Header
+	out      *storage.Checksum // filled at EOF
+	finished bool
+}
+
+func newVerifyingReader(r io.Reader, size int64, spec checksumSpec, trailer func() http.Header) *verifyingReader {
+	v := &verifyingReader{r: r, spec: spec, expect: size, trailer: trailer, out: &storage.Checksum{}}
+	if spec.md5 != nil {
+		v.md5 = md5.New()
+	}
+	if spec.alg != "" {
+		v.sum = newHash(spec.alg)
+	}
+	return v
+}
+
+// errBodyTooLarge is returned when a body runs past its declared size.
+var errBodyTooLarge = errors.New("s3api: body longer than declared")
+
+func (v *verifyingReader) Read(p []byte) (int, error) {
+	if v.finished {
+		return 0, io.EOF
+	}
+	n, err := v.r.Read(p)
+	if n > 0 {
+		v.n += int64(n)
+		if v.md5 != nil {
+			v.md5.Write(p[:n])
+		}
+		if v.sum != nil {
+			v.sum.Write(p[:n])
+		}
+		if v.expect >= 0 && v.n > v.expect {
+			return 0, errBodyTooLarge
+		}
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return n, apiErr(ErrIncompleteBody, "")
+	}
+	if err == io.EOF {
+		if ferr := v.finish(); ferr != nil {
+			return n, ferr
+		}
+		v.finished = true
+	}
+	return n, err
+}
+
+func (v *verifyingReader) finish() error {
+	if v.expect >= 0 && v.n != v.expect {
+		return apiErr(ErrIncompleteBody, "")
+	}
+	if v.md5 != nil && !bytes.Equal(v.md5.Sum(nil), v.spec.md5) {
+		return apiErr(ErrBadDigest, "The Content-MD5 you specified did not match what we received.")
+	}
+	if v.sum == nil {
+		return nil
+	}
+	got := base64.StdEncoding.EncodeToString(v.sum.Sum(nil))
+	want := v.spec.want
+	if v.spec.inTrailer {
+		var h http.Header
+		if v.trailer != nil {
+			h = v.trailer()
+		}
+		want = h.Get(checksumHeader(v.spec.alg))
+		if want == "" || !validChecksumValue(v.spec.alg, want) {
+			return apiErr(ErrInvalidRequest, "The trailing checksum was missing or malformed.")
+		}
+	}
+	if want != "" && want != got {
+		return apiErr(ErrBadDigest, fmt.Sprintf("The %s you specified did not match the calculated checksum.", v.spec.alg))
+	}
+	*v.out = storage.Checksum{Algorithm: v.spec.alg, Value: got, Type: "FULL_OBJECT"}
+	return nil
+}
+
+// checksum returns the verified checksum pointer handed to storage; it is
+// filled when the body reaches EOF, before storage commits.
+func (v *verifyingReader) checksum() *storage.Checksum { return v.out }
+
+// setChecksumHeaders writes stored checksums as response headers.
+func setChecksumHeaders(h http.Header, sums []storage.Checksum) {
+	for _, c := range sums {
+		h.Set(checksumHeader(c.Algorithm), c.Value)
+		if c.Type != "" {
+			h.Set("X-Amz-Checksum-Type", c.Type)
+		}
+	}
+}
+
+func checksumXML(sums []storage.Checksum) checksumFields {
+	var f checksumFields
+	for _, c := range sums {
+		switch c.Algorithm {
+		case storage.ChecksumCRC32:
+			f.ChecksumCRC32 = c.Value
+		case storage.ChecksumCRC32C:
+			f.ChecksumCRC32C = c.Value
+		case storage.ChecksumSHA1:
+			f.ChecksumSHA1 = c.Value
+		case storage.ChecksumSHA256:
+			f.ChecksumSHA256 = c.Value
+		case storage.ChecksumCRC64NVME:
+			f.ChecksumCRC64NVME = c.Value
+		}
+		f.ChecksumType = c.Type
+	}
+	return f
+}

@@ -1,0 +1,288 @@
+package s3api
+
+import (
+	"context"
+	"encoding/xml"
+	"errors"
+	"net/http"
+
+	"github.com/filesphere/filesphere/s3api/sigv4"
+	"github.com/filesphere/filesphere/storage"
+)
+
+// ErrorCode is an S3 error code such as "NoSuchKey".
+type ErrorCode string
+
+// apiErrorDef is one row of the S3 error table.
+type apiErrorDef struct {
+	Status  int
+	Message string
+}
+
+// The S3 error codes FileSphere answers with. Statuses and messages follow
+// the AWS S3 error reference.
+const (
+	ErrAccessDenied                   ErrorCode = "AccessDenied"
+	ErrAuthorizationHeaderMalformed   ErrorCode = "AuthorizationHeaderMalformed"
+	ErrAuthorizationQueryParamsError  ErrorCode = "AuthorizationQueryParametersError"
+	ErrBadDigest                      ErrorCode = "BadDigest"
+	ErrBucketAlreadyExists            ErrorCode = "BucketAlreadyExists"
+	ErrBucketAlreadyOwnedByYou        ErrorCode = "BucketAlreadyOwnedByYou"
+	ErrBucketNotEmpty                 ErrorCode = "BucketNotEmpty"
+	ErrEntityTooLarge                 ErrorCode = "EntityTooLarge"
+	ErrEntityTooSmall                 ErrorCode = "EntityTooSmall"
+	ErrIncompleteBody                 ErrorCode = "IncompleteBody"
+	ErrInternalError                  ErrorCode = "InternalError"
+	ErrInvalidAccessKeyID             ErrorCode = "InvalidAccessKeyId"
+	ErrInvalidArgument                ErrorCode = "InvalidArgument"
+	ErrInvalidBucketName              ErrorCode = "InvalidBucketName"
+	ErrInvalidDigest                  ErrorCode = "InvalidDigest"
+	ErrInvalidPart                    ErrorCode = "InvalidPart"
+	ErrInvalidPartOrder               ErrorCode = "InvalidPartOrder"
+	ErrInvalidRange                   ErrorCode = "InvalidRange"
+	ErrInvalidRequest                 ErrorCode = "InvalidRequest"
+	ErrInvalidBucketState             ErrorCode = "InvalidBucketState"
+	ErrKeyTooLong                     ErrorCode = "KeyTooLongError"
+	ErrMalformedXML                   ErrorCode = "MalformedXML"
+	ErrMethodNotAllowed               ErrorCode = "MethodNotAllowed"
+	ErrMissingContentLength           ErrorCode = "MissingContentLength"
+	ErrMissingSecurityHeader          ErrorCode = "MissingSecurityHeader"
+	ErrNoSuchBucket                   ErrorCode = "NoSuchBucket"
+	ErrNoSuchKey                      ErrorCode = "NoSuchKey"
+	ErrNoSuchUpload                   ErrorCode = "NoSuchUpload"
+	ErrNoSuchVersion                  ErrorCode = "NoSuchVersion"
+	ErrNotImplemented                 ErrorCode = "NotImplemented"
+	ErrNotModified                    ErrorCode = "NotModified"
+	ErrPreconditionFailed             ErrorCode = "PreconditionFailed"
+	ErrRequestTimeTooSkewed           ErrorCode = "RequestTimeTooSkewed"
+	ErrSignatureDoesNotMatch          ErrorCode = "SignatureDoesNotMatch"
+	ErrServiceUnavailable             ErrorCode = "ServiceUnavailable"
+	ErrSlowDown                       ErrorCode = "SlowDown"
+	ErrXAmzContentSHA256Mismatch      ErrorCode = "XAmzContentSHA256Mismatch"
+	ErrConditionalRequestConflict     ErrorCode = "ConditionalRequestConflict"
+	ErrMetadataTooLarge               ErrorCode = "MetadataTooLarge"
+	ErrRequestHeaderSectionTooLarge   ErrorCode = "RequestHeaderSectionTooLarge"
+	ErrMalformedTrailer               ErrorCode = "MalformedTrailerError"
+	ErrInvalidEncodingType            ErrorCode = "InvalidEncodingType"
+	ErrUnexpectedContent              ErrorCode = "UnexpectedContent"
+	ErrInvalidLocationConstraint      ErrorCode = "InvalidLocationConstraint"
+	ErrIllegalVersioningConfiguration ErrorCode = "IllegalVersioningConfigurationException"
+	ErrMalformedPOSTRequest           ErrorCode = "MalformedPOSTRequest"
+	ErrInvalidObjectState             ErrorCode = "InvalidObjectState"
+	ErrNoSuchBucketPolicy             ErrorCode = "NoSuchBucketPolicy"
+)
+
+var errorTable = map[ErrorCode]apiErrorDef{
+	ErrAccessDenied:                   {http.StatusForbidden, "Access Denied."},
+	ErrAuthorizationHeaderMalformed:   {http.StatusBadRequest, "The authorization header that you provided is not valid."},
+	ErrAuthorizationQueryParamsError:  {http.StatusBadRequest, "Error parsing the X-Amz-Credential parameter."},
+	ErrBadDigest:                      {http.StatusBadRequest, "The Content-MD5 or checksum value that you specified did not match what the server received."},
+	ErrBucketAlreadyExists:            {http.StatusConflict, "The requested bucket name is not available."},
+	ErrBucketAlreadyOwnedByYou:        {http.StatusConflict, "The bucket that you tried to create already exists, and you own it."},
+	ErrBucketNotEmpty:                 {http.StatusConflict, "The bucket that you tried to delete is not empty."},
+	ErrEntityTooLarge:                 {http.StatusBadRequest, "Your proposed upload exceeds the maximum allowed object size."},
+	ErrEntityTooSmall:                 {http.StatusBadRequest, "Your proposed upload is smaller than the minimum allowed object size."},
+	ErrIncompleteBody:                 {http.StatusBadRequest, "You did not provide the number of bytes specified by the Content-Length HTTP header."},
+	ErrInternalError:                  {http.StatusInternalServerError, "We encountered an internal error. Please try again."},
+	ErrInvalidAccessKeyID:             {http.StatusForbidden, "The AWS access key ID that you provided does not exist in our records."},
+	ErrInvalidArgument:                {http.StatusBadRequest, "Invalid Argument."},
+	ErrInvalidBucketName:              {http.StatusBadRequest, "The specified bucket is not valid."},
+	ErrInvalidDigest:                  {http.StatusBadRequest, "The Content-MD5 or checksum value that you specified is not valid."},
+	ErrInvalidPart:                    {http.StatusBadRequest, "One or more of the specified parts could not be found. The part might not have been uploaded, or the specified ETag might not have matched the part's ETag."},
+	ErrInvalidPartOrder:               {http.StatusBadRequest, "The list of parts was not in ascending order. The parts list must be specified in order by part number."},
+	ErrInvalidRange:                   {http.StatusRequestedRangeNotSatisfiable, "The requested range is not satisfiable."},
+	ErrInvalidRequest:                 {http.StatusBadRequest, "Invalid Request."},
+	ErrInvalidBucketState:             {http.StatusConflict, "The request is not valid for the current state of the bucket."},
+	ErrKeyTooLong:                     {http.StatusBadRequest, "Your key is too long."},
+	ErrMalformedXML:                   {http.StatusBadRequest, "The XML that you provided was not well formed or did not validate against our published schema."},
+	ErrMethodNotAllowed:               {http.StatusMethodNotAllowed, "The specified method is not allowed against this resource."},
+	ErrMissingContentLength:           {http.StatusLengthRequired, "You must provide the Content-Length HTTP header."},
+	ErrMissingSecurityHeader:          {http.StatusBadRequest, "Your request is missing a required header."},
+	ErrNoSuchBucket:                   {http.StatusNotFound, "The specified bucket does not exist."},
+	ErrNoSuchKey:                      {http.StatusNotFound, "The specified key does not exist."},
+	ErrNoSuchUpload:                   {http.StatusNotFound, "The specified multipart upload does not exist. The upload ID might not be valid, or the multipart upload might have been aborted or completed."},
+	ErrNoSuchVersion:                  {http.StatusNotFound, "The specified version does not exist."},
+	ErrNotImplemented:                 {http.StatusNotImplemented, "A header or query you provided implies functionality that is not implemented."},
+	ErrNotModified:                    {http.StatusNotModified, "Not Modified."},
+	ErrPreconditionFailed:             {http.StatusPreconditionFailed, "At least one of the preconditions that you specified did not hold."},
+	ErrRequestTimeTooSkewed:           {http.StatusForbidden, "The difference between the request time and the server's time is too large."},
+	ErrSignatureDoesNotMatch:          {http.StatusForbidden, "The request signature that the server calculated does not match the signature that you provided. Check your AWS secret access key and signing method."},
+	ErrServiceUnavailable:             {http.StatusServiceUnavailable, "Service is unable to handle request."},
+	ErrSlowDown:                       {http.StatusServiceUnavailable, "Please reduce your request rate."},
+	ErrXAmzContentSHA256Mismatch:      {http.StatusBadRequest, "The provided 'x-amz-content-sha256' header does not match what was computed."},
+	ErrConditionalRequestConflict:     {http.StatusConflict, "A conflicting operation occurred. If using PutObject you can retry the request."},
+	ErrMetadataTooLarge:               {http.StatusBadRequest, "Your metadata headers exceed the maximum allowed metadata size."},
+	ErrRequestHeaderSectionTooLarge:   {http.StatusBadRequest, "Your request header section exceeds the maximum allowed size."},
+	ErrMalformedTrailer:               {http.StatusBadRequest, "The request contained trailing data that was not well-formed or did not conform to our published schema."},
+	ErrInvalidEncodingType:            {http.StatusBadRequest, "Invalid Encoding Method specified in Request."},
+	ErrUnexpectedContent:              {http.StatusBadRequest, "This request does not support content."},
+	ErrInvalidLocationConstraint:      {http.StatusBadRequest, "The specified location constraint is not valid."},
+	ErrIllegalVersioningConfiguration: {http.StatusBadRequest, "The versioning configuration specified in the request is invalid."},
+	ErrInvalidObjectState:             {http.StatusForbidden, "The operation is not valid for the current state of the object."},
+	ErrNoSuchBucketPolicy:             {http.StatusNotFound, "The bucket policy does not exist."},
+}
+
+// APIError is an error rendered to the client as S3 XML.
+type APIError struct {
+	Code    ErrorCode
+	Message string // overrides the table's message when set
+	// Header is added to the error response (e.g. x-amz-delete-marker).
+	Header http.Header
+	// Extra XML fields (BucketName, Key, ...).
+	BucketName string
+	Key        string
+	VersionID  string
+	UploadID   string
+	Err        error // the cause, logged, never shown
+}
+
+func (e *APIError) Error() string {
+	if e.Err != nil {
+		return string(e.Code) + ": " + e.Err.Error()
+	}
+	return string(e.Code) + ": " + e.message()
+}
+
+func (e *APIError) Unwrap() error { return e.Err }
+
+func (e *APIError) status() int {
+	if d, ok := errorTable[e.Code]; ok {
+		return d.Status
+	}
+	return http.StatusInternalServerError
+}
+
+func (e *APIError) message() string {
+	if e.Message != "" {
+		return e.Message
+	}
+	return errorTable[e.Code].Message
+}
+
+// apiErr builds an APIError with an optional message override.
+func apiErr(code ErrorCode, msg string) *APIError { return &APIError{Code: code, Message: msg} }
+
+// errorBody is the S3 XML error document.
+type errorBody struct {
+	XMLName    xml.Name `xml:"Error"`
+	Code       ErrorCode
+	Message    string
+	Resource   string `xml:",omitempty"`
+	BucketName string `xml:",omitempty"`
+	Key        string `xml:",omitempty"`
+	VersionID  string `xml:"VersionId,omitempty"`
+	UploadID   string `xml:"UploadId,omitempty"`
+	RequestID  string `xml:"RequestId"`
+	HostID     string `xml:"HostId"`
+}
+
+// toAPIError translates any error from the layers below into one S3 error;
+// this is the single place where storage and sigv4 errors meet S3 codes.
+func toAPIError(err error) *APIError {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae
+	}
+	if code, ok := sigv4Code(err); ok {
+		return &APIError{Code: code, Err: err}
+	}
+	if e := storageError(err); e != nil {
+		return e
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		return &APIError{Code: ErrIncompleteBody, Err: err}
+	case errors.Is(err, errBodyTooLarge):
+		return &APIError{Code: ErrEntityTooLarge, Err: err}
+	}
+	return &APIError{Code: ErrInternalError, Err: err}
+}
+
+func sigv4Code(err error) (ErrorCode, bool) {
+	table := []struct {
+		err  error
+		code ErrorCode
+	}{
+		{sigv4.ErrSignatureDoesNotMatch, ErrSignatureDoesNotMatch},
+		{sigv4.ErrInvalidAccessKeyID, ErrInvalidAccessKeyID},
+		{sigv4.ErrRequestTimeTooSkewed, ErrRequestTimeTooSkewed},
+		{sigv4.ErrAuthorizationHeaderMalformed, ErrAuthorizationHeaderMalformed},
+		{sigv4.ErrAuthorizationQueryParametersError, ErrAuthorizationQueryParamsError},
+		{sigv4.ErrExpiredPresignedRequest, ErrAccessDenied},
+		{sigv4.ErrContentSHA256Mismatch, ErrXAmzContentSHA256Mismatch},
+		{sigv4.ErrMissingContentSHA256, ErrInvalidRequest},
+		{sigv4.ErrMissingDate, ErrAccessDenied},
+		{sigv4.ErrIncompleteBody, ErrIncompleteBody},
+		{sigv4.ErrMalformedChunk, ErrIncompleteBody},
+		{sigv4.ErrMalformedTrailer, ErrMalformedTrailer},
+		{sigv4.ErrMissingContentLength, ErrMissingContentLength},
+		{sigv4.ErrUnsupportedAlgorithm, ErrInvalidArgument},
+	}
+	for _, row := range table {
+		if errors.Is(err, row.err) {
+			return row.code, true
+		}
+	}
+	return "", false
+}
+
+func storageError(err error) *APIError {
+	var (
+		bnf *storage.BucketNotFoundError
+		onf *storage.ObjectNotFoundError
+		vnf *storage.VersionNotFoundError
+		unf *storage.UploadNotFoundError
+	)
+	switch {
+	case errors.As(err, &bnf):
+		return &APIError{Code: ErrNoSuchBucket, BucketName: bnf.Bucket, Err: err}
+	case errors.As(err, &vnf):
+		return &APIError{Code: ErrNoSuchVersion, Key: vnf.Key, VersionID: vnf.VersionID, Err: err}
+	case errors.As(err, &onf):
+		e := &APIError{Code: ErrNoSuchKey, Key: onf.Key, Err: err}
+		if onf.DeleteMarker {
+			e.Header = http.Header{"X-Amz-Delete-Marker": {"true"}}
+			if onf.MarkerVersionID != "" {
+				e.Header.Set("X-Amz-Version-Id", onf.MarkerVersionID)
+			}
+			if onf.VersionID != "" {
+				e.Code = ErrMethodNotAllowed
+			}
+		}
+		return e
+	case errors.As(err, &unf):
+		return &APIError{Code: ErrNoSuchUpload, UploadID: unf.UploadID, Err: err}
+	}
+	table := []struct {
+		err  error
+		code ErrorCode
+	}{
+		{storage.ErrInvalidBucketName, ErrInvalidBucketName},
+		{storage.ErrInvalidObjectName, ErrInvalidArgument},
+		{storage.ErrBucketExists, ErrBucketAlreadyOwnedByYou},
+		{storage.ErrBucketNotEmpty, ErrBucketNotEmpty},
+		{storage.ErrPreconditionFailed, ErrPreconditionFailed},
+		{storage.ErrNotModified, ErrNotModified},
+		{storage.ErrInvalidRange, ErrInvalidRange},
+		{storage.ErrInvalidPart, ErrInvalidPart},
+		{storage.ErrInvalidPartOrder, ErrInvalidPartOrder},
+		{storage.ErrEntityTooSmall, ErrEntityTooSmall},
+		{storage.ErrEntityTooLarge, ErrEntityTooLarge},
+		{storage.ErrIncompleteBody, ErrIncompleteBody},
+		{storage.ErrBadDigest, ErrBadDigest},
+		{storage.ErrInvalidCopy, ErrInvalidRequest},
+		{storage.ErrInvalidVersionID, ErrInvalidArgument},
+		{storage.ErrInvalidArgument, ErrInvalidArgument},
+		{storage.ErrWriteQuorum, ErrServiceUnavailable},
+		{storage.ErrReadQuorum, ErrServiceUnavailable},
+		{storage.ErrConflict, ErrConditionalRequestConflict},
+		{storage.ErrMethodNotAllowed, ErrMethodNotAllowed},
+		{storage.ErrInvalidPartNumber, ErrInvalidArgument},
+	}
+	for _, row := range table {
+		if errors.Is(err, row.err) {
+			return &APIError{Code: row.code, Err: err}
+		}
+	}
+	return nil
+}

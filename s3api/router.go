@@ -1,0 +1,193 @@
+package s3api
+
+import (
+	"net"
+	"net/http"
+	"strings"
+)
+
+// Operation is one S3 API action, decided from the request before anything
+// else runs so that authorization and metrics see the same name.
+type Operation string
+
+// Operations FileSphere routes. Those without a handler answer NotImplemented.
+const (
+	OpListBuckets             Operation = "ListBuckets"
+	OpCreateBucket            Operation = "CreateBucket"
+	OpHeadBucket              Operation = "HeadBucket"
+	OpDeleteBucket            Operation = "DeleteBucket"
+	OpGetBucketLocation       Operation = "GetBucketLocation"
+	OpGetBucketVersioning     Operation = "GetBucketVersioning"
+	OpPutBucketVersioning     Operation = "PutBucketVersioning"
+	OpGetBucketACL            Operation = "GetBucketAcl"
+	OpListObjectsV1           Operation = "ListObjects"
+	OpListObjectsV2           Operation = "ListObjectsV2"
+	OpListObjectVersions      Operation = "ListObjectVersions"
+	OpListMultipartUploads    Operation = "ListMultipartUploads"
+	OpDeleteObjects           Operation = "DeleteObjects"
+	OpPutObject               Operation = "PutObject"
+	OpCopyObject              Operation = "CopyObject"
+	OpGetObject               Operation = "GetObject"
+	OpHeadObject              Operation = "HeadObject"
+	OpDeleteObject            Operation = "DeleteObject"
+	OpGetObjectACL            Operation = "GetObjectAcl"
+	OpCreateMultipartUpload   Operation = "CreateMultipartUpload"
+	OpUploadPart              Operation = "UploadPart"
+	OpUploadPartCopy          Operation = "UploadPartCopy"
+	OpCompleteMultipartUpload Operation = "CompleteMultipartUpload"
+	OpAbortMultipartUpload    Operation = "AbortMultipartUpload"
+	OpListParts               Operation = "ListParts"
+	OpNotImplemented          Operation = "NotImplemented"
+	OpMethodNotAllowed        Operation = "MethodNotAllowed"
+)
+
+// Route is a classified request.
+type Route struct {
+	Op     Operation
+	Bucket string
+	Key    string
+	// Sub is the unsupported subresource, for error messages.
+	Sub string
+}
+
+// unsupported lists the bucket and object subresources FileSphere does not
+// implement yet; any of them answers NotImplemented instead of being
+// mistaken for a plain GET/PUT/DELETE.
+var unsupported = []string{
+	"accelerate", "analytics", "attributes", "cors", "encryption", "intelligent-tiering",
+	"inventory", "legal-hold", "lifecycle", "logging", "metadataTableConfiguration", "metrics",
+	"notification", "object-lock", "ownershipControls", "policy", "policyStatus",
+	"publicAccessBlock", "replication", "requestPayment", "restore", "retention", "select",
+	"tagging", "torrent", "website", "session", "renameObject",
+}
+
+// splitTarget extracts bucket and key from a request. domain enables
+// virtual-host style: "bucket.domain" hosts address that bucket.
+func splitTarget(r *http.Request, domain string) (bucket, key string) {
+	path := r.URL.Path
+	if domain != "" {
+		host := r.Host
+		if h, _, err := net.SplitHostPort(host); err == nil {
+			host = h
+		}
+		host = strings.ToLower(host)
+		if b, ok := strings.CutSuffix(host, "."+domain); ok && b != "" {
+			return b, strings.TrimPrefix(path, "/")
+		}
+	}
+	path = strings.TrimPrefix(path, "/")
+	bucket, key, _ = strings.Cut(path, "/")
+	return bucket, key
+}
+
+// classify decides the operation of a request.
+func classify(r *http.Request, domain string) Route {
+	bucket, key := splitTarget(r, domain)
+	q := r.URL.Query()
+	rt := Route{Bucket: bucket, Key: key}
+	for _, s := range unsupported {
+		if _, ok := q[s]; ok {
+			rt.Op, rt.Sub = OpNotImplemented, s
+			return rt
+		}
+	}
+	switch {
+	case bucket == "":
+		rt.Op = classifyService(r.Method)
+	case key == "":
+		rt.Op = classifyBucket(r.Method, q)
+	default:
+		rt.Op = classifyObject(r, q)
+	}
+	return rt
+}
+
+func classifyService(method string) Operation {
+	if method == http.MethodGet {
+		return OpListBuckets
+	}
+	return OpMethodNotAllowed
+}
+
+func classifyBucket(method string, q map[string][]string) Operation {
+	has := func(k string) bool { _, ok := q[k]; return ok }
+	switch method {
+	case http.MethodPut:
+		switch {
+		case has("versioning"):
+			return OpPutBucketVersioning
+		case has("acl"):
+			return OpNotImplemented
+		}
+		return OpCreateBucket
+	case http.MethodGet:
+		switch {
+		case has("location"):
+			return OpGetBucketLocation
+		case has("versioning"):
+			return OpGetBucketVersioning
+		case has("versions"):
+			return OpListObjectVersions
+		case has("uploads"):
+			return OpListMultipartUploads
+		case has("acl"):
+			return OpGetBucketACL
+		case len(q["list-type"]) > 0 && q["list-type"][0] == "2":
+			return OpListObjectsV2
+		}
+		return OpListObjectsV1
+	case http.MethodHead:
+		return OpHeadBucket
+	case http.MethodDelete:
+		return OpDeleteBucket
+	case http.MethodPost:
+		if has("delete") {
+			return OpDeleteObjects
+		}
+		return OpNotImplemented
+	}
+	return OpMethodNotAllowed
+}
+
+func classifyObject(r *http.Request, q map[string][]string) Operation {
+	has := func(k string) bool { _, ok := q[k]; return ok }
+	copySrc := r.Header.Get("X-Amz-Copy-Source") != ""
+	switch r.Method {
+	case http.MethodPut:
+		switch {
+		case has("acl"):
+			return OpNotImplemented
+		case has("uploadId") && copySrc:
+			return OpUploadPartCopy
+		case has("uploadId"):
+			return OpUploadPart
+		case copySrc:
+			return OpCopyObject
+		}
+		return OpPutObject
+	case http.MethodGet:
+		switch {
+		case has("uploadId"):
+			return OpListParts
+		case has("acl"):
+			return OpGetObjectACL
+		}
+		return OpGetObject
+	case http.MethodHead:
+		return OpHeadObject
+	case http.MethodDelete:
+		if has("uploadId") {
+			return OpAbortMultipartUpload
+		}
+		return OpDeleteObject
+	case http.MethodPost:
+		switch {
+		case has("uploads"):
+			return OpCreateMultipartUpload
+		case has("uploadId"):
+			return OpCompleteMultipartUpload
+		}
+		return OpNotImplemented
+	}
+	return OpMethodNotAllowed
+}

@@ -1,0 +1,356 @@
+// Package s3api serves the S3 HTTP API over a storage.Backend.
+package s3api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/filesphere/filesphere/s3api/sigv4"
+	"github.com/filesphere/filesphere/storage"
+	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sirupsen/logrus"
+)
+
+// Authenticator verifies a request's signature and hands back the payload
+// reader to use; *sigv4.Verifier satisfies it.
+type Authenticator interface {
+	Verify(r *http.Request) (*sigv4.Result, error)
+}
+
+// Identity is who made a request.
+type Identity struct {
+	AccessKey string
+	Anonymous bool
+}
+
+// Authorizer decides whether an identity may perform an operation.
+type Authorizer interface {
+	Authorize(ctx context.Context, id Identity, rt Route) error
+}
+
+// AuthenticatedOnly allows every signed request and refuses anonymous ones;
+// it stands until IAM and bucket policies exist.
+type AuthenticatedOnly struct{}
+
+// Authorize implements Authorizer.
+func (AuthenticatedOnly) Authorize(_ context.Context, id Identity, _ Route) error {
+	if id.Anonymous {
+		return apiErr(ErrAccessDenied, "Anonymous access is not allowed.")
+	}
+	return nil
+}
+
+// Config configures the S3 API server.
+type Config struct {
+	// Domain enables virtual-host-style addressing for "<bucket>.<Domain>".
+	Domain string
+	// Region is reported by GetBucketLocation and accepted in signatures.
+	Region string
+	// MaxHeaderBytes bounds the request header section (S3 allows 8 KiB of
+	// PUT headers; clients send a little more on other requests).
+	MaxHeaderBytes int
+	// Ready reports whether the node can serve (for /health/ready).
+	Ready func() bool
+	// Metrics serves unsigned GET /metrics (Prometheus); nil disables it.
+	Metrics http.Handler
+	Log     *logrus.Entry
+	// Registry receives the API metrics; nil disables them.
+	Registry prometheus.Registerer
+	Now      func() time.Time
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{Region: "us-east-1", MaxHeaderBytes: 16 << 10, Now: time.Now}
+}
+
+// Validate checks a Config.
+func (c Config) Validate() error {
+	if c.Region == "" {
+		return errors.New("s3api: region required")
+	}
+	if c.MaxHeaderBytes < 8<<10 {
+		return errors.New("s3api: MaxHeaderBytes must be at least 8 KiB")
+	}
+	if c.Now == nil {
+		return errors.New("s3api: Now required")
+	}
+	return nil
+}
+
+// Server is the S3 API http.Handler.
+type Server struct {
+	cfg     Config
+	backend storage.Backend
+	authn   Authenticator
+	authz   Authorizer
+	log     *logrus.Entry
+	router  *mux.Router
+	metrics *metrics
+}
+
+// New builds a Server.
+func New(cfg Config, backend storage.Backend, authn Authenticator, authz Authorizer) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Log == nil {
+		l := logrus.New()
+		l.SetOutput(io.Discard)
+		cfg.Log = logrus.NewEntry(l)
+	}
+	if cfg.Ready == nil {
+		cfg.Ready = func() bool { return true }
+	}
+	s := &Server{cfg: cfg, backend: backend, authn: authn, authz: authz,
+		log: cfg.Log.WithField("component", "s3api"), metrics: newMetrics(cfg.Registry)}
+	r := mux.NewRouter().SkipClean(true).UseEncodedPath()
+	// Health and metrics answer only unsigned requests, so a bucket named
+	// "health" or "metrics" stays reachable through S3.
+	ops := r.MatcherFunc(unsigned).Methods(http.MethodGet, http.MethodHead).Subrouter()
+	ops.Path("/health/live").HandlerFunc(s.live)
+	ops.Path("/health/ready").HandlerFunc(s.ready)
+	if cfg.Metrics != nil {
+		ops.Path("/metrics").Handler(cfg.Metrics)
+	}
+	r.PathPrefix("/").Handler(http.HandlerFunc(s.serveS3))
+	s.router = r
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+
+// unsigned reports whether a request carries no S3 authentication.
+func unsigned(r *http.Request, _ *mux.RouteMatch) bool {
+	return r.Header.Get("Authorization") == "" && r.URL.Query().Get("X-Amz-Credential") == ""
+}
+
+func (s *Server) live(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }
+
+func (s *Server) ready(w http.ResponseWriter, _ *http.Request) {
+	if !s.cfg.Ready() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// request is what a handler gets: the classified route, the identity and
+// the authenticated payload.
+type request struct {
+	*http.Request
+	route    Route
+	id       Identity
+	body     io.ReadCloser
+	bodySize int64 // decoded payload size, -1 unknown
+	trailer  func() http.Header
+	reqID    string
+}
+
+// response is what a handler returns; render writes it.
+type response struct {
+	status int
+	header http.Header
+	xml    any           // marshalled as the body when set
+	body   io.ReadCloser // streamed when set
+	length int64         // Content-Length of body, -1 unknown
+}
+
+type handlerFunc func(ctx context.Context, req *request) (*response, error)
+
+func (s *Server) handlers() map[Operation]handlerFunc {
+	return map[Operation]handlerFunc{
+		OpListBuckets:             s.listBuckets,
+		OpCreateBucket:            s.createBucket,
+		OpHeadBucket:              s.headBucket,
+		OpDeleteBucket:            s.deleteBucket,
+		OpGetBucketLocation:       s.getBucketLocation,
+		OpGetBucketVersioning:     s.getBucketVersioning,
+		OpPutBucketVersioning:     s.putBucketVersioning,
+		OpGetBucketACL:            s.getBucketACL,
+		OpListObjectsV1:           s.listObjectsV1,
+		OpListObjectsV2:           s.listObjectsV2,
+		OpListObjectVersions:      s.listObjectVersions,
+		OpListMultipartUploads:    s.listMultipartUploads,
+		OpDeleteObjects:           s.deleteObjects,
+		OpPutObject:               s.putObject,
+		OpCopyObject:              s.copyObject,
+		OpGetObject:               s.getObject,
+		OpHeadObject:              s.headObject,
+		OpDeleteObject:            s.deleteObject,
+		OpGetObjectACL:            s.getObjectACL,
+		OpCreateMultipartUpload:   s.createMultipartUpload,
+		OpUploadPart:              s.uploadPart,
+		OpUploadPartCopy:          s.uploadPartCopy,
+		OpCompleteMultipartUpload: s.completeMultipartUpload,
+		OpAbortMultipartUpload:    s.abortMultipartUpload,
+		OpListParts:               s.listParts,
+	}
+}
+
+func newRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return strings.ToUpper(hex.EncodeToString(b[:]))
+}
+
+// serveS3 is the single pipeline every S3 request goes through: classify,
+// authenticate, authorize, handle, render.
+func (s *Server) serveS3(w http.ResponseWriter, r *http.Request) {
+	start := s.cfg.Now()
+	req := &request{Request: r, reqID: newRequestID()}
+	w.Header().Set("X-Amz-Request-Id", req.reqID)
+	w.Header().Set("X-Amz-Id-2", req.reqID)
+	w.Header().Set("Server", "FileSphere")
+	req.route = classify(r, s.cfg.Domain)
+	resp, err := s.handle(r.Context(), req)
+	status := s.render(w, req, resp, err)
+	s.metrics.observe(req.route.Op, status, s.cfg.Now().Sub(start))
+	if req.body != nil {
+		// Drain a little of an unread body so the connection can be reused,
+		// but never read an attacker's gigabytes.
+		_, _ = io.CopyN(io.Discard, req.body, 64<<10)
+		req.body.Close()
+	}
+}
+
+func (s *Server) handle(ctx context.Context, req *request) (*response, error) {
+	if err := s.checkHeaders(req.Request); err != nil {
+		return nil, err
+	}
+	res, err := s.authn.Verify(req.Request)
+	if err != nil {
+		return nil, err
+	}
+	req.id = Identity{AccessKey: res.AccessKey, Anonymous: res.Anonymous}
+	req.body, req.bodySize, req.trailer = res.Body, res.ContentLength, res.Trailer
+	if req.body == nil {
+		req.body = req.Body
+		req.bodySize = req.ContentLength
+	}
+	if err := s.authz.Authorize(ctx, req.id, req.route); err != nil {
+		return nil, err
+	}
+	switch req.route.Op {
+	case OpNotImplemented:
+		msg := "This operation is not implemented by FileSphere."
+		if req.route.Sub != "" {
+			msg = fmt.Sprintf("The %q subresource is not implemented by FileSphere.", req.route.Sub)
+		}
+		return nil, apiErr(ErrNotImplemented, msg)
+	case OpMethodNotAllowed:
+		return nil, apiErr(ErrMethodNotAllowed, "")
+	}
+	h, ok := s.handlers()[req.route.Op]
+	if !ok {
+		return nil, apiErr(ErrNotImplemented, "")
+	}
+	return h(ctx, req)
+}
+
+// checkHeaders bounds the header section (Go's own limit answers in plain
+// text, so the server's limit is set higher and this check answers in XML).
+func (s *Server) checkHeaders(r *http.Request) error {
+	n := len(r.URL.RawQuery)
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	if n > s.cfg.MaxHeaderBytes {
+		return apiErr(ErrRequestHeaderSectionTooLarge, "")
+	}
+	return nil
+}
+
+// render writes a response or an error and returns the status sent.
+func (s *Server) render(w http.ResponseWriter, req *request, resp *response, err error) int {
+	if err != nil {
+		return s.renderError(w, req, err)
+	}
+	for k, vs := range resp.header {
+		w.Header()[k] = vs
+	}
+	status := resp.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	switch {
+	case resp.xml != nil:
+		body, err := xml.Marshal(resp.xml)
+		if err != nil {
+			return s.renderError(w, req, err)
+		}
+		w.Header().Set("Content-Type", "application/xml")
+		w.Header().Set("Content-Length", strconv.Itoa(len(xml.Header)+len(body)))
+		w.WriteHeader(status)
+		if req.Method != http.MethodHead {
+			_, _ = io.WriteString(w, xml.Header)
+			_, _ = w.Write(body)
+		}
+	case resp.body != nil:
+		defer resp.body.Close()
+		if resp.length >= 0 {
+			w.Header().Set("Content-Length", strconv.FormatInt(resp.length, 10))
+		}
+		w.WriteHeader(status)
+		if req.Method == http.MethodHead {
+			return status
+		}
+		n, err := io.Copy(w, resp.body)
+		if err != nil {
+			// Headers are gone: the only honest signal left is to cut the
+			// connection short so the client sees a truncated body.
+			s.log.WithFields(logrus.Fields{"request_id": req.reqID, "sent": n}).WithError(err).Error("stream failed")
+			panic(http.ErrAbortHandler)
+		}
+	default:
+		if status != http.StatusNoContent && status != http.StatusNotModified && w.Header().Get("Content-Length") == "" {
+			w.Header().Set("Content-Length", "0")
+		}
+		w.WriteHeader(status)
+	}
+	return status
+}
+
+func (s *Server) renderError(w http.ResponseWriter, req *request, err error) int {
+	ae := toAPIError(err)
+	status := ae.status()
+	entry := s.log.WithFields(logrus.Fields{"request_id": req.reqID, "op": req.route.Op, "code": ae.Code})
+	if status >= 500 {
+		entry.WithError(err).Error("request failed")
+	} else {
+		entry.WithError(err).Debug("request refused")
+	}
+	for k, vs := range ae.Header {
+		w.Header()[k] = vs
+	}
+	if status == http.StatusNotModified {
+		w.WriteHeader(status)
+		return status
+	}
+	body, _ := xml.Marshal(errorBody{
+		Code: ae.Code, Message: ae.message(), Resource: req.URL.Path,
+		BucketName: ae.BucketName, Key: ae.Key, VersionID: ae.VersionID, UploadID: ae.UploadID,
+		RequestID: req.reqID, HostID: req.reqID,
+	})
+	w.Header().Set("Content-Type", "application/xml")
+	w.Header().Set("Content-Length", strconv.Itoa(len(xml.Header)+len(body)))
+	w.WriteHeader(status)
+	if req.Method != http.MethodHead {
+		_, _ = io.WriteString(w, xml.Header)
+		_, _ = w.Write(body)
+	}
+	return status
+}

@@ -1,0 +1,99 @@
+package sigv4
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Sentinel errors. Verify and the Body readers wrap them with %w and a detail
+// message, so callers match with errors.Is and never with strings. Each comment
+// names the S3 error code (and HTTP status) that s3api should answer with.
+var (
+	// ErrSignatureDoesNotMatch: SignatureDoesNotMatch (403). Also returned for
+	// a bad chunk signature in a streaming body. A mismatch of the request
+	// signature comes as *SignatureMismatchError, which carries the canonical
+	// request and string to sign that S3 echoes back to help debug clients.
+	ErrSignatureDoesNotMatch = errors.New("signature does not match")
+
+	// ErrInvalidAccessKeyID: InvalidAccessKeyId (403). A Lookup returns it for
+	// unknown keys; Verify passes it through.
+	ErrInvalidAccessKeyID = errors.New("access key id does not exist")
+
+	// ErrRequestTimeTooSkewed: RequestTimeTooSkewed (403).
+	ErrRequestTimeTooSkewed = errors.New("request time too skewed")
+
+	// ErrAuthorizationHeaderMalformed: AuthorizationHeaderMalformed (400).
+	ErrAuthorizationHeaderMalformed = errors.New("authorization header malformed")
+
+	// ErrAuthorizationQueryParametersError: AuthorizationQueryParametersError (400).
+	ErrAuthorizationQueryParametersError = errors.New("authorization query parameters error")
+
+	// ErrExpiredPresignedRequest: AccessDenied (403), message "Request has expired".
+	ErrExpiredPresignedRequest = errors.New("presigned request has expired")
+
+	// ErrContentSHA256Mismatch: XAmzContentSHA256Mismatch (400). Returned by
+	// Body at the end of a SignedSingle payload.
+	ErrContentSHA256Mismatch = errors.New("x-amz-content-sha256 does not match the payload")
+
+	// ErrInvalidContentSHA256: InvalidArgument (400). The x-amz-content-sha256
+	// value is neither a hex SHA-256 nor a known payload mode.
+	ErrInvalidContentSHA256 = errors.New("invalid x-amz-content-sha256")
+
+	// ErrMissingContentSHA256: InvalidRequest (400), message "Missing required
+	// header for this request: x-amz-content-sha256".
+	ErrMissingContentSHA256 = errors.New("missing required header x-amz-content-sha256")
+
+	// ErrMissingDate: AccessDenied (403), message "AWS authentication requires
+	// a valid Date or x-amz-date header".
+	ErrMissingDate = errors.New("missing or invalid date")
+
+	// ErrIncompleteBody: IncompleteBody (400). The body ended before
+	// Content-Length or x-amz-decoded-content-length bytes arrived.
+	ErrIncompleteBody = errors.New("incomplete body")
+
+	// ErrMalformedChunk: InvalidRequest (400). The aws-chunked framing cannot
+	// be decoded (bad size line, oversize chunk, missing CRLF, more data than
+	// declared). AWS has no dedicated code for broken framing.
+	ErrMalformedChunk = errors.New("malformed aws-chunked body")
+
+	// ErrMalformedTrailer: MalformedTrailerError (400).
+	ErrMalformedTrailer = errors.New("malformed trailer")
+
+	// ErrMissingContentLength: MissingContentLength (411). A streaming upload
+	// without a valid x-amz-decoded-content-length.
+	ErrMissingContentLength = errors.New("missing x-amz-decoded-content-length")
+
+	// ErrUnsupportedAlgorithm: InvalidArgument (400), message "Unsupported
+	// Authorization Type" (SigV2, SigV4A and anything else but AWS4-HMAC-SHA256);
+	// for the X-Amz-Algorithm query parameter s3api may prefer
+	// AuthorizationQueryParametersError.
+	ErrUnsupportedAlgorithm = errors.New("unsupported authorization algorithm")
+
+	// ErrAccessDenied: AccessDenied (403). Unsigned x-amz-* headers, a
+	// presigned URL used before its X-Amz-Date, a signed streaming payload on
+	// an anonymous request.
+	ErrAccessDenied = errors.New("access denied")
+)
+
+// SignatureMismatchError is the detailed form of ErrSignatureDoesNotMatch for
+// the request signature. S3 returns the string to sign and the canonical
+// request in its error body; clients print them, and comparing them with the
+// client's own is the fastest way to find an encoding disagreement. Neither
+// contains a secret.
+type SignatureMismatchError struct {
+	AccessKey        string
+	StringToSign     string
+	CanonicalRequest string
+}
+
+func (e *SignatureMismatchError) Error() string {
+	return fmt.Sprintf("%v for access key %q", ErrSignatureDoesNotMatch, e.AccessKey)
+}
+
+// Unwrap makes errors.Is(err, ErrSignatureDoesNotMatch) true.
+func (e *SignatureMismatchError) Unwrap() error { return ErrSignatureDoesNotMatch }
+
+// errorf wraps a sentinel with a detail message.
+func errorf(sentinel error, format string, args ...any) error {
+	return fmt.Errorf("%w: %s", sentinel, fmt.Sprintf(format, args...))
+}

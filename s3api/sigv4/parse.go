@@ -1,0 +1,183 @@
+package sigv4
+
+import (
+	"encoding/hex"
+	"strings"
+	"time"
+)
+
+// maxAuthLen bounds the Authorization header and X-Amz-Credential values we
+// are willing to parse; real ones are a few hundred bytes.
+const maxAuthLen = 8 << 10
+
+// maxSignedHeaders bounds SignedHeaders; real clients sign fewer than 30.
+const maxSignedHeaders = 128
+
+// credential is the parsed Credential: AK/date/region/service/aws4_request.
+type credential struct {
+	accessKey, date, region, service string
+}
+
+func (c credential) scope() string {
+	return c.date + "/" + c.region + "/" + c.service + "/" + scopeTerminal
+}
+
+// authorization is a parsed Authorization header (or its presigned twin).
+type authorization struct {
+	cred          credential
+	signedHeaders []string
+	signature     []byte // decoded, 32 bytes
+}
+
+// parseAuthorization parses
+//
+//	AWS4-HMAC-SHA256 Credential=AK/20130524/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-date, Signature=<64 hex>
+//
+// strictly: each of the three fields exactly once, in any order, separated by
+// commas with optional spaces, nothing else.
+func parseAuthorization(v string) (authorization, error) {
+	var a authorization
+	if len(v) > maxAuthLen {
+		return a, errorf(ErrAuthorizationHeaderMalformed, "header too long")
+	}
+	alg, rest, ok := strings.Cut(v, " ")
+	if alg != algorithm {
+		// "AWS AK:sig" (SigV2), "AWS4-ECDSA-P256-SHA256" (SigV4A), Bearer, ...
+		return a, errorf(ErrUnsupportedAlgorithm, "authorization type %.32q", alg)
+	}
+	if !ok {
+		return a, errorf(ErrAuthorizationHeaderMalformed, "no fields after algorithm")
+	}
+	var haveCred, haveSigned, haveSig bool
+	fields := strings.Split(rest, ",")
+	if len(fields) != 3 {
+		return a, errorf(ErrAuthorizationHeaderMalformed, "want 3 comma-separated fields, got %d", len(fields))
+	}
+	for _, f := range fields {
+		f = strings.Trim(f, " ")
+		name, val, ok := strings.Cut(f, "=")
+		if !ok {
+			return a, errorf(ErrAuthorizationHeaderMalformed, "field without '='")
+		}
+		var err error
+		switch name {
+		case "Credential":
+			if haveCred {
+				return a, errorf(ErrAuthorizationHeaderMalformed, "duplicate Credential")
+			}
+			haveCred = true
+			a.cred, err = parseCredential(val, ErrAuthorizationHeaderMalformed)
+		case "SignedHeaders":
+			if haveSigned {
+				return a, errorf(ErrAuthorizationHeaderMalformed, "duplicate SignedHeaders")
+			}
+			haveSigned = true
+			a.signedHeaders, err = parseSignedHeaders(val, ErrAuthorizationHeaderMalformed)
+		case "Signature":
+			if haveSig {
+				return a, errorf(ErrAuthorizationHeaderMalformed, "duplicate Signature")
+			}
+			haveSig = true
+			a.signature, err = parseSignature(val, ErrAuthorizationHeaderMalformed)
+		default:
+			return a, errorf(ErrAuthorizationHeaderMalformed, "unknown field %.32q", name)
+		}
+		if err != nil {
+			return a, err
+		}
+	}
+	return a, nil
+}
+
+// parseCredential parses AK/YYYYMMDD/region/service/aws4_request. The access
+// key is everything before the last four parts, so keys containing '/' work.
+func parseCredential(v string, sentinel error) (credential, error) {
+	var c credential
+	if len(v) > maxAuthLen {
+		return c, errorf(sentinel, "credential too long")
+	}
+	parts := strings.Split(v, "/")
+	n := len(parts)
+	if n < 5 {
+		return c, errorf(sentinel, "credential must be AK/date/region/service/aws4_request")
+	}
+	c.accessKey = strings.Join(parts[:n-4], "/")
+	c.date, c.region, c.service = parts[n-4], parts[n-3], parts[n-2]
+	switch {
+	case c.accessKey == "":
+		return c, errorf(sentinel, "empty access key in credential")
+	case !validScopeDate(c.date):
+		return c, errorf(sentinel, "invalid credential date %.16q", c.date)
+	case c.region == "" || strings.ContainsAny(c.region, " \t"):
+		return c, errorf(sentinel, "invalid region in credential")
+	case c.service != serviceS3:
+		return c, errorf(sentinel, "incorrect service %.32q, expecting %q", c.service, serviceS3)
+	case parts[n-1] != scopeTerminal:
+		return c, errorf(sentinel, "incorrect terminal %.32q, expecting %q", parts[n-1], scopeTerminal)
+	}
+	return c, nil
+}
+
+func validScopeDate(d string) bool {
+	if len(d) != 8 {
+		return false
+	}
+	_, err := time.Parse(scopeDateLayout, d)
+	return err == nil
+}
+
+// parseSignedHeaders parses "host;range;x-amz-date": lowercase names, no
+// duplicates, host included (without it the request could be replayed
+// against another bucket in virtual-host style).
+func parseSignedHeaders(v string, sentinel error) ([]string, error) {
+	if v == "" {
+		return nil, errorf(sentinel, "empty SignedHeaders")
+	}
+	names := strings.Split(v, ";")
+	if len(names) > maxSignedHeaders {
+		return nil, errorf(sentinel, "too many SignedHeaders")
+	}
+	seen := make(map[string]struct{}, len(names))
+	for _, n := range names {
+		if !validHeaderName(n) {
+			return nil, errorf(sentinel, "invalid signed header name %.64q", n)
+		}
+		if _, dup := seen[n]; dup {
+			return nil, errorf(sentinel, "duplicate signed header %.64q", n)
+		}
+		seen[n] = struct{}{}
+	}
+	if _, ok := seen["host"]; !ok {
+		return nil, errorf(sentinel, "host must be a signed header")
+	}
+	return names, nil
+}
+
+// validHeaderName accepts lowercase HTTP token characters.
+func validHeaderName(n string) bool {
+	if n == "" {
+		return false
+	}
+	for i := 0; i < len(n); i++ {
+		c := n[i]
+		switch {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// parseSignature decodes a 64-digit hex signature.
+func parseSignature(v string, sentinel error) ([]byte, error) {
+	if len(v) != 64 {
+		return nil, errorf(sentinel, "signature must be 64 hex digits")
+	}
+	b, err := hex.DecodeString(v)
+	if err != nil {
+		return nil, errorf(sentinel, "signature is not hex")
+	}
+	return b, nil
+}

@@ -1,0 +1,452 @@
+package sigv4
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// PayloadMode says how the request payload is protected, from
+// x-amz-content-sha256.
+type PayloadMode int
+
+const (
+	// Unsigned: "UNSIGNED-PAYLOAD" (and anonymous or presigned requests
+	// without a payload hash). The body is passed through.
+	Unsigned PayloadMode = iota
+	// SignedSingle: a hex SHA-256 of the whole body, checked at EOF.
+	SignedSingle
+	// Streaming: "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", aws-chunked with a
+	// signature per chunk.
+	Streaming
+	// StreamingTrailer: "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER", signed
+	// chunks followed by signed trailing headers.
+	StreamingTrailer
+	// StreamingUnsignedTrailer: "STREAMING-UNSIGNED-PAYLOAD-TRAILER", unsigned
+	// chunks followed by unsigned trailing headers (usually a checksum).
+	StreamingUnsignedTrailer
+)
+
+const (
+	unsignedPayload                 = "UNSIGNED-PAYLOAD"
+	streamingPayload                = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+	streamingTrailerPayload         = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+	streamingUnsignedTrailerPayload = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+)
+
+func (m PayloadMode) String() string {
+	switch m {
+	case Unsigned:
+		return "Unsigned"
+	case SignedSingle:
+		return "SignedSingle"
+	case Streaming:
+		return "Streaming"
+	case StreamingTrailer:
+		return "StreamingTrailer"
+	case StreamingUnsignedTrailer:
+		return "StreamingUnsignedTrailer"
+	}
+	return "PayloadMode(" + strconv.Itoa(int(m)) + ")"
+}
+
+func (m PayloadMode) streaming() bool { return m >= Streaming }
+
+// parsePayloadMode classifies an x-amz-content-sha256 value; for SignedSingle
+// it also returns the decoded hash.
+func parsePayloadMode(v string) (PayloadMode, []byte, error) {
+	switch v {
+	case unsignedPayload:
+		return Unsigned, nil, nil
+	case streamingPayload:
+		return Streaming, nil, nil
+	case streamingTrailerPayload:
+		return StreamingTrailer, nil, nil
+	case streamingUnsignedTrailerPayload:
+		return StreamingUnsignedTrailer, nil, nil
+	}
+	if strings.HasPrefix(v, "STREAMING-") {
+		// e.g. STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD (SigV4A).
+		return 0, nil, errorf(ErrUnsupportedAlgorithm, "payload mode %.64q", v)
+	}
+	if len(v) == 64 {
+		if sum, err := hex.DecodeString(v); err == nil {
+			return SignedSingle, sum, nil
+		}
+	}
+	return 0, nil, errorf(ErrInvalidContentSHA256, "%.80q", v)
+}
+
+// Result is an authenticated request.
+type Result struct {
+	// AccessKey is the key that signed the request; empty when Anonymous.
+	AccessKey string
+	// SessionToken is X-Amz-Security-Token (header or query), if any. Verify
+	// does not check it: whoever owns temporary credentials must confirm it
+	// belongs to AccessKey.
+	SessionToken string
+	Anonymous    bool
+	Presigned    bool
+	Mode         PayloadMode
+	// Body is the payload to consume instead of r.Body. It checks the payload
+	// as it is read and returns io.EOF only when all of it verified; any
+	// other error means the request must be rejected.
+	Body io.ReadCloser
+	// ContentLength is the decoded payload length: x-amz-decoded-content-length
+	// for streaming modes, else r.ContentLength (-1 unknown).
+	ContentLength int64
+	// Trailer returns the trailing headers (e.g. x-amz-checksum-crc32) once
+	// Body has returned io.EOF in a trailer mode; otherwise it returns nil.
+	// It is never nil itself.
+	Trailer func() http.Header
+}
+
+// Verifier checks SigV4 signatures. It is safe for concurrent use.
+type Verifier struct {
+	cfg  Config
+	now  func() time.Time
+	keys keyCache
+}
+
+// New returns a Verifier for a valid c.
+func New(c Config) (*Verifier, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	v := &Verifier{cfg: c, now: c.Now}
+	if v.now == nil {
+		v.now = time.Now
+	}
+	return v, nil
+}
+
+// Verify authenticates r. For anonymous requests (no Authorization header, no
+// presigned query parameters) it returns Result{Anonymous: true} and nil. It
+// does not read r.Body; the payload is verified while Result.Body is read.
+func (v *Verifier) Verify(r *http.Request) (*Result, error) {
+	query := parseQuery(r.URL.RawQuery)
+	auth := r.Header.Values("Authorization")
+	presigned := hasParam(query, "X-Amz-Credential") || hasParam(query, "X-Amz-Algorithm") ||
+		hasParam(query, "X-Amz-Signature")
+	switch {
+	case len(auth) > 0 && presigned:
+		return nil, errorf(ErrAuthorizationQueryParametersError, "only one auth mechanism allowed")
+	case len(auth) > 1:
+		return nil, errorf(ErrAuthorizationHeaderMalformed, "more than one Authorization header")
+	case len(auth) == 1:
+		return v.verifyHeader(r, auth[0], query)
+	case presigned:
+		return v.verifyPresigned(r, query)
+	case hasParam(query, "AWSAccessKeyId") && hasParam(query, "Signature"):
+		return nil, errorf(ErrUnsupportedAlgorithm, "signature version 2 presigned URL")
+	}
+	return v.anonymous(r)
+}
+
+func (v *Verifier) anonymous(r *http.Request) (*Result, error) {
+	res := &Result{Anonymous: true}
+	mode, sum := Unsigned, []byte(nil)
+	// An anonymous client may still protect its payload (SDKs with anonymous
+	// credentials send checksummed unsigned-trailer uploads); honor that so
+	// the body is decoded and checked the same way.
+	if h := r.Header.Get("X-Amz-Content-Sha256"); h != "" {
+		var err error
+		if mode, sum, err = parsePayloadMode(h); err != nil {
+			return nil, err
+		}
+		if mode == Streaming || mode == StreamingTrailer {
+			return nil, errorf(ErrAccessDenied, "signed streaming payload on an anonymous request")
+		}
+	}
+	if err := attachBody(res, r, mode, sum, nil); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func (v *Verifier) verifyHeader(r *http.Request, header string, query []queryParam) (*Result, error) {
+	auth, err := parseAuthorization(header)
+	if err != nil {
+		return nil, err
+	}
+	amzDate, t, fromDate, err := requestTime(r)
+	if err != nil {
+		return nil, err
+	}
+	if fromDate && !slices.Contains(auth.signedHeaders, "date") {
+		return nil, errorf(ErrAuthorizationHeaderMalformed, "date header must be signed")
+	}
+	if err := v.checkScope(auth.cred, t, ErrAuthorizationHeaderMalformed); err != nil {
+		return nil, err
+	}
+	if skew := v.now().Sub(t).Abs(); skew > v.cfg.MaxSkew {
+		return nil, errorf(ErrRequestTimeTooSkewed, "request time %s differs from server time by %s", amzDate, skew.Round(time.Second))
+	}
+	payload := r.Header.Get("X-Amz-Content-Sha256")
+	if payload == "" {
+		return nil, ErrMissingContentSHA256
+	}
+	mode, sum, err := parsePayloadMode(payload)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkUnsignedAmzHeaders(r, auth.signedHeaders); err != nil {
+		return nil, err
+	}
+	key, err := v.signingKey(auth.cred)
+	if err != nil {
+		return nil, err
+	}
+	canonical := canonicalRequest(r, query, "", auth.signedHeaders, payload)
+	sts := stringToSign(amzDate, auth.cred.scope(), canonical)
+	computed := hmacSHA256(key, sts)
+	if !signatureEqual(computed, auth.signature) {
+		return nil, &SignatureMismatchError{AccessKey: auth.cred.accessKey, StringToSign: sts, CanonicalRequest: canonical}
+	}
+	res := &Result{
+		AccessKey:    auth.cred.accessKey,
+		SessionToken: r.Header.Get("X-Amz-Security-Token"),
+		Mode:         mode,
+	}
+	chain := &chunkChain{key: key, amzDate: amzDate, scope: auth.cred.scope(), prev: hex.EncodeToString(computed)}
+	if err := attachBody(res, r, mode, sum, chain); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// maxPresignExpires is AWS's limit of seven days.
+const maxPresignExpires = 604800
+
+func (v *Verifier) verifyPresigned(r *http.Request, query []queryParam) (*Result, error) {
+	sentinel := ErrAuthorizationQueryParametersError
+	get := func(name string) (string, error) {
+		val, n := "", 0
+		for _, p := range query {
+			if p.key == name {
+				val, n = p.value, n+1
+			}
+		}
+		switch n {
+		case 0:
+			return "", errorf(sentinel, "missing %s", name)
+		case 1:
+			return val, nil
+		}
+		return "", errorf(sentinel, "more than one %s", name)
+	}
+	var vals [6]string
+	for i, name := range [...]string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders", "X-Amz-Signature"} {
+		val, err := get(name)
+		if err != nil {
+			return nil, err
+		}
+		vals[i] = val
+	}
+	alg, credStr, amzDate, expStr, signedStr, sigStr := vals[0], vals[1], vals[2], vals[3], vals[4], vals[5]
+	if alg != algorithm {
+		return nil, errorf(ErrUnsupportedAlgorithm, "X-Amz-Algorithm %.32q", alg)
+	}
+	cred, err := parseCredential(credStr, sentinel)
+	if err != nil {
+		return nil, err
+	}
+	t, err := time.Parse(amzDateLayout, amzDate)
+	if err != nil {
+		return nil, errorf(sentinel, "X-Amz-Date must be in the ISO8601 long format")
+	}
+	expires, err := strconv.Atoi(expStr)
+	if err != nil || expires < 1 || expires > maxPresignExpires {
+		return nil, errorf(sentinel, "X-Amz-Expires must be 1..%d seconds", maxPresignExpires)
+	}
+	signed, err := parseSignedHeaders(signedStr, sentinel)
+	if err != nil {
+		return nil, err
+	}
+	sig, err := parseSignature(sigStr, sentinel)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.checkScope(cred, t, sentinel); err != nil {
+		return nil, err
+	}
+	now := v.now()
+	if t.Sub(now) > v.cfg.MaxSkew {
+		return nil, errorf(ErrAccessDenied, "request is not valid yet")
+	}
+	if now.After(t.Add(time.Duration(expires) * time.Second)) {
+		return nil, errorf(ErrExpiredPresignedRequest, "expired at %s", t.Add(time.Duration(expires)*time.Second).Format(time.RFC3339))
+	}
+	// A presigned URL is usually unsigned, but a client may pin the payload
+	// by signing its hash, in a header or a query parameter.
+	payload := r.Header.Get("X-Amz-Content-Sha256")
+	if payload == "" {
+		for _, p := range query {
+			if p.key == "X-Amz-Content-Sha256" {
+				payload = p.value
+			}
+		}
+	}
+	if payload == "" {
+		payload = unsignedPayload
+	}
+	mode, sum, err := parsePayloadMode(payload)
+	if err != nil {
+		return nil, err
+	}
+	if mode.streaming() {
+		return nil, errorf(sentinel, "streaming payloads cannot be presigned")
+	}
+	if err := checkUnsignedAmzHeaders(r, signed); err != nil {
+		return nil, err
+	}
+	key, err := v.signingKey(cred)
+	if err != nil {
+		return nil, err
+	}
+	canonical := canonicalRequest(r, query, "X-Amz-Signature", signed, payload)
+	sts := stringToSign(amzDate, cred.scope(), canonical)
+	if !signatureEqual(hmacSHA256(key, sts), sig) {
+		return nil, &SignatureMismatchError{AccessKey: cred.accessKey, StringToSign: sts, CanonicalRequest: canonical}
+	}
+	res := &Result{AccessKey: cred.accessKey, Presigned: true, Mode: mode}
+	for _, p := range query {
+		if p.key == "X-Amz-Security-Token" {
+			res.SessionToken = p.value
+		}
+	}
+	if res.SessionToken == "" {
+		res.SessionToken = r.Header.Get("X-Amz-Security-Token")
+	}
+	if err := attachBody(res, r, mode, sum, nil); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// checkScope checks the credential scope against the request time and region.
+func (v *Verifier) checkScope(c credential, t time.Time, sentinel error) error {
+	if d := t.UTC().Format(scopeDateLayout); c.date != d {
+		return errorf(sentinel, "credential date %s is not the request date %s", c.date, d)
+	}
+	if v.cfg.Region != "" && c.region != v.cfg.Region {
+		return errorf(sentinel, "the region %.64q is wrong; expecting %q", c.region, v.cfg.Region)
+	}
+	return nil
+}
+
+// signingKey looks up the secret and returns the (cached) signing key.
+func (v *Verifier) signingKey(c credential) ([]byte, error) {
+	secret, err := v.cfg.Lookup(c.accessKey)
+	if err != nil {
+		if errors.Is(err, ErrInvalidAccessKeyID) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("sigv4: looking up access key: %w", err)
+	}
+	return v.keys.get(c.accessKey, secret, c.date, c.region), nil
+}
+
+// requestTime returns the request time from X-Amz-Date, or else Date, and the
+// timestamp string that goes into the string to sign.
+func requestTime(r *http.Request) (amzDate string, t time.Time, fromDate bool, err error) {
+	if s := r.Header.Get("X-Amz-Date"); s != "" {
+		t, err := time.Parse(amzDateLayout, s)
+		if err != nil {
+			return "", time.Time{}, false, errorf(ErrMissingDate, "x-amz-date %.32q is not ISO8601 basic format", s)
+		}
+		return s, t, false, nil
+	}
+	if s := r.Header.Get("Date"); s != "" {
+		t, err := http.ParseTime(s)
+		if err != nil {
+			return "", time.Time{}, false, errorf(ErrMissingDate, "unparseable Date header")
+		}
+		t = t.UTC()
+		return t.Format(amzDateLayout), t, true, nil
+	}
+	return "", time.Time{}, false, ErrMissingDate
+}
+
+// checkUnsignedAmzHeaders refuses x-amz-* headers the signature does not
+// cover: they change what a request does (x-amz-copy-source, x-amz-acl,
+// x-amz-decoded-content-length), so a captured presigned URL must not be
+// able to gain them.
+func checkUnsignedAmzHeaders(r *http.Request, signed []string) error {
+	for k := range r.Header {
+		lk := strings.ToLower(k)
+		if strings.HasPrefix(lk, "x-amz-") && !slices.Contains(signed, lk) {
+			return errorf(ErrAccessDenied, "header %.64q is present but not signed", lk)
+		}
+	}
+	return nil
+}
+
+func hasParam(q []queryParam, name string) bool {
+	for _, p := range q {
+		if p.key == name {
+			return true
+		}
+	}
+	return false
+}
+
+// maxTrailerNames bounds x-amz-trailer; S3 clients send one checksum.
+const maxTrailerNames = 16
+
+// attachBody sets Body, ContentLength and Trailer for mode. chain is nil for
+// unsigned modes.
+func attachBody(res *Result, r *http.Request, mode PayloadMode, sum []byte, chain *chunkChain) error {
+	src := r.Body
+	if src == nil {
+		src = http.NoBody
+	}
+	res.Mode = mode
+	res.Trailer = func() http.Header { return nil }
+	if !mode.streaming() {
+		res.ContentLength = r.ContentLength
+		res.Body = &plainBody{src: src, length: r.ContentLength, want: sum}
+		return nil
+	}
+	dl := r.Header.Get("X-Amz-Decoded-Content-Length")
+	if dl == "" {
+		return ErrMissingContentLength
+	}
+	n, err := strconv.ParseInt(dl, 10, 64)
+	if err != nil || n < 0 {
+		return errorf(ErrMissingContentLength, "invalid x-amz-decoded-content-length %.32q", dl)
+	}
+	var names []string
+	if mode != Streaming {
+		for _, v := range r.Header.Values("X-Amz-Trailer") {
+			for name := range strings.SplitSeq(v, ",") {
+				name = strings.ToLower(strings.TrimSpace(name))
+				if name == "" {
+					continue
+				}
+				if !validHeaderName(name) || len(names) >= maxTrailerNames {
+					return errorf(ErrMalformedTrailer, "invalid x-amz-trailer")
+				}
+				if !slices.Contains(names, name) {
+					names = append(names, name)
+				}
+			}
+		}
+	}
+	if mode == StreamingUnsignedTrailer {
+		chain = nil
+	} else if chain == nil {
+		return errorf(ErrAccessDenied, "signed streaming payload without a request signature")
+	}
+	cr := newChunkedReader(src, mode, n, names, chain)
+	res.Body = cr
+	res.ContentLength = n
+	res.Trailer = cr.trailers
+	return nil
+}

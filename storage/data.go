@@ -1,0 +1,311 @@
+package storage
+
+import (
+	"bufio"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/filesphere/filesphere/erasure"
+	"github.com/filesphere/filesphere/storage/drive"
+)
+
+// codecs caches one codec per geometry, so records written under an older
+// geometry stay readable after the configuration changes.
+var codecs sync.Map // ECInfo → *erasure.Codec
+
+func (e *Engine) codecFor(ec ECInfo) (*erasure.Codec, error) {
+	if ec.Data == e.cfg.DataShards && ec.Parity == e.cfg.ParityShards && ec.BlockSize == e.cfg.BlockSize {
+		return e.codec, nil
+	}
+	if c, ok := codecs.Load(ec); ok {
+		return c.(*erasure.Codec), nil
+	}
+	c, err := erasure.New(ec.Data, ec.Parity, erasure.WithBlockSize(ec.BlockSize))
+	if err != nil {
+		return nil, fmt.Errorf("storage: record geometry %+v: %w", ec, err)
+	}
+	codecs.Store(ec, c)
+	return c, nil
+}
+
+// expectEOF confirms a reader is exhausted, which also lets verifying
+// readers above us check digests and trailers before anything commits.
+func expectEOF(r io.Reader) error {
+	var b [1]byte
+	for {
+		n, err := r.Read(b[:])
+		if n > 0 {
+			return fmt.Errorf("%w: body longer than its declared length", ErrInvalidArgument)
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// quotedMD5 formats an MD5 as an S3 ETag.
+func quotedMD5(sum []byte) string { return `"` + hex.EncodeToString(sum) + `"` }
+
+// writeData streams r into a new data stream: inline when small, else
+// erasure-coded onto the drives placement picks. On error nothing is left
+// committed.
+func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, size int64) (dataRecord, error) {
+	h := md5.New()
+	tee := io.TeeReader(r, h)
+	ec := ECInfo{Data: e.cfg.DataShards, Parity: e.cfg.ParityShards, BlockSize: e.cfg.BlockSize}
+	d := dataRecord{EC: ec, ModTime: e.cfg.Now().UTC()}
+	if size >= 0 && size <= e.cfg.InlineThreshold {
+		buf := make([]byte, size)
+		if _, err := io.ReadFull(tee, buf); err != nil {
+			return d, bodyError(err)
+		}
+		if err := expectEOF(r); err != nil {
+			return d, bodyError(err)
+		}
+		d.Size, d.Inline, d.ETag = size, buf, quotedMD5(h.Sum(nil))
+		return d, nil
+	}
+	n := ec.Data + ec.Parity
+	ids, err := e.placement.Locate(placeKey, n)
+	if err != nil {
+		return d, err
+	}
+	d.DataID, d.Drives, d.RingVersion = newID(), ids, e.placement.Version()
+	writers := e.createShards(ctx, d)
+	dst := make([]io.Writer, n)
+	for i, w := range writers {
+		if w != nil {
+			dst[i] = w
+		}
+	}
+	written, _, err := e.codec.Encode(ctx, tee, dst, size, e.cfg.WriteQuorum())
+	if err == nil {
+		err = expectEOF(r)
+	}
+	if err != nil {
+		abortAll(writers)
+		return d, bodyError(err)
+	}
+	if err := e.commitShards(d, writers); err != nil {
+		return d, err
+	}
+	d.Size, d.ETag = written, quotedMD5(h.Sum(nil))
+	return d, nil
+}
+
+// bodyError maps codec and body failures to storage errors, keeping the
+// caller's own errors (digest checks) intact for errors.As.
+func bodyError(err error) error {
+	switch {
+	case errors.Is(err, erasure.ErrWriteQuorum):
+		return fmt.Errorf("%w: %v", ErrWriteQuorum, err)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return fmt.Errorf("%w: %v", ErrIncompleteBody, err)
+	}
+	return err
+}
+
+func (e *Engine) createShards(ctx context.Context, d dataRecord) []drive.ShardWriter {
+	writers := make([]drive.ShardWriter, len(d.Drives))
+	var wg sync.WaitGroup
+	for i, id := range d.Drives {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st, err := e.drives.Drive(id)
+			if err != nil {
+				return
+			}
+			w, err := st.Create(ctx, shardID(d.DataID, i))
+			if err != nil {
+				e.log.WithError(err).WithField("drive", id).Debug("shard create failed")
+				return
+			}
+			writers[i] = w
+		}()
+	}
+	wg.Wait()
+	return writers
+}
+
+func abortAll(ws []drive.ShardWriter) {
+	for _, w := range ws {
+		if w != nil {
+			_ = w.Abort()
+		}
+	}
+}
+
+// commitShards makes the shards durable in parallel and requires a write
+// quorum of them; below quorum it removes what did commit.
+func (e *Engine) commitShards(d dataRecord, ws []drive.ShardWriter) error {
+	errs := make([]error, len(ws))
+	var wg sync.WaitGroup
+	for i, w := range ws {
+		if w == nil {
+			errs[i] = drive.ErrOffline
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = w.Commit()
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+		}
+	}
+	if ok < e.cfg.WriteQuorum() {
+		e.deleteData(d)
+		return fmt.Errorf("%w: %d of %d shards committed", ErrWriteQuorum, ok, len(ws))
+	}
+	return nil
+}
+
+// deleteData removes a data stream's shards in the background; it is
+// idempotent and failures only leave orphans for garbage collection.
+func (e *Engine) deleteData(ds ...dataRecord) {
+	e.bg.Add(1)
+	go func() {
+		defer e.bg.Done()
+		ctx := context.Background()
+		for _, d := range ds {
+			if d.DataID == "" {
+				continue
+			}
+			for i, id := range d.Drives {
+				st, err := e.drives.Drive(id)
+				if err != nil {
+					continue
+				}
+				if err := st.Delete(ctx, shardID(d.DataID, i)); err != nil {
+					e.log.WithError(err).WithField("drive", id).Debug("shard delete failed")
+				}
+			}
+		}
+	}()
+}
+
+// sources returns the shard readers of a data stream; nil where the drive
+// cannot be resolved.
+func (e *Engine) sources(d dataRecord) []erasure.ShardSource {
+	src := make([]erasure.ShardSource, len(d.Drives))
+	for i, id := range d.Drives {
+		st, err := e.drives.Drive(id)
+		if err != nil {
+			continue
+		}
+		sid := shardID(d.DataID, i)
+		src[i] = func(ctx context.Context, off, length int64) (io.ReadCloser, error) {
+			return st.Open(ctx, sid, off, length)
+		}
+	}
+	return src
+}
+
+// readData writes bytes [off, off+length) of one data stream to w.
+func (e *Engine) readData(ctx context.Context, d dataRecord, w io.Writer, off, length int64) (healNeeded bool, err error) {
+	if d.DataID == "" {
+		_, err := w.Write(d.Inline[off : off+length])
+		return false, err
+	}
+	codec, err := e.codecFor(d.EC)
+	if err != nil {
+		return false, err
+	}
+	serrs, err := codec.Decode(ctx, w, e.sources(d), off, length, d.Size)
+	if errors.Is(err, erasure.ErrReadQuorum) {
+		return true, fmt.Errorf("%w: %v", ErrReadQuorum, err)
+	}
+	return serrs.Count() > 0, err
+}
+
+// openVersion streams rr (nil = whole) of a version. The first bytes are
+// fetched before returning so that a read that cannot start (read quorum)
+// is reported as an error rather than as a truncated body.
+func (e *Engine) openVersion(ctx context.Context, bucket, key string, v versionRecord, rr *ResolvedRange) (io.ReadCloser, error) {
+	start, length := int64(0), v.Size
+	if rr != nil {
+		start, length = rr.Start, rr.Length
+	}
+	if length == 0 {
+		return io.NopCloser(eofReader{}), nil
+	}
+	parts, err := e.loadParts(ctx, v)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	pr, pw := io.Pipe()
+	go func() {
+		heal, err := e.streamParts(ctx, parts, pw, start, length)
+		if heal {
+			e.queueHeal(bucket, key, v.VersionID)
+		}
+		pw.CloseWithError(err)
+	}()
+	br := bufio.NewReaderSize(pr, 64<<10)
+	if _, err := br.Peek(1); err != nil && err != io.EOF {
+		cancel()
+		pr.Close()
+		return nil, err
+	}
+	return &pipeReader{Reader: br, pr: pr, cancel: cancel}, nil
+}
+
+type eofReader struct{}
+
+func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
+
+type pipeReader struct {
+	*bufio.Reader
+	pr     *io.PipeReader
+	cancel context.CancelFunc
+}
+
+func (p *pipeReader) Close() error {
+	p.cancel()
+	return p.pr.Close()
+}
+
+// streamParts writes the bytes [start, start+length) of the concatenated
+// parts to w.
+func (e *Engine) streamParts(ctx context.Context, parts []dataRecord, w io.Writer, start, length int64) (bool, error) {
+	heal := false
+	for _, p := range parts {
+		if length == 0 {
+			break
+		}
+		if start >= p.Size {
+			start -= p.Size
+			continue
+		}
+		n := min(p.Size-start, length)
+		h, err := e.readData(ctx, p, w, start, n)
+		heal = heal || h
+		if err != nil {
+			return heal, err
+		}
+		start, length = 0, length-n
+	}
+	return heal, nil
+}
+
+func (e *Engine) queueHeal(bucket, key, versionID string) {
+	select {
+	case e.healQueue <- healItem{bucket, key, versionID}:
+	default: // a full queue is caught by the next heal pass
+	}
+}

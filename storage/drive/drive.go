@@ -1,0 +1,69 @@
+// Package drive stores erasure shards on one drive under generated ids.
+//
+// A drive knows nothing of buckets, keys or S3: callers hand it opaque shard
+// ids made of safe characters, so no user input can ever become a path.
+package drive
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// Sentinel errors returned by every ShardStore implementation.
+var (
+	ErrShardNotFound = errors.New("drive: shard not found")
+	ErrInvalidID     = errors.New("drive: invalid shard id")
+	ErrOffline       = errors.New("drive: offline")
+	ErrDiskFull      = errors.New("drive: disk full")
+	ErrAborted       = errors.New("drive: write aborted")
+	// ErrInvalidRange is returned by Open for a negative offset.
+	ErrInvalidRange = errors.New("drive: invalid range")
+)
+
+// ShardInfo describes one stored shard.
+type ShardInfo struct {
+	ID      string
+	Size    int64
+	ModTime time.Time
+}
+
+// Info describes a drive as a whole.
+type Info struct {
+	ID         string
+	Path       string
+	TotalBytes uint64
+	FreeBytes  uint64
+	Online     bool
+}
+
+// ShardWriter receives one shard's bytes. Nothing is visible under the id
+// until Commit returns nil; Abort (or a failed Commit) leaves nothing behind.
+type ShardWriter interface {
+	io.Writer
+	// Commit makes the shard durable (fsync of file and directory) and
+	// atomically visible under its id, replacing any previous shard.
+	Commit() error
+	// Abort discards everything written. Safe to call after Commit (no-op).
+	Abort() error
+}
+
+// ShardStore is one drive. Implementations: Local, Memory, and decorators.
+// All methods are safe for concurrent use.
+type ShardStore interface {
+	// ID is the drive's stable identity.
+	ID() string
+	// Create starts writing a shard; see ShardWriter.
+	Create(ctx context.Context, id string) (ShardWriter, error)
+	// Open reads length bytes from offset off; length < 0 reads to the end.
+	Open(ctx context.Context, id string, off, length int64) (io.ReadCloser, error)
+	// Stat returns a shard's size and modification time.
+	Stat(ctx context.Context, id string) (ShardInfo, error)
+	// Delete removes a shard; deleting a missing shard is not an error.
+	Delete(ctx context.Context, id string) error
+	// Walk calls fn for every committed shard whose id starts with prefix.
+	Walk(ctx context.Context, prefix string, fn func(ShardInfo) error) error
+	// Info reports capacity and health.
+	Info(ctx context.Context) (Info, error)
+}

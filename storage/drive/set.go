@@ -1,0 +1,16 @@
+package drive
+
+import "fmt"
+
+// Set resolves drive ids to stores; it satisfies storage.Drives for the
+// drives of one node.
+type Set map[string]ShardStore
+
+// Drive returns the store with id.
+func (s Set) Drive(id string) (ShardStore, error) {
+	d, ok := s[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: unknown drive %q", ErrOffline, id)
+	}
+	return d, nil
+}

@@ -1,0 +1,276 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/filesphere/filesphere/cluster/meta"
+	"github.com/filesphere/filesphere/erasure"
+	"github.com/filesphere/filesphere/storage/drive"
+	"github.com/google/uuid"
+	"github.com/sirupsen/logrus"
+)
+
+// Placement picks the drives for a piece of data; *ring.Ring satisfies it.
+type Placement interface {
+	// Version identifies the placement; it is recorded with each version.
+	Version() uint64
+	// Locate returns n drive ids for key, in a stable order.
+	Locate(key string, n int) ([]string, error)
+}
+
+// Drives resolves a drive id to a store (local or remote).
+type Drives interface {
+	Drive(id string) (drive.ShardStore, error)
+}
+
+// EngineConfig configures an Engine.
+type EngineConfig struct {
+	DataShards   int
+	ParityShards int
+	BlockSize    int
+	// InlineThreshold: objects up to this size are kept in the version
+	// record instead of on drives.
+	InlineThreshold int64
+	// MinPartSize is S3's minimum size of every part but the last.
+	MinPartSize int64
+	Now         func() time.Time
+	Log         *logrus.Entry
+}
+
+// DefaultEngineConfig is EC 2+2 with 1 MiB blocks.
+func DefaultEngineConfig() EngineConfig {
+	return EngineConfig{DataShards: 2, ParityShards: 2, BlockSize: 1 << 20, InlineThreshold: 16 << 10,
+		MinPartSize: 5 << 20, Now: time.Now}
+}
+
+// Validate checks an EngineConfig.
+func (c EngineConfig) Validate() error {
+	switch {
+	case c.DataShards < 1:
+		return errors.New("storage: need at least one data shard")
+	case c.ParityShards < 1:
+		return errors.New("storage: need at least one parity shard")
+	case c.ParityShards > c.DataShards:
+		return errors.New("storage: parity shards must not exceed data shards")
+	case c.BlockSize < 4<<10:
+		return errors.New("storage: block size below 4 KiB")
+	case c.InlineThreshold < 0:
+		return errors.New("storage: negative inline threshold")
+	case c.Now == nil:
+		return errors.New("storage: Now required")
+	}
+	return nil
+}
+
+// WriteQuorum is k, plus one when k == m so two disjoint halves can never
+// both accept a write.
+func (c EngineConfig) WriteQuorum() int {
+	if c.DataShards == c.ParityShards {
+		return c.DataShards + 1
+	}
+	return c.DataShards
+}
+
+// Engine is the erasure-coded, versioned object store.
+type Engine struct {
+	cfg       EngineConfig
+	kv        meta.KV
+	drives    Drives
+	placement Placement
+	codec     *erasure.Codec
+	log       *logrus.Entry
+	// bg tracks background shard deletions so Close can wait for them.
+	bg sync.WaitGroup
+	// healQueue receives objects a read had to reconstruct.
+	healQueue chan healItem
+}
+
+type healItem struct{ bucket, key, versionID string }
+
+// NewEngine builds an Engine.
+func NewEngine(cfg EngineConfig, kv meta.KV, drives Drives, placement Placement) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	codec, err := erasure.New(cfg.DataShards, cfg.ParityShards, erasure.WithBlockSize(cfg.BlockSize))
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Log == nil {
+		l := logrus.New()
+		l.SetOutput(io.Discard)
+		cfg.Log = logrus.NewEntry(l)
+	}
+	return &Engine{cfg: cfg, kv: kv, drives: drives, placement: placement, codec: codec,
+		log: cfg.Log.WithField("component", "storage"), healQueue: make(chan healItem, 1024)}, nil
+}
+
+// Close waits for background work to finish.
+func (e *Engine) Close() error {
+	e.bg.Wait()
+	return nil
+}
+
+var _ Backend = (*Engine)(nil)
+
+func newID() string { return uuid.New().String() }
+
+// newVersionID returns a time-ordered version id.
+func newVersionID() string {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return uuid.New().String()
+	}
+	return id.String()
+}
+
+// shardID names shard i of a data stream; user input never reaches it.
+func shardID(dataID string, i int) string {
+	return fmt.Sprintf("%s/%s/%d", dataID[:2], dataID, i)
+}
+
+// hashKey spreads placement by object.
+func hashKey(bucket, key string) string {
+	h := fnv.New64a()
+	h.Write([]byte(bucket))
+	h.Write([]byte{0})
+	h.Write([]byte(key))
+	return fmt.Sprintf("%s/%x", bucket, h.Sum64())
+}
+
+// retries bounds compare-and-swap retry loops under contention.
+const retries = 64
+
+// txn commits t, translating a failed compare into errRetry.
+func (e *Engine) txn(ctx context.Context, t meta.Txn) error {
+	_, err := e.kv.Txn(ctx, t)
+	var cf *meta.CompareFailedError
+	if errors.As(err, &cf) {
+		return errRetry
+	}
+	return err
+}
+
+var errRetry = errors.New("storage: retry")
+
+// getBucket reads a bucket record and its revision.
+func (e *Engine) getBucket(ctx context.Context, name string) (bucketRecord, uint64, error) {
+	var br bucketRecord
+	if !ValidBucketName(name) {
+		return br, 0, &BucketNotFoundError{Bucket: name}
+	}
+	ent, err := e.kv.Get(ctx, bucketKey(name))
+	if errors.Is(err, meta.ErrNotFound) {
+		return br, 0, &BucketNotFoundError{Bucket: name}
+	}
+	if err != nil {
+		return br, 0, err
+	}
+	if err := decode(ent.Value, &br); err != nil {
+		return br, 0, err
+	}
+	if br.Deleting {
+		return br, 0, &BucketNotFoundError{Bucket: name}
+	}
+	return br, ent.Revision, nil
+}
+
+// getHead reads a key's head; rev 0 when the key has no versions.
+func (e *Engine) getHead(ctx context.Context, bucket, key string) (headRecord, uint64, error) {
+	var h headRecord
+	ent, err := e.kv.Get(ctx, headKey(bucket, key))
+	if errors.Is(err, meta.ErrNotFound) {
+		return h, 0, nil
+	}
+	if err != nil {
+		return h, 0, err
+	}
+	return h, ent.Revision, decode(ent.Value, &h)
+}
+
+// versionEntry is a version record with its meta key.
+type versionEntry struct {
+	metaKey string
+	rec     versionRecord
+}
+
+// listKeyVersions returns all versions of one key, newest first.
+func (e *Engine) listKeyVersions(ctx context.Context, bucket, key string) ([]versionEntry, error) {
+	ents, err := e.kv.List(ctx, versionKeyPrefix(bucket, key), "", 0)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]versionEntry, 0, len(ents))
+	for _, ent := range ents {
+		var v versionRecord
+		if err := decode(ent.Value, &v); err != nil {
+			return nil, err
+		}
+		out = append(out, versionEntry{ent.Key, v})
+	}
+	return out, nil
+}
+
+// resolve finds the version a read addresses.
+func (e *Engine) resolve(ctx context.Context, bucket, key, versionID string) (versionRecord, bool, error) {
+	if _, _, err := e.getBucket(ctx, bucket); err != nil {
+		return versionRecord{}, false, err
+	}
+	if !ValidObjectKey(key) {
+		return versionRecord{}, false, &ObjectNotFoundError{Bucket: bucket, Key: key}
+	}
+	if versionID == "" {
+		h, rev, err := e.getHead(ctx, bucket, key)
+		if err != nil {
+			return versionRecord{}, false, err
+		}
+		if rev == 0 {
+			return versionRecord{}, false, &ObjectNotFoundError{Bucket: bucket, Key: key}
+		}
+		if h.Latest.DeleteMarker {
+			return versionRecord{}, false, &ObjectNotFoundError{Bucket: bucket, Key: key, DeleteMarker: true, MarkerVersionID: h.Latest.shownID()}
+		}
+		return h.Latest, true, nil
+	}
+	if err := validVersionID(versionID); err != nil {
+		return versionRecord{}, false, err
+	}
+	vs, err := e.listKeyVersions(ctx, bucket, key)
+	if err != nil {
+		return versionRecord{}, false, err
+	}
+	for i, v := range vs {
+		if v.rec.VersionID == versionID {
+			if v.rec.DeleteMarker {
+				return versionRecord{}, false, &ObjectNotFoundError{Bucket: bucket, Key: key, VersionID: versionID, DeleteMarker: true, MarkerVersionID: versionID}
+			}
+			return v.rec, i == 0, nil
+		}
+	}
+	return versionRecord{}, false, &VersionNotFoundError{Bucket: bucket, Key: key, VersionID: versionID}
+}
+
+// shownID is the version id clients see ("" for never-versioned objects).
+func (v *versionRecord) shownID() string {
+	if v.Null && !v.Versioned {
+		return ""
+	}
+	return v.VersionID
+}
+
+// validVersionID accepts "null" and the ids the engine generates.
+func validVersionID(id string) error {
+	if id == NullVersionID {
+		return nil
+	}
+	if _, err := uuid.Parse(id); err != nil {
+		return fmt.Errorf("%w: %q", ErrInvalidVersionID, id)
+	}
+	return nil
+}

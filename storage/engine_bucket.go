@@ -1,0 +1,130 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"sort"
+
+	"github.com/filesphere/filesphere/cluster/meta"
+)
+
+// CreateBucket implements Buckets.
+func (e *Engine) CreateBucket(ctx context.Context, name string, opts CreateBucketOptions) error {
+	if !ValidBucketName(name) {
+		return ErrInvalidBucketName
+	}
+	br := bucketRecord{Name: name, Created: e.cfg.Now().UTC(), Region: opts.Region, Owner: opts.Owner}
+	err := e.txn(ctx, meta.Txn{
+		Compares: []meta.Compare{{Key: bucketKey(name), Revision: 0}},
+		Ops:      []meta.Op{meta.Put(bucketKey(name), encode(br))},
+	})
+	if errors.Is(err, errRetry) {
+		return ErrBucketExists
+	}
+	return err
+}
+
+// HeadBucket implements Buckets.
+func (e *Engine) HeadBucket(ctx context.Context, name string) (BucketInfo, error) {
+	br, _, err := e.getBucket(ctx, name)
+	if err != nil {
+		return BucketInfo{}, err
+	}
+	return br.info(), nil
+}
+
+func (b bucketRecord) info() BucketInfo {
+	return BucketInfo{Name: b.Name, Created: b.Created, Region: b.Region, Owner: b.Owner, Versioning: b.Versioning}
+}
+
+// ListBuckets implements Buckets.
+func (e *Engine) ListBuckets(ctx context.Context) ([]BucketInfo, error) {
+	ents, err := e.kv.List(ctx, meta.PrefixStorage+keyBucket, "", 0)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]BucketInfo, 0, len(ents))
+	for _, ent := range ents {
+		var br bucketRecord
+		if err := decode(ent.Value, &br); err != nil {
+			return nil, err
+		}
+		if !br.Deleting {
+			out = append(out, br.info())
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// DeleteBucket implements Buckets. It first marks the bucket as deleting,
+// which changes the bucket's revision and so fails any write racing with
+// the emptiness check; then it deletes or, if not empty, restores it.
+func (e *Engine) DeleteBucket(ctx context.Context, name string) error {
+	br, rev, err := e.getBucket(ctx, name)
+	if err != nil {
+		return err
+	}
+	marked := br
+	marked.Deleting = true
+	err = e.txn(ctx, meta.Txn{
+		Compares: []meta.Compare{{Key: bucketKey(name), Revision: rev}},
+		Ops:      []meta.Op{meta.Put(bucketKey(name), encode(marked))},
+	})
+	if errors.Is(err, errRetry) {
+		return ErrConflict
+	}
+	if err != nil {
+		return err
+	}
+	empty, err := e.bucketEmpty(ctx, name)
+	if err == nil && !empty {
+		err = ErrBucketNotEmpty
+	}
+	if err != nil {
+		if _, rerr := e.kv.Txn(ctx, meta.Txn{Ops: []meta.Op{meta.Put(bucketKey(name), encode(br))}}); rerr != nil {
+			e.log.WithError(rerr).WithField("bucket", name).Error("restoring bucket after failed delete")
+		}
+		return err
+	}
+	_, err = e.kv.Txn(ctx, meta.Txn{Ops: []meta.Op{meta.Delete(bucketKey(name))}})
+	return err
+}
+
+func (e *Engine) bucketEmpty(ctx context.Context, name string) (bool, error) {
+	for _, p := range []string{versionPrefix(name), uploadPrefix(name)} {
+		ents, err := e.kv.List(ctx, p, "", 1)
+		if err != nil || len(ents) > 0 {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// SetBucketVersioning implements Buckets.
+func (e *Engine) SetBucketVersioning(ctx context.Context, name string, st VersioningState) error {
+	if st != VersioningEnabled && st != VersioningSuspended {
+		return ErrInvalidArgument
+	}
+	for range retries {
+		br, rev, err := e.getBucket(ctx, name)
+		if err != nil {
+			return err
+		}
+		br.Versioning = st
+		err = e.txn(ctx, meta.Txn{
+			Compares: []meta.Compare{{Key: bucketKey(name), Revision: rev}},
+			Ops:      []meta.Op{meta.Put(bucketKey(name), encode(br))},
+		})
+		if !errors.Is(err, errRetry) {
+			return err
+		}
+	}
+	return ErrConflict
+}
+
+// GetBucketVersioning implements Buckets.
+func (e *Engine) GetBucketVersioning(ctx context.Context, name string) (VersioningState, error) {
+	br, _, err := e.getBucket(ctx, name)
+	return br.Versioning, err
+}

@@ -1,0 +1,362 @@
+package storage
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/filesphere/filesphere/cluster/meta"
+)
+
+// maxParts is S3's limit on parts per upload.
+const maxParts = 10000
+
+// CreateMultipartUpload implements Multipart.
+func (e *Engine) CreateMultipartUpload(ctx context.Context, bucket, key string, opts PutOptions) (string, error) {
+	if _, _, err := e.getBucket(ctx, bucket); err != nil {
+		return "", err
+	}
+	if !ValidObjectKey(key) {
+		return "", ErrInvalidObjectName
+	}
+	u := uploadRecord{UploadID: newID(), Key: key, Initiated: e.cfg.Now().UTC(), Meta: opts.Meta, ChecksumAlgorithm: opts.ChecksumAlgorithm}
+	_, err := e.kv.Txn(ctx, meta.Txn{Ops: []meta.Op{meta.Put(uploadKey(bucket, key, u.UploadID), encode(u))}})
+	return u.UploadID, err
+}
+
+// getUpload reads an upload record and its revision.
+func (e *Engine) getUpload(ctx context.Context, bucket, key, id string) (uploadRecord, uint64, error) {
+	var u uploadRecord
+	if _, _, err := e.getBucket(ctx, bucket); err != nil {
+		return u, 0, err
+	}
+	if !ValidObjectKey(key) || id == "" || strings.ContainsAny(id, "/\x00") {
+		return u, 0, &UploadNotFoundError{Bucket: bucket, Key: key, UploadID: id}
+	}
+	ent, err := e.kv.Get(ctx, uploadKey(bucket, key, id))
+	if errors.Is(err, meta.ErrNotFound) {
+		return u, 0, &UploadNotFoundError{Bucket: bucket, Key: key, UploadID: id}
+	}
+	if err != nil {
+		return u, 0, err
+	}
+	return u, ent.Revision, decode(ent.Value, &u)
+}
+
+// UploadPart implements Multipart.
+func (e *Engine) UploadPart(ctx context.Context, bucket, key, uploadID string, n int, r io.Reader, opts PartOptions) (PartInfo, error) {
+	return e.storePart(ctx, bucket, key, uploadID, n, r, opts.Size, func() []Checksum {
+		if opts.Checksum != nil && opts.Checksum.Algorithm != "" {
+			return []Checksum{*opts.Checksum}
+		}
+		return nil
+	})
+}
+
+func (e *Engine) storePart(ctx context.Context, bucket, key, uploadID string, n int, r io.Reader, size int64, sums func() []Checksum) (PartInfo, error) {
+	if n < 1 || n > maxParts {
+		return PartInfo{}, ErrInvalidPartNumber
+	}
+	if _, _, err := e.getUpload(ctx, bucket, key, uploadID); err != nil {
+		return PartInfo{}, err
+	}
+	d, err := e.writeData(ctx, hashKey(bucket, key), r, size)
+	if err != nil {
+		return PartInfo{}, err
+	}
+	d.Number, d.Checksums = n, sums()
+	for range retries {
+		_, urev, err := e.getUpload(ctx, bucket, key, uploadID)
+		if err != nil {
+			e.deleteData(d)
+			return PartInfo{}, err
+		}
+		var old *dataRecord
+		prev, err := e.kv.Get(ctx, partKey(uploadID, n))
+		prevRev := uint64(0)
+		if err == nil {
+			var p dataRecord
+			if err := decode(prev.Value, &p); err == nil {
+				old = &p
+			}
+			prevRev = prev.Revision
+		} else if !errors.Is(err, meta.ErrNotFound) {
+			e.deleteData(d)
+			return PartInfo{}, err
+		}
+		err = e.txn(ctx, meta.Txn{
+			Compares: []meta.Compare{{Key: uploadKey(bucket, key, uploadID), Revision: urev}, {Key: partKey(uploadID, n), Revision: prevRev}},
+			Ops:      []meta.Op{meta.Put(partKey(uploadID, n), encode(d))},
+		})
+		if errors.Is(err, errRetry) {
+			continue
+		}
+		if err != nil {
+			e.deleteData(d)
+			return PartInfo{}, err
+		}
+		if old != nil {
+			e.deleteData(*old)
+		}
+		return d.partInfo(), nil
+	}
+	e.deleteData(d)
+	return PartInfo{}, ErrConflict
+}
+
+func (d dataRecord) partInfo() PartInfo {
+	return PartInfo{Number: d.Number, ETag: d.ETag, Size: d.Size, ModTime: d.ModTime, Checksums: d.Checksums}
+}
+
+// UploadPartCopy implements Multipart.
+func (e *Engine) UploadPartCopy(ctx context.Context, src CopySource, bucket, key, uploadID string, n int, _ CopyOptions) (PartInfo, error) {
+	if _, _, err := e.getUpload(ctx, bucket, key, uploadID); err != nil {
+		return PartInfo{}, err
+	}
+	v, latest, err := e.resolve(ctx, src.Bucket, src.Key, src.VersionID)
+	if err != nil {
+		return PartInfo{}, err
+	}
+	if err := CheckConditions(v.info(src.Bucket, src.Key, latest), src.Cond); err != nil {
+		return PartInfo{}, err
+	}
+	rr := &ResolvedRange{Start: 0, Length: v.Size, Size: v.Size}
+	if src.Range != nil {
+		if src.Range.Start >= v.Size || src.Range.End >= v.Size {
+			return PartInfo{}, &RangeError{Size: v.Size}
+		}
+		if rr, err = ResolveRange(src.Range, v.Size); err != nil {
+			return PartInfo{}, err
+		}
+	}
+	rc, err := e.openVersion(ctx, src.Bucket, src.Key, v, rr)
+	if err != nil {
+		return PartInfo{}, err
+	}
+	defer rc.Close()
+	return e.storePart(ctx, bucket, key, uploadID, n, rc, rr.Length, func() []Checksum { return nil })
+}
+
+// listUploadParts reads every part record of an upload in number order.
+func (e *Engine) listUploadParts(ctx context.Context, uploadID string, after, limit int) ([]dataRecord, error) {
+	ents, err := e.kv.List(ctx, partPrefix(uploadID), partKey(uploadID, after+1), limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]dataRecord, 0, len(ents))
+	for _, ent := range ents {
+		var d dataRecord
+		if err := decode(ent.Value, &d); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// CompleteMultipartUpload implements Multipart.
+func (e *Engine) CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []CompletePart, opts CompleteOptions) (ObjectInfo, error) {
+	u, urev, err := e.getUpload(ctx, bucket, key, uploadID)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	stored, err := e.listUploadParts(ctx, uploadID, 0, 0)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	chosen, err := e.selectParts(stored, parts)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	v := versionRecord{Meta: u.Meta, Multipart: true, Parts: chosen, PartsCount: len(chosen)}
+	md5s := md5.New()
+	for _, p := range chosen {
+		v.Size += p.Size
+		raw, _ := hex.DecodeString(strings.Trim(p.ETag, `"`))
+		md5s.Write(raw)
+	}
+	v.ETag = fmt.Sprintf(`"%s-%d"`, hex.EncodeToString(md5s.Sum(nil)), len(chosen))
+	v.Checksums = compositeChecksum(u.ChecksumAlgorithm, chosen)
+	ops := []meta.Op{meta.Delete(uploadKey(bucket, key, uploadID))}
+	for _, p := range stored {
+		ops = append(ops, meta.Delete(partKey(uploadID, p.Number)))
+	}
+	pre := writeConditions(opts.IfNoneMatchStar, opts.IfMatch, bucket, key)
+	v, err = e.commitVersion(ctx, bucket, key, v, pre, meta.Txn{
+		Compares: []meta.Compare{{Key: uploadKey(bucket, key, uploadID), Revision: urev}},
+		Ops:      ops,
+	})
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	e.deleteData(unusedParts(stored, chosen)...)
+	return v.info(bucket, key, true), nil
+}
+
+// selectParts checks the client's part list against what was uploaded.
+func (e *Engine) selectParts(stored []dataRecord, parts []CompletePart) ([]dataRecord, error) {
+	byNum := make(map[int]dataRecord, len(stored))
+	for _, p := range stored {
+		byNum[p.Number] = p
+	}
+	chosen := make([]dataRecord, 0, len(parts))
+	for i, cp := range parts {
+		if i > 0 && cp.Number <= parts[i-1].Number {
+			return nil, ErrInvalidPartOrder
+		}
+		p, ok := byNum[cp.Number]
+		if !ok || strings.Trim(cp.ETag, `" `) != strings.Trim(p.ETag, `"`) {
+			return nil, fmt.Errorf("%w: part %d", ErrInvalidPart, cp.Number)
+		}
+		chosen = append(chosen, p)
+	}
+	for _, p := range chosen[:len(chosen)-1] {
+		if p.Size < e.cfg.MinPartSize {
+			return nil, fmt.Errorf("%w: part %d is %d bytes", ErrEntityTooSmall, p.Number, p.Size)
+		}
+	}
+	return chosen, nil
+}
+
+func unusedParts(stored, chosen []dataRecord) []dataRecord {
+	used := map[string]bool{}
+	for _, p := range chosen {
+		used[p.DataID] = true
+	}
+	var out []dataRecord
+	for _, p := range stored {
+		if p.DataID != "" && !used[p.DataID] {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// compositeChecksum is S3's checksum of a multipart object: the checksum of
+// the concatenated binary part checksums, suffixed with the part count.
+func compositeChecksum(alg ChecksumAlgorithm, parts []dataRecord) []Checksum {
+	if alg == "" {
+		return nil
+	}
+	h := newChecksumHash(alg)
+	if h == nil {
+		return nil
+	}
+	for _, p := range parts {
+		found := false
+		for _, c := range p.Checksums {
+			if c.Algorithm == alg {
+				raw, err := base64.StdEncoding.DecodeString(c.Value)
+				if err != nil {
+					return nil
+				}
+				h.Write(raw)
+				found = true
+			}
+		}
+		if !found {
+			return nil
+		}
+	}
+	v := base64.StdEncoding.EncodeToString(h.Sum(nil)) + "-" + strconv.Itoa(len(parts))
+	return []Checksum{{Algorithm: alg, Value: v, Type: "COMPOSITE"}}
+}
+
+// AbortMultipartUpload implements Multipart.
+func (e *Engine) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error {
+	_, urev, err := e.getUpload(ctx, bucket, key, uploadID)
+	if err != nil {
+		return err
+	}
+	stored, err := e.listUploadParts(ctx, uploadID, 0, 0)
+	if err != nil {
+		return err
+	}
+	ops := []meta.Op{meta.Delete(uploadKey(bucket, key, uploadID))}
+	for _, p := range stored {
+		ops = append(ops, meta.Delete(partKey(uploadID, p.Number)))
+	}
+	err = e.txn(ctx, meta.Txn{Compares: []meta.Compare{{Key: uploadKey(bucket, key, uploadID), Revision: urev}}, Ops: ops})
+	if errors.Is(err, errRetry) {
+		return &UploadNotFoundError{Bucket: bucket, Key: key, UploadID: uploadID}
+	}
+	if err != nil {
+		return err
+	}
+	e.deleteData(stored...)
+	return nil
+}
+
+// ListParts implements Multipart.
+func (e *Engine) ListParts(ctx context.Context, bucket, key, uploadID string, opts ListPartsOptions) (ListPartsResult, error) {
+	u, _, err := e.getUpload(ctx, bucket, key, uploadID)
+	if err != nil {
+		return ListPartsResult{}, err
+	}
+	res := ListPartsResult{Meta: u.Meta, ChecksumAlgorithm: u.ChecksumAlgorithm, Initiated: u.Initiated}
+	if opts.MaxParts <= 0 {
+		return res, nil
+	}
+	ps, err := e.listUploadParts(ctx, uploadID, opts.PartNumberMarker, opts.MaxParts+1)
+	if err != nil {
+		return res, err
+	}
+	if len(ps) > opts.MaxParts {
+		ps, res.IsTruncated = ps[:opts.MaxParts], true
+	}
+	for _, p := range ps {
+		res.Parts = append(res.Parts, p.partInfo())
+		res.NextPartNumberMarker = p.Number
+	}
+	return res, nil
+}
+
+// ListMultipartUploads implements Multipart.
+func (e *Engine) ListMultipartUploads(ctx context.Context, bucket string, opts ListUploadsOptions) (ListUploadsResult, error) {
+	var res ListUploadsResult
+	if _, _, err := e.getBucket(ctx, bucket); err != nil {
+		return res, err
+	}
+	if opts.MaxUploads <= 0 {
+		return res, nil
+	}
+	base := uploadPrefix(bucket)
+	sc := newScanner(e.kv, base, opts.Prefix, opts.Delimiter, "", false)
+	if opts.KeyMarker != "" {
+		start := base + opts.KeyMarker + "\x00\xff"
+		if opts.UploadIDMarker != "" {
+			start = uploadKey(bucket, opts.KeyMarker, opts.UploadIDMarker) + "\x00"
+		}
+		if start > sc.start {
+			sc.start = start
+		}
+	}
+	var buf []meta.Entry
+	for {
+		it, ok, err := sc.next(ctx, &buf)
+		if err != nil || !ok {
+			return res, err
+		}
+		if len(res.Uploads)+len(res.CommonPrefixes) == opts.MaxUploads {
+			res.IsTruncated = true
+			return res, nil
+		}
+		if it.cp != "" {
+			res.CommonPrefixes = append(res.CommonPrefixes, it.cp)
+			res.NextKeyMarker, res.NextUploadIDMarker = it.cp, ""
+			continue
+		}
+		var u uploadRecord
+		if err := decode(it.ent.Value, &u); err != nil {
+			return res, err
+		}
+		res.Uploads = append(res.Uploads, UploadInfo{Key: u.Key, UploadID: u.UploadID, Initiated: u.Initiated})
+		res.NextKeyMarker, res.NextUploadIDMarker = u.Key, u.UploadID
+	}
+}

@@ -1,0 +1,336 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/filesphere/filesphere/cluster/meta"
+)
+
+// precondition checks a write's conditions against the key's current head.
+type precondition func(h headRecord, exists bool) error
+
+func writeConditions(ifNoneMatchStar bool, ifMatch, bucket, key string) precondition {
+	if !ifNoneMatchStar && ifMatch == "" {
+		return nil
+	}
+	return func(h headRecord, exists bool) error {
+		live := exists && !h.Latest.DeleteMarker
+		if ifNoneMatchStar && live {
+			return ErrPreconditionFailed
+		}
+		if ifMatch != "" {
+			if !live {
+				return &ObjectNotFoundError{Bucket: bucket, Key: key}
+			}
+			if !etagMatches(ifMatch, h.Latest.ETag) {
+				return ErrPreconditionFailed
+			}
+		}
+		return nil
+	}
+}
+
+// checkPre evaluates a precondition against the current head before any data
+// is written, so a doomed write costs no drive I/O. It is evaluated again at
+// commit, atomically.
+func (e *Engine) checkPre(ctx context.Context, bucket, key string, pre precondition) error {
+	if _, _, err := e.getBucket(ctx, bucket); err != nil {
+		return err
+	}
+	if pre == nil {
+		return nil
+	}
+	h, rev, err := e.getHead(ctx, bucket, key)
+	if err != nil {
+		return err
+	}
+	return pre(h, rev != 0)
+}
+
+// commitVersion adds v as the newest version of key, replacing the null
+// version when the bucket is not versioning-enabled. The head revision and
+// the bucket revision guard the transaction.
+func (e *Engine) commitVersion(ctx context.Context, bucket, key string, v versionRecord, pre precondition, extra meta.Txn) (versionRecord, error) {
+	for range retries {
+		br, brev, err := e.getBucket(ctx, bucket)
+		if err != nil {
+			return v, err
+		}
+		h, hrev, err := e.getHead(ctx, bucket, key)
+		if err != nil {
+			return v, err
+		}
+		if pre != nil {
+			if err := pre(h, hrev != 0); err != nil {
+				return v, err
+			}
+		}
+		v.Versioned = br.Versioning != VersioningUnset
+		v.Null = br.Versioning != VersioningEnabled
+		v.VersionID = NullVersionID
+		if !v.Null {
+			v.VersionID = newVersionID()
+		}
+		v.ModTime = e.cfg.Now().UTC()
+		if hrev != 0 && !v.ModTime.After(h.Latest.ModTime) {
+			// Keep versions ordered even if the clock steps back.
+			v.ModTime = h.Latest.ModTime.Add(time.Nanosecond)
+		}
+		vkey := versionKeyPrefix(bucket, key) + versionOrder(v.ModTime) + v.VersionID
+		nh := headRecord{Latest: v, LatestKey: vkey, NullKey: h.NullKey}
+		var garbage []dataRecord
+		ops := append([]meta.Op{meta.Put(vkey, encode(v))}, extra.Ops...)
+		if len(v.Parts) > 0 {
+			v.DataKey = newID()
+			nh.Latest.DataKey = v.DataKey
+			ops[0] = meta.Put(vkey, encode(v))
+			ops = append(ops, meta.Put(dataKey(v.DataKey), encode(partsRecord{Parts: v.Parts})))
+		}
+		if v.Null {
+			if h.NullKey != "" {
+				old, err := e.versionAt(ctx, h.NullKey)
+				if err != nil {
+					return v, err
+				}
+				if garbage, err = e.loadParts(ctx, old); err != nil {
+					return v, err
+				}
+				ops = append(ops, meta.Delete(h.NullKey))
+				if old.DataKey != "" {
+					ops = append(ops, meta.Delete(dataKey(old.DataKey)))
+				}
+			}
+			nh.NullKey = vkey
+		}
+		ops = append(ops, meta.Put(headKey(bucket, key), encode(nh)))
+		cmps := append([]meta.Compare{{Key: bucketKey(bucket), Revision: brev}, {Key: headKey(bucket, key), Revision: hrev}}, extra.Compares...)
+		err = e.txn(ctx, meta.Txn{Compares: cmps, Ops: ops})
+		if errors.Is(err, errRetry) {
+			continue
+		}
+		if err != nil {
+			return v, err
+		}
+		e.deleteData(garbage...)
+		return v, nil
+	}
+	return v, ErrConflict
+}
+
+// versionAt reads the version record at a meta key.
+func (e *Engine) versionAt(ctx context.Context, vkey string) (versionRecord, error) {
+	var v versionRecord
+	ent, err := e.kv.Get(ctx, vkey)
+	if err != nil {
+		return v, err
+	}
+	return v, decode(ent.Value, &v)
+}
+
+// PutObject implements Objects.
+func (e *Engine) PutObject(ctx context.Context, bucket, key string, r io.Reader, opts PutOptions) (ObjectInfo, error) {
+	pre := writeConditions(opts.IfNoneMatchStar, opts.IfMatch, bucket, key)
+	return e.put(ctx, bucket, key, r, opts.Size, opts.Meta, func() []Checksum {
+		if opts.Checksum != nil && opts.Checksum.Algorithm != "" {
+			return []Checksum{*opts.Checksum}
+		}
+		return nil
+	}, pre)
+}
+
+// put writes data then commits a version; sums is called after the body
+// reached EOF, when the caller's verifying reader has filled it.
+func (e *Engine) put(ctx context.Context, bucket, key string, r io.Reader, size int64, md Metadata, sums func() []Checksum, pre precondition) (ObjectInfo, error) {
+	if !ValidObjectKey(key) {
+		return ObjectInfo{}, ErrInvalidObjectName
+	}
+	if err := e.checkPre(ctx, bucket, key, pre); err != nil {
+		return ObjectInfo{}, err
+	}
+	d, err := e.writeData(ctx, hashKey(bucket, key), r, size)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	d.Checksums = sums()
+	v := versionRecord{Size: d.Size, ETag: d.ETag, Meta: md, Checksums: d.Checksums, Parts: []dataRecord{d}, PartsCount: 1}
+	v, err = e.commitVersion(ctx, bucket, key, v, pre, meta.Txn{})
+	if err != nil {
+		e.deleteData(d)
+		return ObjectInfo{}, err
+	}
+	return v.info(bucket, key, true), nil
+}
+
+// GetObject implements Objects.
+func (e *Engine) GetObject(ctx context.Context, bucket, key string, opts GetOptions) (*ObjectReader, error) {
+	v, info, rr, err := e.prepareRead(ctx, bucket, key, opts)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := e.openVersion(ctx, bucket, key, v, rr)
+	if err != nil {
+		return nil, err
+	}
+	return &ObjectReader{Info: info, Range: rr, ReadCloser: rc}, nil
+}
+
+// HeadObject implements Objects.
+func (e *Engine) HeadObject(ctx context.Context, bucket, key string, opts GetOptions) (ObjectInfo, error) {
+	_, info, _, err := e.prepareRead(ctx, bucket, key, opts)
+	return info, err
+}
+
+func (e *Engine) prepareRead(ctx context.Context, bucket, key string, opts GetOptions) (versionRecord, ObjectInfo, *ResolvedRange, error) {
+	v, latest, err := e.resolve(ctx, bucket, key, opts.VersionID)
+	if err != nil {
+		return v, ObjectInfo{}, nil, err
+	}
+	info := v.info(bucket, key, latest)
+	if err := CheckConditions(info, opts.Cond); err != nil {
+		return v, info, nil, err
+	}
+	if opts.PartNumber > 0 {
+		rr, err := partRange(v, opts.PartNumber)
+		if err != nil {
+			return v, info, nil, err
+		}
+		return v, info, rr, nil
+	}
+	rr, err := ResolveRange(opts.Range, v.Size)
+	return v, info, rr, err
+}
+
+// partRange is the byte range of one part of a multipart object; a plain
+// object has exactly one part.
+func partRange(v versionRecord, n int) (*ResolvedRange, error) {
+	if !v.Multipart {
+		if n != 1 {
+			return nil, fmt.Errorf("%w: object has one part", ErrInvalidPartNumber)
+		}
+		return &ResolvedRange{Start: 0, Length: v.Size, Size: v.Size}, nil
+	}
+	var off int64
+	for _, p := range v.Parts {
+		if p.Number == n {
+			return &ResolvedRange{Start: off, Length: p.Size, Size: v.Size}, nil
+		}
+		off += p.Size
+	}
+	return nil, fmt.Errorf("%w: no part %d", ErrInvalidPartNumber, n)
+}
+
+// DeleteObject implements Objects.
+func (e *Engine) DeleteObject(ctx context.Context, bucket, key string, opts DeleteOptions) (DeleteResult, error) {
+	br, _, err := e.getBucket(ctx, bucket)
+	if err != nil {
+		return DeleteResult{}, err
+	}
+	if !ValidObjectKey(key) {
+		return DeleteResult{}, ErrInvalidObjectName
+	}
+	if opts.VersionID != "" {
+		if err := validVersionID(opts.VersionID); err != nil {
+			return DeleteResult{}, err
+		}
+		return e.removeVersion(ctx, bucket, key, opts.VersionID)
+	}
+	if br.Versioning == VersioningUnset {
+		res, err := e.removeVersion(ctx, bucket, key, NullVersionID)
+		return DeleteResult{DeleteMarker: res.DeleteMarker}, err
+	}
+	v, err := e.commitVersion(ctx, bucket, key, versionRecord{DeleteMarker: true}, nil, meta.Txn{})
+	if err != nil {
+		return DeleteResult{}, err
+	}
+	return DeleteResult{VersionID: v.VersionID, DeleteMarker: true}, nil
+}
+
+// removeVersion permanently deletes one version; a missing one is success,
+// as S3 deletes are idempotent.
+func (e *Engine) removeVersion(ctx context.Context, bucket, key, versionID string) (DeleteResult, error) {
+	for range retries {
+		h, hrev, err := e.getHead(ctx, bucket, key)
+		if err != nil || hrev == 0 {
+			return DeleteResult{VersionID: versionID}, err
+		}
+		vs, err := e.listKeyVersions(ctx, bucket, key)
+		if err != nil {
+			return DeleteResult{}, err
+		}
+		idx := -1
+		for i, v := range vs {
+			if v.rec.VersionID == versionID {
+				idx = i
+				break
+			}
+		}
+		if idx < 0 {
+			return DeleteResult{VersionID: versionID}, nil
+		}
+		gone := vs[idx]
+		garbage, err := e.loadParts(ctx, gone.rec)
+		if err != nil {
+			return DeleteResult{}, err
+		}
+		ops := []meta.Op{meta.Delete(gone.metaKey)}
+		if gone.rec.DataKey != "" {
+			ops = append(ops, meta.Delete(dataKey(gone.rec.DataKey)))
+		}
+		rest := append(append([]versionEntry{}, vs[:idx]...), vs[idx+1:]...)
+		if len(rest) == 0 {
+			ops = append(ops, meta.Delete(headKey(bucket, key)))
+		} else {
+			nh := headRecord{Latest: rest[0].rec, LatestKey: rest[0].metaKey, NullKey: h.NullKey}
+			if gone.metaKey == h.NullKey {
+				nh.NullKey = ""
+			}
+			ops = append(ops, meta.Put(headKey(bucket, key), encode(nh)))
+		}
+		err = e.txn(ctx, meta.Txn{Compares: []meta.Compare{{Key: headKey(bucket, key), Revision: hrev}}, Ops: ops})
+		if errors.Is(err, errRetry) {
+			continue
+		}
+		if err != nil {
+			return DeleteResult{}, err
+		}
+		e.deleteData(garbage...)
+		return DeleteResult{VersionID: versionID, DeleteMarker: gone.rec.DeleteMarker}, nil
+	}
+	return DeleteResult{}, ErrConflict
+}
+
+// CopyObject implements Objects: the source is streamed through the codec
+// into a new version, never buffered whole.
+func (e *Engine) CopyObject(ctx context.Context, src CopySource, dstBucket, dstKey string, opts CopyOptions) (ObjectInfo, error) {
+	v, latest, err := e.resolve(ctx, src.Bucket, src.Key, src.VersionID)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	sinfo := v.info(src.Bucket, src.Key, latest)
+	if err := CheckConditions(sinfo, src.Cond); err != nil {
+		return ObjectInfo{}, err
+	}
+	if src.Bucket == dstBucket && src.Key == dstKey && latest && !opts.ReplaceMeta {
+		return ObjectInfo{}, ErrInvalidCopy
+	}
+	md := v.Meta
+	if opts.ReplaceMeta {
+		md = opts.Meta
+	}
+	rc, err := e.openVersion(ctx, src.Bucket, src.Key, v, nil)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	defer rc.Close()
+	sums := v.Checksums
+	if v.Multipart {
+		// A composite checksum describes the source's parts, not the copy.
+		sums = nil
+	}
+	pre := writeConditions(opts.IfNoneMatchStar, opts.IfMatch, dstBucket, dstKey)
+	return e.put(ctx, dstBucket, dstKey, rc, v.Size, md, func() []Checksum { return sums }, pre)
+}

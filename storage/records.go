@@ -1,0 +1,182 @@
+package storage
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/filesphere/filesphere/cluster/meta"
+)
+
+// The storage key space, all under meta.PrefixStorage. Bucket and object
+// key are joined with NUL, which valid keys never contain, so byte order of
+// meta keys is byte order of object keys.
+const (
+	keyBucket  = "b/" // b/<bucket> → bucketRecord
+	keyHead    = "o/" // o/<bucket>\0<key> → headRecord (the latest version)
+	keyVersion = "v/" // v/<bucket>\0<key>\0<order><version id> → versionRecord
+	keyUpload  = "u/" // u/<bucket>\0<key>\0<upload id> → uploadRecord
+	keyPart    = "p/" // p/<upload id>/<part number, 5 digits> → dataRecord
+	keyData    = "d/" // d/<data key id> → partsRecord of one version
+)
+
+func bucketKey(b string) string  { return meta.PrefixStorage + keyBucket + b }
+func headPrefix(b string) string { return meta.PrefixStorage + keyHead + b + "\x00" }
+func headKey(b, k string) string { return headPrefix(b) + k }
+func versionPrefix(b string) string {
+	return meta.PrefixStorage + keyVersion + b + "\x00"
+}
+func versionKeyPrefix(b, k string) string { return versionPrefix(b) + k + "\x00" }
+func uploadPrefix(b string) string        { return meta.PrefixStorage + keyUpload + b + "\x00" }
+func uploadKey(b, k, id string) string    { return uploadPrefix(b) + k + "\x00" + id }
+func partPrefix(uploadID string) string   { return meta.PrefixStorage + keyPart + uploadID + "/" }
+func dataKey(id string) string            { return meta.PrefixStorage + keyData + id }
+func partKey(uploadID string, n int) string {
+	return fmt.Sprintf("%s%05d", partPrefix(uploadID), n)
+}
+
+// versionOrder makes newer versions sort first among a key's versions.
+func versionOrder(t time.Time) string {
+	return fmt.Sprintf("%016x", ^uint64(t.UnixNano()))
+}
+
+// prefixEnd returns the smallest string greater than every string that
+// starts with p (p never ends in 0xFF: keys are UTF-8).
+func prefixEnd(p string) string {
+	b := []byte(p)
+	b[len(b)-1]++
+	return string(b)
+}
+
+type bucketRecord struct {
+	Name       string          `json:"name"`
+	Created    time.Time       `json:"created"`
+	Region     string          `json:"region"`
+	Owner      string          `json:"owner,omitempty"`
+	Versioning VersioningState `json:"versioning,omitempty"`
+	Deleting   bool            `json:"deleting,omitempty"`
+}
+
+// ECInfo is the erasure geometry data was written with.
+type ECInfo struct {
+	Data      int `json:"k"`
+	Parity    int `json:"m"`
+	BlockSize int `json:"bs"`
+}
+
+// dataRecord locates one erasure-coded (or inline) stream: a whole object
+// or one multipart part.
+type dataRecord struct {
+	Number    int        `json:"n,omitempty"`
+	Size      int64      `json:"size"`
+	ETag      string     `json:"etag"`
+	Checksums []Checksum `json:"sums,omitempty"`
+	ModTime   time.Time  `json:"mtime"`
+	// DataID names the shards: shard i is on Drives[i] as shardID(DataID, i).
+	DataID      string   `json:"id,omitempty"`
+	EC          ECInfo   `json:"ec"`
+	RingVersion uint64   `json:"ring,omitempty"`
+	Drives      []string `json:"drives,omitempty"`
+	Inline      []byte   `json:"inline,omitempty"`
+}
+
+// versionRecord is one object version; delete markers have no parts.
+type versionRecord struct {
+	VersionID    string     `json:"vid"`
+	Null         bool       `json:"null,omitempty"`
+	DeleteMarker bool       `json:"dm,omitempty"`
+	Size         int64      `json:"size"`
+	ETag         string     `json:"etag,omitempty"`
+	ModTime      time.Time  `json:"mtime"`
+	Meta         Metadata   `json:"meta"`
+	Checksums    []Checksum `json:"sums,omitempty"`
+	Multipart    bool       `json:"mp,omitempty"`
+	PartsCount   int        `json:"np,omitempty"`
+	// DataKey names the partsRecord holding where the bytes are; it is kept
+	// apart so listings and heads never load part lists or inline data.
+	DataKey string `json:"dkey,omitempty"`
+	// Parts is loaded from DataKey on demand.
+	Parts []dataRecord `json:"-"`
+	// Versioned is set when the bucket had versioning configured, so the
+	// version id is shown to clients.
+	Versioned bool `json:"versioned,omitempty"`
+}
+
+// partsRecord is where a version's bytes are.
+type partsRecord struct {
+	Parts []dataRecord `json:"parts"`
+}
+
+// headRecord is the per-key head: the latest version plus where the null
+// version lives. Every change to a key's versions rewrites it, so its
+// revision guards all of them in compare-and-swap transactions.
+type headRecord struct {
+	Latest    versionRecord `json:"latest"`
+	LatestKey string        `json:"lkey"`
+	NullKey   string        `json:"nkey,omitempty"`
+}
+
+type uploadRecord struct {
+	UploadID          string            `json:"id"`
+	Key               string            `json:"key"`
+	Initiated         time.Time         `json:"init"`
+	Meta              Metadata          `json:"meta"`
+	ChecksumAlgorithm ChecksumAlgorithm `json:"calg,omitempty"`
+}
+
+func encode(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("storage: marshal %T: %v", v, err)) // our own types always marshal
+	}
+	return b
+}
+
+func decode(b []byte, v any) error {
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("storage: corrupt metadata record: %w", err)
+	}
+	return nil
+}
+
+// info converts a version record to the domain type.
+func (v *versionRecord) info(bucket, key string, latest bool) ObjectInfo {
+	id := v.VersionID
+	if !v.Versioned && v.Null {
+		id = ""
+	}
+	oi := ObjectInfo{Bucket: bucket, Key: key, VersionID: id, IsLatest: latest, DeleteMarker: v.DeleteMarker,
+		Size: v.Size, ETag: v.ETag, ModTime: v.ModTime, Meta: v.Meta, Checksums: v.Checksums,
+		Versioned: v.Versioned, StorageClass: "STANDARD"}
+	if v.Multipart {
+		oi.PartsCount = v.PartsCount
+	}
+	return oi
+}
+
+// splitVersionKey returns the object key of a v/ or o/ meta key after base.
+func splitObjectKey(metaKey, base string) string {
+	rest := strings.TrimPrefix(metaKey, base)
+	if i := strings.IndexByte(rest, 0); i >= 0 {
+		return rest[:i]
+	}
+	return rest
+}
+
+// loadParts reads where a version's bytes are (nothing for delete markers).
+func (e *Engine) loadParts(ctx context.Context, v versionRecord) ([]dataRecord, error) {
+	if v.DataKey == "" {
+		return v.Parts, nil
+	}
+	ent, err := e.kv.Get(ctx, dataKey(v.DataKey))
+	if err != nil {
+		return nil, fmt.Errorf("storage: parts of version %s: %w", v.VersionID, err)
+	}
+	var pr partsRecord
+	if err := decode(ent.Value, &pr); err != nil {
+		return nil, err
+	}
+	return pr.Parts, nil
+}

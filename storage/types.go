@@ -1,0 +1,252 @@
+package storage
+
+import (
+	"time"
+)
+
+// VersioningState is a bucket's versioning configuration.
+type VersioningState string
+
+// Versioning states as S3 names them; "" means never enabled.
+const (
+	VersioningUnset     VersioningState = ""
+	VersioningEnabled   VersioningState = "Enabled"
+	VersioningSuspended VersioningState = "Suspended"
+)
+
+// NullVersionID is the id of versions written while versioning is not enabled.
+const NullVersionID = "null"
+
+// CreateBucketOptions carries CreateBucket settings.
+type CreateBucketOptions struct {
+	Region string
+	Owner  string
+}
+
+// BucketInfo describes a bucket.
+type BucketInfo struct {
+	Name       string
+	Created    time.Time
+	Region     string
+	Owner      string
+	Versioning VersioningState
+}
+
+// Checksum algorithms supported for x-amz-checksum-*.
+type ChecksumAlgorithm string
+
+// The algorithms S3 defines.
+const (
+	ChecksumCRC32     ChecksumAlgorithm = "CRC32"
+	ChecksumCRC32C    ChecksumAlgorithm = "CRC32C"
+	ChecksumSHA1      ChecksumAlgorithm = "SHA1"
+	ChecksumSHA256    ChecksumAlgorithm = "SHA256"
+	ChecksumCRC64NVME ChecksumAlgorithm = "CRC64NVME"
+)
+
+// Checksum is one algorithm's base64 value; Type is FULL_OBJECT or COMPOSITE.
+type Checksum struct {
+	Algorithm ChecksumAlgorithm `json:"a"`
+	Value     string            `json:"v"`
+	Type      string            `json:"t,omitempty"`
+}
+
+// Metadata holds the content headers and user metadata stored with a version.
+type Metadata struct {
+	ContentType        string            `json:"ct,omitempty"`
+	ContentEncoding    string            `json:"ce,omitempty"`
+	ContentDisposition string            `json:"cd,omitempty"`
+	ContentLanguage    string            `json:"cl,omitempty"`
+	CacheControl       string            `json:"cc,omitempty"`
+	Expires            string            `json:"ex,omitempty"`
+	User               map[string]string `json:"um,omitempty"` // lower-case names without x-amz-meta-
+}
+
+// PutOptions carries what a PUT (or CreateMultipartUpload) stores.
+type PutOptions struct {
+	Size     int64 // -1 when unknown
+	Meta     Metadata
+	Checksum *Checksum // verified by the caller's reader; stored and returned
+	// ChecksumAlgorithm declared for multipart uploads.
+	ChecksumAlgorithm ChecksumAlgorithm
+	// Preconditions evaluated atomically with the commit.
+	IfNoneMatchStar bool
+	IfMatch         string
+	// ContentMD5 is verified by the caller's reader; the engine computes ETag.
+}
+
+// PartOptions carries what UploadPart stores.
+type PartOptions struct {
+	Size     int64
+	Checksum *Checksum
+}
+
+// GetOptions selects a version and a range and evaluates conditions.
+type GetOptions struct {
+	VersionID  string
+	Range      *Range
+	PartNumber int
+	Cond       Conditions
+}
+
+// Conditions are the HTTP preconditions of GET/HEAD (and copy-source ones).
+type Conditions struct {
+	IfMatch           string
+	IfNoneMatch       string
+	IfModifiedSince   *time.Time
+	IfUnmodifiedSince *time.Time
+}
+
+// Range is a requested byte range: Start..End inclusive; End < 0 = open;
+// Suffix > 0 = last Suffix bytes.
+type Range struct {
+	Start, End int64
+	Suffix     int64
+}
+
+// ResolvedRange is a range resolved against an object size.
+type ResolvedRange struct {
+	Start, Length, Size int64
+}
+
+// ObjectInfo describes one object version.
+type ObjectInfo struct {
+	Bucket       string
+	Key          string
+	VersionID    string // "" in never-versioned buckets' responses handled by caller
+	IsLatest     bool
+	DeleteMarker bool
+	Size         int64
+	ETag         string // quoted
+	ModTime      time.Time
+	Meta         Metadata
+	Checksums    []Checksum
+	PartsCount   int
+	Versioned    bool // bucket had versioning enabled when written (version id is real)
+	StorageClass string
+}
+
+// DeleteOptions selects a version to delete.
+type DeleteOptions struct {
+	VersionID string
+}
+
+// DeleteResult says what a delete did.
+type DeleteResult struct {
+	VersionID    string
+	DeleteMarker bool
+}
+
+// CopySource names the source of a copy.
+type CopySource struct {
+	Bucket, Key, VersionID string
+	Cond                   Conditions
+	Range                  *Range
+}
+
+// CopyOptions carries the destination's settings.
+type CopyOptions struct {
+	ReplaceMeta bool
+	Meta        Metadata
+	// ChecksumAlgorithm requests a checksum on the new object.
+	ChecksumAlgorithm ChecksumAlgorithm
+	IfNoneMatchStar   bool
+	IfMatch           string
+}
+
+// ListOptions are the ListObjects (V1/V2) parameters after decoding.
+type ListOptions struct {
+	Prefix    string
+	Delimiter string
+	Marker    string // exclusive start (marker / start-after / continuation)
+	MaxKeys   int
+}
+
+// ListResult is a page of keys.
+type ListResult struct {
+	Objects        []ObjectInfo
+	CommonPrefixes []string
+	IsTruncated    bool
+	NextMarker     string // last key or prefix returned, for the next page
+}
+
+// ListVersionsOptions are the ListObjectVersions parameters.
+type ListVersionsOptions struct {
+	Prefix          string
+	Delimiter       string
+	KeyMarker       string
+	VersionIDMarker string
+	MaxKeys         int
+}
+
+// ListVersionsResult is a page of versions.
+type ListVersionsResult struct {
+	Versions            []ObjectInfo // delete markers have DeleteMarker set
+	CommonPrefixes      []string
+	IsTruncated         bool
+	NextKeyMarker       string
+	NextVersionIDMarker string
+}
+
+// PartInfo describes an uploaded part.
+type PartInfo struct {
+	Number    int
+	ETag      string
+	Size      int64
+	ModTime   time.Time
+	Checksums []Checksum
+}
+
+// CompletePart is one part named in CompleteMultipartUpload.
+type CompletePart struct {
+	Number    int
+	ETag      string
+	Checksums []Checksum
+}
+
+// CompleteOptions carries CompleteMultipartUpload preconditions.
+type CompleteOptions struct {
+	IfNoneMatchStar bool
+	IfMatch         string
+}
+
+// ListPartsOptions pages ListParts.
+type ListPartsOptions struct {
+	PartNumberMarker int
+	MaxParts         int
+}
+
+// ListPartsResult is a page of parts.
+type ListPartsResult struct {
+	Parts                []PartInfo
+	IsTruncated          bool
+	NextPartNumberMarker int
+	Meta                 Metadata
+	ChecksumAlgorithm    ChecksumAlgorithm
+	Initiated            time.Time
+}
+
+// ListUploadsOptions pages ListMultipartUploads.
+type ListUploadsOptions struct {
+	Prefix         string
+	Delimiter      string
+	KeyMarker      string
+	UploadIDMarker string
+	MaxUploads     int
+}
+
+// UploadInfo describes an in-progress multipart upload.
+type UploadInfo struct {
+	Key       string
+	UploadID  string
+	Initiated time.Time
+}
+
+// ListUploadsResult is a page of uploads.
+type ListUploadsResult struct {
+	Uploads            []UploadInfo
+	CommonPrefixes     []string
+	IsTruncated        bool
+	NextKeyMarker      string
+	NextUploadIDMarker string
+}
