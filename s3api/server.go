@@ -63,6 +63,8 @@ type Config struct {
 	Ready func() bool
 	// Metrics serves unsigned GET /metrics (Prometheus); nil disables it.
 	Metrics http.Handler
+	// Admin backs the admin API under AdminPrefix; nil disables it.
+	Admin Admin
 	Log     *logrus.Entry
 	// Registry receives the API metrics; nil disables them.
 	Registry prometheus.Registerer
@@ -123,6 +125,7 @@ func New(cfg Config, backend storage.Backend, authn Authenticator, authz Authori
 	if cfg.Metrics != nil {
 		ops.Path("/metrics").Handler(cfg.Metrics)
 	}
+	r.PathPrefix(AdminPrefix + "/").HandlerFunc(s.serveAdmin)
 	r.PathPrefix("/").Handler(http.HandlerFunc(s.serveS3))
 	s.router = r
 	return s, nil

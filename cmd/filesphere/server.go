@@ -181,6 +181,7 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	scfg := s3api.DefaultConfig()
 	scfg.Domain, scfg.Region, scfg.Log, scfg.Registry = f.domain, f.region, log, reg
 	scfg.Metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	scfg.Admin = engine
 	api, err := s3api.New(scfg, engine, verifier, s3api.AuthenticatedOnly{})
 	if err != nil {
 		return err
@@ -196,6 +197,7 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	engine.RunBackground(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

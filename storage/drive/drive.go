@@ -40,6 +40,10 @@ type Info struct {
 
 // ShardWriter receives one shard's bytes. Nothing is visible under the id
 // until Commit returns nil; Abort (or a failed Commit) leaves nothing behind.
+// After a failed Write, Commit fails too: a shard with a hole is never
+// published. Ids name paths, so "a" and "a/b" cannot both be shards: the
+// Commit of the second fails with ErrInvalidID. A writer is not bound to the
+// context given to Create (that one bounds the Create call only).
 type ShardWriter interface {
 	io.Writer
 	// Commit makes the shard durable (fsync of file and directory) and
@@ -57,13 +61,21 @@ type ShardStore interface {
 	// Create starts writing a shard; see ShardWriter.
 	Create(ctx context.Context, id string) (ShardWriter, error)
 	// Open reads length bytes from offset off; length < 0 reads to the end.
+	// A range past the end is cut short, not refused (the codec detects
+	// short shards); a negative off is ErrInvalidRange. The reader keeps
+	// reading the shard it opened if it is overwritten or deleted meanwhile.
 	Open(ctx context.Context, id string, off, length int64) (io.ReadCloser, error)
 	// Stat returns a shard's size and modification time.
 	Stat(ctx context.Context, id string) (ShardInfo, error)
 	// Delete removes a shard; deleting a missing shard is not an error.
+	// Ids are checked by ValidateID (ErrInvalidID) in every method.
 	Delete(ctx context.Context, id string) error
-	// Walk calls fn for every committed shard whose id starts with prefix.
+	// Walk calls fn for every committed shard whose id starts with prefix
+	// (a plain string prefix, not only whole segments), in no promised
+	// order. fn may delete the shard it is given. An error from fn stops the
+	// walk and is returned unchanged.
 	Walk(ctx context.Context, prefix string, fn func(ShardInfo) error) error
-	// Info reports capacity and health.
+	// Info reports capacity and health. An offline drive reports
+	// Online=false with a nil error; other operations return ErrOffline.
 	Info(ctx context.Context) (Info, error)
 }

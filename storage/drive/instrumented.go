@@ -386,9 +386,9 @@ func (d *Instrumented) Walk(ctx context.Context, prefix string, fn func(ShardInf
 	return err
 }
 
-// Info implements ShardStore. While the drive is marked offline it returns
-// the last known info with Online=false and a nil error. An inner drive that
-// reports itself offline counts as a failure.
+// Info implements ShardStore. While the drive is marked offline, or when the
+// inner Info times out, it returns the last known info with Online=false and
+// a nil error. An inner drive that reports itself offline counts as a failure.
 func (d *Instrumented) Info(ctx context.Context) (Info, error) {
 	info, err := call(d, ctx, OpInfo, func(ctx context.Context) (Info, error) {
 		info, err := d.inner.Info(ctx)
@@ -403,7 +403,7 @@ func (d *Instrumented) Info(ctx context.Context) (Info, error) {
 	case err == nil:
 		d.lastInfo = info
 		return info, nil
-	case errors.Is(err, ErrOffline):
+	case errors.Is(err, ErrOffline), errors.Is(err, ErrTimeout):
 		if info.ID == "" {
 			info = d.lastInfo
 		}

@@ -169,6 +169,10 @@ func (l *Local) ready() error {
 	return nil
 }
 
+// offlineErrLocked describes the last probe failure as text only (except a
+// mismatch): the cause is often ENOENT, and an offline drive must never match
+// ErrShardNotFound or fs.ErrNotExist, or callers would take its shards for
+// deleted.
 func (l *Local) offlineErrLocked() error {
 	if errors.Is(l.lastErr, ErrDriveMismatch) {
 		return fmt.Errorf("%w: %s: %w", ErrOffline, l.root, l.lastErr)
@@ -317,7 +321,7 @@ func (l *Local) healthy() error {
 	return nil
 }
 
-// offlineErrno lists errors that mean the device, not the shard, is broken.
+// offlineErrnos lists errors that mean the device, not the shard, is broken.
 var offlineErrnos = [...]syscall.Errno{
 	syscall.EIO, syscall.EACCES, syscall.EPERM, syscall.EROFS,
 	syscall.ENXIO, syscall.ENODEV, syscall.ESTALE, syscall.ENOTCONN,

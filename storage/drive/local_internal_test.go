@@ -67,7 +67,7 @@ func TestLocalCommitRacesPruning(t *testing.T) {
 	ctx := context.Background()
 	done := make(chan error, 1)
 	go func() {
-		for i := range 300 {
+		for i := range 100 {
 			id := fmt.Sprintf("p/q/del-%d", i)
 			w, err := l.Create(ctx, id)
 			if err == nil {
@@ -83,7 +83,7 @@ func TestLocalCommitRacesPruning(t *testing.T) {
 		}
 		done <- nil
 	}()
-	for i := range 300 {
+	for i := range 100 {
 		id := fmt.Sprintf("p/q/keep-%d", i)
 		w, err := l.Create(ctx, id)
 		if err != nil {

@@ -393,3 +393,28 @@ func sizeName(n int) string {
 	}
 	return strconv.Itoa(n>>10) + "KiB"
 }
+
+func TestLocalConfigValidate(t *testing.T) {
+	tests := []struct {
+		name   string
+		modify func(*drive.LocalConfig)
+		ok     bool
+	}{
+		{"default", func(*drive.LocalConfig) {}, true},
+		{"no probe throttling", func(c *drive.LocalConfig) { c.ProbeInterval = 0 }, true},
+		{"empty id", func(c *drive.LocalConfig) { c.ID = "" }, false},
+		{"empty root", func(c *drive.LocalConfig) { c.Root = "" }, false},
+		{"negative interval", func(c *drive.LocalConfig) { c.ProbeInterval = -1 }, false},
+		{"nil clock", func(c *drive.LocalConfig) { c.Now = nil }, false},
+	}
+	for _, tc := range tests {
+		cfg := drive.DefaultLocalConfig("d", t.TempDir())
+		tc.modify(&cfg)
+		if err := cfg.Validate(); (err == nil) != tc.ok {
+			t.Errorf("%s: Validate() = %v", tc.name, err)
+		}
+		if _, err := drive.NewLocalFromConfig(cfg); (err == nil) != tc.ok {
+			t.Errorf("%s: NewLocalFromConfig() = %v", tc.name, err)
+		}
+	}
+}

@@ -1,0 +1,61 @@
+package s3api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	"github.com/filesphere/filesphere/storage"
+	"github.com/sirupsen/logrus"
+)
+
+// AdminPrefix is where the admin API lives. A leading dot is not allowed in
+// bucket names, so it can never shadow a bucket.
+const AdminPrefix = "/.filesphere/admin/v1"
+
+// Admin is what the admin API needs from the layers below.
+type Admin interface {
+	Heal(ctx context.Context, opts storage.HealOptions) (storage.HealReport, error)
+}
+
+// serveAdmin authenticates with SigV4 like any S3 request and answers JSON.
+func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
+	req := &request{Request: r, reqID: newRequestID(), route: Route{Op: "Admin"}}
+	w.Header().Set("X-Amz-Request-Id", req.reqID)
+	res, err := s.authn.Verify(r)
+	if err == nil && res.Anonymous {
+		err = apiErr(ErrAccessDenied, "The admin API needs a signed request.")
+	}
+	if err == nil && s.cfg.Admin == nil {
+		err = apiErr(ErrNotImplemented, "The admin API is not enabled on this server.")
+	}
+	if err != nil {
+		s.renderError(w, req, err)
+		return
+	}
+	switch {
+	case r.Method == http.MethodPost && r.URL.Path == AdminPrefix+"/heal":
+		deep, _ := strconv.ParseBool(r.URL.Query().Get("deep"))
+		rep, err := s.cfg.Admin.Heal(r.Context(), storage.HealOptions{Deep: deep})
+		if err != nil {
+			s.renderError(w, req, err)
+			return
+		}
+		s.log.WithFields(logrus.Fields{"request_id": req.reqID, "healed": rep.Healed, "failed": rep.Failed}).Info("heal pass")
+		writeJSON(w, rep)
+	default:
+		s.renderError(w, req, apiErr(ErrNotImplemented, "Unknown admin operation."))
+	}
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	_, _ = w.Write(b)
+}
