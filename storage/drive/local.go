@@ -341,6 +341,11 @@ func (l *Local) fail(op, id string, err error) error {
 	case errno == syscall.ENOENT || errno == syscall.ENOTDIR:
 		if herr := l.healthy(); herr != nil {
 			l.markOffline(herr)
+			// An emptied or replaced folder can be re-created at once: let
+			// the next call probe without waiting out the interval.
+			l.mu.Lock()
+			l.lastProbe = time.Time{}
+			l.mu.Unlock()
 			return fmt.Errorf("%w: %s %s: layout gone: %w", ErrOffline, op, id, herr)
 		}
 		return fmt.Errorf("%w: %s: %w", ErrShardNotFound, id, err)
