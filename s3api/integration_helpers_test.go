@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/md5"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -45,24 +47,11 @@ var bucketSeq atomic.Int64
 // bucket creates a fresh bucket with a unique name.
 func (f *fixture) bucket(t *testing.T) string {
 	t.Helper()
-	name := "it-" + strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
-	if len(name) > 50 {
-		name = name[:50]
-	}
-	name = strings.Trim(name, "-.") + "-" + time.Now().Format("150405") + "-" + itoa(int(bucketSeq.Add(1)))
-	name = strings.ReplaceAll(name, "--", "-")
+	name := fmt.Sprintf("it-%d-%08x", bucketSeq.Add(1), rand.Uint32())
 	if _, err := f.sdk.CreateBucket(ctx(t), &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
 		t.Fatalf("CreateBucket %s: %v", name, err)
 	}
 	return name
-}
-
-func itoa(n int) string {
-	const digits = "0123456789"
-	if n < 10 {
-		return digits[n : n+1]
-	}
-	return itoa(n/10) + digits[n%10:n%10+1]
 }
 
 func ctx(t *testing.T) context.Context { return t.Context() }
@@ -109,6 +98,9 @@ func randBytes(n int, seed uint64) []byte {
 }
 
 func md5Hex(b []byte) string { s := md5.Sum(b); return hex.EncodeToString(s[:]) }
+
+// contentMD5 is the base64 Content-MD5 of b.
+func contentMD5(b []byte) string { s := md5.Sum(b); return base64.StdEncoding.EncodeToString(s[:]) }
 
 func quoted(s string) string { return `"` + s + `"` }
 

@@ -142,7 +142,13 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 		if err != nil {
 			return fmt.Errorf("drive %s: %w", p, err)
 		}
-		set[id] = d
+		icfg := drive.DefaultInstrumentedConfig()
+		icfg.Registerer, icfg.Logger = reg, log
+		inst, err := drive.NewInstrumented(d, icfg)
+		if err != nil {
+			return err
+		}
+		set[id] = inst
 		members = append(members, ring.Member{DriveID: id, NodeID: "local", Weight: 1})
 	}
 	rg, err := ring.New(1, members)

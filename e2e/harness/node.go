@@ -88,6 +88,8 @@ func NewNode(t testing.TB, opts NodeOptions) *Node {
 	}
 	if opts.DataDir == "" {
 		opts.DataDir = t.TempDir()
+	} else if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+		t.Fatal(err)
 	}
 	if len(opts.Drives) == 0 && opts.DriveCount > 0 {
 		base := t.TempDir()

@@ -1,12 +1,3 @@
-// Package sigv4 verifies AWS Signature Version 4 on incoming S3 requests: the
-// Authorization header form, presigned URLs, and the aws-chunked streaming
-// forms with per-chunk and trailer signatures.
-//
-// It knows no users and no storage: secrets come from a Lookup func, and the
-// verified payload is handed back as a reader that checks the body as the
-// caller consumes it. A body is only trustworthy once its reader has returned
-// io.EOF; any other error means the request must be rejected and whatever was
-// written from it discarded.
 package sigv4
 
 import (

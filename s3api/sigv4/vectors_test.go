@@ -19,7 +19,7 @@ import (
 
 const vectorDir = "../../testdata/sigv4"
 
-func loadVector(t *testing.T, name string, body []byte) *http.Request {
+func loadVector(t testing.TB, name string, body []byte) *http.Request {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(vectorDir, name))
 	if err != nil {
