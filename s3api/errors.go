@@ -217,6 +217,8 @@ func sigv4Code(err error) (ErrorCode, bool) {
 		{sigv4.ErrMalformedTrailer, ErrMalformedTrailer},
 		{sigv4.ErrMissingContentLength, ErrMissingContentLength},
 		{sigv4.ErrUnsupportedAlgorithm, ErrInvalidArgument},
+		{sigv4.ErrInvalidContentSHA256, ErrInvalidArgument},
+		{sigv4.ErrAccessDenied, ErrAccessDenied},
 	}
 	for _, row := range table {
 		if errors.Is(err, row.err) {
