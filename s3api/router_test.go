@@ -1,0 +1,106 @@
+package s3api
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/sirupsen/logrus"
+)
+
+// TestClassify checks request → operation classification with requests
+// shaped like the examples of the S3 API reference.
+func TestClassify(t *testing.T) {
+	tests := []struct {
+		method, target string
+		header         map[string]string
+		domain, host   string
+		want           Route
+	}{
+		{"GET", "/", nil, "", "", Route{Op: OpListBuckets}},
+		{"PUT", "/", nil, "", "", Route{Op: OpMethodNotAllowed}},
+		{"PUT", "/examplebucket", nil, "", "", Route{Op: OpCreateBucket, Bucket: "examplebucket"}},
+		{"HEAD", "/examplebucket", nil, "", "", Route{Op: OpHeadBucket, Bucket: "examplebucket"}},
+		{"DELETE", "/examplebucket/", nil, "", "", Route{Op: OpDeleteBucket, Bucket: "examplebucket"}},
+		{"GET", "/examplebucket?location", nil, "", "", Route{Op: OpGetBucketLocation, Bucket: "examplebucket"}},
+		{"GET", "/examplebucket?versioning", nil, "", "", Route{Op: OpGetBucketVersioning, Bucket: "examplebucket"}},
+		{"PUT", "/examplebucket?versioning", nil, "", "", Route{Op: OpPutBucketVersioning, Bucket: "examplebucket"}},
+		{"GET", "/examplebucket?versions&prefix=a", nil, "", "", Route{Op: OpListObjectVersions, Bucket: "examplebucket"}},
+		{"GET", "/examplebucket?uploads", nil, "", "", Route{Op: OpListMultipartUploads, Bucket: "examplebucket"}},
+		{"GET", "/examplebucket?list-type=2&prefix=photos", nil, "", "", Route{Op: OpListObjectsV2, Bucket: "examplebucket"}},
+		{"GET", "/examplebucket?prefix=photos&max-keys=50&marker=puppy", nil, "", "", Route{Op: OpListObjectsV1, Bucket: "examplebucket"}},
+		{"GET", "/examplebucket?acl", nil, "", "", Route{Op: OpGetBucketACL, Bucket: "examplebucket"}},
+		{"POST", "/examplebucket?delete", nil, "", "", Route{Op: OpDeleteObjects, Bucket: "examplebucket"}},
+		{"GET", "/examplebucket?tagging", nil, "", "", Route{Op: OpNotImplemented, Bucket: "examplebucket", Sub: "tagging"}},
+		{"PUT", "/examplebucket?policy", nil, "", "", Route{Op: OpNotImplemented, Bucket: "examplebucket", Sub: "policy"}},
+		{"GET", "/examplebucket/my-image.jpg", nil, "", "", Route{Op: OpGetObject, Bucket: "examplebucket", Key: "my-image.jpg"}},
+		{"HEAD", "/examplebucket/my-image.jpg", nil, "", "", Route{Op: OpHeadObject, Bucket: "examplebucket", Key: "my-image.jpg"}},
+		{"PUT", "/examplebucket/my-image.jpg", nil, "", "", Route{Op: OpPutObject, Bucket: "examplebucket", Key: "my-image.jpg"}},
+		{"PUT", "/examplebucket/copy.jpg", map[string]string{"X-Amz-Copy-Source": "/examplebucket/my-image.jpg"}, "", "", Route{Op: OpCopyObject, Bucket: "examplebucket", Key: "copy.jpg"}},
+		{"DELETE", "/examplebucket/my-image.jpg?versionId=v1", nil, "", "", Route{Op: OpDeleteObject, Bucket: "examplebucket", Key: "my-image.jpg"}},
+		{"POST", "/examplebucket/example-object?uploads", nil, "", "", Route{Op: OpCreateMultipartUpload, Bucket: "examplebucket", Key: "example-object"}},
+		{"PUT", "/examplebucket/example-object?partNumber=1&uploadId=abc", nil, "", "", Route{Op: OpUploadPart, Bucket: "examplebucket", Key: "example-object"}},
+		{"PUT", "/examplebucket/example-object?partNumber=2&uploadId=abc", map[string]string{"X-Amz-Copy-Source": "/src/obj"}, "", "", Route{Op: OpUploadPartCopy, Bucket: "examplebucket", Key: "example-object"}},
+		{"POST", "/examplebucket/example-object?uploadId=abc", nil, "", "", Route{Op: OpCompleteMultipartUpload, Bucket: "examplebucket", Key: "example-object"}},
+		{"DELETE", "/examplebucket/example-object?uploadId=abc", nil, "", "", Route{Op: OpAbortMultipartUpload, Bucket: "examplebucket", Key: "example-object"}},
+		{"GET", "/examplebucket/example-object?uploadId=abc&max-parts=2", nil, "", "", Route{Op: OpListParts, Bucket: "examplebucket", Key: "example-object"}},
+		{"GET", "/examplebucket/example-object?tagging", nil, "", "", Route{Op: OpNotImplemented, Bucket: "examplebucket", Key: "example-object", Sub: "tagging"}},
+		{"POST", "/examplebucket/example-object?select&select-type=2", nil, "", "", Route{Op: OpNotImplemented, Bucket: "examplebucket", Key: "example-object", Sub: "select"}},
+		// Keys keep their shape: no cleaning of dots or double slashes.
+		{"GET", "/b/../a", nil, "", "", Route{Op: OpGetObject, Bucket: "b", Key: "../a"}},
+		{"GET", "/b/a//b/", nil, "", "", Route{Op: OpGetObject, Bucket: "b", Key: "a//b/"}},
+		{"GET", "/b/a%2Fb%20c", nil, "", "", Route{Op: OpGetObject, Bucket: "b", Key: "a/b c"}},
+		// Virtual-host style.
+		{"GET", "/photo.jpg", nil, "s3.example.test", "examplebucket.s3.example.test:9000", Route{Op: OpGetObject, Bucket: "examplebucket", Key: "photo.jpg"}},
+		{"GET", "/?list-type=2", nil, "s3.example.test", "examplebucket.s3.example.test", Route{Op: OpListObjectsV2, Bucket: "examplebucket"}},
+		{"GET", "/", nil, "s3.example.test", "s3.example.test", Route{Op: OpListBuckets}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.method+" "+tc.target, func(t *testing.T) {
+			r := httptest.NewRequest(tc.method, tc.target, nil)
+			if tc.host != "" {
+				r.Host = tc.host
+			}
+			for k, v := range tc.header {
+				r.Header.Set(k, v)
+			}
+			if got := classify(r, tc.domain); got != tc.want {
+				t.Fatalf("classify = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestErrorTable checks every code has a status and message, and that the
+// renderer writes XML with the request id.
+func TestErrorTable(t *testing.T) {
+	for code, def := range errorTable {
+		if def.Status < 300 || def.Status > 599 || def.Message == "" {
+			t.Errorf("%s: bad table entry %+v", code, def)
+		}
+	}
+	s := &Server{log: logrus.NewEntry(logrus.New())}
+	req := &request{Request: httptest.NewRequest("GET", "/b/k", nil), reqID: "REQ123"}
+	w := httptest.NewRecorder()
+	status := s.renderError(w, req, &APIError{Code: ErrNoSuchKey, Key: "k"})
+	if status != http.StatusNotFound || w.Code != http.StatusNotFound {
+		t.Fatalf("status %d", status)
+	}
+	body := w.Body.String()
+	for _, want := range []string{"<Code>NoSuchKey</Code>", "<RequestId>REQ123</RequestId>", "<Resource>/b/k</Resource>", "<Key>k</Key>"} {
+		if !contains(body, want) {
+			t.Errorf("error body %q lacks %q", body, want)
+		}
+	}
+	// Anything unmapped is InternalError.
+	if got := toAPIError(errString("boom")).Code; got != ErrInternalError {
+		t.Errorf("unmapped error became %s", got)
+	}
+}
+
+type errString string
+
+func (e errString) Error() string { return string(e) }
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
