@@ -255,7 +255,9 @@ func testAWSCLI(t *testing.T, n *harness.Node) {
 		if up.UploadId == "" {
 			t.Fatal("create-multipart-upload returned no UploadId")
 		}
-		var lm struct{ Uploads []struct{ Key, UploadId string } }
+		var lm struct {
+			Uploads []struct{ Key, UploadId string }
+		}
 		jsonInto(t, c.MustAWS("s3api", "list-multipart-uploads", "--bucket", b), &lm)
 		if len(lm.Uploads) != 1 || lm.Uploads[0].UploadId != up.UploadId {
 			t.Errorf("list-multipart-uploads = %+v", lm.Uploads)
@@ -412,6 +414,11 @@ func makeTree(t *testing.T, root string, small, large int, largeSize int64, seed
 	for i := range small {
 		p := filepath.Join(root, fmt.Sprintf("d%d", i%7), fmt.Sprintf("s%d", i%3), fmt.Sprintf("file-%04d.txt", i))
 		harness.WriteRandomFile(t, p, int64(1+(i*37)%9000), seed*1000+uint64(i))
+	}
+	// Names that need escaping in URLs, signatures and XML.
+	for i, name := range []string{"spaces in name.txt", "ünïcödé/日本語.txt", "plus+and=equals.txt",
+		"percent%20literal.txt", "tilde~and$dollar.txt", "amp&lt;xml>.txt", "quote'single.txt"} {
+		harness.WriteRandomFile(t, filepath.Join(root, "special", name), int64(10+i), seed*1000+900+uint64(i))
 	}
 	for i := range large {
 		size := largeSize + int64(i)*(3<<20) + 12345

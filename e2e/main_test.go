@@ -32,4 +32,5 @@ func TestClients(t *testing.T) {
 	t.Run("rclone", func(t *testing.T) { t.Parallel(); testRclone(t, n) })
 	t.Run("s3cmd", func(t *testing.T) { t.Parallel(); testS3cmd(t, n) })
 	t.Run("boto3", func(t *testing.T) { t.Parallel(); testBoto3(t, n) })
+	t.Run("minio-go", func(t *testing.T) { t.Parallel(); testMinioGo(t, n) })
 }

@@ -70,6 +70,7 @@ const (
 	ErrMalformedPOSTRequest           ErrorCode = "MalformedPOSTRequest"
 	ErrInvalidObjectState             ErrorCode = "InvalidObjectState"
 	ErrNoSuchBucketPolicy             ErrorCode = "NoSuchBucketPolicy"
+	ErrInvalidPartNumber              ErrorCode = "InvalidPartNumber"
 )
 
 var errorTable = map[ErrorCode]apiErrorDef{
@@ -120,6 +121,7 @@ var errorTable = map[ErrorCode]apiErrorDef{
 	ErrIllegalVersioningConfiguration: {http.StatusBadRequest, "The versioning configuration specified in the request is invalid."},
 	ErrInvalidObjectState:             {http.StatusForbidden, "The operation is not valid for the current state of the object."},
 	ErrNoSuchBucketPolicy:             {http.StatusNotFound, "The bucket policy does not exist."},
+	ErrInvalidPartNumber:              {http.StatusRequestedRangeNotSatisfiable, "The requested partnumber is not satisfiable."},
 }
 
 // APIError is an error rendered to the client as S3 XML.
@@ -279,7 +281,7 @@ func storageError(err error) *APIError {
 		{storage.ErrReadQuorum, ErrServiceUnavailable},
 		{storage.ErrConflict, ErrConditionalRequestConflict},
 		{storage.ErrMethodNotAllowed, ErrMethodNotAllowed},
-		{storage.ErrInvalidPartNumber, ErrInvalidArgument},
+		{storage.ErrInvalidPartNumber, ErrInvalidPartNumber},
 	}
 	for _, row := range table {
 		if errors.Is(err, row.err) {

@@ -194,6 +194,11 @@ func (e *Engine) prepareRead(ctx context.Context, bucket, key string, opts GetOp
 		return v, info, nil, err
 	}
 	if opts.PartNumber > 0 {
+		if v.Multipart && v.Parts == nil {
+			if v.Parts, err = e.loadParts(ctx, v); err != nil {
+				return v, info, nil, err
+			}
+		}
 		rr, err := partRange(v, opts.PartNumber)
 		if err != nil {
 			return v, info, nil, err

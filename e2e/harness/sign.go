@@ -1,13 +1,13 @@
 package harness
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -52,7 +52,7 @@ func (s Signer) Request(ctx context.Context, method, url string, body any, size 
 	switch b := body.(type) {
 	case nil:
 	case []byte:
-		rd = strings.NewReader(string(b))
+		rd = bytes.NewReader(b)
 		sum := sha256.Sum256(b)
 		hash, size = hex.EncodeToString(sum[:]), int64(len(b))
 	case io.Reader:
@@ -73,18 +73,28 @@ func (s Signer) Request(ctx context.Context, method, url string, body any, size 
 // Do sends a signed request with client (http.DefaultClient when nil) and
 // returns the status and the whole response body.
 func (s Signer) Do(client *http.Client, method, url string, body any, size int64) (int, []byte, error) {
+	resp, b, err := s.DoResponse(client, method, url, body, size)
+	if err != nil {
+		return 0, nil, err
+	}
+	return resp.StatusCode, b, nil
+}
+
+// DoResponse is Do returning the response (its body already read and
+// closed) for the headers.
+func (s Signer) DoResponse(client *http.Client, method, url string, body any, size int64) (*http.Response, []byte, error) {
 	if client == nil {
 		client = http.DefaultClient
 	}
 	r, err := s.Request(context.Background(), method, url, body, size)
 	if err != nil {
-		return 0, nil, err
+		return nil, nil, err
 	}
 	resp, err := client.Do(r)
 	if err != nil {
-		return 0, nil, err
+		return nil, nil, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, b, err
+	return resp, b, err
 }
