@@ -65,7 +65,7 @@ type Config struct {
 	Metrics http.Handler
 	// Admin backs the admin API under AdminPrefix; nil disables it.
 	Admin Admin
-	Log     *logrus.Entry
+	Log   *logrus.Entry
 	// Registry receives the API metrics; nil disables them.
 	Registry prometheus.Registerer
 	Now      func() time.Time
