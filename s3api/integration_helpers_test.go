@@ -160,7 +160,8 @@ type errorDoc struct {
 	VersionID string `xml:"VersionId"`
 }
 
-// rawReq is a request sent with net/http, optionally signed with the SDK's
+// rawReq is a request sent with net/http to the plain-HTTP listener,
+// optionally signed with the SDK's
 // v4 signer the way the S3 client signs.
 type rawReq struct {
 	method  string
@@ -173,6 +174,7 @@ type rawReq struct {
 	access  string // overrides the Env's access key when set
 	unsign  bool   // send anonymously
 	payload string // x-amz-content-sha256; default: hex sha256 of body
+	chunked bool   // send with Transfer-Encoding: chunked, no Content-Length
 }
 
 func (f *fixture) newRaw(t *testing.T, r rawReq) *http.Request {
@@ -184,7 +186,7 @@ func (f *fixture) newRaw(t *testing.T, r rawReq) *http.Request {
 			path += "/" + r.key
 		}
 	}
-	u, err := url.Parse(f.URL)
+	u, err := url.Parse(f.PlainURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +198,11 @@ func (f *fixture) newRaw(t *testing.T, r rawReq) *http.Request {
 		t.Fatal(err)
 	}
 	req.ContentLength = int64(len(r.body))
-	if len(r.body) == 0 {
+	switch {
+	case r.chunked:
+		req.ContentLength = -1
+		req.Body = io.NopCloser(bytes.NewReader(r.body))
+	case len(r.body) == 0:
 		req.Body = http.NoBody
 	}
 	for k, vs := range r.header {
@@ -288,4 +294,12 @@ func readAll(t *testing.T, r io.ReadCloser) []byte {
 		t.Fatalf("read body: %v", err)
 	}
 	return b
+}
+
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		panic(err)
+	}
+	return u.Host
 }

@@ -690,3 +690,25 @@ func TestIntegrationConditionalPut(t *testing.T) {
 	}
 }
 
+// A large upload refused before its body is read still gets a clean S3
+// error, whichever client sends it (SDK with Expect: 100-continue over TLS,
+// minio-go with signed chunks over plain HTTP and unsigned trailers over TLS).
+func TestIntegrationEarlyRefusal(t *testing.T) {
+	f := newFixture(t)
+	b := f.bucket(t)
+	big := randBytes(8<<20, 1)
+	f.put(t, b, "exists", []byte("x"))
+	for range 2 { // twice, so a connection left in a bad state would show
+		_, err := f.sdk.PutObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String("missing-bucket"), Key: aws.String("k"), Body: bytes.NewReader(big)})
+		wantErr(t, err, "NoSuchBucket", http.StatusNotFound)
+		_, err = f.sdk.PutObject(ctx(t), &s3.PutObjectInput{Bucket: &b, Key: aws.String("exists"), Body: bytes.NewReader(big), IfNoneMatch: aws.String("*")})
+		wantErr(t, err, "PreconditionFailed", http.StatusPreconditionFailed)
+		for _, mc := range []*minio.Client{f.mc, f.MinioTLS(t)} {
+			_, err = mc.PutObject(ctx(t), "missing-bucket", "k", bytes.NewReader(big), int64(len(big)), minio.PutObjectOptions{DisableMultipart: true})
+			wantMinioErr(t, err, "NoSuchBucket", http.StatusNotFound)
+		}
+	}
+	if got := f.get(t, b, "exists"); string(got) != "x" {
+		t.Fatalf("refused PUT changed the object: %d bytes", len(got))
+	}
+}

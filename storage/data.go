@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/filesphere/filesphere/erasure"
 	"github.com/filesphere/filesphere/storage/drive"
@@ -174,6 +175,25 @@ func (e *Engine) commitShards(d dataRecord, ws []drive.ShardWriter) error {
 	return nil
 }
 
+// retireData deletes the data of versions that were replaced or deleted,
+// after a grace period and once no local reader still streams it, so a GET
+// that resolved the old version just before the commit still completes.
+func (e *Engine) retireData(ds ...dataRecord) {
+	if len(ds) == 0 {
+		return
+	}
+	e.bg.Add(1)
+	go func() {
+		defer e.bg.Done()
+		select {
+		case <-time.After(e.cfg.DeleteGrace):
+		case <-e.closing:
+		}
+		e.refs.wait(ds, e.closing)
+		e.deleteData(ds...)
+	}()
+}
+
 // deleteData removes a data stream's shards in the background; it is
 // idempotent and failures only leave orphans for garbage collection.
 func (e *Engine) deleteData(ds ...dataRecord) {
@@ -247,9 +267,11 @@ func (e *Engine) openVersion(ctx context.Context, bucket, key string, v versionR
 	if err != nil {
 		return nil, err
 	}
+	release := e.refs.acquire(parts)
 	ctx, cancel := context.WithCancel(ctx)
 	pr, pw := io.Pipe()
 	go func() {
+		defer release()
 		heal, err := e.streamParts(ctx, parts, pw, start, length)
 		if heal {
 			e.queueHeal(bucket, key, v.VersionID)
@@ -307,5 +329,54 @@ func (e *Engine) queueHeal(bucket, key, versionID string) {
 	select {
 	case e.healQueue <- healItem{bucket, key, versionID}:
 	default: // a full queue is caught by the next heal pass
+	}
+}
+
+// readRefs counts local readers per data stream.
+type readRefs struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (r *readRefs) acquire(ds []dataRecord) func() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.n == nil {
+		r.n = map[string]int{}
+	}
+	for _, d := range ds {
+		r.n[d.DataID]++
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			for _, d := range ds {
+				if r.n[d.DataID]--; r.n[d.DataID] <= 0 {
+					delete(r.n, d.DataID)
+				}
+			}
+		})
+	}
+}
+
+// wait returns once no reader holds any of ds (or stop closes).
+func (r *readRefs) wait(ds []dataRecord, stop <-chan struct{}) {
+	for {
+		r.mu.Lock()
+		busy := false
+		for _, d := range ds {
+			busy = busy || r.n[d.DataID] > 0
+		}
+		r.mu.Unlock()
+		if !busy {
+			return
+		}
+		select {
+		case <-stop:
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 }

@@ -39,6 +39,9 @@ type EngineConfig struct {
 	InlineThreshold int64
 	// MinPartSize is S3's minimum size of every part but the last.
 	MinPartSize int64
+	// DeleteGrace delays removing the shards of replaced or deleted
+	// versions so that reads already under way finish.
+	DeleteGrace time.Duration
 	Now         func() time.Time
 	Log         *logrus.Entry
 }
@@ -46,7 +49,7 @@ type EngineConfig struct {
 // DefaultEngineConfig is EC 2+2 with 1 MiB blocks.
 func DefaultEngineConfig() EngineConfig {
 	return EngineConfig{DataShards: 2, ParityShards: 2, BlockSize: 1 << 20, InlineThreshold: 16 << 10,
-		MinPartSize: 5 << 20, Now: time.Now}
+		MinPartSize: 5 << 20, DeleteGrace: 10 * time.Second, Now: time.Now}
 }
 
 // Validate checks an EngineConfig.
@@ -64,6 +67,8 @@ func (c EngineConfig) Validate() error {
 		return errors.New("storage: negative inline threshold")
 	case c.Now == nil:
 		return errors.New("storage: Now required")
+	case c.DeleteGrace < 0:
+		return errors.New("storage: negative delete grace")
 	}
 	return nil
 }
@@ -89,6 +94,9 @@ type Engine struct {
 	bg sync.WaitGroup
 	// healQueue receives objects a read had to reconstruct.
 	healQueue chan healItem
+	refs      readRefs
+	closing   chan struct{}
+	closeOnce sync.Once
 }
 
 type healItem struct{ bucket, key, versionID string }
@@ -108,11 +116,12 @@ func NewEngine(cfg EngineConfig, kv meta.KV, drives Drives, placement Placement)
 		cfg.Log = logrus.NewEntry(l)
 	}
 	return &Engine{cfg: cfg, kv: kv, drives: drives, placement: placement, codec: codec,
-		log: cfg.Log.WithField("component", "storage"), healQueue: make(chan healItem, 1024)}, nil
+		log: cfg.Log.WithField("component", "storage"), healQueue: make(chan healItem, 1024), closing: make(chan struct{})}, nil
 }
 
 // Close waits for background work to finish.
 func (e *Engine) Close() error {
+	e.closeOnce.Do(func() { close(e.closing) })
 	e.bg.Wait()
 	return nil
 }

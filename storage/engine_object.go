@@ -93,10 +93,13 @@ func (e *Engine) commitVersion(ctx context.Context, bucket, key string, v versio
 		if v.Null {
 			if h.NullKey != "" {
 				old, err := e.versionAt(ctx, h.NullKey)
-				if err != nil {
-					return v, err
+				if err == nil {
+					garbage, err = e.loadParts(ctx, old)
 				}
-				if garbage, err = e.loadParts(ctx, old); err != nil {
+				if errors.Is(err, meta.ErrNotFound) {
+					continue // a concurrent commit replaced it: re-read the head
+				}
+				if err != nil {
 					return v, err
 				}
 				ops = append(ops, meta.Delete(h.NullKey))
@@ -115,7 +118,7 @@ func (e *Engine) commitVersion(ctx context.Context, bucket, key string, v versio
 		if err != nil {
 			return v, err
 		}
-		e.deleteData(garbage...)
+		e.retireData(garbage...)
 		return v, nil
 	}
 	return v, ErrConflict
@@ -167,15 +170,21 @@ func (e *Engine) put(ctx context.Context, bucket, key string, r io.Reader, size 
 
 // GetObject implements Objects.
 func (e *Engine) GetObject(ctx context.Context, bucket, key string, opts GetOptions) (*ObjectReader, error) {
-	v, info, rr, err := e.prepareRead(ctx, bucket, key, opts)
-	if err != nil {
-		return nil, err
+	for attempt := 0; ; attempt++ {
+		v, info, rr, err := e.prepareRead(ctx, bucket, key, opts)
+		if err != nil {
+			return nil, err
+		}
+		rc, err := e.openVersion(ctx, bucket, key, v, rr)
+		if errors.Is(err, meta.ErrNotFound) && attempt < retries {
+			// The version was replaced between resolving and opening it.
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &ObjectReader{Info: info, Range: rr, ReadCloser: rc}, nil
 	}
-	rc, err := e.openVersion(ctx, bucket, key, v, rr)
-	if err != nil {
-		return nil, err
-	}
-	return &ObjectReader{Info: info, Range: rr, ReadCloser: rc}, nil
 }
 
 // HeadObject implements Objects.
@@ -302,7 +311,7 @@ func (e *Engine) removeVersion(ctx context.Context, bucket, key, versionID strin
 		if err != nil {
 			return DeleteResult{}, err
 		}
-		e.deleteData(garbage...)
+		e.retireData(garbage...)
 		return DeleteResult{VersionID: versionID, DeleteMarker: gone.rec.DeleteMarker}, nil
 	}
 	return DeleteResult{}, ErrConflict

@@ -8,6 +8,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	stdlog "log"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
@@ -37,14 +39,19 @@ const Region = "us-east-1"
 // NumDrives is the number of in-memory drives (EC 2+2).
 const NumDrives = 4
 
-// Env is one running in-process S3 server.
+// Env is one running in-process S3 server. The API is served twice: over
+// TLS at URL, because aws-sdk-go-v2 sends trailer checksums
+// (STREAMING-UNSIGNED-PAYLOAD-TRAILER) only over HTTPS, and over plain HTTP
+// at PlainURL, where minio-go sends signed aws-chunked streams.
 type Env struct {
-	URL       string
+	URL       string // https://127.0.0.1:port
+	PlainURL  string // http://127.0.0.1:port
 	AccessKey string
 	SecretKey string
 	Engine    *storage.Engine
 	Drives    []*drive.Memory
-	Server    *httptest.Server
+	Server    *httptest.Server // TLS
+	Plain     *httptest.Server
 	KV        *meta.Local
 }
 
@@ -162,50 +169,89 @@ func New(t testing.TB, opts ...Option) *Env {
 	if err != nil {
 		t.Fatalf("s3test: s3api: %v", err)
 	}
-	srv := httptest.NewUnstartedServer(api)
-	// Above the API's own limit, so oversized headers get its XML answer.
-	srv.Config.MaxHeaderBytes = 1 << 20
-	srv.Start()
-	t.Cleanup(srv.Close)
-	env.Server, env.URL = srv, srv.URL
+	// net/http's own complaints (TLS handshakes, aborted streams) go to
+	// the test log too; the pipe closes after both servers.
+	errLog := log.WriterLevel(logrus.DebugLevel)
+	t.Cleanup(func() { _ = errLog.Close() })
+	start := func(tls bool) *httptest.Server {
+		srv := httptest.NewUnstartedServer(api)
+		// Above the API's own limit, so oversized headers get its XML answer.
+		srv.Config.MaxHeaderBytes = 1 << 20
+		srv.Config.ErrorLog = stdlog.New(errLog, "", 0)
+		if tls {
+			srv.StartTLS()
+		} else {
+			srv.Start()
+		}
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	env.Server, env.Plain = start(true), start(false)
+	env.URL, env.PlainURL = env.Server.URL, env.Plain.URL
 	return env
 }
 
-// Host is the server's host:port.
-func (e *Env) Host() string {
-	u, _ := url.Parse(e.URL)
-	return u.Host
+func hostOf(u string) string {
+	p, _ := url.Parse(u)
+	return p.Host
 }
+
+// HTTPClient is an *http.Client that trusts the TLS server's certificate.
+func (e *Env) HTTPClient() *http.Client { return e.Server.Client() }
 
 // SDK returns an aws-sdk-go-v2 S3 client for the Env: path style, static
 // credentials, no retries (so tests see each answer), default checksum
-// behaviour (trailer checksums on uploads).
-func (e *Env) SDK(t testing.TB) *s3.Client {
+// behaviour (trailer checksums on uploads). opts adjust the client further.
+func (e *Env) SDK(t testing.TB, opts ...func(*s3.Options)) *s3.Client {
 	t.Helper()
-	return s3.NewFromConfig(e.AWSConfig(), func(o *s3.Options) {
+	return s3.NewFromConfig(e.AWSConfig(), append([]func(*s3.Options){func(o *s3.Options) {
 		o.BaseEndpoint = aws.String(e.URL)
 		o.UsePathStyle = true
-	})
+	}}, opts...)...)
 }
 
-// AWSConfig is the aws.Config the SDK client uses.
+// AWSConfig is the aws.Config the SDK client uses (over TLS). The checksum
+// settings are the ones config.LoadDefaultConfig would pick (it is not used,
+// so no environment or ~/.aws file leaks into tests).
 func (e *Env) AWSConfig() aws.Config {
 	return aws.Config{
-		Region:      Region,
-		Credentials: credentials.NewStaticCredentialsProvider(e.AccessKey, e.SecretKey, ""),
-		Retryer:     func() aws.Retryer { return aws.NopRetryer{} },
+		Region:                     Region,
+		HTTPClient:                 e.HTTPClient(),
+		Credentials:                credentials.NewStaticCredentialsProvider(e.AccessKey, e.SecretKey, ""),
+		Retryer:                    func() aws.Retryer { return aws.NopRetryer{} },
+		RequestChecksumCalculation: aws.RequestChecksumCalculationWhenSupported,
+		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenSupported,
 	}
 }
 
-// Minio returns a minio-go client for the Env (path-style, V4).
+// Minio returns a minio-go client for the Env (path-style, V4) over plain
+// HTTP, where it signs every chunk of a streamed upload.
 func (e *Env) Minio(t testing.TB) *minio.Client {
 	t.Helper()
-	c, err := minio.New(e.Host(), &minio.Options{
-		Creds:        miniocreds.NewStaticV4(e.AccessKey, e.SecretKey, ""),
-		Region:       Region,
-		BucketLookup: minio.BucketLookupPath,
-		MaxRetries:   1,
-	})
+	return e.minio(t, hostOf(e.PlainURL), false)
+}
+
+// MinioTLS returns a minio-go client over TLS with trailing headers
+// enabled, so uploads carry unsigned aws-chunked bodies with checksum
+// trailers.
+func (e *Env) MinioTLS(t testing.TB) *minio.Client {
+	t.Helper()
+	return e.minio(t, hostOf(e.URL), true)
+}
+
+func (e *Env) minio(t testing.TB, host string, secure bool) *minio.Client {
+	opts := &minio.Options{
+		Creds:           miniocreds.NewStaticV4(e.AccessKey, e.SecretKey, ""),
+		Region:          Region,
+		BucketLookup:    minio.BucketLookupPath,
+		MaxRetries:      1,
+		Secure:          secure,
+		TrailingHeaders: secure,
+	}
+	if secure {
+		opts.Transport = e.Server.Client().Transport
+	}
+	c, err := minio.New(host, opts)
 	if err != nil {
 		t.Fatalf("s3test: minio client: %v", err)
 	}
