@@ -120,3 +120,36 @@ func sizeName(n int) string {
 		return strconv.Itoa(n>>10) + "KiB"
 	}
 }
+
+// BenchmarkInlineThreshold compares small PUTs and GETs stored inline in the
+// version record against the same objects erasure-coded onto drives.
+func BenchmarkInlineThreshold(b *testing.B) {
+	for _, size := range []int{1 << 10, 4 << 10, 16 << 10, 64 << 10} {
+		for _, inline := range []bool{false, true} {
+			b.Run(fmt.Sprintf("%s/inline=%v", sizeName(size), inline), func(b *testing.B) {
+				te := newTestEngine(b, 2, 2, 1<<20)
+				if inline {
+					te.setInline(int64(size))
+				}
+				ctx := context.Background()
+				te.CreateBucket(ctx, "bench", storage.CreateBucketOptions{})
+				data := randBytes(1, size)
+				b.SetBytes(int64(size))
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					key := "k" + strconv.Itoa(i%64)
+					if _, err := te.PutObject(ctx, "bench", key, bytes.NewReader(data), storage.PutOptions{Size: int64(size)}); err != nil {
+						b.Fatal(err)
+					}
+					or, err := te.GetObject(ctx, "bench", key, storage.GetOptions{})
+					if err != nil {
+						b.Fatal(err)
+					}
+					io.Copy(io.Discard, or)
+					or.Close()
+				}
+			})
+		}
+	}
+}

@@ -25,9 +25,28 @@ type testEngine struct {
 	*storage.Engine
 	roots []string
 	kv    *meta.Local
+	cfg   storage.EngineConfig
+	set   drive.Set
+	rg    *ring.Ring
 }
 
 func newTestEngine(t testing.TB, k, m, block int) *testEngine {
+	return newTestEngineInline(t, k, m, block, 0)
+}
+
+// setInline rebuilds the engine over the same stores with another inline
+// threshold.
+func (te *testEngine) setInline(n int64) {
+	cfg := te.cfg
+	cfg.InlineThreshold = n
+	e, err := storage.NewEngine(cfg, te.kv, te.set, te.rg)
+	if err != nil {
+		panic(err)
+	}
+	te.Engine = e
+}
+
+func newTestEngineInline(t testing.TB, k, m, block int, inline int64) *testEngine {
 	t.Helper()
 	dir := t.TempDir()
 	kv, err := meta.OpenLocal(filepath.Join(dir, "meta.db"))
@@ -53,13 +72,15 @@ func newTestEngine(t testing.TB, k, m, block int) *testEngine {
 		t.Fatal(err)
 	}
 	cfg := storage.DefaultEngineConfig()
-	cfg.DataShards, cfg.ParityShards, cfg.BlockSize, cfg.InlineThreshold = k, m, block, 0
+	cfg.DataShards, cfg.ParityShards, cfg.BlockSize, cfg.InlineThreshold = k, m, block, inline
+	cfg.DeleteGrace = 0
 	e, err := storage.NewEngine(cfg, kv, set, rg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { e.Close(); kv.Close() })
-	return &testEngine{Engine: e, roots: roots, kv: kv}
+	te := &testEngine{Engine: e, roots: roots, kv: kv, cfg: cfg, set: set, rg: rg}
+	t.Cleanup(func() { te.Engine.Close(); kv.Close() })
+	return te
 }
 
 // shardFiles lists the shard files on drive i.
