@@ -89,6 +89,7 @@ type FSM struct {
 	mu      sync.RWMutex // write-locked by Restore and Close, which replace db
 	db      *bbolt.DB
 	applied atomic.Uint64
+	waiters appliedWaiters // wakes WaitApplied when applied moves (wait.go)
 }
 
 func boltOptions(o options, readOnly bool) *bbolt.Options {
@@ -174,6 +175,7 @@ func (f *FSM) Close() error {
 	}
 	err := f.db.Close()
 	f.db = nil
+	f.waiters.wake()
 	return err
 }
 
@@ -237,6 +239,7 @@ func (f *FSM) ApplyBatch(cmds []Command) []Result {
 		return failAll(res, fmt.Errorf("meta: apply: %w", err))
 	}
 	f.applied.Store(last)
+	f.waiters.wake()
 	return res
 }
 
@@ -430,6 +433,7 @@ func (f *FSM) Restore(r io.Reader) error {
 	}
 	f.db = db
 	f.applied.Store(applied)
+	f.waiters.wake()
 	return nil
 }
 
