@@ -17,6 +17,10 @@ const AdminPrefix = "/.filesphere/admin/v1"
 // Admin is what the admin API needs from the layers below.
 type Admin interface {
 	Heal(ctx context.Context, opts storage.HealOptions) (storage.HealReport, error)
+	// ClusterStatus returns a JSON-able view of the cluster.
+	ClusterStatus(ctx context.Context) (any, error)
+	// RemoveNode takes a node out of the cluster membership.
+	RemoveNode(ctx context.Context, id string) error
 }
 
 // serveAdmin authenticates with SigV4 like any S3 request and answers JSON.
@@ -44,6 +48,24 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		}
 		s.log.WithFields(logrus.Fields{"request_id": req.reqID, "healed": rep.Healed, "failed": rep.Failed}).Info("heal pass")
 		writeJSON(w, rep)
+	case r.Method == http.MethodGet && r.URL.Path == AdminPrefix+"/cluster/status":
+		st, err := s.cfg.Admin.ClusterStatus(r.Context())
+		if err != nil {
+			s.renderError(w, req, err)
+			return
+		}
+		writeJSON(w, st)
+	case r.Method == http.MethodPost && r.URL.Path == AdminPrefix+"/cluster/remove":
+		id := r.URL.Query().Get("node")
+		if id == "" {
+			s.renderError(w, req, apiErr(ErrInvalidArgument, "The node parameter is required."))
+			return
+		}
+		if err := s.cfg.Admin.RemoveNode(r.Context(), id); err != nil {
+			s.renderError(w, req, &APIError{Code: ErrInvalidRequest, Message: err.Error(), Err: err})
+			return
+		}
+		writeJSON(w, map[string]string{"removed": id})
 	default:
 		s.renderError(w, req, apiErr(ErrNotImplemented, "Unknown admin operation."))
 	}

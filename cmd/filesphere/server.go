@@ -13,8 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/filesphere/filesphere/cluster/meta"
-	"github.com/filesphere/filesphere/cluster/ring"
+	"github.com/filesphere/filesphere/cluster"
 	"github.com/filesphere/filesphere/s3api"
 	"github.com/filesphere/filesphere/s3api/sigv4"
 	"github.com/filesphere/filesphere/storage"
@@ -37,6 +36,10 @@ type serverFlags struct {
 	logFormat string
 	logLevel  string
 	drain     time.Duration
+	nodeID    string
+	cluster   string
+	advertise string
+	join      string
 }
 
 func newServerCmd() *cobra.Command {
@@ -69,6 +72,10 @@ prints them; later starts reuse them.`,
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.DurationVar(&f.drain, "shutdown-timeout", 30*time.Second, "how long SIGINT/SIGTERM waits for in-flight requests")
+	fs.StringVar(&f.nodeID, "node-id", "", "this node's id (default: the one stored in the data folder, else node1)")
+	fs.StringVar(&f.cluster, "cluster-address", "127.0.0.1:0", "address for Raft and node-to-node traffic (give a fixed one to form a cluster)")
+	fs.StringVar(&f.advertise, "cluster-advertise", "", "cluster address peers dial, when it differs from --cluster-address")
+	fs.StringVar(&f.join, "join", "", "cluster address of any member of an existing cluster to join")
 	return cmd
 }
 
@@ -89,6 +96,20 @@ func newLogger(format, level string) (*logrus.Logger, error) {
 	}
 	l.SetLevel(lv)
 	return l, nil
+}
+
+// checkGeometry validates k+m. A standalone node must hold k+m drives
+// itself; in a cluster the drives of all nodes count, checked on write.
+func checkGeometry(k, m, drives int, clustered bool) error {
+	switch {
+	case m < 1:
+		return fmt.Errorf("erasure parity must be at least 1 (got %d)", m)
+	case m > k:
+		return fmt.Errorf("erasure parity %d must not exceed data shards %d", m, k)
+	case !clustered && drives < k+m:
+		return fmt.Errorf("erasure %d+%d needs at least %d drives, have %d", k, m, k+m, drives)
+	}
+	return nil
 }
 
 // geometry picks k and m: flags when given, else half the drives each.
@@ -124,8 +145,16 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 		}
 	}
 	k, m := geometry(f, len(paths))
-	if len(paths) < k+m {
-		return fmt.Errorf("erasure %d+%d needs at least %d drives, have %d", k, m, k+m, len(paths))
+	nodeID, err := resolveNodeID(f.nodeID, f.dataDir)
+	if err != nil {
+		return err
+	}
+	secret, clustered, err := resolveSecret(f.dataDir, f.join != "")
+	if err != nil {
+		return err
+	}
+	if err := checkGeometry(k, m, len(paths), clustered); err != nil {
+		return err
 	}
 	creds, generated, err := loadRootCredentials(f.dataDir)
 	if err != nil {
@@ -134,10 +163,9 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	set := drive.Set{}
-	var members []ring.Member
+	set := map[string]drive.ShardStore{}
 	for i, p := range paths {
-		id := "drive" + strconv.Itoa(i+1)
+		id := nodeID + "-drive" + strconv.Itoa(i+1)
 		d, err := drive.NewLocal(id, p)
 		if err != nil {
 			return fmt.Errorf("drive %s: %w", p, err)
@@ -149,24 +177,24 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 			return err
 		}
 		set[id] = inst
-		members = append(members, ring.Member{DriveID: id, NodeID: "local", Weight: 1})
 	}
-	rg, err := ring.New(1, members)
+	ln, err := net.Listen("tcp", f.address)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Join(f.dataDir, "meta"), 0o700); err != nil {
+	ccfg := cluster.DefaultConfig()
+	ccfg.NodeID, ccfg.ClusterAddr, ccfg.AdvertiseAddr, ccfg.Join = nodeID, f.cluster, f.advertise, f.join
+	ccfg.APIAddr, ccfg.DataDir, ccfg.Secret, ccfg.Drives, ccfg.Log = ln.Addr().String(), filepath.Join(f.dataDir, "cluster"), secret, set, log
+	node, err := cluster.Start(ctx, ccfg)
+	if err != nil {
+		ln.Close()
 		return err
 	}
-	kv, err := meta.OpenLocal(filepath.Join(f.dataDir, "meta", "meta.db"))
-	if err != nil {
-		return fmt.Errorf("metadata store: %w", err)
-	}
-	defer kv.Close()
+	defer node.Close()
 
 	ecfg := storage.DefaultEngineConfig()
 	ecfg.DataShards, ecfg.ParityShards, ecfg.Log = k, m, log
-	engine, err := storage.NewEngine(ecfg, kv, set, rg)
+	engine, err := storage.NewEngine(ecfg, node.KV(), node, node)
 	if err != nil {
 		return err
 	}
@@ -187,19 +215,16 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	scfg := s3api.DefaultConfig()
 	scfg.Domain, scfg.Region, scfg.Log, scfg.Registry = f.domain, f.region, log, reg
 	scfg.Metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
-	scfg.Admin = engine
+	scfg.Admin = admin{engine, node}
+	scfg.Ready = node.Ready
 	api, err := s3api.New(scfg, engine, verifier, s3api.AuthenticatedOnly{})
 	if err != nil {
 		return err
 	}
 
-	ln, err := net.Listen("tcp", f.address)
-	if err != nil {
-		return err
-	}
 	srv := &http.Server{Handler: api, MaxHeaderBytes: 1 << 20, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 	printBanner(ln.Addr(), f, k, m, paths, creds, generated)
-	log.WithFields(logrus.Fields{"address": ln.Addr().String(), "drives": len(paths), "ec": fmt.Sprintf("%d+%d", k, m)}).Info("serving S3")
+	log.WithFields(logrus.Fields{"address": ln.Addr().String(), "node": nodeID, "drives": len(paths), "ec": fmt.Sprintf("%d+%d", k, m)}).Info("serving S3")
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -238,3 +263,13 @@ func printBanner(addr net.Addr, f serverFlags, k, m int, paths []string, c rootC
 	fmt.Printf("  export AWS_SECRET_ACCESS_KEY=%s\n", c.SecretKey)
 	fmt.Printf("  aws --endpoint-url http://%s s3 ls\n", net.JoinHostPort(host, port))
 }
+
+// admin joins the engine's and the node's admin operations.
+type admin struct {
+	*storage.Engine
+	node *cluster.Node
+}
+
+func (a admin) ClusterStatus(ctx context.Context) (any, error) { return a.node.ClusterStatus(ctx) }
+
+func (a admin) RemoveNode(ctx context.Context, id string) error { return a.node.Remove(ctx, id) }
