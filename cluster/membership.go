@@ -26,6 +26,9 @@ type NodeRecord struct {
 	APIAddr     string        `json:"api_addr"`
 	Drives      []DriveRecord `json:"drives"`
 	Joined      time.Time     `json:"joined"`
+	// Draining nodes keep serving their shards but get no new placements;
+	// the repairer moves their shards away.
+	Draining bool `json:"draining,omitempty"`
 }
 
 // DriveRecord is one drive of a member.
@@ -86,7 +89,9 @@ func readMembership(ctx context.Context, kv meta.KV) (*Membership, error) {
 	for _, n := range m.Nodes {
 		for _, d := range n.Drives {
 			m.byDrive[d.ID] = n
-			members = append(members, ring.Member{DriveID: d.ID, NodeID: n.ID, Weight: d.Weight})
+			if !n.Draining {
+				members = append(members, ring.Member{DriveID: d.ID, NodeID: n.ID, Weight: d.Weight})
+			}
 		}
 	}
 	r, err := ring.New(version, members)

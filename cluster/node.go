@@ -49,11 +49,14 @@ type Config struct {
 	RefreshInterval time.Duration
 	// JoinTimeout bounds how long a joining node keeps trying.
 	JoinTimeout time.Duration
+	// LostAfter is how long a node may be unreachable before the leader
+	// declares it lost and removes it (0 = never).
+	LostAfter time.Duration
 }
 
 // DefaultConfig returns defaults for the optional fields.
 func DefaultConfig() Config {
-	return Config{RefreshInterval: 500 * time.Millisecond, JoinTimeout: 2 * time.Minute}
+	return Config{RefreshInterval: 500 * time.Millisecond, JoinTimeout: 2 * time.Minute, LostAfter: 5 * time.Minute}
 }
 
 // Validate checks a Config.
@@ -90,6 +93,7 @@ type Node struct {
 	client    *rpc.Client
 	members   atomic.Pointer[Membership]
 	remotes   sync.Map // drive id → drive.ShardStore
+	live      liveness
 	stop      chan struct{}
 	wg        sync.WaitGroup
 }
@@ -272,9 +276,12 @@ func (n *Node) register(ctx context.Context) error {
 		m, err := readMembership(ctx, n.kv)
 		if err == nil {
 			for _, have := range m.Nodes {
-				if have.ID == want.ID && sameNode(have, want) {
-					n.members.Store(m)
-					return nil
+				if have.ID == want.ID {
+					want.Draining = have.Draining
+					if sameNode(have, want) {
+						n.members.Store(m)
+						return nil
+					}
 				}
 			}
 			if err = updateMembership(ctx, n.kv, putNodeOps(want)); err == nil {
@@ -364,6 +371,7 @@ func (n *Node) loop() {
 	defer n.wg.Done()
 	t := time.NewTicker(n.cfg.RefreshInterval)
 	defer t.Stop()
+	var leaderSince time.Time
 	for {
 		select {
 		case <-n.stop:
@@ -375,9 +383,15 @@ func (n *Node) loop() {
 			n.log.WithError(err).Debug("membership refresh")
 		}
 		if n.raft.State() == raft.Leader {
+			if leaderSince.IsZero() {
+				leaderSince = time.Now()
+			}
 			if err := n.reconcileNow(ctx); err != nil {
 				n.log.WithError(err).Warn("raft reconcile")
 			}
+			n.probeNodes(ctx, leaderSince)
+		} else {
+			leaderSince = time.Time{}
 		}
 		cancel()
 	}
@@ -448,6 +462,21 @@ func (n *Node) Version() uint64 { return n.members.Load().Ring.Version() }
 func (n *Node) Locate(key string, count int) ([]string, error) {
 	return n.members.Load().Ring.Locate(key, count)
 }
+
+// DriveIDs lists every drive of every member (storage.DriveLister).
+func (n *Node) DriveIDs() []string {
+	m := n.members.Load()
+	var ids []string
+	for _, rec := range m.Nodes {
+		for _, d := range rec.Drives {
+			ids = append(ids, d.ID)
+		}
+	}
+	return ids
+}
+
+// IsLeader reports whether this node is the Raft leader.
+func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
 
 // Ring returns the current ring.
 func (n *Node) Ring() *ring.Ring { return n.members.Load().Ring }
@@ -535,4 +564,34 @@ func sortDrives(ds []DriveRecord) {
 			ds[j], ds[j-1] = ds[j-1], ds[j]
 		}
 	}
+}
+
+// Drain marks a node as draining: it leaves the ring, so the repairer moves
+// its shards to the other nodes; it stays a member until removed.
+func (n *Node) Drain(ctx context.Context, id string) error {
+	m, err := readMembership(ctx, n.kv)
+	if err != nil {
+		return err
+	}
+	for _, rec := range m.Nodes {
+		if rec.ID == id {
+			rec.Draining = true
+			return updateMembership(ctx, n.kv, putNodeOps(rec))
+		}
+	}
+	return fmt.Errorf("%w: %s", ErrUnknownNode, id)
+}
+
+// NodeDrives returns the drive ids of a member.
+func (n *Node) NodeDrives(id string) ([]string, error) {
+	for _, rec := range n.members.Load().Nodes {
+		if rec.ID == id {
+			var ids []string
+			for _, d := range rec.Drives {
+				ids = append(ids, d.ID)
+			}
+			return ids, nil
+		}
+	}
+	return nil, fmt.Errorf("%w: %s", ErrUnknownNode, id)
 }

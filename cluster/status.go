@@ -29,6 +29,8 @@ type NodeStatus struct {
 	ClusterAddr string        `json:"cluster_addr"`
 	APIAddr     string        `json:"api_addr"`
 	Online      bool          `json:"online"`
+	Draining    bool          `json:"draining,omitempty"`
+	LastSeen    *time.Time    `json:"last_seen,omitempty"`
 	Drives      []DriveStatus `json:"drives"`
 }
 
@@ -53,8 +55,12 @@ func (n *Node) ClusterStatus(ctx context.Context) (Status, error) {
 		Applied: n.fsm.AppliedIndex(), RingVersion: m.Ring.Version(), Healthy: addr != ""}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
+	seen := n.LastSeen()
 	for _, rec := range m.Nodes {
-		ns := NodeStatus{ID: rec.ID, ClusterAddr: rec.ClusterAddr, APIAddr: rec.APIAddr}
+		ns := NodeStatus{ID: rec.ID, ClusterAddr: rec.ClusterAddr, APIAddr: rec.APIAddr, Draining: rec.Draining}
+		if t, ok := seen[rec.ID]; ok {
+			ns.LastSeen = &t
+		}
 		ns.Drives = make([]DriveStatus, len(rec.Drives))
 		var wg sync.WaitGroup
 		for i, d := range rec.Drives {

@@ -79,7 +79,7 @@ func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, si
 	if err != nil {
 		return d, err
 	}
-	d.DataID, d.Drives, d.RingVersion = newID(), ids, e.placement.Version()
+	d.DataID, d.Drives, d.RingVersion, d.PlaceKey = newID(), ids, e.placement.Version(), placeKey
 	writers := e.createShards(ctx, d)
 	dst := make([]io.Writer, n)
 	for i, w := range writers {

@@ -13,6 +13,7 @@ import (
 	"github.com/filesphere/filesphere/erasure"
 	"github.com/filesphere/filesphere/storage/drive"
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
 )
 
@@ -39,6 +40,20 @@ type EngineConfig struct {
 	InlineThreshold int64
 	// MinPartSize is S3's minimum size of every part but the last.
 	MinPartSize int64
+	// Registry receives repair metrics; nil disables them.
+	Registry prometheus.Registerer
+	// IsLeader says whether this node runs the cluster-wide background
+	// passes (repair, rebalance, scrub, garbage collection); nil = always.
+	IsLeader func() bool
+	// RepairInterval is the time between background repair passes.
+	RepairInterval time.Duration
+	// ScrubEvery makes every n-th background pass deep (verifies hashes).
+	ScrubEvery int
+	// RepairBandwidth throttles background repair writes (bytes/s, 0 = no limit).
+	RepairBandwidth int64
+	// OrphanGrace is how old an unreferenced shard must be before garbage
+	// collection removes it (uploads in flight write shards before commit).
+	OrphanGrace time.Duration
 	// DeleteGrace delays removing the shards of replaced or deleted
 	// versions so that reads already under way finish.
 	DeleteGrace time.Duration
@@ -49,7 +64,8 @@ type EngineConfig struct {
 // DefaultEngineConfig is EC 2+2 with 1 MiB blocks.
 func DefaultEngineConfig() EngineConfig {
 	return EngineConfig{DataShards: 2, ParityShards: 2, BlockSize: 1 << 20, InlineThreshold: 16 << 10,
-		MinPartSize: 5 << 20, DeleteGrace: 10 * time.Second, Now: time.Now}
+		MinPartSize: 5 << 20, DeleteGrace: 10 * time.Second, Now: time.Now,
+		RepairInterval: time.Minute, ScrubEvery: 60, OrphanGrace: 24 * time.Hour}
 }
 
 // Validate checks an EngineConfig.
@@ -67,6 +83,8 @@ func (c EngineConfig) Validate() error {
 		return errors.New("storage: negative inline threshold")
 	case c.Now == nil:
 		return errors.New("storage: Now required")
+	case c.RepairInterval <= 0 || c.ScrubEvery <= 0 || c.OrphanGrace < 0 || c.RepairBandwidth < 0:
+		return errors.New("storage: repair settings must be positive")
 	case c.DeleteGrace < 0:
 		return errors.New("storage: negative delete grace")
 	}
@@ -95,6 +113,7 @@ type Engine struct {
 	// healQueue receives objects a read had to reconstruct.
 	healQueue chan healItem
 	refs      readRefs
+	status    healStatus
 	closing   chan struct{}
 	closeOnce sync.Once
 }
@@ -115,8 +134,10 @@ func NewEngine(cfg EngineConfig, kv meta.KV, drives Drives, placement Placement)
 		l.SetOutput(io.Discard)
 		cfg.Log = logrus.NewEntry(l)
 	}
-	return &Engine{cfg: cfg, kv: kv, drives: drives, placement: placement, codec: codec,
-		log: cfg.Log.WithField("component", "storage"), healQueue: make(chan healItem, 1024), closing: make(chan struct{})}, nil
+	e := &Engine{cfg: cfg, kv: kv, drives: drives, placement: placement, codec: codec,
+		log: cfg.Log.WithField("component", "storage"), healQueue: make(chan healItem, 1024), closing: make(chan struct{})}
+	e.status.metrics = newHealMetrics(cfg.Registry)
+	return e, nil
 }
 
 // Close waits for background work to finish.

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -12,63 +13,110 @@ import (
 	"github.com/filesphere/filesphere/storage/drive"
 )
 
-// HealOptions tunes a heal pass.
+// HealOptions tunes a repair pass.
 type HealOptions struct {
-	// Deep reads every shard and verifies its block hashes; otherwise only
-	// missing and wrongly sized shards are found.
+	// Deep reads every shard and verifies its block hashes (scrub);
+	// otherwise only missing and wrongly sized shards are found.
 	Deep bool
+	// Rebalance moves shards whose drive the current ring no longer picks
+	// (a node joined, drains, or was removed) to the drives it picks now.
+	Rebalance bool
+	// BytesPerSecond throttles rebuilt and moved shard writes; 0 = no limit.
+	BytesPerSecond int64
 }
 
-// HealReport says what a heal pass found and did.
+// HealReport says what a repair pass found and did.
 type HealReport struct {
-	Started       time.Time `json:"started"`
-	Duration      string    `json:"duration"`
-	Streams       int       `json:"streams"`        // data streams (objects and parts) checked
-	Healthy       int       `json:"healthy"`        // streams with every shard good
-	Healed        int       `json:"healed"`         // streams repaired
-	ShardsHealed  int       `json:"shards_healed"`  // shards rewritten
-	Failed        int       `json:"failed"`         // streams that could not be fully repaired
-	Lost          int       `json:"lost"`           // streams below read quorum
-	FailedObjects []string  `json:"failed_objects"` // what failed, by name where known
+	Started      time.Time `json:"started"`
+	Duration     string    `json:"duration"`
+	Deep         bool      `json:"deep"`
+	Streams      int       `json:"streams"`       // data streams (objects and parts) checked
+	Healthy      int       `json:"healthy"`       // streams with every shard good and in place
+	Healed       int       `json:"healed"`        // streams repaired or moved
+	ShardsHealed int       `json:"shards_healed"` // shards rebuilt in place
+	ShardsMoved  int       `json:"shards_moved"`  // shards moved to their new drive
+	BytesWritten int64     `json:"bytes_written"` // shard bytes written by repairs
+	Failed       int       `json:"failed"`        // streams that could not be fully repaired (retried next pass)
+	Lost         int       `json:"lost"`          // streams below read quorum
+	// Redundancy counts streams by how many of their shards were good
+	// when checked: k+m is full redundancy, below k is lost.
+	Redundancy    map[int]int `json:"redundancy"`
+	FailedObjects []string    `json:"failed_objects,omitempty"`
 }
 
-// healLocks serialises heals of the same data stream between the background
-// worker and explicit passes.
+// maxFailedListed bounds the failed-object list in a report.
+const maxFailedListed = 100
+
+// healLocks serialises repairs of the same data stream between the
+// background worker and explicit passes.
 var healLocks sync.Map
 
-// Heal checks every stored data stream and rebuilds missing, short or
-// (with Deep) corrupt shards onto their drives. A failure is reported and
-// the pass goes on.
+// dataEntry is one stored record holding data streams: the parts record of
+// a version (d/) or one uploaded part (p/).
+type dataEntry struct {
+	key   string
+	rev   uint64
+	parts []dataRecord
+	multi bool // a partsRecord (d/) rather than a single dataRecord (p/)
+}
+
+// Heal runs one repair pass over every data stream: missing, short or
+// (Deep) corrupt shards are rebuilt and, with Rebalance, shards are moved
+// to where the current ring places them. Records change by compare-and-swap
+// on their revision. Failures are reported by name and retried next pass.
 func (e *Engine) Heal(ctx context.Context, opts HealOptions) (HealReport, error) {
-	rep := HealReport{Started: e.cfg.Now().UTC()}
-	err := e.walkData(ctx, func(name string, d dataRecord) {
-		rep.Streams++
-		n, err := e.healData(ctx, d, opts.Deep)
-		switch {
-		case err != nil:
-			rep.Failed++
-			if errorsIsReadQuorum(err) {
-				rep.Lost++
+	rep := HealReport{Started: e.cfg.Now().UTC(), Deep: opts.Deep, Redundancy: map[int]int{}}
+	e.status.begin(rep.Started)
+	th := newThrottle(opts.BytesPerSecond)
+	err := e.walkData(ctx, func(ent dataEntry) {
+		var moves []*moveSet
+		for i, d := range ent.parts {
+			if d.DataID == "" {
+				continue
 			}
-			rep.FailedObjects = append(rep.FailedObjects, fmt.Sprintf("%s: %v", name, err))
-		case n > 0:
-			rep.Healed++
-			rep.ShardsHealed += n
-		default:
-			rep.Healthy++
+			res := e.repairData(ctx, d, opts, th)
+			rep.add(d.DataID, res)
+			e.status.progress(res)
+			if res.moved != nil {
+				ent.parts[i].Drives, ent.parts[i].RingVersion = res.moved.drives, e.placement.Version()
+				moves = append(moves, res.moved)
+			}
+		}
+		if len(moves) > 0 {
+			e.finishMoves(moves, e.commitMoves(ctx, ent))
 		}
 	})
 	rep.Duration = e.cfg.Now().Sub(rep.Started).String()
+	e.status.end(rep)
 	return rep, err
 }
 
-func errorsIsReadQuorum(err error) bool {
-	return err != nil && (isErr(err, ErrReadQuorum) || isErr(err, erasure.ErrReadQuorum))
+func (r *HealReport) add(name string, res repairResult) {
+	r.Streams++
+	r.Redundancy[res.good]++
+	r.ShardsHealed += res.healed
+	r.BytesWritten += res.bytes
+	if res.moved != nil {
+		r.ShardsMoved += len(res.moved.indices)
+	}
+	switch {
+	case res.err != nil:
+		r.Failed++
+		if errors.Is(res.err, ErrReadQuorum) {
+			r.Lost++
+		}
+		if len(r.FailedObjects) < maxFailedListed {
+			r.FailedObjects = append(r.FailedObjects, fmt.Sprintf("%s: %v", name, res.err))
+		}
+	case res.healed > 0 || res.moved != nil:
+		r.Healed++
+	default:
+		r.Healthy++
+	}
 }
 
-// walkData visits the data of every committed version and every uploaded
-// part, a page at a time.
-func (e *Engine) walkData(ctx context.Context, fn func(name string, d dataRecord)) error {
+// walkData visits every record holding data streams, a page at a time.
+func (e *Engine) walkData(ctx context.Context, fn func(dataEntry)) error {
 	for _, prefix := range []string{meta.PrefixStorage + keyData, meta.PrefixStorage + keyPart} {
 		start := prefix
 		for {
@@ -80,25 +128,21 @@ func (e *Engine) walkData(ctx context.Context, fn func(name string, d dataRecord
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				var ds []dataRecord
-				if prefix == meta.PrefixStorage+keyData {
+				de := dataEntry{key: ent.Key, rev: ent.Revision, multi: prefix == meta.PrefixStorage+keyData}
+				if de.multi {
 					var pr partsRecord
 					if decode(ent.Value, &pr) != nil {
 						continue
 					}
-					ds = pr.Parts
+					de.parts = pr.Parts
 				} else {
 					var d dataRecord
 					if decode(ent.Value, &d) != nil {
 						continue
 					}
-					ds = []dataRecord{d}
+					de.parts = []dataRecord{d}
 				}
-				for _, d := range ds {
-					if d.DataID != "" {
-						fn(d.DataID, d)
-					}
-				}
+				fn(de)
 			}
 			if len(ents) < listBatch {
 				break
@@ -109,40 +153,152 @@ func (e *Engine) walkData(ctx context.Context, fn func(name string, d dataRecord
 	return nil
 }
 
-// healData repairs one data stream and returns how many shards it rewrote.
-func (e *Engine) healData(ctx context.Context, d dataRecord, deep bool) (int, error) {
+// repairResult is what repairing one data stream did.
+type repairResult struct {
+	good   int // shards good before the repair
+	healed int // shards rebuilt in place
+	bytes  int64
+	moved  *moveSet
+	err    error
+}
+
+// moveSet is a committed-but-unrecorded move: shards at indices were
+// written to drives (the full new list); the old copies await the record.
+type moveSet struct {
+	indices []int
+	drives  []string
+	old     []string
+	dataID  string
+}
+
+// repairData checks one data stream and rebuilds what is missing or
+// misplaced. It never lets the sources fall below k: moves that would are
+// left for a later pass.
+func (e *Engine) repairData(ctx context.Context, d dataRecord, opts HealOptions, th *throttle) repairResult {
 	mu, _ := healLocks.LoadOrStore(d.DataID, &sync.Mutex{})
 	mu.(*sync.Mutex).Lock()
-	defer func() {
-		mu.(*sync.Mutex).Unlock()
-		healLocks.Delete(d.DataID)
-	}()
+	defer mu.(*sync.Mutex).Unlock()
+	var res repairResult
 	codec, err := e.codecFor(d.EC)
 	if err != nil {
-		return 0, err
+		res.err = err
+		return res
 	}
-	bad := e.findBadShards(ctx, codec, d, deep)
-	nbad := 0
+	n := len(d.Drives)
+	bad := e.findBadShards(ctx, codec, d, opts.Deep)
 	for _, b := range bad {
-		if b {
-			nbad++
+		if !b {
+			res.good++
 		}
 	}
-	if nbad == 0 {
-		return 0, nil
+	target := e.targetDrives(d, opts.Rebalance)
+	rebuild := make([]bool, n)
+	sources := res.good
+	for i := range n {
+		if bad[i] {
+			rebuild[i] = true
+		}
 	}
-	if len(d.Drives)-nbad < d.EC.Data {
-		return 0, fmt.Errorf("%w: %d of %d shards good", ErrReadQuorum, len(d.Drives)-nbad, len(d.Drives))
+	for i := range n {
+		if !bad[i] && target[i] != d.Drives[i] && sources-1 >= d.EC.Data {
+			rebuild[i] = true
+			sources--
+		}
 	}
+	if sources < d.EC.Data {
+		res.err = fmt.Errorf("%w: %d of %d shards good", ErrReadQuorum, res.good, n)
+		return res
+	}
+	var idx []int
+	for i, r := range rebuild {
+		if r {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) == 0 {
+		return res
+	}
+	written, err := e.rebuild(ctx, codec, d, target, rebuild, th)
+	res.bytes = written.bytes
+	var ms moveSet
+	for _, i := range idx {
+		if !written.ok[i] {
+			continue
+		}
+		if target[i] == d.Drives[i] {
+			res.healed++
+			continue
+		}
+		ms.indices = append(ms.indices, i)
+	}
+	if len(ms.indices) > 0 {
+		ms.drives, ms.old, ms.dataID = append([]string(nil), d.Drives...), d.Drives, d.DataID
+		for _, i := range ms.indices {
+			ms.drives[i] = target[i]
+		}
+		res.moved = &ms
+	}
+	if err == nil && res.healed+len(ms.indices) < len(idx) {
+		err = fmt.Errorf("storage: repaired %d of %d shards (target drives offline)", res.healed+len(ms.indices), len(idx))
+	}
+	res.err = err
+	return res
+}
+
+// targetDrives is where each shard should be: the current drive unless
+// rebalancing and the ring now picks another. Shards whose drive the ring
+// still picks stay; the others take the newly picked drives in order, so
+// only about 1/(N+1) of shards move when a node joins.
+func (e *Engine) targetDrives(d dataRecord, rebalance bool) []string {
+	target := append([]string(nil), d.Drives...)
+	if !rebalance || d.PlaceKey == "" {
+		return target
+	}
+	want, err := e.placement.Locate(d.PlaceKey, len(d.Drives))
+	if err != nil {
+		return target
+	}
+	inWant := map[string]bool{}
+	for _, id := range want {
+		inWant[id] = true
+	}
+	have := map[string]bool{}
+	for _, id := range d.Drives {
+		have[id] = true
+	}
+	var free []string
+	for _, id := range want {
+		if !have[id] {
+			free = append(free, id)
+		}
+	}
+	for i, id := range d.Drives {
+		if !inWant[id] && len(free) > 0 {
+			target[i], free = free[0], free[1:]
+		}
+	}
+	return target
+}
+
+type rebuildResult struct {
+	ok    []bool
+	bytes int64
+}
+
+// rebuild reconstructs the shards marked in which onto their target drives.
+func (e *Engine) rebuild(ctx context.Context, codec *erasure.Codec, d dataRecord, target []string, which []bool, th *throttle) (rebuildResult, error) {
+	n := len(d.Drives)
+	res := rebuildResult{ok: make([]bool, n)}
 	src := e.sources(d)
-	dst := make([]io.Writer, len(d.Drives))
-	writers := make([]drive.ShardWriter, len(d.Drives))
-	for i := range d.Drives {
-		if !bad[i] {
+	dst := make([]io.Writer, n)
+	writers := make([]drive.ShardWriter, n)
+	counters := make([]*countingWriter, n)
+	for i := range n {
+		if !which[i] {
 			continue
 		}
 		src[i] = nil
-		st, err := e.drives.Drive(d.Drives[i])
+		st, err := e.drives.Drive(target[i])
 		if err != nil {
 			continue
 		}
@@ -150,22 +306,56 @@ func (e *Engine) healData(ctx context.Context, d dataRecord, deep bool) (int, er
 		if err != nil {
 			continue
 		}
-		writers[i], dst[i] = w, w
+		counters[i] = &countingWriter{w: w, th: th}
+		writers[i], dst[i] = w, counters[i]
 	}
 	if _, err := codec.Heal(ctx, src, dst, d.Size); err != nil {
 		abortAll(writers)
-		return 0, err
+		return res, err
 	}
-	healed := 0
-	for _, w := range writers {
+	for i, w := range writers {
 		if w != nil && w.Commit() == nil {
-			healed++
+			res.ok[i] = true
+			res.bytes += counters[i].n
 		}
 	}
-	if healed < nbad {
-		return healed, fmt.Errorf("storage: healed %d of %d bad shards (drives offline)", healed, nbad)
+	return res, nil
+}
+
+// finishMoves deletes the old copies of recorded moves, or the new copies
+// of moves whose record changed meanwhile (the next pass tries again).
+func (e *Engine) finishMoves(moves []*moveSet, recorded bool) {
+	for _, m := range moves {
+		for _, i := range m.indices {
+			id := m.drives[i]
+			if recorded {
+				id = m.old[i]
+			}
+			if st, err := e.drives.Drive(id); err == nil {
+				if err := st.Delete(context.Background(), shardID(m.dataID, i)); err != nil {
+					e.log.WithError(err).WithField("drive", id).Debug("deleting moved shard copy")
+				}
+			}
+		}
 	}
-	return healed, nil
+}
+
+// commitMoves records moved shards by compare-and-swap on the record.
+func (e *Engine) commitMoves(ctx context.Context, ent dataEntry) bool {
+	var val []byte
+	if ent.multi {
+		val = encode(partsRecord{Parts: ent.parts})
+	} else {
+		val = encode(ent.parts[0])
+	}
+	_, err := e.kv.Txn(ctx, meta.Txn{
+		Compares: []meta.Compare{{Key: ent.key, Revision: ent.rev}},
+		Ops:      []meta.Op{meta.Put(ent.key, val)},
+	})
+	if err != nil {
+		e.log.WithError(err).WithField("record", ent.key).Info("move not recorded; will retry")
+	}
+	return err == nil
 }
 
 // findBadShards marks shards that are missing, wrongly sized or, when deep,
@@ -199,46 +389,42 @@ func (e *Engine) findBadShards(ctx context.Context, codec *erasure.Codec, d data
 	return bad
 }
 
-// RunBackground heals once at start and then serves the queue of objects
-// that reads had to reconstruct, until ctx ends.
-func (e *Engine) RunBackground(ctx context.Context) {
-	e.bg.Add(1)
-	go func() {
-		defer e.bg.Done()
-		rep, err := e.Heal(ctx, HealOptions{})
-		if err != nil && ctx.Err() == nil {
-			e.log.WithError(err).Warn("start-up heal pass failed")
-		} else if rep.Healed > 0 || rep.Failed > 0 {
-			e.log.WithField("healed", rep.Healed).WithField("failed", rep.Failed).Info("start-up heal pass")
-		}
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case it := <-e.healQueue:
-				e.healObject(ctx, it)
-			}
-		}
-	}()
+// countingWriter counts and throttles shard bytes written by repairs.
+type countingWriter struct {
+	w  io.Writer
+	th *throttle
+	n  int64
 }
 
-func (e *Engine) healObject(ctx context.Context, it healItem) {
-	v, _, err := e.resolve(ctx, it.bucket, it.key, it.versionID)
-	if err != nil {
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.th.wait(len(p))
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// throttle spaces writes to a byte rate shared by all writers of a pass.
+type throttle struct {
+	rate int64
+	mu   sync.Mutex
+	next time.Time
+}
+
+func newThrottle(rate int64) *throttle { return &throttle{rate: rate} }
+
+func (t *throttle) wait(n int) {
+	if t == nil || t.rate <= 0 {
 		return
 	}
-	parts, err := e.loadParts(ctx, v)
-	if err != nil {
-		return
+	t.mu.Lock()
+	now := time.Now()
+	if t.next.Before(now) {
+		t.next = now
 	}
-	for _, p := range parts {
-		if p.DataID == "" {
-			continue
-		}
-		if n, err := e.healData(ctx, p, true); err != nil {
-			e.log.WithError(err).WithField("bucket", it.bucket).WithField("key", it.key).Warn("heal on read failed")
-		} else if n > 0 {
-			e.log.WithField("bucket", it.bucket).WithField("key", it.key).WithField("shards", n).Info("healed on read")
-		}
+	t.next = t.next.Add(time.Duration(int64(n) * int64(time.Second) / t.rate))
+	sleep := t.next.Sub(now)
+	t.mu.Unlock()
+	if sleep > 0 {
+		time.Sleep(sleep)
 	}
 }

@@ -75,7 +75,10 @@ type dataRecord struct {
 	Checksums []Checksum `json:"sums,omitempty"`
 	ModTime   time.Time  `json:"mtime"`
 	// DataID names the shards: shard i is on Drives[i] as shardID(DataID, i).
-	DataID      string   `json:"id,omitempty"`
+	DataID string `json:"id,omitempty"`
+	// PlaceKey is what placement was computed from, so repairs can ask the
+	// current ring where the shards belong now.
+	PlaceKey    string   `json:"pk,omitempty"`
 	EC          ECInfo   `json:"ec"`
 	RingVersion uint64   `json:"ring,omitempty"`
 	Drives      []string `json:"drives,omitempty"`

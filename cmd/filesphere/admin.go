@@ -40,7 +40,7 @@ func newAdminCmd() *cobra.Command {
 	pf.StringVar(&f.accessKey, "access-key", "", "access key (default $FILESPHERE_ROOT_USER)")
 	pf.StringVar(&f.secretKey, "secret-key", "", "secret key (default $FILESPHERE_ROOT_PASSWORD)")
 	pf.StringVar(&f.region, "region", "us-east-1", "region to sign requests for")
-	cmd.AddCommand(newHealCmd(f), newClusterCmd(f))
+	cmd.AddCommand(newHealCmd(f), newClusterCmd(f), newNodeCmd(f))
 	return cmd
 }
 
@@ -63,6 +63,7 @@ func newHealCmd(f *adminFlags) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&deep, "deep", false, "also read every shard and verify its bitrot hashes")
+	cmd.AddCommand(newHealStatusCmd(f))
 	return cmd
 }
 

@@ -40,6 +40,10 @@ type serverFlags struct {
 	cluster   string
 	advertise string
 	join      string
+	lostAfter time.Duration
+	// repairEvery and repairBandwidth tune the background repairer.
+	repairEvery     time.Duration
+	repairBandwidth int64
 }
 
 func newServerCmd() *cobra.Command {
@@ -76,6 +80,9 @@ prints them; later starts reuse them.`,
 	fs.StringVar(&f.cluster, "cluster-address", "127.0.0.1:0", "address for Raft and node-to-node traffic (give a fixed one to form a cluster)")
 	fs.StringVar(&f.advertise, "cluster-advertise", "", "cluster address peers dial, when it differs from --cluster-address")
 	fs.StringVar(&f.join, "join", "", "cluster address of any member of an existing cluster to join")
+	fs.DurationVar(&f.lostAfter, "lost-after", 5*time.Minute, "how long a node may be unreachable before it is declared lost and its data rebuilt elsewhere")
+	fs.DurationVar(&f.repairEvery, "repair-interval", time.Minute, "time between background repair and rebalance passes")
+	fs.Int64Var(&f.repairBandwidth, "repair-bandwidth", 0, "bytes per second background repair and rebalancing may write (0 = unlimited)")
 	return cmd
 }
 
@@ -185,6 +192,7 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	ccfg := cluster.DefaultConfig()
 	ccfg.NodeID, ccfg.ClusterAddr, ccfg.AdvertiseAddr, ccfg.Join = nodeID, f.cluster, f.advertise, f.join
 	ccfg.APIAddr, ccfg.DataDir, ccfg.Secret, ccfg.Drives, ccfg.Log = ln.Addr().String(), filepath.Join(f.dataDir, "cluster"), secret, set, log
+	ccfg.LostAfter = f.lostAfter
 	node, err := cluster.Start(ctx, ccfg)
 	if err != nil {
 		ln.Close()
@@ -193,7 +201,8 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	defer node.Close()
 
 	ecfg := storage.DefaultEngineConfig()
-	ecfg.DataShards, ecfg.ParityShards, ecfg.Log = k, m, log
+	ecfg.DataShards, ecfg.ParityShards, ecfg.Log, ecfg.Registry = k, m, log, reg
+	ecfg.IsLeader, ecfg.RepairInterval, ecfg.RepairBandwidth = node.IsLeader, f.repairEvery, f.repairBandwidth
 	engine, err := storage.NewEngine(ecfg, node.KV(), node, node)
 	if err != nil {
 		return err
@@ -273,3 +282,36 @@ type admin struct {
 func (a admin) ClusterStatus(ctx context.Context) (any, error) { return a.node.ClusterStatus(ctx) }
 
 func (a admin) RemoveNode(ctx context.Context, id string) error { return a.node.Remove(ctx, id) }
+
+func (a admin) HealStatus(context.Context) (any, error) { return a.Engine.HealStatus(), nil }
+
+func (a admin) DrainNode(ctx context.Context, id string) error { return a.node.Drain(ctx, id) }
+
+// drainStatus is what `admin node drain` polls.
+type drainStatus struct {
+	Node             string `json:"node"`
+	ReferencedShards int    `json:"referenced_shards"`
+	Removed          bool   `json:"removed"`
+	SafeToTurnOff    bool   `json:"safe_to_turn_off"`
+}
+
+// DrainStatus counts the shards still placed on the node; at zero the node
+// is removed from the membership and is safe to turn off.
+func (a admin) DrainStatus(ctx context.Context, id string) (any, error) {
+	drives, err := a.node.NodeDrives(id)
+	if err != nil {
+		return drainStatus{Node: id, Removed: true, SafeToTurnOff: true}, nil
+	}
+	n, err := a.Engine.ReferencedShards(ctx, drives)
+	if err != nil {
+		return nil, err
+	}
+	st := drainStatus{Node: id, ReferencedShards: n}
+	if n == 0 {
+		if err := a.node.Remove(ctx, id); err != nil {
+			return nil, err
+		}
+		st.Removed, st.SafeToTurnOff = true, true
+	}
+	return st, nil
+}

@@ -1,0 +1,194 @@
+package storage
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/filesphere/filesphere/storage/drive"
+)
+
+// DriveLister lists every drive of the cluster; placements that know their
+// drives (the ring, the cluster node) satisfy it, and garbage collection
+// needs it to walk them.
+type DriveLister interface {
+	DriveIDs() []string
+}
+
+// RunBackground starts the engine's background work until ctx ends: heals
+// queued by reads (on every node) and, on the leader, periodic repair
+// passes that rebalance to the current ring, scrub every ScrubEvery-th
+// pass, and collect orphaned shards. A ring change starts a pass at once.
+func (e *Engine) RunBackground(ctx context.Context) {
+	e.bg.Add(2)
+	go func() {
+		defer e.bg.Done()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case it := <-e.healQueue:
+				e.healObject(ctx, it)
+			}
+		}
+	}()
+	go func() {
+		defer e.bg.Done()
+		e.repairLoop(ctx)
+	}()
+}
+
+func (e *Engine) leader() bool { return e.cfg.IsLeader == nil || e.cfg.IsLeader() }
+
+func (e *Engine) repairLoop(ctx context.Context) {
+	lastRing := uint64(0)
+	var lastPass time.Time
+	passes := 0
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		ringChanged := e.placement.Version() != lastRing
+		due := lastPass.IsZero() || time.Since(lastPass) >= e.cfg.RepairInterval || ringChanged
+		if due && e.leader() {
+			lastRing, lastPass = e.placement.Version(), time.Now()
+			passes++
+			deep := passes%e.cfg.ScrubEvery == 0
+			rep, err := e.Heal(ctx, HealOptions{Rebalance: true, Deep: deep, BytesPerSecond: e.cfg.RepairBandwidth})
+			if ctx.Err() != nil {
+				return
+			}
+			entry := e.log.WithFields(map[string]any{"streams": rep.Streams, "healed": rep.Healed, "moved": rep.ShardsMoved, "failed": rep.Failed, "deep": deep})
+			switch {
+			case err != nil:
+				entry.WithError(err).Warn("repair pass stopped")
+			case rep.Healed > 0 || rep.Failed > 0:
+				entry.Info("repair pass")
+			}
+			if n, err := e.CollectGarbage(ctx, e.cfg.OrphanGrace); err != nil && ctx.Err() == nil {
+				e.log.WithError(err).Warn("garbage collection")
+			} else if n > 0 {
+				e.log.WithField("shards", n).Info("removed orphaned shards")
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (e *Engine) healObject(ctx context.Context, it healItem) {
+	v, _, err := e.resolve(ctx, it.bucket, it.key, it.versionID)
+	if err != nil {
+		return
+	}
+	parts, err := e.loadParts(ctx, v)
+	if err != nil {
+		return
+	}
+	for _, p := range parts {
+		if p.DataID == "" {
+			continue
+		}
+		res := e.repairData(ctx, p, HealOptions{Deep: true}, nil)
+		if res.err != nil {
+			e.log.WithError(res.err).WithField("bucket", it.bucket).WithField("key", it.key).Warn("heal on read failed")
+		} else if res.healed > 0 {
+			e.log.WithField("bucket", it.bucket).WithField("key", it.key).WithField("shards", res.healed).Info("healed on read")
+		}
+	}
+}
+
+// CollectGarbage removes shards that no committed record references (failed
+// uploads, deleted versions whose deletion was interrupted, copies left by
+// moves) once they are older than grace. The grace must exceed the longest
+// upload: a write's shards exist before its record commits. It returns how
+// many shards it removed.
+func (e *Engine) CollectGarbage(ctx context.Context, grace time.Duration) (int, error) {
+	lister, ok := e.placement.(DriveLister)
+	if !ok {
+		return 0, nil
+	}
+	// Every shard a record points at: data id → drive per shard index.
+	refs := map[string][]string{}
+	err := e.walkData(ctx, func(ent dataEntry) {
+		for _, d := range ent.parts {
+			if d.DataID != "" {
+				refs[d.DataID] = d.Drives
+			}
+		}
+	})
+	if err != nil {
+		return 0, err
+	}
+	cutoff := e.cfg.Now().Add(-grace)
+	removed := 0
+	for _, id := range lister.DriveIDs() {
+		st, err := e.drives.Drive(id)
+		if err != nil {
+			continue
+		}
+		var orphans []string
+		err = st.Walk(ctx, "", func(si drive.ShardInfo) error {
+			if si.ModTime.After(cutoff) || referenced(refs, id, si.ID) {
+				return nil
+			}
+			orphans = append(orphans, si.ID)
+			return nil
+		})
+		if err != nil {
+			continue // an offline drive is collected on a later pass
+		}
+		for _, sid := range orphans {
+			if st.Delete(ctx, sid) == nil {
+				removed++
+			}
+		}
+	}
+	return removed, nil
+}
+
+// referenced reports whether shard sid on drive is the one a record names.
+func referenced(refs map[string][]string, driveID, sid string) bool {
+	dataID, idx, ok := parseShardID(sid)
+	if !ok {
+		return true // not ours to judge
+	}
+	drives, ok := refs[dataID]
+	return ok && idx < len(drives) && drives[idx] == driveID
+}
+
+// parseShardID splits "<xx>/<data id>/<index>".
+func parseShardID(sid string) (string, int, bool) {
+	parts := strings.Split(sid, "/")
+	if len(parts) != 3 || len(parts[1]) < 2 || parts[0] != parts[1][:2] {
+		return "", 0, false
+	}
+	i, err := strconv.Atoi(parts[2])
+	if err != nil || i < 0 {
+		return "", 0, false
+	}
+	return parts[1], i, true
+}
+
+// ReferencedShards counts the shards that records place on the given
+// drives; a drained node is safe to turn off when this reaches zero.
+func (e *Engine) ReferencedShards(ctx context.Context, driveIDs []string) (int, error) {
+	want := map[string]bool{}
+	for _, id := range driveIDs {
+		want[id] = true
+	}
+	n := 0
+	err := e.walkData(ctx, func(ent dataEntry) {
+		for _, d := range ent.parts {
+			for _, id := range d.Drives {
+				if want[id] {
+					n++
+				}
+			}
+		}
+	})
+	return n, err
+}
