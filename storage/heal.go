@@ -21,7 +21,8 @@ type HealOptions struct {
 	// Rebalance moves shards whose drive the current ring no longer picks
 	// (a node joined, drains, or was removed) to the drives it picks now.
 	Rebalance bool
-	// BytesPerSecond throttles rebuilt and moved shard writes; 0 = no limit.
+	// BytesPerSecond throttles rebuilt and moved shard writes and scrub
+	// reads; 0 = no limit.
 	BytesPerSecond int64
 }
 
@@ -185,7 +186,7 @@ func (e *Engine) repairData(ctx context.Context, d dataRecord, opts HealOptions,
 		return res
 	}
 	n := len(d.Drives)
-	bad := e.findBadShards(ctx, codec, d, opts.Deep)
+	bad := e.findBadShards(ctx, codec, d, opts.Deep, th)
 	for _, b := range bad {
 		if !b {
 			res.good++
@@ -360,7 +361,7 @@ func (e *Engine) commitMoves(ctx context.Context, ent dataEntry) bool {
 
 // findBadShards marks shards that are missing, wrongly sized or, when deep,
 // fail their hash checks.
-func (e *Engine) findBadShards(ctx context.Context, codec *erasure.Codec, d dataRecord, deep bool) []bool {
+func (e *Engine) findBadShards(ctx context.Context, codec *erasure.Codec, d dataRecord, deep bool, th *throttle) []bool {
 	want := codec.ShardFileSize(d.Size)
 	bad := make([]bool, len(d.Drives))
 	for i, id := range d.Drives {
@@ -381,7 +382,7 @@ func (e *Engine) findBadShards(ctx context.Context, codec *erasure.Codec, d data
 				bad[i] = true
 				continue
 			}
-			err = codec.VerifyShard(ctx, rc, d.Size)
+			err = codec.VerifyShard(ctx, throttledReader{rc, th}, d.Size)
 			rc.Close()
 			bad[i] = err != nil
 		}
@@ -400,6 +401,18 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	c.th.wait(len(p))
 	n, err := c.w.Write(p)
 	c.n += int64(n)
+	return n, err
+}
+
+// throttledReader paces scrub reads with the pass's throttle.
+type throttledReader struct {
+	r  io.Reader
+	th *throttle
+}
+
+func (t throttledReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	t.th.wait(n)
 	return n, err
 }
 
