@@ -23,6 +23,7 @@ import (
 	"github.com/filesphere/filesphere/cluster/rpc"
 	"github.com/filesphere/filesphere/storage/drive"
 	"github.com/hashicorp/raft"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
 )
 
@@ -49,6 +50,8 @@ type Config struct {
 	RefreshInterval time.Duration
 	// JoinTimeout bounds how long a joining node keeps trying.
 	JoinTimeout time.Duration
+	// Registry receives remote drive metrics; nil keeps them unregistered.
+	Registry prometheus.Registerer
 	// LostAfter is how long a node may be unreachable before the leader
 	// declares it lost and removes it (0 = never).
 	LostAfter time.Duration
@@ -496,9 +499,17 @@ func (n *Node) Drive(id string) (drive.ShardStore, error) {
 	if d, ok := n.remotes.Load(key); ok {
 		return d.(drive.ShardStore), nil
 	}
-	d := n.client.Drive("http://"+rec.ClusterAddr, id)
-	n.remotes.Store(key, d)
-	return d, nil
+	// Remote drives get the same decorator as local ones: deadlines and
+	// offline marking, so reads and writes route around a silent node at
+	// once instead of waiting on it call after call.
+	icfg := drive.DefaultInstrumentedConfig()
+	icfg.Timeout, icfg.Cooldown, icfg.Registerer, icfg.Logger = 10*time.Second, 3*time.Second, n.cfg.Registry, n.log
+	d, err := drive.NewInstrumented(n.client.Drive("http://"+rec.ClusterAddr, id), icfg)
+	if err != nil {
+		return nil, err
+	}
+	actual, _ := n.remotes.LoadOrStore(key, d)
+	return actual.(drive.ShardStore), nil
 }
 
 // Ready reports whether the node knows a leader.

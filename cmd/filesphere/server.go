@@ -192,7 +192,7 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	ccfg := cluster.DefaultConfig()
 	ccfg.NodeID, ccfg.ClusterAddr, ccfg.AdvertiseAddr, ccfg.Join = nodeID, f.cluster, f.advertise, f.join
 	ccfg.APIAddr, ccfg.DataDir, ccfg.Secret, ccfg.Drives, ccfg.Log = ln.Addr().String(), filepath.Join(f.dataDir, "cluster"), secret, set, log
-	ccfg.LostAfter = f.lostAfter
+	ccfg.LostAfter, ccfg.Registry = f.lostAfter, reg
 	node, err := cluster.Start(ctx, ccfg)
 	if err != nil {
 		ln.Close()
