@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"sync"
 	"time"
@@ -49,8 +50,14 @@ type HealReport struct {
 const maxFailedListed = 100
 
 // healLocks serialises repairs of the same data stream between the
-// background worker and explicit passes.
-var healLocks sync.Map
+// background worker and explicit passes; striped so memory stays bounded.
+var healLocks [256]sync.Mutex
+
+func healLock(dataID string) *sync.Mutex {
+	h := fnv.New32a()
+	h.Write([]byte(dataID))
+	return &healLocks[h.Sum32()%uint32(len(healLocks))]
+}
 
 // dataEntry is one stored record holding data streams: the parts record of
 // a version (d/) or one uploaded part (p/).
@@ -176,9 +183,9 @@ type moveSet struct {
 // misplaced. It never lets the sources fall below k: moves that would are
 // left for a later pass.
 func (e *Engine) repairData(ctx context.Context, d dataRecord, opts HealOptions, th *throttle) repairResult {
-	mu, _ := healLocks.LoadOrStore(d.DataID, &sync.Mutex{})
-	mu.(*sync.Mutex).Lock()
-	defer mu.(*sync.Mutex).Unlock()
+	mu := healLock(d.DataID)
+	mu.Lock()
+	defer mu.Unlock()
 	var res repairResult
 	codec, err := e.codecFor(d.EC)
 	if err != nil {
