@@ -216,6 +216,11 @@ func (s *Server) serveS3(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Amz-Request-Id", req.reqID)
 	w.Header().Set("X-Amz-Id-2", req.reqID)
 	w.Header().Set("Server", "FileSphere")
+	if r.ContentLength == 0 && strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
+		// No body means Go never sends "100 Continue"; botocore then
+		// misreads the next response on this connection, so close it.
+		w.Header().Set("Connection", "close")
+	}
 	req.route = classify(r, s.cfg.Domain)
 	resp, err := s.handle(r.Context(), req)
 	status := s.render(w, req, resp, err)

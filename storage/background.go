@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -93,7 +94,9 @@ func (e *Engine) healObject(ctx context.Context, it healItem) {
 			continue
 		}
 		res := e.repairData(ctx, p, HealOptions{Deep: true}, nil)
-		if res.err != nil {
+		if errors.Is(res.err, errTargetsOffline) {
+			e.log.WithError(res.err).WithField("bucket", it.bucket).WithField("key", it.key).Debug("heal on read deferred")
+		} else if res.err != nil {
 			e.log.WithError(res.err).WithField("bucket", it.bucket).WithField("key", it.key).Warn("heal on read failed")
 		} else if res.healed > 0 {
 			e.log.WithField("bucket", it.bucket).WithField("key", it.key).WithField("shards", res.healed).Info("healed on read")

@@ -46,6 +46,10 @@ type HealReport struct {
 	FailedObjects []string    `json:"failed_objects,omitempty"`
 }
 
+// errTargetsOffline means a repair could not write to a drive that is
+// offline; the next pass retries once it is back or declared lost.
+var errTargetsOffline = errors.New("storage: repair target drives offline")
+
 // maxFailedListed bounds the failed-object list in a report.
 const maxFailedListed = 100
 
@@ -247,7 +251,7 @@ func (e *Engine) repairData(ctx context.Context, d dataRecord, opts HealOptions,
 		res.moved = &ms
 	}
 	if err == nil && res.healed+len(ms.indices) < len(idx) {
-		err = fmt.Errorf("storage: repaired %d of %d shards (target drives offline)", res.healed+len(ms.indices), len(idx))
+		err = fmt.Errorf("%w: repaired %d of %d shards", errTargetsOffline, res.healed+len(ms.indices), len(idx))
 	}
 	res.err = err
 	return res

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/filesphere/filesphere/cluster/meta"
@@ -208,7 +209,7 @@ func (c *Client) attempt(ctx context.Context, cs callSpec, out any) (retry bool,
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return true, c.transportError(ctx, cs, err, false)
+		return !refused(err), c.transportError(ctx, cs, err, false)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
@@ -336,3 +337,7 @@ func (c *Client) Status(ctx context.Context, baseURL string) (json.RawMessage, e
 	err := c.call(ctx, callSpec{op: "status", method: http.MethodGet, url: endpoint(baseURL, "cluster/status"), idempotent: true}, &raw)
 	return raw, err
 }
+
+// refused reports a connection the peer's host actively refused: nothing
+// listens there, so retrying at once only delays routing around it.
+func refused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }

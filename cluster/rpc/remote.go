@@ -155,7 +155,7 @@ func (d *remoteDrive) streamOnce(ctx context.Context, op, method, u string, body
 		if timedOut {
 			err = fmt.Errorf("no answer within %v: %w", d.c.cfg.Timeout, context.DeadlineExceeded)
 		}
-		return nil, "", nil, true, d.c.transportError(ctx, cs, err, false)
+		return nil, "", nil, !refused(err), d.c.transportError(ctx, cs, err, false)
 	case ctxDone || timedOut:
 		// The answer came, but only just too late: don't hand out a
 		// stream whose context is already canceled.

@@ -6,8 +6,9 @@
 // server with its own data folder, waits for /health/ready, records its
 // output in a log file that is dumped through t.Log when the test fails, and
 // can be stopped (SIGTERM), killed (SIGKILL) and restarted on the same data,
-// drives and port. Several Nodes can run side by side, which is what a
-// cluster harness will build on.
+// drives and port. Cluster runs several Nodes as one cluster (node 1
+// bootstraps, the others join it on fixed cluster ports) and reads its
+// state through `filesphere admin cluster status --json`.
 package harness
 
 import (
