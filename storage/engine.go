@@ -104,6 +104,10 @@ func (c EngineConfig) WriteQuorum() int {
 type Engine struct {
 	cfg       EngineConfig
 	kv        meta.KV
+	// casKV serves reads whose result a compare-and-swap validates: the
+	// local replica when kv offers one, sparing followers a leader round
+	// trip per read on the write path.
+	casKV meta.KV
 	drives    Drives
 	placement Placement
 	codec     *erasure.Codec
@@ -137,6 +141,10 @@ func NewEngine(cfg EngineConfig, kv meta.KV, drives Drives, placement Placement)
 	e := &Engine{cfg: cfg, kv: kv, drives: drives, placement: placement, codec: codec,
 		log: cfg.Log.WithField("component", "storage"), healQueue: make(chan healItem, 1024), closing: make(chan struct{})}
 	e.status.metrics = newHealMetrics(cfg.Registry)
+	e.casKV = kv
+	if s, ok := kv.(interface{ Stale() meta.KV }); ok {
+		e.casKV = s.Stale()
+	}
 	return e, nil
 }
 
@@ -191,11 +199,17 @@ var errRetry = errors.New("storage: retry")
 
 // getBucket reads a bucket record and its revision.
 func (e *Engine) getBucket(ctx context.Context, name string) (bucketRecord, uint64, error) {
+	return e.getBucketFrom(ctx, e.kv, name)
+}
+
+// getBucketFrom reads a bucket record through kv (linearizable or, for
+// reads a compare-and-swap validates, the local replica).
+func (e *Engine) getBucketFrom(ctx context.Context, kv meta.KV, name string) (bucketRecord, uint64, error) {
 	var br bucketRecord
 	if !ValidBucketName(name) {
 		return br, 0, &BucketNotFoundError{Bucket: name}
 	}
-	ent, err := e.kv.Get(ctx, bucketKey(name))
+	ent, err := kv.Get(ctx, bucketKey(name))
 	if errors.Is(err, meta.ErrNotFound) {
 		return br, 0, &BucketNotFoundError{Bucket: name}
 	}
@@ -213,8 +227,12 @@ func (e *Engine) getBucket(ctx context.Context, name string) (bucketRecord, uint
 
 // getHead reads a key's head; rev 0 when the key has no versions.
 func (e *Engine) getHead(ctx context.Context, bucket, key string) (headRecord, uint64, error) {
+	return getHeadFrom(ctx, e.kv, bucket, key)
+}
+
+func getHeadFrom(ctx context.Context, kv meta.KV, bucket, key string) (headRecord, uint64, error) {
 	var h headRecord
-	ent, err := e.kv.Get(ctx, headKey(bucket, key))
+	ent, err := kv.Get(ctx, headKey(bucket, key))
 	if errors.Is(err, meta.ErrNotFound) {
 		return h, 0, nil
 	}

@@ -38,13 +38,22 @@ func writeConditions(ifNoneMatchStar bool, ifMatch, bucket, key string) precondi
 // is written, so a doomed write costs no drive I/O. It is evaluated again at
 // commit, atomically.
 func (e *Engine) checkPre(ctx context.Context, bucket, key string, pre precondition) error {
-	if _, _, err := e.getBucket(ctx, bucket); err != nil {
+	err := e.checkPreFrom(ctx, e.casKV, bucket, key, pre)
+	if err != nil && e.casKV != e.kv {
+		// The local replica may lag: only a linearizable read may refuse.
+		err = e.checkPreFrom(ctx, e.kv, bucket, key, pre)
+	}
+	return err
+}
+
+func (e *Engine) checkPreFrom(ctx context.Context, kv meta.KV, bucket, key string, pre precondition) error {
+	if _, _, err := e.getBucketFrom(ctx, kv, bucket); err != nil {
 		return err
 	}
 	if pre == nil {
 		return nil
 	}
-	h, rev, err := e.getHead(ctx, bucket, key)
+	h, rev, err := getHeadFrom(ctx, kv, bucket, key)
 	if err != nil {
 		return err
 	}
@@ -55,17 +64,31 @@ func (e *Engine) checkPre(ctx context.Context, bucket, key string, pre precondit
 // version when the bucket is not versioning-enabled. The head revision and
 // the bucket revision guard the transaction.
 func (e *Engine) commitVersion(ctx context.Context, bucket, key string, v versionRecord, pre precondition, extra meta.Txn) (versionRecord, error) {
-	for range retries {
-		br, brev, err := e.getBucket(ctx, bucket)
+	for attempt := range retries {
+		// The first attempt reads the local replica: the transaction's
+		// compares validate what it read. A refusal or a lost race is
+		// decided again on linearizable reads.
+		rd := e.kv
+		stale := attempt == 0 && e.casKV != e.kv
+		if stale {
+			rd = e.casKV
+		}
+		br, brev, err := e.getBucketFrom(ctx, rd, bucket)
 		if err != nil {
+			if stale {
+				continue
+			}
 			return v, err
 		}
-		h, hrev, err := e.getHead(ctx, bucket, key)
+		h, hrev, err := getHeadFrom(ctx, rd, bucket, key)
 		if err != nil {
 			return v, err
 		}
 		if pre != nil {
 			if err := pre(h, hrev != 0); err != nil {
+				if stale {
+					continue
+				}
 				return v, err
 			}
 		}
@@ -92,9 +115,9 @@ func (e *Engine) commitVersion(ctx context.Context, bucket, key string, v versio
 		}
 		if v.Null {
 			if h.NullKey != "" {
-				old, err := e.versionAt(ctx, h.NullKey)
+				old, err := versionAt(ctx, rd, h.NullKey)
 				if err == nil {
-					garbage, err = e.loadParts(ctx, old)
+					garbage, err = loadPartsFrom(ctx, rd, old)
 				}
 				if errors.Is(err, meta.ErrNotFound) {
 					continue // a concurrent commit replaced it: re-read the head
@@ -125,9 +148,9 @@ func (e *Engine) commitVersion(ctx context.Context, bucket, key string, v versio
 }
 
 // versionAt reads the version record at a meta key.
-func (e *Engine) versionAt(ctx context.Context, vkey string) (versionRecord, error) {
+func versionAt(ctx context.Context, kv meta.KV, vkey string) (versionRecord, error) {
 	var v versionRecord
-	ent, err := e.kv.Get(ctx, vkey)
+	ent, err := kv.Get(ctx, vkey)
 	if err != nil {
 		return v, err
 	}

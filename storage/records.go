@@ -170,10 +170,14 @@ func splitObjectKey(metaKey, base string) string {
 
 // loadParts reads where a version's bytes are (nothing for delete markers).
 func (e *Engine) loadParts(ctx context.Context, v versionRecord) ([]dataRecord, error) {
+	return loadPartsFrom(ctx, e.kv, v)
+}
+
+func loadPartsFrom(ctx context.Context, kv meta.KV, v versionRecord) ([]dataRecord, error) {
 	if v.DataKey == "" {
 		return v.Parts, nil
 	}
-	ent, err := e.kv.Get(ctx, dataKey(v.DataKey))
+	ent, err := kv.Get(ctx, dataKey(v.DataKey))
 	if err != nil {
 		return nil, fmt.Errorf("storage: parts of version %s: %w", v.VersionID, err)
 	}
