@@ -102,12 +102,12 @@ func (c EngineConfig) WriteQuorum() int {
 
 // Engine is the erasure-coded, versioned object store.
 type Engine struct {
-	cfg       EngineConfig
-	kv        meta.KV
+	cfg EngineConfig
+	kv  meta.KV
 	// casKV serves reads whose result a compare-and-swap validates: the
 	// local replica when kv offers one, sparing followers a leader round
 	// trip per read on the write path.
-	casKV meta.KV
+	casKV     meta.KV
 	drives    Drives
 	placement Placement
 	codec     *erasure.Codec

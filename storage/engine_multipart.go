@@ -70,7 +70,7 @@ func (e *Engine) storePart(ctx context.Context, bucket, key, uploadID string, n 
 	if err != nil {
 		return PartInfo{}, err
 	}
-	d.Number, d.Checksums = n, sums()
+	d.Number, d.Checksums, d.Name = n, sums(), bucket+"/"+key
 	for range retries {
 		_, urev, err := e.getUpload(ctx, bucket, key, uploadID)
 		if err != nil {

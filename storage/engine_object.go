@@ -181,7 +181,7 @@ func (e *Engine) put(ctx context.Context, bucket, key string, r io.Reader, size 
 	if err != nil {
 		return ObjectInfo{}, err
 	}
-	d.Checksums = sums()
+	d.Checksums, d.Name = sums(), bucket+"/"+key
 	v := versionRecord{Size: d.Size, ETag: d.ETag, Meta: md, Checksums: d.Checksums, Parts: []dataRecord{d}, PartsCount: 1}
 	v, err = e.commitVersion(ctx, bucket, key, v, pre, meta.Txn{})
 	if err != nil {

@@ -42,8 +42,10 @@ type HealReport struct {
 	Lost         int       `json:"lost"`          // streams below read quorum
 	// Redundancy counts streams by how many of their shards were good
 	// when checked: k+m is full redundancy, below k is lost.
-	Redundancy    map[int]int `json:"redundancy"`
-	FailedObjects []string    `json:"failed_objects,omitempty"`
+	Redundancy map[int]int `json:"redundancy"`
+	// RedundancyBytes is the same in object bytes.
+	RedundancyBytes map[int]int64 `json:"redundancy_bytes"`
+	FailedObjects   []string      `json:"failed_objects,omitempty"`
 }
 
 // errTargetsOffline means a repair could not write to a drive that is
@@ -77,7 +79,7 @@ type dataEntry struct {
 // to where the current ring places them. Records change by compare-and-swap
 // on their revision. Failures are reported by name and retried next pass.
 func (e *Engine) Heal(ctx context.Context, opts HealOptions) (HealReport, error) {
-	rep := HealReport{Started: e.cfg.Now().UTC(), Deep: opts.Deep, Redundancy: map[int]int{}}
+	rep := HealReport{Started: e.cfg.Now().UTC(), Deep: opts.Deep, Redundancy: map[int]int{}, RedundancyBytes: map[int]int64{}}
 	e.status.begin(rep.Started)
 	th := newThrottle(opts.BytesPerSecond)
 	err := e.walkData(ctx, func(ent dataEntry) {
@@ -87,7 +89,14 @@ func (e *Engine) Heal(ctx context.Context, opts HealOptions) (HealReport, error)
 				continue
 			}
 			res := e.repairData(ctx, d, opts, th)
-			rep.add(d.DataID, res)
+			name := d.Name
+			if name == "" {
+				name = d.DataID
+			}
+			if d.Number > 0 {
+				name += fmt.Sprintf(" (part %d)", d.Number)
+			}
+			rep.add(name, d.Size, res)
 			e.status.progress(res)
 			if res.moved != nil {
 				ent.parts[i].Drives, ent.parts[i].RingVersion = res.moved.drives, e.placement.Version()
@@ -103,9 +112,10 @@ func (e *Engine) Heal(ctx context.Context, opts HealOptions) (HealReport, error)
 	return rep, err
 }
 
-func (r *HealReport) add(name string, res repairResult) {
+func (r *HealReport) add(name string, size int64, res repairResult) {
 	r.Streams++
 	r.Redundancy[res.good]++
+	r.RedundancyBytes[res.good] += size
 	r.ShardsHealed += res.healed
 	r.BytesWritten += res.bytes
 	if res.moved != nil {

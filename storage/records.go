@@ -76,6 +76,9 @@ type dataRecord struct {
 	ModTime   time.Time  `json:"mtime"`
 	// DataID names the shards: shard i is on Drives[i] as shardID(DataID, i).
 	DataID string `json:"id,omitempty"`
+	// Name is "bucket/key" of the object the data belongs to, so repairs
+	// report failures by name.
+	Name string `json:"name,omitempty"`
 	// PlaceKey is what placement was computed from, so repairs can ask the
 	// current ring where the shards belong now.
 	PlaceKey    string   `json:"pk,omitempty"`

@@ -21,6 +21,7 @@ var allowed = map[string][]string{
 	"s3api/sigv4":       {},
 	"storage":           {"erasure", "storage/drive", "cluster/meta"},
 	"storage/drive":     {},
+	"iam":               {"cluster/meta"},
 	"erasure":           {},
 	"cluster":           {"cluster/rpc", "cluster/ring", "cluster/meta", "storage/drive"},
 	"cluster/rpc":       {"storage/drive", "cluster/meta"},
