@@ -280,6 +280,7 @@ func storageError(err error) *APIError {
 		{storage.ErrWriteQuorum, ErrServiceUnavailable},
 		{storage.ErrReadQuorum, ErrServiceUnavailable},
 		{storage.ErrConflict, ErrConditionalRequestConflict},
+		{storage.ErrCommitUnknown, ErrServiceUnavailable},
 		{storage.ErrMethodNotAllowed, ErrMethodNotAllowed},
 		{storage.ErrInvalidPartNumber, ErrInvalidPartNumber},
 	}

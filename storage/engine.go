@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -189,10 +190,43 @@ const retries = 64
 func (e *Engine) txn(ctx context.Context, t meta.Txn) error {
 	_, err := e.kv.Txn(ctx, t)
 	var cf *meta.CompareFailedError
-	if errors.As(err, &cf) {
+	switch {
+	case errors.As(err, &cf):
+		return errRetry
+	case errors.Is(err, meta.ErrOutcomeUnknown):
+		// Leadership changed mid-commit: the entry may or may not have
+		// committed. A linearizable read settles it, since a new leader
+		// resolves earlier entries before it serves reads.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		applied, cerr := e.applied(cctx, t)
+		switch {
+		case cerr != nil:
+			return fmt.Errorf("%w: %v (checking: %v)", ErrCommitUnknown, err, cerr)
+		case applied:
+			return nil
+		}
 		return errRetry
 	}
 	return err
+}
+
+// applied reports whether every write of t is visible now.
+func (e *Engine) applied(ctx context.Context, t meta.Txn) (bool, error) {
+	for _, op := range t.Ops {
+		ent, err := e.kv.Get(ctx, op.Key)
+		switch {
+		case errors.Is(err, meta.ErrNotFound):
+			if op.Kind == meta.OpPut {
+				return false, nil
+			}
+		case err != nil:
+			return false, err
+		case op.Kind == meta.OpDelete || !bytes.Equal(ent.Value, op.Value):
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 var errRetry = errors.New("storage: retry")

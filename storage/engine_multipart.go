@@ -98,7 +98,9 @@ func (e *Engine) storePart(ctx context.Context, bucket, key, uploadID string, n 
 			continue
 		}
 		if err != nil {
-			e.deleteData(d)
+			if !errors.Is(err, ErrCommitUnknown) {
+				e.deleteData(d)
+			}
 			return PartInfo{}, err
 		}
 		if old != nil {

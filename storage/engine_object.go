@@ -185,7 +185,9 @@ func (e *Engine) put(ctx context.Context, bucket, key string, r io.Reader, size 
 	v := versionRecord{Size: d.Size, ETag: d.ETag, Meta: md, Checksums: d.Checksums, Parts: []dataRecord{d}, PartsCount: 1}
 	v, err = e.commitVersion(ctx, bucket, key, v, pre, meta.Txn{})
 	if err != nil {
-		e.deleteData(d)
+		if !errors.Is(err, ErrCommitUnknown) {
+			e.deleteData(d)
+		}
 		return ObjectInfo{}, err
 	}
 	return v.info(bucket, key, true), nil

@@ -29,6 +29,10 @@ var (
 	ErrConflict           = errors.New("storage: concurrent update conflict")
 	ErrMethodNotAllowed   = errors.New("storage: method not allowed on a delete marker")
 	ErrInvalidPartNumber  = errors.New("storage: invalid part number")
+	// ErrCommitUnknown: a metadata commit may or may not have happened
+	// (the leader changed and the outcome could not be read back). Data it
+	// referenced is kept; garbage collection removes it if unreferenced.
+	ErrCommitUnknown = errors.New("storage: commit outcome unknown")
 )
 
 // BucketNotFoundError is returned for a missing bucket.

@@ -104,7 +104,10 @@ func (e *Engine) Heal(ctx context.Context, opts HealOptions) (HealReport, error)
 			}
 		}
 		if len(moves) > 0 {
-			e.finishMoves(moves, e.commitMoves(ctx, ent))
+			recorded, known := e.commitMoves(ctx, ent)
+			if known {
+				e.finishMoves(moves, recorded)
+			}
 		}
 	})
 	rep.Duration = e.cfg.Now().Sub(rep.Started).String()
@@ -362,22 +365,24 @@ func (e *Engine) finishMoves(moves []*moveSet, recorded bool) {
 	}
 }
 
-// commitMoves records moved shards by compare-and-swap on the record.
-func (e *Engine) commitMoves(ctx context.Context, ent dataEntry) bool {
+// commitMoves records moved shards by compare-and-swap on the record; known
+// is false when the outcome is unknown, and then both copies are kept for
+// the next pass and garbage collection to sort out.
+func (e *Engine) commitMoves(ctx context.Context, ent dataEntry) (recorded, known bool) {
 	var val []byte
 	if ent.multi {
 		val = encode(partsRecord{Parts: ent.parts})
 	} else {
 		val = encode(ent.parts[0])
 	}
-	_, err := e.kv.Txn(ctx, meta.Txn{
+	err := e.txn(ctx, meta.Txn{
 		Compares: []meta.Compare{{Key: ent.key, Revision: ent.rev}},
 		Ops:      []meta.Op{meta.Put(ent.key, val)},
 	})
 	if err != nil {
 		e.log.WithError(err).WithField("record", ent.key).Info("move not recorded; will retry")
 	}
-	return err == nil
+	return err == nil, !errors.Is(err, ErrCommitUnknown)
 }
 
 // findBadShards marks shards that are missing, wrongly sized or, when deep,
