@@ -49,7 +49,7 @@ type chaosProfile struct {
 
 var (
 	chaosShort = chaosProfile{name: "short", workers: 4, keys: 20, pace: 20 * time.Millisecond,
-		maxSize: 2 << 20, budget: 40 << 20, spread: 40 * time.Second, big: []int{16 << 20, 24<<20 + 7}, rounds: 1,
+		maxSize: 2 << 20, budget: 64 << 20, spread: 25 * time.Second, big: []int{16 << 20, 24<<20 + 7}, rounds: 1,
 		down: 5 * time.Second, flips: 8, recovery: 60 * time.Second, settle: 90 * time.Second}
 	chaosLong = chaosProfile{name: "long", workers: 5, keys: 50, pace: 25 * time.Millisecond,
 		maxSize: 8 << 20, budget: 150 << 20, spread: 150 * time.Second, big: []int{64 << 20, 33<<20 + 5, 64<<20 - 1, 16 << 20}, rounds: 3,
