@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -570,11 +572,7 @@ func (l localReader) Txn(context.Context, meta.Txn) (uint64, error) {
 }
 
 func sortDrives(ds []DriveRecord) {
-	for i := 1; i < len(ds); i++ {
-		for j := i; j > 0 && ds[j].ID < ds[j-1].ID; j-- {
-			ds[j], ds[j-1] = ds[j-1], ds[j]
-		}
-	}
+	slices.SortFunc(ds, func(a, b DriveRecord) int { return strings.Compare(a.ID, b.ID) })
 }
 
 // Drain marks a node as draining: it leaves the ring, so the repairer moves

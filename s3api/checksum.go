@@ -19,15 +19,13 @@ var algorithms = []storage.ChecksumAlgorithm{
 	storage.ChecksumSHA256, storage.ChecksumCRC64NVME,
 }
 
-func newHash(alg storage.ChecksumAlgorithm) hash.Hash { return storage.NewChecksumHash(alg) }
-
 func checksumHeader(alg storage.ChecksumAlgorithm) string {
 	return "X-Amz-Checksum-" + strings.ToLower(string(alg))
 }
 
 func parseAlgorithm(s string) (storage.ChecksumAlgorithm, bool) {
 	a := storage.ChecksumAlgorithm(strings.ToUpper(s))
-	return a, newHash(a) != nil
+	return a, storage.NewChecksumHash(a) != nil
 }
 
 // checksumSpec is what a request says about its payload's checksums.
@@ -85,7 +83,7 @@ func parseChecksums(h http.Header) (checksumSpec, error) {
 
 func validChecksumValue(a storage.ChecksumAlgorithm, v string) bool {
 	b, err := base64.StdEncoding.DecodeString(v)
-	return err == nil && len(b) == newHash(a).Size()
+	return err == nil && len(b) == storage.NewChecksumHash(a).Size()
 }
 
 // verifyingReader checks a payload while it streams: its byte count, its
@@ -109,7 +107,7 @@ func newVerifyingReader(r io.Reader, size int64, spec checksumSpec, trailer func
 		v.md5 = md5.New()
 	}
 	if spec.alg != "" {
-		v.sum = newHash(spec.alg)
+		v.sum = storage.NewChecksumHash(spec.alg)
 	}
 	return v
 }

@@ -99,6 +99,7 @@ type Server struct {
 	log     *logrus.Entry
 	router  *mux.Router
 	metrics *metrics
+	ops     map[Operation]handlerFunc
 }
 
 // New builds a Server.
@@ -128,6 +129,7 @@ func New(cfg Config, backend storage.Backend, authn Authenticator, authz Authori
 	r.PathPrefix(AdminPrefix + "/").HandlerFunc(s.serveAdmin)
 	r.PathPrefix("/").Handler(http.HandlerFunc(s.serveS3))
 	s.router = r
+	s.ops = s.handlers()
 	return s, nil
 }
 
@@ -260,7 +262,7 @@ func (s *Server) handle(ctx context.Context, req *request) (*response, error) {
 	case OpMethodNotAllowed:
 		return nil, apiErr(ErrMethodNotAllowed, "")
 	}
-	h, ok := s.handlers()[req.route.Op]
+	h, ok := s.ops[req.route.Op]
 	if !ok {
 		return nil, apiErr(ErrNotImplemented, "")
 	}

@@ -19,8 +19,8 @@ type DriveLister interface {
 
 // RunBackground starts the engine's background work until ctx ends: heals
 // queued by reads (on every node) and, on the leader, periodic repair
-// passes that rebalance to the current ring, scrub every ScrubEvery-th
-// pass, and collect orphaned shards. A ring change starts a pass at once.
+// passes that rebalance to the current ring and, every ScrubEvery-th
+// pass, scrub and collect orphaned shards. A ring change starts a pass at once.
 func (e *Engine) RunBackground(ctx context.Context) {
 	e.bg.Add(2)
 	go func() {
@@ -66,10 +66,8 @@ func (e *Engine) repairLoop(ctx context.Context) {
 			case rep.Healed > 0 || rep.Failed > 0:
 				entry.Info("repair pass")
 			}
-			if n, err := e.CollectGarbage(ctx, e.cfg.OrphanGrace); err != nil && ctx.Err() == nil {
-				e.log.WithError(err).Warn("garbage collection")
-			} else if n > 0 {
-				e.log.WithField("shards", n).Info("removed orphaned shards")
+			if deep { // orphans wait hours anyway: collect on scrub passes only
+				e.collectOrphans(ctx)
 			}
 		}
 		select {
@@ -77,6 +75,16 @@ func (e *Engine) repairLoop(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
+	}
+}
+
+func (e *Engine) collectOrphans(ctx context.Context) {
+	n, err := e.CollectGarbage(ctx, e.cfg.OrphanGrace)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		e.log.WithError(err).Warn("garbage collection")
+	case n > 0:
+		e.log.WithField("shards", n).Info("removed orphaned shards")
 	}
 }
 

@@ -9,8 +9,10 @@ import (
 	"github.com/minio/sha256-simd"
 )
 
-// newChecksumHash returns the hash for an S3 checksum algorithm.
-func newChecksumHash(alg ChecksumAlgorithm) hash.Hash {
+// NewChecksumHash returns the hash for an S3 checksum algorithm, or nil
+// for an unknown one. The protocol layer uses it to verify checksums while
+// bytes stream in; the engine to build composite multipart checksums.
+func NewChecksumHash(alg ChecksumAlgorithm) hash.Hash {
 	switch alg {
 	case ChecksumCRC32:
 		return crc32.NewIEEE()
@@ -25,7 +27,3 @@ func newChecksumHash(alg ChecksumAlgorithm) hash.Hash {
 	}
 	return nil
 }
-
-// NewChecksumHash is exported for the protocol layer, which verifies
-// checksums while bytes stream in.
-func NewChecksumHash(alg ChecksumAlgorithm) hash.Hash { return newChecksumHash(alg) }

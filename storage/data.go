@@ -15,22 +15,18 @@ import (
 	"github.com/filesphere/filesphere/storage/drive"
 )
 
-// codecs caches one codec per geometry, so records written under an older
-// geometry stay readable after the configuration changes.
-var codecs sync.Map // ECInfo → *erasure.Codec
-
 func (e *Engine) codecFor(ec ECInfo) (*erasure.Codec, error) {
 	if ec.Data == e.cfg.DataShards && ec.Parity == e.cfg.ParityShards && ec.BlockSize == e.cfg.BlockSize {
 		return e.codec, nil
 	}
-	if c, ok := codecs.Load(ec); ok {
+	if c, ok := e.codecs.Load(ec); ok {
 		return c.(*erasure.Codec), nil
 	}
 	c, err := erasure.New(ec.Data, ec.Parity, erasure.WithBlockSize(ec.BlockSize))
 	if err != nil {
 		return nil, fmt.Errorf("storage: record geometry %+v: %w", ec, err)
 	}
-	codecs.Store(ec, c)
+	e.codecs.Store(ec, c)
 	return c, nil
 }
 

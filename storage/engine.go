@@ -118,6 +118,10 @@ type Engine struct {
 	// healQueue receives objects a read had to reconstruct.
 	healQueue chan healItem
 	refs      readRefs
+	// codecs caches one codec per geometry, so records written under an
+	// older geometry stay readable after the configuration changes.
+	codecs    sync.Map // ECInfo → *erasure.Codec
+	healLocks [256]sync.Mutex
 	status    healStatus
 	closing   chan struct{}
 	closeOnce sync.Once

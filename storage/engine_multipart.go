@@ -246,7 +246,7 @@ func compositeChecksum(alg ChecksumAlgorithm, parts []dataRecord) []Checksum {
 	if alg == "" {
 		return nil
 	}
-	h := newChecksumHash(alg)
+	h := NewChecksumHash(alg)
 	if h == nil {
 		return nil
 	}

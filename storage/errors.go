@@ -88,5 +88,3 @@ type RangeError struct{ Size int64 }
 
 func (e *RangeError) Error() string { return ErrInvalidRange.Error() }
 func (e *RangeError) Unwrap() error { return ErrInvalidRange }
-
-func isErr(err, target error) bool { return errors.Is(err, target) }

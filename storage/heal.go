@@ -55,14 +55,12 @@ var errTargetsOffline = errors.New("storage: repair target drives offline")
 // maxFailedListed bounds the failed-object list in a report.
 const maxFailedListed = 100
 
-// healLocks serialises repairs of the same data stream between the
+// healLock serialises repairs of the same data stream between the
 // background worker and explicit passes; striped so memory stays bounded.
-var healLocks [256]sync.Mutex
-
-func healLock(dataID string) *sync.Mutex {
+func (e *Engine) healLock(dataID string) *sync.Mutex {
 	h := fnv.New32a()
 	h.Write([]byte(dataID))
-	return &healLocks[h.Sum32()%uint32(len(healLocks))]
+	return &e.healLocks[h.Sum32()%uint32(len(e.healLocks))]
 }
 
 // dataEntry is one stored record holding data streams: the parts record of
@@ -200,7 +198,7 @@ type moveSet struct {
 // misplaced. It never lets the sources fall below k: moves that would are
 // left for a later pass.
 func (e *Engine) repairData(ctx context.Context, d dataRecord, opts HealOptions, th *throttle) repairResult {
-	mu := healLock(d.DataID)
+	mu := e.healLock(d.DataID)
 	mu.Lock()
 	defer mu.Unlock()
 	var res repairResult
