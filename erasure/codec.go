@@ -101,6 +101,12 @@ func (c *Codec) Shards() int { return c.k + c.m }
 // BlockSize returns the object block size in bytes.
 func (c *Codec) BlockSize() int { return c.blockSize }
 
+// EncodeMemory returns the working memory one Encode call holds, whatever
+// the object size: two block sets of k+m frames (see blockSet).
+func (c *Codec) EncodeMemory() int64 {
+	return 2 * int64(c.k+c.m) * int64(HashSize+c.chunkSize)
+}
+
 // NumBlocks returns how many blocks an object of size bytes has.
 func (c *Codec) NumBlocks(size int64) int64 {
 	if size <= 0 {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"testing"
 	"testing/iotest"
 
@@ -310,3 +311,35 @@ func TestShardErrors(t *testing.T) {
 		t.Fatal("Err() must be nil exactly when no shard failed")
 	}
 }
+
+// TestEncodeMemory checks that EncodeMemory covers what one Encode call
+// really allocates (the protocol layer budgets uploads with it), and that
+// it is independent of the object size.
+func TestEncodeMemory(t *testing.T) {
+	c := newCodec(t, 4, 2, 1<<20)
+	if got, want := c.EncodeMemory(), int64(2*6*(HashSize+1<<18)); got != want {
+		t.Fatalf("EncodeMemory = %d, want %d", got, want)
+	}
+	dst := make([]io.Writer, c.Shards())
+	for i := range dst {
+		dst[i] = io.Discard
+	}
+	const size = 8 << 20
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	if _, _, err := c.Encode(context.Background(), io.LimitReader(zeroReader{}, size), dst, size, c.Shards()); err != nil {
+		t.Fatal(err)
+	}
+	runtime.ReadMemStats(&after)
+	alloc := int64(after.TotalAlloc - before.TotalAlloc)
+	// A little slack for the call's own bookkeeping (workers, errors).
+	if limit := c.EncodeMemory() + 64<<10; alloc > limit {
+		t.Fatalf("Encode of %d bytes allocated %d bytes, EncodeMemory says %d", size, alloc, c.EncodeMemory())
+	}
+	t.Logf("Encode of %d MiB allocated %d bytes; EncodeMemory %d", size>>20, alloc, c.EncodeMemory())
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) { clear(p); return len(p), nil }

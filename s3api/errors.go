@@ -54,6 +54,7 @@ const (
 	ErrNotImplemented                 ErrorCode = "NotImplemented"
 	ErrNotModified                    ErrorCode = "NotModified"
 	ErrPreconditionFailed             ErrorCode = "PreconditionFailed"
+	ErrRequestTimeout                 ErrorCode = "RequestTimeout"
 	ErrRequestTimeTooSkewed           ErrorCode = "RequestTimeTooSkewed"
 	ErrSignatureDoesNotMatch          ErrorCode = "SignatureDoesNotMatch"
 	ErrServiceUnavailable             ErrorCode = "ServiceUnavailable"
@@ -106,6 +107,7 @@ var errorTable = map[ErrorCode]apiErrorDef{
 	ErrNotImplemented:                 {http.StatusNotImplemented, "A header or query you provided implies functionality that is not implemented."},
 	ErrNotModified:                    {http.StatusNotModified, "Not Modified."},
 	ErrPreconditionFailed:             {http.StatusPreconditionFailed, "At least one of the preconditions that you specified did not hold."},
+	ErrRequestTimeout:                 {http.StatusBadRequest, "Your socket connection to the server was not read from or written to within the timeout period."},
 	ErrRequestTimeTooSkewed:           {http.StatusForbidden, "The difference between the request time and the server's time is too large."},
 	ErrSignatureDoesNotMatch:          {http.StatusForbidden, "The request signature that the server calculated does not match the signature that you provided. Check your AWS secret access key and signing method."},
 	ErrServiceUnavailable:             {http.StatusServiceUnavailable, "Service is unable to handle request."},

@@ -69,11 +69,25 @@ type Config struct {
 	// Registry receives the API metrics; nil disables them.
 	Registry prometheus.Registerer
 	Now      func() time.Time
+	// BodyReadTimeout is how long a request body may pause: the read
+	// deadline starts this long after the first read and is moved as bytes
+	// arrive, never further than this ahead. A missed deadline answers
+	// RequestTimeout and stores nothing.
+	BodyReadTimeout time.Duration
+	// MinBodyRate is the slowest average rate (bytes/s) a body may arrive
+	// at: each byte moves the deadline by 1/MinBodyRate seconds, so a
+	// client trickling slower falls behind and is cut.
+	MinBodyRate int64
+	// UploadMemory bounds the memory of the request bodies being read at
+	// once (upload buffers, XML documents); past it requests are refused
+	// with SlowDown before any body byte is read.
+	UploadMemory int64
 }
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
-	return Config{Region: "us-east-1", MaxHeaderBytes: 16 << 10, Now: time.Now}
+	return Config{Region: "us-east-1", MaxHeaderBytes: 16 << 10, Now: time.Now,
+		BodyReadTimeout: 20 * time.Second, MinBodyRate: 4 << 10, UploadMemory: 1 << 30}
 }
 
 // Validate checks a Config.
@@ -86,6 +100,12 @@ func (c Config) Validate() error {
 	}
 	if c.Now == nil {
 		return errors.New("s3api: Now required")
+	}
+	if c.BodyReadTimeout <= 0 || c.MinBodyRate <= 0 {
+		return errors.New("s3api: BodyReadTimeout and MinBodyRate must be positive")
+	}
+	if c.UploadMemory <= 0 {
+		return errors.New("s3api: UploadMemory must be positive")
 	}
 	return nil
 }
@@ -100,6 +120,7 @@ type Server struct {
 	router  *mux.Router
 	metrics *metrics
 	ops     map[Operation]handlerFunc
+	uploads *uploadBudget
 }
 
 // New builds a Server.
@@ -116,7 +137,8 @@ func New(cfg Config, backend storage.Backend, authn Authenticator, authz Authori
 		cfg.Ready = func() bool { return true }
 	}
 	s := &Server{cfg: cfg, backend: backend, authn: authn, authz: authz,
-		log: cfg.Log.WithField("component", "s3api"), metrics: newMetrics(cfg.Registry)}
+		log: cfg.Log.WithField("component", "s3api"), metrics: newMetrics(cfg.Registry),
+		uploads: newUploadBudget(cfg.UploadMemory)}
 	r := mux.NewRouter().SkipClean(true).UseEncodedPath()
 	// Health and metrics answer only unsigned requests, so a bucket named
 	// "health" or "metrics" stays reachable through S3.
@@ -159,8 +181,10 @@ type request struct {
 	id       Identity
 	body     io.ReadCloser
 	bodySize int64 // decoded payload size, -1 unknown
-	trailer  func() http.Header
-	reqID    string
+	// maxBuffered is what the authenticated body reader may hold in memory.
+	maxBuffered int64
+	trailer     func() http.Header
+	reqID       string
 }
 
 // response is what a handler returns; render writes it.
@@ -214,6 +238,9 @@ func newRequestID() string {
 // authenticate, authorize, handle, render.
 func (s *Server) serveS3(w http.ResponseWriter, r *http.Request) {
 	start := s.cfg.Now()
+	// A copy, so that guarding Body leaves net/http's own request (whose
+	// body type it inspects after the handler) untouched.
+	r = r.WithContext(r.Context())
 	req := &request{Request: r, reqID: newRequestID()}
 	w.Header().Set("X-Amz-Request-Id", req.reqID)
 	w.Header().Set("X-Amz-Id-2", req.reqID)
@@ -223,16 +250,29 @@ func (s *Server) serveS3(w http.ResponseWriter, r *http.Request) {
 		// misreads the next response on this connection, so close it.
 		w.Header().Set("Connection", "close")
 	}
+	rc := http.NewResponseController(w)
+	var guard *bodyGuard
+	if r.Body != nil && r.Body != http.NoBody {
+		guard = newBodyGuard(r, rc, s.cfg)
+		r.Body = guard
+	}
 	req.route = classify(r, s.cfg.Domain)
 	resp, err := s.handle(r.Context(), req)
-	status := s.render(w, req, resp, err)
-	s.metrics.observe(req.route.Op, status, s.cfg.Now().Sub(start))
-	if req.body != nil {
-		// Drain a little of an unread body so the connection can be reused,
-		// but never read an attacker's gigabytes.
-		_, _ = io.CopyN(io.Discard, req.body, 64<<10)
-		req.body.Close()
+	closing := false
+	if guard != nil {
+		if terr := guard.timedOut(); terr != nil && err != nil {
+			// Whatever layer noticed first, the cause is the stalled client.
+			err = terr
+		}
+		closing = guard.settle(w.Header())
 	}
+	status := s.render(w, req, resp, err)
+	if closing {
+		// On the wire now: nothing may stand between a refused client and
+		// its answer.
+		_ = rc.Flush()
+	}
+	s.metrics.observe(req.route.Op, status, s.cfg.Now().Sub(start))
 }
 
 func (s *Server) handle(ctx context.Context, req *request) (*response, error) {
@@ -244,7 +284,7 @@ func (s *Server) handle(ctx context.Context, req *request) (*response, error) {
 		return nil, err
 	}
 	req.id = Identity{AccessKey: res.AccessKey, Anonymous: res.Anonymous}
-	req.body, req.bodySize, req.trailer = res.Body, res.ContentLength, res.Trailer
+	req.body, req.bodySize, req.trailer, req.maxBuffered = res.Body, res.ContentLength, res.Trailer, res.MaxBuffered
 	if req.body == nil {
 		req.body = req.Body
 		req.bodySize = req.ContentLength
@@ -266,6 +306,11 @@ func (s *Server) handle(ctx context.Context, req *request) (*response, error) {
 	if !ok {
 		return nil, apiErr(ErrNotImplemented, "")
 	}
+	release, err := s.uploads.acquire(s.bodyCost(req))
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	return h(ctx, req)
 }
 

@@ -15,6 +15,10 @@ type Backend interface {
 	Buckets
 	Objects
 	Multipart
+	// WriteMemory is the memory one PutObject or UploadPart of size bytes
+	// (-1 unknown) holds while its body streams in, so the protocol layer
+	// can bound the memory of concurrent uploads before accepting one.
+	WriteMemory(size int64) int64
 }
 
 // Buckets manages the bucket namespace and bucket settings.

@@ -51,6 +51,15 @@ func expectEOF(r io.Reader) error {
 // quotedMD5 formats an MD5 as an S3 ETag.
 func quotedMD5(sum []byte) string { return `"` + hex.EncodeToString(sum) + `"` }
 
+// WriteMemory implements Backend: an inline object is buffered whole, any
+// other write holds the encoder's block sets.
+func (e *Engine) WriteMemory(size int64) int64 {
+	if size >= 0 && size <= e.cfg.InlineThreshold {
+		return size
+	}
+	return e.codec.EncodeMemory()
+}
+
 // writeData streams r into a new data stream: inline when small, else
 // erasure-coded onto the drives placement picks. On error nothing is left
 // committed.

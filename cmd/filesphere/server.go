@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/filesphere/filesphere/cluster"
+	"github.com/filesphere/filesphere/internal/connguard"
 	"github.com/filesphere/filesphere/s3api"
 	"github.com/filesphere/filesphere/s3api/sigv4"
 	"github.com/filesphere/filesphere/storage"
@@ -44,6 +45,14 @@ type serverFlags struct {
 	// repairEvery and repairBandwidth tune the background repairer.
 	repairEvery     time.Duration
 	repairBandwidth int64
+	// Slow-client defences: connection bound, header/idle timeouts, body
+	// minimum rate, upload memory.
+	maxConns          int
+	readHeaderTimeout time.Duration
+	idleTimeout       time.Duration
+	bodyReadTimeout   time.Duration
+	minBodyRate       int64
+	uploadMemory      int64
 }
 
 func newServerCmd() *cobra.Command {
@@ -83,6 +92,13 @@ prints them; later starts reuse them.`,
 	fs.DurationVar(&f.lostAfter, "lost-after", 5*time.Minute, "how long a node may be unreachable before it is declared lost and its data rebuilt elsewhere")
 	fs.DurationVar(&f.repairEvery, "repair-interval", time.Minute, "time between background repair and rebalance passes")
 	fs.Int64Var(&f.repairBandwidth, "repair-bandwidth", 0, "bytes per second background repair and rebalancing may write (0 = unlimited)")
+	api := s3api.DefaultConfig()
+	fs.IntVar(&f.maxConns, "max-connections", 0, "most client connections held at once; idle or header-stalled ones are evicted to admit new ones (0 = from the open-file limit)")
+	fs.DurationVar(&f.readHeaderTimeout, "read-header-timeout", 10*time.Second, "how long a client may take to send a request's headers")
+	fs.DurationVar(&f.idleTimeout, "idle-timeout", 2*time.Minute, "how long an idle keep-alive connection stays open")
+	fs.DurationVar(&f.bodyReadTimeout, "body-read-timeout", api.BodyReadTimeout, "how long a request body may pause before the request fails with RequestTimeout")
+	fs.Int64Var(&f.minBodyRate, "min-body-rate", api.MinBodyRate, "slowest average rate (bytes/s) a request body may arrive at")
+	fs.Int64Var(&f.uploadMemory, "upload-memory", api.UploadMemory, "bytes of memory the request bodies being read may hold; past it requests get SlowDown")
 	return cmd
 }
 
@@ -185,6 +201,10 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 		}
 		set[id] = inst
 	}
+	guard, err := newConnGuard(f.maxConns, reg)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", f.address)
 	if err != nil {
 		return err
@@ -226,20 +246,25 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	scfg.Metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	scfg.Admin = admin{engine, node}
 	scfg.Ready = node.Ready
+	scfg.BodyReadTimeout, scfg.MinBodyRate, scfg.UploadMemory = f.bodyReadTimeout, f.minBodyRate, f.uploadMemory
 	api, err := s3api.New(scfg, engine, verifier, s3api.AuthenticatedOnly{})
 	if err != nil {
 		return err
 	}
 
-	srv := &http.Server{Handler: api, MaxHeaderBytes: 1 << 20, ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
+	// No ReadTimeout or WriteTimeout: bodies and answers of any size are
+	// legitimate; s3api bounds body reads by a minimum rate instead.
+	srv := &http.Server{Handler: api, MaxHeaderBytes: 1 << 20, ReadHeaderTimeout: f.readHeaderTimeout,
+		IdleTimeout: f.idleTimeout, ConnState: guard.ConnState}
 	printBanner(ln.Addr(), f, k, m, paths, creds, generated)
-	log.WithFields(logrus.Fields{"address": ln.Addr().String(), "node": nodeID, "drives": len(paths), "ec": fmt.Sprintf("%d+%d", k, m)}).Info("serving S3")
+	log.WithFields(logrus.Fields{"address": ln.Addr().String(), "node": nodeID, "drives": len(paths), "ec": fmt.Sprintf("%d+%d", k, m),
+		"max_connections": guard.Max()}).Info("serving S3")
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	engine.RunBackground(ctx)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(guard.Listener(ln)) }()
 	select {
 	case err := <-errc:
 		return err
@@ -253,6 +278,21 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// newConnGuard bounds client connections; maxConns 0 derives the bound from
+// the open-file limit.
+func newConnGuard(maxConns int, reg prometheus.Registerer) (*connguard.Guard, error) {
+	cfg := connguard.DefaultConfig()
+	cfg.Max, cfg.Registry = maxConns, reg
+	if maxConns == 0 {
+		nofile, err := connguard.FileLimit()
+		if err != nil {
+			return nil, fmt.Errorf("open-file limit: %w", err)
+		}
+		cfg.Max = connguard.MaxForFileLimit(nofile)
+	}
+	return connguard.New(cfg)
 }
 
 func printBanner(addr net.Addr, f serverFlags, k, m int, paths []string, c rootCredentials, generated bool) {

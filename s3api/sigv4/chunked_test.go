@@ -321,3 +321,53 @@ func TestAnonymousUnsignedTrailer(t *testing.T) {
 	_, err = v.Verify(r)
 	wantErr(t, err, ErrAccessDenied)
 }
+
+// MaxBuffered bounds what the body reader holds: the chunk buffer (and
+// the line reader) of aws-chunked bodies, nothing for pass-through bodies.
+func TestMaxBuffered(t *testing.T) {
+	v := newTestVerifier(t, time.Now(), nil)
+	tests := []struct {
+		name, headers string
+		want          int64
+	}{
+		{"unsigned", "X-Amz-Content-Sha256: UNSIGNED-PAYLOAD\nContent-Length: 11", 0},
+		{"anonymous", "Content-Length: 11", 0},
+		{"small chunked", "X-Amz-Content-Sha256: STREAMING-UNSIGNED-PAYLOAD-TRAILER\nX-Amz-Decoded-Content-Length: 11", 11 + maxLineLen},
+		{"large chunked", "X-Amz-Content-Sha256: STREAMING-UNSIGNED-PAYLOAD-TRAILER\nX-Amz-Decoded-Content-Length: 1073741824", maxChunkSize + maxLineLen},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := v.Verify(parseRaw(t, "PUT /b/k HTTP/1.1\nHost: h\n"+tt.headers, []byte("hello world")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.MaxBuffered != tt.want {
+				t.Fatalf("MaxBuffered = %d, want %d", res.MaxBuffered, tt.want)
+			}
+		})
+	}
+	// The bound holds while a large chunk streams in.
+	enc := &chunkEncoder{}
+	payload := bytes.Repeat([]byte("x"), 3<<20)
+	body := enc.encode(payload, 1<<20, nil, true)
+	r := parseRaw(t, "PUT /b/k HTTP/1.1\nHost: h\nX-Amz-Content-Sha256: STREAMING-UNSIGNED-PAYLOAD-TRAILER\n"+
+		"X-Amz-Decoded-Content-Length: 3145728\nContent-Encoding: aws-chunked", body)
+	res, err := v.Verify(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cr := res.Body.(*chunkedReader)
+	buf := make([]byte, 32<<10)
+	for {
+		_, err := cr.Read(buf)
+		if int64(cap(cr.buf)) > res.MaxBuffered {
+			t.Fatalf("chunk buffer %d exceeds MaxBuffered %d", cap(cr.buf), res.MaxBuffered)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -101,6 +101,10 @@ type Result struct {
 	// ContentLength is the decoded payload length: x-amz-decoded-content-length
 	// for streaming modes, else r.ContentLength (-1 unknown).
 	ContentLength int64
+	// MaxBuffered is the most payload bytes Body holds in memory at once:
+	// an aws-chunked chunk is kept whole until its signature verified, a
+	// single-chunk payload is passed through (0).
+	MaxBuffered int64
 	// Trailer returns the trailing headers (e.g. x-amz-checksum-crc32) once
 	// Body has returned io.EOF in a trailer mode; otherwise it returns nil.
 	// It is never nil itself.
@@ -447,6 +451,7 @@ func attachBody(res *Result, r *http.Request, mode PayloadMode, sum []byte, chai
 	cr := newChunkedReader(src, mode, n, names, chain)
 	res.Body = cr
 	res.ContentLength = n
+	res.MaxBuffered = min(n, maxChunkSize) + maxLineLen
 	res.Trailer = cr.trailers
 	return nil
 }
