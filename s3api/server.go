@@ -383,7 +383,7 @@ func (s *Server) renderError(w http.ResponseWriter, req *request, err error) int
 	ae := toAPIError(err)
 	status := ae.status()
 	entry := s.log.WithFields(logrus.Fields{"request_id": req.reqID, "op": req.route.Op, "code": ae.Code})
-	if status >= 500 {
+	if status >= 500 && ae.Code != ErrSlowDown {
 		entry.WithError(err).Error("request failed")
 	} else {
 		entry.WithError(err).Debug("request refused")

@@ -254,8 +254,8 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 
 	// No ReadTimeout or WriteTimeout: bodies and answers of any size are
 	// legitimate; s3api bounds body reads by a minimum rate instead.
-	srv := &http.Server{Handler: api, MaxHeaderBytes: 1 << 20, ReadHeaderTimeout: f.readHeaderTimeout,
-		IdleTimeout: f.idleTimeout, ConnState: guard.ConnState}
+	srv := &http.Server{Handler: guard.Handler(api), MaxHeaderBytes: 1 << 20, ReadHeaderTimeout: f.readHeaderTimeout,
+		IdleTimeout: f.idleTimeout, ConnState: guard.ConnState, ConnContext: guard.ConnContext}
 	printBanner(ln.Addr(), f, k, m, paths, creds, generated)
 	log.WithFields(logrus.Fields{"address": ln.Addr().String(), "node": nodeID, "drives": len(paths), "ec": fmt.Sprintf("%d+%d", k, m),
 		"max_connections": guard.Max()}).Info("serving S3")

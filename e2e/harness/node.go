@@ -54,6 +54,9 @@ type NodeOptions struct {
 	ExtraEnv []string
 	// ReadyTimeout bounds Start's wait for /health/ready (default 60s).
 	ReadyTimeout time.Duration
+	// MaxOpenFiles, when set, is the process's RLIMIT_NOFILE (soft and
+	// hard, as `ulimit -n` sets it), for tests of descriptor exhaustion.
+	MaxOpenFiles int
 }
 
 // Node is one filesphere server process and its persistent state.
@@ -331,6 +334,12 @@ func (n *Node) Start() error {
 		return err
 	}
 	cmd := exec.Command(bin, args...)
+	if n.opts.MaxOpenFiles > 0 {
+		// The shell sets the limit and execs the server in its place, so
+		// the pid (and signals) stay the server's.
+		script := fmt.Sprintf(`ulimit -n %d && exec "$0" "$@"`, n.opts.MaxOpenFiles)
+		cmd = exec.Command("/bin/sh", append([]string{"-c", script, bin}, args...)...)
+	}
 	cmd.Env = n.env()
 	cmd.Dir = n.opts.DataDir
 	cmd.Stdout = pw
@@ -556,4 +565,25 @@ func RandomString(n int, alphabet string) string {
 // BucketName returns a random valid bucket name starting with prefix.
 func BucketName(prefix string) string {
 	return prefix + "-" + RandomString(10, lowerAlnum)
+}
+
+// RSS is the resident memory of the running process in bytes (VmRSS).
+func (n *Node) RSS() (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", n.PID()))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, errors.New("no VmRSS in /proc status")
+}
+
+// OpenFiles is the number of file descriptors the running process holds.
+func (n *Node) OpenFiles() (int, error) {
+	ents, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", n.PID()))
+	return len(ents), err
 }

@@ -12,9 +12,11 @@
 package connguard
 
 import (
+	"context"
 	"errors"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -37,7 +39,7 @@ type Config struct {
 }
 
 // DefaultConfig returns the defaults; Max still has to be set.
-func DefaultConfig() Config { return Config{EvictAfter: time.Second, Now: time.Now} }
+func DefaultConfig() Config { return Config{EvictAfter: 250 * time.Millisecond, Now: time.Now} }
 
 // Validate checks a Config.
 func (c Config) Validate() error {
@@ -53,8 +55,8 @@ func (c Config) Validate() error {
 }
 
 // Guard counts a server's connections and evicts waiting ones at the
-// bound. Use Listener for http.Server.Serve and ConnState as
-// http.Server.ConnState.
+// bound. Use Listener for http.Server.Serve, ConnState and ConnContext as
+// the http.Server hooks of the same names, and Handler around its handler.
 type Guard struct {
 	cfg  Config
 	mu   sync.Mutex
@@ -89,6 +91,44 @@ func New(cfg Config) (*Guard, error) {
 // Listener wraps ln: each accepted connection takes a place, making room by
 // eviction when all are taken, and gives it back when closed.
 func (g *Guard) Listener(ln net.Listener) net.Listener { return &listener{Listener: ln, g: g} }
+
+type connKey struct{}
+
+// answeredGrace is how long a connection that has been answered and is
+// closing stays safe from eviction.
+const answeredGrace = 50 * time.Millisecond
+
+// ConnContext is http.Server.ConnContext: it lets Handler find a request's
+// connection.
+func (g *Guard) ConnContext(ctx context.Context, c net.Conn) context.Context {
+	return context.WithValue(ctx, connKey{}, c)
+}
+
+// Handler wraps the server's handler. Once an answer that says
+// Connection: close is on the wire, its connection becomes evictable
+// soon (answeredGrace): all net/http still does with it is linger (up to half a second,
+// or while it discards the rest of an unread body) so that the client
+// reads the answer, which matters less than admitting a newcomer when all
+// places are taken. A handler that sets Connection: close must have
+// written its answer.
+func (g *Guard) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r)
+		c, ok := r.Context().Value(connKey{}).(net.Conn)
+		if !ok || !strings.EqualFold(w.Header().Get("Connection"), "close") {
+			return
+		}
+		if err := http.NewResponseController(w).Flush(); err != nil {
+			return
+		}
+		g.mu.Lock()
+		// Evictable answeredGrace from now, when the client has usually read
+		// the answer (a reset can destroy it in the client's buffer).
+		g.waiting[c] = g.cfg.Now().Add(answeredGrace - g.cfg.EvictAfter)
+		g.signal()
+		g.mu.Unlock()
+	})
+}
 
 // ConnState tracks which connections are waiting (evictable).
 func (g *Guard) ConnState(c net.Conn, s http.ConnState) {
