@@ -3,12 +3,15 @@
 // descriptors nor lock newcomers out.
 //
 // At the bound, netutil.LimitListener would stop accepting until some
-// connection ends by itself (a header or idle timeout, tens of seconds
-// later). A Guard instead makes room: a connection that is not in a request
-// (idle between requests, or still sending its first request's headers)
-// and has been so for at least EvictAfter is closed, oldest first, the way
-// http.Server.Shutdown closes idle connections. Connections inside a
-// request are never evicted; the server's own deadlines bound them.
+// connection ends by itself (a header or idle timeout, seconds later),
+// and every newcomer would queue behind the slow crowd in the kernel's
+// accept queue. A Guard instead makes room for each newcomer by closing
+// the longest-waiting connection that does no work: idle between
+// requests or still sending its first request's headers for at least
+// EvictAfter, or already answered and only lingering before its close
+// (see Handler). That is what http.Server.Shutdown does to idle
+// connections. Connections inside a request are never evicted; the
+// server's own deadlines bound them.
 package connguard
 
 import (
@@ -30,8 +33,9 @@ type Config struct {
 	Max int
 	// EvictAfter is how long a connection must have been idle, or waiting
 	// for its first request's headers, before it may be evicted to admit
-	// a new one. Legitimate clients send their headers right after
-	// connecting, so only the stalled ones grow that old.
+	// a new one when all places are taken. Legitimate clients send their
+	// headers as soon as they connect (they are usually in the socket
+	// before the connection is accepted), so only stalled ones grow old.
 	EvictAfter time.Duration
 	// Registry receives the metrics; nil disables them.
 	Registry prometheus.Registerer
@@ -61,7 +65,8 @@ type Guard struct {
 	cfg  Config
 	mu   sync.Mutex
 	open int
-	// waiting are the evictable connections: state New or Idle, since when.
+	// waiting are the connections that do no work (state New or Idle, or
+	// answered and closing) and since when they count as waiting.
 	waiting map[net.Conn]time.Time
 	// freed is signalled when a connection closes or becomes evictable.
 	freed   chan struct{}
@@ -81,7 +86,7 @@ func New(cfg Config) (*Guard, error) {
 		})
 		g.evicted = prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "filesphere_http_connections_evicted_total",
-			Help: "Idle or header-stalled connections closed to admit new ones at the connection bound.",
+			Help: "Idle, header-stalled or answered connections closed to admit new ones at the connection bound.",
 		})
 		cfg.Registry.MustRegister(g.gauge, g.evicted)
 	}
@@ -106,11 +111,11 @@ func (g *Guard) ConnContext(ctx context.Context, c net.Conn) context.Context {
 
 // Handler wraps the server's handler. Once an answer that says
 // Connection: close is on the wire, its connection becomes evictable
-// soon (answeredGrace): all net/http still does with it is linger (up to half a second,
-// or while it discards the rest of an unread body) so that the client
-// reads the answer, which matters less than admitting a newcomer when all
-// places are taken. A handler that sets Connection: close must have
-// written its answer.
+// after answeredGrace: all net/http still does with it is linger (half a
+// second, or while it discards the rest of an unread body) so that the
+// client surely reads the answer, which matters less than admitting a
+// newcomer when all places are taken. A handler that sets
+// Connection: close must have written its answer.
 func (g *Guard) Handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		next.ServeHTTP(w, r)
