@@ -31,15 +31,17 @@ func (b *uploadBudget) acquire(cost int64) (func(), error) {
 	return func() { b.sem.Release(cost) }, nil
 }
 
-// bodyCost is the memory a request's body holds while its handler reads
-// it: the storage layer's write buffers for object data, the document for
-// XML bodies (io.ReadAll may double its buffer once), plus what the SigV4
-// reader buffers (a whole aws-chunked chunk). Operations that never read
-// a body cost nothing.
+// bodyCost is the memory a request holds while it writes: the storage
+// layer's write buffers for object data (a copy writes a new data stream of
+// a size not known yet), the document for XML bodies (io.ReadAll may double
+// its buffer once), plus what the SigV4 reader buffers (a whole aws-chunked
+// chunk). Operations that write no data and read no body cost nothing.
 func (s *Server) bodyCost(req *request) int64 {
 	switch req.route.Op {
 	case OpPutObject, OpUploadPart:
 		return s.backend.WriteMemory(req.bodySize) + req.maxBuffered
+	case OpCopyObject, OpUploadPartCopy:
+		return s.backend.WriteMemory(-1)
 	case OpDeleteObjects, OpCompleteMultipartUpload, OpCreateBucket, OpPutBucketVersioning:
 		n := int64(maxXMLBody)
 		if req.bodySize >= 0 {

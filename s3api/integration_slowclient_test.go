@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/filesphere/filesphere/s3api"
 	"github.com/filesphere/filesphere/s3api/s3test"
 )
@@ -226,54 +228,66 @@ func TestIntegrationBodyMinimumRate(t *testing.T) {
 			return f.signedHead(t, http.MethodPut, b, "nothing", nil, 1<<20)
 		}, func(*rawConn) {}},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
+	// The clients run side by side, each on its own connection.
+	t.Run("clients", func(t *testing.T) {
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				t.Parallel()
+				cutClient(t, f, c.req(t), c.feed, timeout)
+			})
+		}
+		t.Run("steady client above the rate finishes", func(t *testing.T) {
+			t.Parallel()
+			// 4x the minimum for 3 s: three timeouts long.
+			const chunk, every, n = 16 << 10, 125 * time.Millisecond, 24
+			data := randBytes(chunk*n, 3)
 			rc := f.dial(t)
-			rc.sendHead(c.req(t))
-			start := time.Now()
-			c.feed(rc)
-			resp, body := rc.response(timeout + 5*time.Second)
-			took := time.Since(start)
-			wantXMLError(t, resp, body, "RequestTimeout", http.StatusBadRequest)
-			if !resp.Close {
-				t.Fatal("RequestTimeout without Connection: close")
+			rc.sendHead(f.signedHead(t, http.MethodPut, b, "steady", nil, int64(len(data))))
+			for i := 0; i < n; i++ {
+				rc.send(data[i*chunk : (i+1)*chunk])
+				time.Sleep(every)
 			}
-			// Not before the deadline (a client may pause for timeout),
-			// and not long after it.
-			if took < timeout*9/10 || took > timeout+5*time.Second {
-				t.Fatalf("cut after %v, want about %v", took, timeout)
+			resp, body := rc.response(5 * time.Second)
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("steady upload: %d %s", resp.StatusCode, body)
 			}
-			t.Logf("cut %v after the headers", took.Round(time.Millisecond))
-			rc.closed(3 * time.Second)
+			if got := f.get(t, b, "steady"); md5Hex(got) != md5Hex(data) {
+				t.Fatal("steady upload stored other bytes")
+			}
 		})
-	}
+	})
 	for _, key := range []string{"stalled", "trickle", "nothing"} {
 		if f.exists(t, b, key) {
 			t.Fatalf("%s: a cut upload is visible", key)
 		}
 	}
-	if n := f.ShardCount(t); n != shards {
-		t.Fatalf("cut uploads left %d shards", n-shards)
+	if n := f.ShardCount(t); n != shards+s3test.NumDrives { // the steady object: a shard per drive
+		t.Fatalf("cut uploads left %d shards", n-shards-s3test.NumDrives)
 	}
+}
 
-	t.Run("steady client above the rate finishes", func(t *testing.T) {
-		// 4x the minimum for 3 s: three timeouts long.
-		const chunk, every, n = 16 << 10, 125 * time.Millisecond, 24
-		data := randBytes(chunk*n, 3)
-		rc := f.dial(t)
-		rc.sendHead(f.signedHead(t, http.MethodPut, b, "steady", nil, int64(len(data))))
-		for i := 0; i < n; i++ {
-			rc.send(data[i*chunk : (i+1)*chunk])
-			time.Sleep(every)
-		}
-		resp, body := rc.response(5 * time.Second)
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("steady upload: %d %s", resp.StatusCode, body)
-		}
-		if got := f.get(t, b, "steady"); md5Hex(got) != md5Hex(data) {
-			t.Fatal("steady upload stored other bytes")
-		}
-	})
+// cutClient sends req's headers, feeds its body the way the client under
+// test does, and checks that the server cuts it with RequestTimeout about
+// timeout after it stopped keeping up.
+func cutClient(t *testing.T, f *fixture, req *http.Request, feed func(*rawConn), timeout time.Duration) {
+	t.Helper()
+	rc := f.dial(t)
+	rc.sendHead(req)
+	start := time.Now()
+	feed(rc)
+	resp, body := rc.response(timeout + 5*time.Second)
+	took := time.Since(start)
+	wantXMLError(t, resp, body, "RequestTimeout", http.StatusBadRequest)
+	if !resp.Close {
+		t.Fatal("RequestTimeout without Connection: close")
+	}
+	// Not before the deadline (a client may pause for timeout),
+	// and not long after it.
+	if took < timeout*9/10 || took > timeout+5*time.Second {
+		t.Fatalf("cut after %v, want about %v", took, timeout)
+	}
+	t.Logf("cut %v after the headers", took.Round(time.Millisecond))
+	rc.closed(3 * time.Second)
 }
 
 // Past the upload memory bound a request is refused with SlowDown at once,
@@ -321,6 +335,9 @@ func TestIntegrationUploadBudget(t *testing.T) {
 	if got := f.get(t, b, "small"); len(got) == 0 {
 		t.Fatal("small object lost")
 	}
+	// A copy writes a new data stream: it needs the budget too.
+	_, err := f.sdk.CopyObject(ctx(t), &s3.CopyObjectInput{Bucket: &b, Key: aws.String("copy"), CopySource: aws.String(b + "/small")})
+	wantErr(t, err, "SlowDown", http.StatusServiceUnavailable)
 
 	a.send(data[100<<10:])
 	if resp, body := a.response(5 * time.Second); resp.StatusCode != http.StatusOK {
@@ -328,5 +345,8 @@ func TestIntegrationUploadBudget(t *testing.T) {
 	}
 	if resp, body := put("c"); resp.StatusCode != http.StatusOK {
 		t.Fatalf("upload after the budget freed: %d %s", resp.StatusCode, body)
+	}
+	if _, err := f.sdk.CopyObject(ctx(t), &s3.CopyObjectInput{Bucket: &b, Key: aws.String("copy"), CopySource: aws.String(b + "/small")}); err != nil {
+		t.Fatalf("copy after the budget freed: %v", err)
 	}
 }
