@@ -120,14 +120,14 @@ func (l *openLog) shards() map[int]int {
 type fault int
 
 const (
-	faultNone      fault = iota
-	faultMissing         // nil ShardSource
-	faultOpenError       // ShardSource returns an error
-	faultReadError       // stream errors when reaching the target block
-	faultTruncate        // shard file cut inside the target block
-	faultFlipChunk       // one bit flipped in the target block's chunk
-	faultFlipHash        // one bit flipped in the target block's hash
-	faultReadSector      // read error inside the target block's frame; streams opened past it read fine
+	faultNone       fault = iota
+	faultMissing          // nil ShardSource
+	faultOpenError        // ShardSource returns an error
+	faultReadError        // stream errors when reaching the target block
+	faultTruncate         // shard file cut inside the target block
+	faultFlipChunk        // one bit flipped in the target block's chunk
+	faultFlipHash         // one bit flipped in the target block's hash
+	faultReadSector       // read error inside the target block's frame; streams opened past it read fine
 )
 
 var allFaults = []fault{faultMissing, faultOpenError, faultReadError, faultTruncate, faultFlipChunk, faultFlipHash}
