@@ -45,7 +45,7 @@ func (c *Codec) Decode(ctx context.Context, w io.Writer, src []ShardSource, offs
 	}
 	first := offset / int64(c.blockSize)
 	last := (offset + length - 1) / int64(c.blockSize)
-	g := c.newGatherer(ctx, src, serrs, allShards(n), dataShards(c.k, n), size, last)
+	g := c.newGatherer(ctx, src, serrs, allShards(n), nil, size, last)
 	defer g.close()
 
 	rw := &rangeWriter{w: w, offset: offset, end: offset + length, blockSize: int64(c.blockSize)}
@@ -108,16 +108,6 @@ func (c *Codec) reconstructData(s *blockSet, present []bool) error {
 		return nil
 	}
 	return c.enc.ReconstructData(s.shards)
-}
-
-// dataShards marks the k data shards: a block whose data chunks all verify
-// needs nothing else.
-func dataShards(k, n int) []bool {
-	req := make([]bool, n)
-	for i := range k {
-		req[i] = true
-	}
-	return req
 }
 
 func allShards(n int) []int {
@@ -192,9 +182,19 @@ type gatherer struct {
 // a drive failing every read is not worth waiting on for every block.
 const maxReadErrors = 2
 
+// newGatherer prepares reads of blocks up to lastBlock. A nil required
+// means the k data shards: a block whose data chunks all verify needs
+// nothing else.
 func (c *Codec) newGatherer(ctx context.Context, src []ShardSource, serrs ShardErrors, order []int, required []bool, size, lastBlock int64) *gatherer {
 	n := c.k + c.m
 	end := c.ShardOffset(lastBlock) + int64(HashSize+c.chunkLen(c.blockLen(lastBlock, size)))
+	flags := make([]bool, 5*n) // one allocation for the per-shard flags
+	if required == nil {
+		required = flags[4*n : 5*n]
+		for i := range c.k {
+			required[i] = true
+		}
+	}
 	return &gatherer{
 		c:        c,
 		ctx:      ctx,
@@ -202,10 +202,10 @@ func (c *Codec) newGatherer(ctx context.Context, src []ShardSource, serrs ShardE
 		serrs:    serrs,
 		order:    order,
 		required: required,
-		gone:     make([]bool, n),
-		suspect:  make([]bool, n),
-		tried:    make([]bool, n),
-		present:  make([]bool, n),
+		gone:     flags[0:n],
+		suspect:  flags[n : 2*n],
+		tried:    flags[2*n : 3*n],
+		present:  flags[3*n : 4*n],
 		readers:  make([]*shardReader, n),
 		ws:       newWorkers(n),
 		size:     size,
