@@ -78,6 +78,7 @@ func TestBitrotSpreadAcrossBlocks(t *testing.T) {
 	}
 
 	rep := adminHeal(t, n, true)
+	t.Logf("deep heal of the damaged objects: %s", rep)
 	if rep.Failed != 0 || rep.Lost != 0 || rep.Streams != 2 || rep.Healed < 1 || rep.Healed+rep.Healthy != 2 {
 		t.Fatalf("deep heal of the damaged objects: %s; want both healed (the read one may have healed on read)", rep)
 	}
