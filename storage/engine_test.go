@@ -48,6 +48,13 @@ func (te *testEngine) setInline(n int64) {
 
 func newTestEngineInline(t testing.TB, k, m, block int, inline int64) *testEngine {
 	t.Helper()
+	return newTestEngineWrapped(t, k, m, block, inline, nil)
+}
+
+// newTestEngineWrapped is newTestEngineInline with each Local drive wrapped
+// by wrap (nil: used as is), e.g. in a drive.Faulty.
+func newTestEngineWrapped(t testing.TB, k, m, block int, inline int64, wrap func(drive.ShardStore) drive.ShardStore) *testEngine {
+	t.Helper()
 	dir := t.TempDir()
 	kv, err := meta.OpenLocal(filepath.Join(dir, "meta.db"))
 	if err != nil {
@@ -64,6 +71,9 @@ func newTestEngineInline(t testing.TB, k, m, block int, inline int64) *testEngin
 			t.Fatal(err)
 		}
 		set[id] = d
+		if wrap != nil {
+			set[id] = wrap(d)
+		}
 		roots = append(roots, root)
 		members = append(members, ring.Member{DriveID: id, NodeID: "n"})
 	}

@@ -31,7 +31,8 @@ type HealReport struct {
 	Failed       int       `json:"failed"`
 	Lost         int       `json:"lost"`
 	// Redundancy counts streams by their number of good shards when
-	// checked (before any repair of that pass).
+	// checked (before any repair of that pass); a deep pass counts the
+	// good chunks of each stream's worst block.
 	Redundancy    map[int]int `json:"redundancy"`
 	FailedObjects []string    `json:"failed_objects,omitempty"`
 }
