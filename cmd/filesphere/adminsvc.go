@@ -67,8 +67,9 @@ func (a adminService) RemoveNode(ctx context.Context, id string) error {
 }
 
 // DrainNode marks the node draining and reports where the drain stands.
+// Draining a node that a drain already removed reports it done.
 func (a adminService) DrainNode(ctx context.Context, id string) (s3api.AdminDrainStatus, error) {
-	if err := a.node.Drain(ctx, id); err != nil {
+	if err := a.node.Drain(ctx, id); err != nil && !errors.Is(err, cluster.ErrUnknownNode) {
 		return s3api.AdminDrainStatus{}, adminErr(err)
 	}
 	return a.DrainStatus(ctx, id)
