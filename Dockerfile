@@ -16,8 +16,8 @@ FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends curl \
  && rm -rf /var/lib/apt/lists/* \
- && groupadd --system --gid 10001 filesphere \
- && useradd --system --uid 10001 --gid filesphere --home-dir /data --no-create-home --shell /usr/sbin/nologin filesphere \
+ && groupadd --gid 10001 filesphere \
+ && useradd --uid 10001 --gid filesphere --home-dir /data --no-create-home --shell /usr/sbin/nologin filesphere \
  && mkdir -p /data \
  && chown filesphere:filesphere /data \
  && chmod 0700 /data

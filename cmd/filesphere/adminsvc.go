@@ -32,7 +32,7 @@ func (a adminService) HealStatus(ctx context.Context) (s3api.AdminHealStatus, er
 	if err != nil {
 		return s3api.AdminHealStatus{}, adminErr(err)
 	}
-	out := s3api.AdminHealStatus{Leader: rs.Leader}
+	out := s3api.AdminHealStatus{Leader: rs.Leader, Unreachable: []s3api.AdminUnreachableNode{}}
 	if err := json.Unmarshal(rs.Repair, &out.HealStatus); err != nil {
 		return s3api.AdminHealStatus{}, fmt.Errorf("repair state of leader %s: %w", rs.Leader, err)
 	}
