@@ -99,10 +99,11 @@ type Node struct {
 	members   atomic.Pointer[Membership]
 	remotes   sync.Map // drive id → drive.ShardStore
 	live      liveness
+	stop      chan struct{}
+	wg        sync.WaitGroup
+
 	// repairReport gives the repair state this node reports as leader.
 	repairReport atomic.Pointer[func() any]
-	stop         chan struct{}
-	wg           sync.WaitGroup
 }
 
 // Start opens the node's state, starts Raft and the node-to-node API, and
