@@ -101,6 +101,9 @@ type Node struct {
 	live      liveness
 	stop      chan struct{}
 	wg        sync.WaitGroup
+
+	// repairReport gives the repair state this node reports as leader.
+	repairReport atomic.Pointer[func() any]
 }
 
 // Start opens the node's state, starts Raft and the node-to-node API, and
@@ -170,7 +173,7 @@ func (n *Node) open() error {
 	srvCfg := rpc.DefaultServerConfig()
 	srvCfg.Secret, srvCfg.NodeID, srvCfg.Log = n.cfg.Secret, n.cfg.NodeID, n.log
 	srvCfg.Drives = func(id string) (drive.ShardStore, bool) { d, ok := n.cfg.Drives[id]; return d, ok }
-	srvCfg.Meta, srvCfg.Cluster = n.kv, n
+	srvCfg.Meta, srvCfg.Cluster, srvCfg.Repair = n.kv, n, n
 	rs, err := rpc.NewServer(srvCfg)
 	if err != nil {
 		return err
@@ -363,13 +366,16 @@ func (n *Node) Remove(ctx context.Context, id string) error {
 		return fmt.Errorf("%w: %s", ErrUnknownNode, id)
 	}
 	if len(m.Nodes) == 1 {
-		return errors.New("cluster: cannot remove the last node")
+		return fmt.Errorf("%w: %s", ErrLastNode, id)
 	}
 	return updateMembership(ctx, n.kv, removeNodeOps(id))
 }
 
 // ErrUnknownNode is returned for a node id that is not a member.
 var ErrUnknownNode = errors.New("cluster: no such node")
+
+// ErrLastNode refuses to remove the only member of a cluster.
+var ErrLastNode = errors.New("cluster: cannot remove the last node")
 
 // loop refreshes membership and, on the leader, reconciles Raft with it.
 func (n *Node) loop() {
@@ -390,6 +396,7 @@ func (n *Node) loop() {
 		if n.raft.State() == raft.Leader {
 			if leaderSince.IsZero() {
 				leaderSince = time.Now()
+				n.live.reset()
 			}
 			if err := n.reconcileNow(ctx); err != nil {
 				n.log.WithError(err).Warn("raft reconcile")
@@ -589,18 +596,4 @@ func (n *Node) Drain(ctx context.Context, id string) error {
 		}
 	}
 	return fmt.Errorf("%w: %s", ErrUnknownNode, id)
-}
-
-// NodeDrives returns the drive ids of a member.
-func (n *Node) NodeDrives(id string) ([]string, error) {
-	for _, rec := range n.members.Load().Nodes {
-		if rec.ID == id {
-			var ids []string
-			for _, d := range rec.Drives {
-				ids = append(ids, d.ID)
-			}
-			return ids, nil
-		}
-	}
-	return nil, fmt.Errorf("%w: %s", ErrUnknownNode, id)
 }

@@ -42,6 +42,7 @@ const (
 	ErrInvalidRange                   ErrorCode = "InvalidRange"
 	ErrInvalidRequest                 ErrorCode = "InvalidRequest"
 	ErrInvalidBucketState             ErrorCode = "InvalidBucketState"
+	ErrInvalidClusterState            ErrorCode = "InvalidClusterState"
 	ErrKeyTooLong                     ErrorCode = "KeyTooLongError"
 	ErrMalformedXML                   ErrorCode = "MalformedXML"
 	ErrMethodNotAllowed               ErrorCode = "MethodNotAllowed"
@@ -49,6 +50,7 @@ const (
 	ErrMissingSecurityHeader          ErrorCode = "MissingSecurityHeader"
 	ErrNoSuchBucket                   ErrorCode = "NoSuchBucket"
 	ErrNoSuchKey                      ErrorCode = "NoSuchKey"
+	ErrNoSuchNode                     ErrorCode = "NoSuchNode"
 	ErrNoSuchUpload                   ErrorCode = "NoSuchUpload"
 	ErrNoSuchVersion                  ErrorCode = "NoSuchVersion"
 	ErrNotImplemented                 ErrorCode = "NotImplemented"
@@ -94,6 +96,7 @@ var errorTable = map[ErrorCode]apiErrorDef{
 	ErrInvalidRange:                   {http.StatusRequestedRangeNotSatisfiable, "The requested range is not satisfiable."},
 	ErrInvalidRequest:                 {http.StatusBadRequest, "Invalid Request."},
 	ErrInvalidBucketState:             {http.StatusConflict, "The request is not valid for the current state of the bucket."},
+	ErrInvalidClusterState:            {http.StatusConflict, "The request is not valid for the current state of the cluster."},
 	ErrKeyTooLong:                     {http.StatusBadRequest, "Your key is too long."},
 	ErrMalformedXML:                   {http.StatusBadRequest, "The XML that you provided was not well formed or did not validate against our published schema."},
 	ErrMethodNotAllowed:               {http.StatusMethodNotAllowed, "The specified method is not allowed against this resource."},
@@ -101,6 +104,7 @@ var errorTable = map[ErrorCode]apiErrorDef{
 	ErrMissingSecurityHeader:          {http.StatusBadRequest, "Your request is missing a required header."},
 	ErrNoSuchBucket:                   {http.StatusNotFound, "The specified bucket does not exist."},
 	ErrNoSuchKey:                      {http.StatusNotFound, "The specified key does not exist."},
+	ErrNoSuchNode:                     {http.StatusNotFound, "The specified node is not a member of the cluster."},
 	ErrNoSuchUpload:                   {http.StatusNotFound, "The specified multipart upload does not exist. The upload ID might not be valid, or the multipart upload might have been aborted or completed."},
 	ErrNoSuchVersion:                  {http.StatusNotFound, "The specified version does not exist."},
 	ErrNotImplemented:                 {http.StatusNotImplemented, "A header or query you provided implies functionality that is not implemented."},
@@ -189,6 +193,9 @@ func toAPIError(err error) *APIError {
 		return &APIError{Code: code, Err: err}
 	}
 	if e := storageError(err); e != nil {
+		return e
+	}
+	if e := adminError(err); e != nil {
 		return e
 	}
 	switch {

@@ -83,6 +83,9 @@ func splitTarget(r *http.Request, domain string) (bucket, key string) {
 // classify decides the operation of a request.
 func classify(r *http.Request, domain string) Route {
 	bucket, key := splitTarget(r, domain)
+	if bucket == adminBucket {
+		return classifyAdmin(r.Method, key)
+	}
 	q := r.URL.Query()
 	rt := Route{Bucket: bucket, Key: key}
 	for _, s := range unsupported {

@@ -61,8 +61,13 @@ type Config struct {
 	MaxHeaderBytes int
 	// Ready reports whether the node can serve (for /health/ready).
 	Ready func() bool
-	// Metrics serves unsigned GET /metrics (Prometheus); nil disables it.
+	// Metrics serves the Prometheus metrics to signed requests (the admin
+	// operation AdminMetrics); nil disables them.
 	Metrics http.Handler
+	// MetricsPublic also serves them to unsigned GET /metrics, for a
+	// Prometheus that cannot sign; otherwise such a request is an
+	// anonymous S3 request like any other (and refused).
+	MetricsPublic bool
 	// Admin backs the admin API under AdminPrefix; nil disables it.
 	Admin Admin
 	Log   *logrus.Entry
@@ -123,13 +128,13 @@ func New(cfg Config, backend storage.Backend, authn Authenticator, authz Authori
 	ops := r.MatcherFunc(unsigned).Methods(http.MethodGet, http.MethodHead).Subrouter()
 	ops.Path("/health/live").HandlerFunc(s.live)
 	ops.Path("/health/ready").HandlerFunc(s.ready)
-	if cfg.Metrics != nil {
+	if cfg.Metrics != nil && cfg.MetricsPublic {
 		ops.Path("/metrics").Handler(cfg.Metrics)
 	}
-	r.PathPrefix(AdminPrefix + "/").HandlerFunc(s.serveAdmin)
 	r.PathPrefix("/").Handler(http.HandlerFunc(s.serveS3))
 	s.router = r
 	s.ops = s.handlers()
+	s.adminHandlers(s.ops)
 	return s, nil
 }
 

@@ -59,12 +59,15 @@ func (e *Engine) repairLoop(ctx context.Context) {
 			if ctx.Err() != nil {
 				return
 			}
-			entry := e.log.WithFields(map[string]any{"streams": rep.Streams, "healed": rep.Healed, "moved": rep.ShardsMoved, "failed": rep.Failed, "deep": deep})
+			entry := e.log.WithFields(map[string]any{"streams": rep.Streams, "healed": rep.Healed, "moved": rep.ShardsMoved, "failed": rep.Failed, "waiting": rep.Waiting, "deep": deep})
 			switch {
 			case err != nil:
 				entry.WithError(err).Warn("repair pass stopped")
 			case rep.Healed > 0 || rep.Failed > 0:
 				entry.Info("repair pass")
+			}
+			if err == nil && e.cfg.PassDone != nil {
+				e.cfg.PassDone(ctx, rep)
 			}
 			if deep { // orphans wait hours anyway: collect on scrub passes only
 				e.collectOrphans(ctx)

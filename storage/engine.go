@@ -52,6 +52,9 @@ type EngineConfig struct {
 	ScrubEvery int
 	// RepairBandwidth throttles background repair writes (bytes/s, 0 = no limit).
 	RepairBandwidth int64
+	// PassDone, when set, runs on the leader after each background repair
+	// pass that completed (the cluster finishes drains from it).
+	PassDone func(ctx context.Context, rep HealReport)
 	// OrphanGrace is how old an unreferenced shard must be before garbage
 	// collection removes it (uploads in flight write shards before commit).
 	OrphanGrace time.Duration

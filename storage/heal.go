@@ -39,7 +39,10 @@ type HealReport struct {
 	ShardsMoved  int       `json:"shards_moved"`  // shards moved to their new drive
 	BytesWritten int64     `json:"bytes_written"` // shard bytes written by repairs
 	Failed       int       `json:"failed"`        // streams that could not be fully repaired (retried next pass)
-	Lost         int       `json:"lost"`          // streams below read quorum
+	// Waiting counts streams whose repair waits for an offline drive: it
+	// comes back, or its node is declared lost and the ring moves on.
+	Waiting int `json:"waiting"`
+	Lost    int `json:"lost"` // streams below read quorum
 	// Redundancy counts streams by how many of their shards were good
 	// when checked: k+m is full redundancy, below k is lost. A deep pass
 	// counts per block (bitrot spoils frames, not shards) and files a
@@ -125,6 +128,8 @@ func (r *HealReport) add(name string, size int64, res repairResult) {
 		r.ShardsMoved += len(res.moved.indices)
 	}
 	switch {
+	case errors.Is(res.err, errTargetsOffline):
+		r.Waiting++
 	case res.err != nil:
 		r.Failed++
 		if errors.Is(res.err, ErrReadQuorum) {

@@ -187,3 +187,31 @@ func TestCollectGarbageRemovesOnlyOrphans(t *testing.T) {
 		t.Fatalf("collected %d referenced shards", n)
 	}
 }
+
+// TestRepairWaitsForOfflineDrive: while a drive is offline (its node
+// unreachable but not declared lost), the streams with a shard on it are
+// counted as waiting, not as failures; once it is back they heal.
+func TestRepairWaitsForOfflineDrive(t *testing.T) {
+	env := newRepairEnv(t)
+	ctx := context.Background()
+	held := env.shardCount("n2")
+	if held == 0 {
+		t.Fatal("n2 holds no shards")
+	}
+	env.drives["n2"].SetOffline(true)
+	rep, err := env.e.Heal(ctx, storage.HealOptions{Rebalance: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Failed != 0 || len(rep.FailedObjects) != 0 || rep.Waiting != held {
+		t.Fatalf("offline drive: failed %d %v, waiting %d; want 0 failed and %d waiting", rep.Failed, rep.FailedObjects, rep.Waiting, held)
+	}
+	if st := env.e.HealStatus(); st.Waiting != held || st.Failed != 0 {
+		t.Fatalf("status: waiting %d failed %d, want %d and 0", st.Waiting, st.Failed, held)
+	}
+	env.drives["n2"].SetOffline(false)
+	rep, err = env.e.Heal(ctx, storage.HealOptions{Rebalance: true})
+	if err != nil || rep.Failed != 0 || rep.Waiting != 0 || rep.Healthy != rep.Streams {
+		t.Fatalf("drive back: %+v %v", rep, err)
+	}
+}

@@ -44,6 +44,7 @@ type serverFlags struct {
 	// repairEvery and repairBandwidth tune the background repairer.
 	repairEvery     time.Duration
 	repairBandwidth int64
+	metricsPublic   bool
 }
 
 func newServerCmd() *cobra.Command {
@@ -58,7 +59,10 @@ With no DRIVE arguments the node uses four drive folders <data>/drive1 ... <data
 
 Root credentials come from FILESPHERE_ROOT_USER and FILESPHERE_ROOT_PASSWORD. When unset, the
 first start generates random ones, stores them in <data>/root-credentials.json (mode 0600) and
-prints them; later starts reuse them.`,
+prints them once; later starts reuse them and print only the access key.
+
+Prometheus metrics are served to signed requests at /.filesphere/admin/v1/metrics; with
+--metrics-public also to unsigned GET /metrics.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := bindEnv(cmd.Flags()); err != nil {
 				return err
@@ -83,6 +87,7 @@ prints them; later starts reuse them.`,
 	fs.DurationVar(&f.lostAfter, "lost-after", 5*time.Minute, "how long a node may be unreachable before it is declared lost and its data rebuilt elsewhere")
 	fs.DurationVar(&f.repairEvery, "repair-interval", time.Minute, "time between background repair and rebalance passes")
 	fs.Int64Var(&f.repairBandwidth, "repair-bandwidth", 0, "bytes per second background repair and rebalancing may write (0 = unlimited)")
+	fs.BoolVar(&f.metricsPublic, "metrics-public", false, "serve Prometheus metrics to unsigned GET /metrics (for a scraper that cannot sign)")
 	return cmd
 }
 
@@ -203,11 +208,15 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	ecfg := storage.DefaultEngineConfig()
 	ecfg.DataShards, ecfg.ParityShards, ecfg.Log, ecfg.Registry = k, m, log, reg
 	ecfg.IsLeader, ecfg.RepairInterval, ecfg.RepairBandwidth = node.IsLeader, f.repairEvery, f.repairBandwidth
-	engine, err := storage.NewEngine(ecfg, node.KV(), node, node)
+	var engine *storage.Engine
+	// The leader finishes drains after the repair pass that emptied a node.
+	ecfg.PassDone = func(ctx context.Context, _ storage.HealReport) { node.FinishDrains(ctx, engine.ReferencedShards) }
+	engine, err = storage.NewEngine(ecfg, node.KV(), node, node)
 	if err != nil {
 		return err
 	}
 	defer engine.Close()
+	node.SetRepairReport(func() any { return engine.HealStatus() })
 
 	vcfg := sigv4.DefaultConfig()
 	vcfg.Region = f.region
@@ -223,8 +232,8 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	}
 	scfg := s3api.DefaultConfig()
 	scfg.Domain, scfg.Region, scfg.Log, scfg.Registry = f.domain, f.region, log, reg
-	scfg.Metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
-	scfg.Admin = admin{engine, node}
+	scfg.Metrics, scfg.MetricsPublic = promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), f.metricsPublic
+	scfg.Admin = adminService{engine: engine, node: node}
 	scfg.Ready = node.Ready
 	api, err := s3api.New(scfg, engine, verifier, s3api.AuthenticatedOnly{})
 	if err != nil {
@@ -263,55 +272,16 @@ func printBanner(addr net.Addr, f serverFlags, k, m int, paths []string, c rootC
 	_, port, _ := net.SplitHostPort(addr.String())
 	fmt.Printf("FileSphere S3 endpoint: http://%s\n", net.JoinHostPort(host, port))
 	fmt.Printf("Drives: %d (erasure %d+%d), data folder: %s\n", len(paths), k, m, f.dataDir)
+	// The secret is shown once, when it was just generated; afterwards
+	// only where it is kept.
 	if generated {
-		fmt.Printf("Generated root credentials (stored in %s):\n", filepath.Join(f.dataDir, credentialsFile))
+		fmt.Printf("Generated root credentials (stored in %s):\n", c.source)
+		fmt.Printf("  export AWS_ACCESS_KEY_ID=%s\n", c.AccessKey)
+		fmt.Printf("  export AWS_SECRET_ACCESS_KEY=%s\n", c.SecretKey)
+		fmt.Println("  (the secret key is shown only now; later starts print only the access key)")
 	} else {
-		fmt.Println("Root credentials:")
+		fmt.Printf("Root access key %s; its secret key is in %s\n", c.AccessKey, c.source)
+		fmt.Printf("  export AWS_ACCESS_KEY_ID=%s\n", c.AccessKey)
 	}
-	fmt.Printf("  export AWS_ACCESS_KEY_ID=%s\n", c.AccessKey)
-	fmt.Printf("  export AWS_SECRET_ACCESS_KEY=%s\n", c.SecretKey)
 	fmt.Printf("  aws --endpoint-url http://%s s3 ls\n", net.JoinHostPort(host, port))
-}
-
-// admin joins the engine's and the node's admin operations.
-type admin struct {
-	*storage.Engine
-	node *cluster.Node
-}
-
-func (a admin) ClusterStatus(ctx context.Context) (any, error) { return a.node.ClusterStatus(ctx) }
-
-func (a admin) RemoveNode(ctx context.Context, id string) error { return a.node.Remove(ctx, id) }
-
-func (a admin) HealStatus(context.Context) (any, error) { return a.Engine.HealStatus(), nil }
-
-func (a admin) DrainNode(ctx context.Context, id string) error { return a.node.Drain(ctx, id) }
-
-// drainStatus is what `admin node drain` polls.
-type drainStatus struct {
-	Node             string `json:"node"`
-	ReferencedShards int    `json:"referenced_shards"`
-	Removed          bool   `json:"removed"`
-	SafeToTurnOff    bool   `json:"safe_to_turn_off"`
-}
-
-// DrainStatus counts the shards still placed on the node; at zero the node
-// is removed from the membership and is safe to turn off.
-func (a admin) DrainStatus(ctx context.Context, id string) (any, error) {
-	drives, err := a.node.NodeDrives(id)
-	if err != nil {
-		return drainStatus{Node: id, Removed: true, SafeToTurnOff: true}, nil
-	}
-	n, err := a.Engine.ReferencedShards(ctx, drives)
-	if err != nil {
-		return nil, err
-	}
-	st := drainStatus{Node: id, ReferencedShards: n}
-	if n == 0 {
-		if err := a.node.Remove(ctx, id); err != nil {
-			return nil, err
-		}
-		st.Removed, st.SafeToTurnOff = true, true
-	}
-	return st, nil
 }
