@@ -1,10 +1,6 @@
 package policy
 
-import (
-	"strconv"
-	"strings"
-	"unicode/utf8"
-)
+import "strings"
 
 // Kind is where a policy is attached; validation differs by kind.
 type Kind uint8
@@ -59,11 +55,6 @@ type statement struct {
 // an *Error (see the Err* kinds). Callers check size limits themselves
 // (see MaxBucketPolicyBytes and IAMSize).
 func Parse(data []byte, kind Kind) (*Policy, error) {
-	if kind == KindIdentity || kind == KindTrust {
-		if err := checkIAMCharacters(data); err != nil {
-			return nil, err
-		}
-	}
 	doc, err := ParseDocument(data)
 	if err != nil {
 		return nil, err
@@ -71,16 +62,38 @@ func Parse(data []byte, kind Kind) (*Policy, error) {
 	return Compile(doc, kind)
 }
 
-// checkIAMCharacters enforces the character set IAM allows in policies.
-func checkIAMCharacters(data []byte) error {
-	for i, r := range string(data) {
-		if r == '\t' || r == '\n' || r == '\r' || (r >= 0x20 && r <= 0xFF) {
-			continue
+// iamCharacters enforces the character set IAM allows in policies (tab,
+// LF, CR and U+0020-U+00FF) on every string of the document, escaped or not.
+func iamCharacters(doc *Document) error {
+	check := func(stmt int, element string, vals ...string) error {
+		for _, v := range vals {
+			for _, r := range v {
+				if !(r == '\t' || r == '\n' || r == '\r' || (r >= 0x20 && r <= 0xFF)) {
+					return &Error{Kind: ErrBadCharacter, Statement: stmt, Element: element, Value: string(r)}
+				}
+			}
 		}
-		if r == utf8.RuneError {
-			return docErr(ErrSyntax, "", "", "document is not valid UTF-8")
+		return nil
+	}
+	if err := check(-1, "", doc.Version, doc.ID); err != nil {
+		return err
+	}
+	for i, s := range doc.Statement {
+		lists := [][]string{{s.Sid, string(s.Effect)}, s.Action, s.NotAction, s.Resource, s.NotResource}
+		for _, p := range []*Principals{s.Principal, s.NotPrincipal} {
+			if p != nil {
+				lists = append(lists, p.AWS, p.Service, p.Federated, p.CanonicalUser)
+			}
 		}
-		return docErr(ErrBadCharacter, "", string(r), "at byte "+strconv.Itoa(i))
+		for _, c := range s.Condition {
+			lists = append(lists, []string{c.Operator, c.Key}, c.Values)
+		}
+		for _, l := range lists {
+			if err := check(i, "", l...); err != nil {
+				err.(*Error).Sid = s.Sid
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -101,6 +114,11 @@ func Compile(doc Document, kind Kind) (*Policy, error) {
 	}
 	if len(doc.Statement) == 0 {
 		return nil, docErr(ErrNoStatement, "Statement", "", "")
+	}
+	if kind == KindIdentity || kind == KindTrust {
+		if err := iamCharacters(&doc); err != nil {
+			return nil, err
+		}
 	}
 	doc = doc.clone()
 	p := &Policy{doc: doc, kind: kind, stmts: make([]statement, len(doc.Statement))}

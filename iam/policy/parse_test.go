@@ -61,6 +61,8 @@ func TestParseRefusesInvalidPolicies(t *testing.T) {
 		{"IAM Sid not alphanumeric", KindIdentity, stmt(`{"Sid":"read-all","Effect":"Allow","Action":"*","Resource":"*"}`), ErrBadSid, "read-all"},
 		{"duplicate Sid", KindResource, stmt(okRes[:1]+`"Sid":"a",`+okRes[1:], okRes[:1]+`"Sid":"a",`+okRes[1:]), ErrDuplicateSid, `statement 1 ("a")`},
 		{"IAM character set", KindIdentity, stmt(`{"Sid":"x","Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::b/中"}`), ErrBadCharacter, ""},
+		{"IAM character set, escaped", KindIdentity, stmt(`{"Effect":"Allow","Action":"s3:*","Resource":"arn:aws:s3:::b/\u4e2d"}`), ErrBadCharacter, ""},
+		{"IAM character set, control", KindTrust, stmt(`{"Sid":"a\u0001","Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}`), ErrBadCharacter, `("a\x01")`},
 		{"unknown operator", KindIdentity, stmt(`{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"StringEqualz":{"aws:username":"a"}}}`), ErrUnknownOperator, "StringEqualz"},
 		{"operator names are case-sensitive", KindIdentity, stmt(`{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"stringequals":{"aws:username":"a"}}}`), ErrUnknownOperator, ""},
 		{"Null with IfExists", KindIdentity, stmt(`{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"NullIfExists":{"aws:username":"true"}}}`), ErrUnknownOperator, ""},
@@ -118,6 +120,7 @@ func TestParseAcceptsAWSForms(t *testing.T) {
 			"BinaryEquals":{"s3:x":"aGVsbG8="},"IpAddress":{"aws:SourceIp":["203.0.113.7","2001:DB8::/32"]},
 			"ArnNotLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/${aws:username}"},"Null":{"s3:prefix":false},
 			"ForAllValues:ArnEquals":{"aws:x":"*"}}}`)},
+		{"bucket policies may use any character", KindResource, stmt(`{"Sid":"中文","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/中/*"}`)},
 		{"variables with default and escapes", KindIdentity, stmt(`{"Effect":"Allow","Action":"*","Resource":"arn:aws:s3:::b-${aws:PrincipalTag/team, 'it''s'}/${*}${?}${$}"}`)},
 	}
 	for _, c := range cases {
