@@ -145,6 +145,12 @@ func TestKeyLookup(t *testing.T) {
 		{"current time as string", "StringLike", "aws:CurrentTime", "2020-05-15T*", p, nil, tTrue},
 		{"epoch time numeric", "NumericEquals", "aws:EpochTime", "1589544000", p, nil, tTrue},
 		{"epoch time as date", "DateLessThan", "aws:EpochTime", "1589544001", p, nil, tTrue},
+		{"IgnoreCase with a variable", "StringEqualsIgnoreCase", "s3:prefix", "${aws:username}", p, []string{"s3:prefix", "ALICE"}, tTrue},
+		{"IgnoreCase with an unresolved variable", "StringEqualsIgnoreCase", "s3:prefix", "${aws:PrincipalTag/none}", p, []string{"s3:prefix", ""}, tFalse},
+		{"IgnoreCase negated, unresolved matches nothing", "StringNotEqualsIgnoreCase", "s3:prefix", "${aws:PrincipalTag/none}", p, []string{"s3:prefix", "x"}, tTrue},
+		{"Bool with a variable", "Bool", "aws:SecureTransport", "${s3:x-want-tls}", p, []string{"aws:SecureTransport", "true", "s3:x-want-tls", "TRUE"}, tTrue},
+		{"Bool variable not a bool", "Bool", "aws:SecureTransport", "${s3:x-want-tls}", p, []string{"aws:SecureTransport", "true", "s3:x-want-tls", "yes"}, tFalse},
+		{"Arn with a variable", "ArnEquals", "aws:SourceArn", "arn:aws:iam::${aws:PrincipalAccount}:user/${aws:username}", p, []string{"aws:SourceArn", "arn:aws:iam::" + acct + ":user/alice"}, tTrue},
 		{"time not overridable", "DateLessThan", "aws:CurrentTime", "2000-01-01", p, []string{"aws:CurrentTime", "1999-01-01T00:00:00Z"}, tFalse},
 	}
 	for _, c := range cases {
@@ -159,6 +165,15 @@ func TestKeyLookup(t *testing.T) {
 				t.Fatalf("= %d, want %d", got, c.want)
 			}
 		})
+	}
+	var c Context
+	c.Set("S3:Prefix", "a", "b")
+	if v, ok := c.Values("s3:PREFIX"); !ok || len(v) != 2 {
+		t.Errorf("Values = %v, %v", v, ok)
+	}
+	c.Set("s3:prefix")
+	if _, ok := c.Values("s3:prefix"); ok {
+		t.Error("Set with no values should remove the key")
 	}
 	r := Request{Principal: p}
 	cc, _ := compileCondition(Condition{Operator: "Null", Key: "aws:CurrentTime", Values: []string{"true"}}, true)

@@ -112,3 +112,26 @@ func mustMarshal(t *testing.T, p *Policy) []byte {
 	}
 	return b
 }
+
+// A compiled Policy is shared by all requests: run Decide concurrently
+// (meaningful under -race).
+func TestDecideConcurrently(t *testing.T) {
+	sets := PolicySets{Identity: []Named{{Name: "home", Policy: mustParse(t, KindIdentity, homeFolders)}},
+		Resource: []Named{{Name: "bp", Policy: mustParse(t, KindResource, ipFence)}}}
+	done := make(chan bool)
+	for g := 0; g < 4; g++ {
+		go func() {
+			ok := true
+			for i := 0; i < 200; i++ {
+				r := rq(testUser("alice"), "s3:GetObject", bucket+"/home/alice/x", "aws:SourceIp", "192.0.2.1")
+				ok = ok && Decide(r, sets).Allowed()
+			}
+			done <- ok
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		if !<-done {
+			t.Error("a concurrent Decide was wrong")
+		}
+	}
+}

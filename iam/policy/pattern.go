@@ -151,11 +151,6 @@ func newPattern(s string, vars, wild, fold bool) (pattern, error) {
 	return p, nil
 }
 
-// matchAll reports whether the pattern is a lone "*".
-func (p *pattern) matchAll() bool {
-	return len(p.pieces) == 1 && p.pieces[0].kind == pStar
-}
-
 // match reports whether s matches p. Variables resolve through ec; one
 // that cannot be resolved (key absent or multi-valued, and no default)
 // makes the pattern match nothing.
@@ -188,6 +183,9 @@ func glob(ps []piece, s string, fold bool, ec *evalCtx) bool {
 			pc := &ps[pi]
 			switch pc.kind {
 			case pStar:
+				if pi == len(ps)-1 {
+					return true // a trailing star takes any remainder
+				}
 				starPi, starSi = pi, si
 				pi++
 				continue

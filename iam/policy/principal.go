@@ -57,7 +57,7 @@ type Principal struct {
 	UserID      string            // aws:userid (e.g. AIDA..., or ROLEID:SESSION)
 	Username    string            // aws:username, set for Users only
 	CanonicalID string            // the account's canonical id, for CanonicalUser
-	Tags        map[string]string // principal (or session) tags
+	Tags        map[string]string // principal (or session) tags; keys unique ignoring case
 	Provider    string            // WebIdentity: the identity provider, for Federated
 	Service     string            // Service: the service principal name
 }
