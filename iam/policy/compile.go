@@ -222,7 +222,12 @@ func compileStatement(s *Statement, kind Kind, vars bool) (statement, error) {
 		st.resources = append(st.resources, ap)
 	}
 
-	for _, c := range s.Condition {
+	for i, c := range s.Condition {
+		// JSON cannot say the same operator and key twice (Compile of a
+		// built Document could; it would not survive marshalling).
+		if i > 0 && c.Operator == s.Condition[i-1].Operator && c.Key == s.Condition[i-1].Key {
+			return st, &Error{Kind: ErrBadConditionKey, Element: "Condition", Value: c.Key, Detail: "repeated under " + c.Operator}
+		}
 		cc, err := compileCondition(c, vars)
 		if err != nil {
 			return st, err

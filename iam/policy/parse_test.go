@@ -184,6 +184,15 @@ func TestCompileBuiltDocument(t *testing.T) {
 		t.Errorf("conditions not sorted: first is %q", got)
 	}
 	roundTrip(t, p, KindIdentity)
+	dup := doc.clone()
+	dup.Statement[0].Condition = append(dup.Statement[0].Condition, dup.Statement[0].Condition[0])
+	if _, err := Compile(dup, KindIdentity); !errors.Is(err, ErrBadConditionKey) {
+		t.Errorf("Compile with a repeated operator and key = %v", err)
+	}
+	mixed := Document{Statement: []Statement{{Effect: Deny, Principal: &Principals{Wildcard: true, AWS: []string{acct}}, Action: []string{"*"}, Resource: []string{"*"}}}}
+	if _, err := Compile(mixed, KindResource); !errors.Is(err, ErrBadPrincipal) {
+		t.Errorf("Compile with * and a list = %v", err)
+	}
 	if _, err := Compile(doc, Kind(0)); !errors.Is(err, ErrSyntax) {
 		t.Errorf("Compile with no kind = %v", err)
 	}

@@ -97,6 +97,9 @@ type principalSet struct {
 // compilePrincipals validates p. AWS allows no partial wildcards in
 // principals: "*" alone, account ids and exact ARNs.
 func compilePrincipals(p *Principals, element string) (*principalSet, error) {
+	if p.Wildcard && len(p.AWS)+len(p.Service)+len(p.Federated)+len(p.CanonicalUser) > 0 {
+		return nil, &Error{Kind: ErrBadPrincipal, Element: element, Detail: `"*" stands alone`}
+	}
 	ps := &principalSet{wildcard: p.Wildcard}
 	for _, v := range p.AWS {
 		switch {
