@@ -3,7 +3,6 @@ package drive
 import (
 	"errors"
 	"fmt"
-	"io"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -32,13 +31,15 @@ type LocalConfig struct {
 	ProbeInterval time.Duration
 	// Now is the clock used for probe throttling.
 	Now func() time.Time
-	// Logger receives online/offline transitions. Nil discards them.
+	// Logger receives online/offline transitions. Required: a drive's own
+	// view of why it went offline belongs in the server log.
 	Logger *logrus.Entry
 }
 
-// DefaultLocalConfig returns the configuration NewLocal uses.
-func DefaultLocalConfig(id, root string) LocalConfig {
-	return LocalConfig{ID: id, Root: root, ProbeInterval: time.Second, Now: time.Now}
+// DefaultLocalConfig returns defaults for the optional fields; ID, Root and
+// Logger are the caller's to set.
+func DefaultLocalConfig() LocalConfig {
+	return LocalConfig{ProbeInterval: time.Second, Now: time.Now}
 }
 
 // Validate reports configuration errors.
@@ -52,6 +53,8 @@ func (c LocalConfig) Validate() error {
 		return errors.New("drive: local: negative probe interval")
 	case c.Now == nil:
 		return errors.New("drive: local: nil clock")
+	case c.Logger == nil:
+		return errors.New("drive: local: nil logger")
 	}
 	return nil
 }
@@ -82,25 +85,15 @@ type Local struct {
 	cleaned   bool // leftover temp files removed (done once, see probe)
 }
 
-// NewLocal opens (or initialises) the drive folder root with the default
-// configuration.
-func NewLocal(id, root string) (*Local, error) {
-	return NewLocalFromConfig(DefaultLocalConfig(id, root))
-}
-
-// NewLocalFromConfig opens (or initialises) a drive folder. It fails only on
-// an invalid configuration; an unusable folder yields an offline Local.
-func NewLocalFromConfig(cfg LocalConfig) (*Local, error) {
+// NewLocal opens (or initialises) a drive folder. It fails only on an
+// invalid configuration; an unusable folder yields an offline Local.
+func NewLocal(cfg LocalConfig) (*Local, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	root, err := filepath.Abs(cfg.Root)
 	if err != nil {
 		return nil, fmt.Errorf("drive: local: root %q: %w", cfg.Root, err)
-	}
-	log := cfg.Logger
-	if log == nil {
-		log = discardLogger()
 	}
 	l := &Local{
 		cfg:        cfg,
@@ -109,7 +102,7 @@ func NewLocalFromConfig(cfg LocalConfig) (*Local, error) {
 		tmpDir:     filepath.Join(root, filepath.FromSlash(tmpDirName)),
 		shardsDir:  filepath.Join(root, shardsDirName),
 		formatPath: filepath.Join(root, filepath.FromSlash(formatName)),
-		log:        log.WithFields(logrus.Fields{"component": "drive", "drive": cfg.ID, "path": root}),
+		log:        cfg.Logger.WithFields(logrus.Fields{"component": "drive", "drive": cfg.ID, "path": root}),
 	}
 	_ = l.ready() // an offline start is a state, not an error
 	return l, nil
@@ -123,10 +116,4 @@ func (l *Local) Root() string { return l.root }
 
 func (l *Local) shardPath(id string) string {
 	return filepath.Join(l.shardsDir, filepath.FromSlash(id))
-}
-
-func discardLogger() *logrus.Entry {
-	lg := logrus.New()
-	lg.Out = io.Discard
-	return logrus.NewEntry(lg)
 }
