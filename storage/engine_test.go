@@ -42,7 +42,7 @@ func newTestEngine(t testing.TB, k, m, block int) *testEngine {
 func (te *testEngine) setInline(n int64) {
 	cfg := te.cfg
 	cfg.InlineThreshold = n
-	e, err := storage.NewEngine(cfg, te.kv, te.set, te.rg)
+	e, err := storage.NewEngine(cfg, te.kv, te.set, storage.FixedPlacement(te.rg))
 	if err != nil {
 		panic(err)
 	}
@@ -79,7 +79,7 @@ func newTestEngineInline(t testing.TB, k, m, block int, inline int64) *testEngin
 	cfg := storage.DefaultEngineConfig()
 	cfg.DataShards, cfg.ParityShards, cfg.BlockSize, cfg.InlineThreshold = k, m, block, inline
 	cfg.DeleteGrace = 0
-	e, err := storage.NewEngine(cfg, kv, set, rg)
+	e, err := storage.NewEngine(cfg, kv, set, storage.FixedPlacement(rg))
 	if err != nil {
 		t.Fatal(err)
 	}

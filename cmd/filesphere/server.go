@@ -191,7 +191,7 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	ecfg := storage.DefaultEngineConfig()
 	ecfg.DataShards, ecfg.ParityShards, ecfg.Log, ecfg.Registry = k, m, log, reg
 	ecfg.IsLeader, ecfg.RepairInterval, ecfg.RepairBandwidth = node.IsLeader, f.repairEvery, f.repairBandwidth
-	engine, err := storage.NewEngine(ecfg, node.KV(), node, node)
+	engine, err := storage.NewEngine(ecfg, node.KV(), node, placementOf(node))
 	if err != nil {
 		return err
 	}
