@@ -37,11 +37,18 @@ type Config struct {
 	// LostAfter is how long a node may be unreachable before the leader
 	// declares it lost and removes it (0 = never).
 	LostAfter time.Duration
+	// Now and After are the clock of the membership loop: refreshes wait
+	// on After, and liveness measures silence with Now, so tests drive
+	// lost-after with a fake clock. Network timeouts and retries use real
+	// time.
+	Now   func() time.Time
+	After func(time.Duration) <-chan time.Time
 }
 
 // DefaultConfig returns defaults for the optional fields.
 func DefaultConfig() Config {
-	return Config{RefreshInterval: 500 * time.Millisecond, JoinTimeout: 2 * time.Minute, LostAfter: 5 * time.Minute}
+	return Config{RefreshInterval: 500 * time.Millisecond, JoinTimeout: 2 * time.Minute, LostAfter: 5 * time.Minute,
+		Now: time.Now, After: time.After}
 }
 
 // Validate checks a Config.
@@ -59,6 +66,8 @@ func (c Config) Validate() error {
 		return errors.New("cluster: at least one drive required")
 	case c.RefreshInterval <= 0 || c.JoinTimeout <= 0:
 		return errors.New("cluster: intervals must be positive")
+	case c.Now == nil || c.After == nil:
+		return errors.New("cluster: clock (Now, After) required")
 	}
 	return nil
 }

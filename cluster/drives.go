@@ -34,3 +34,16 @@ func (n *Node) Drive(id string) (drive.ShardStore, error) {
 	actual, _ := n.remotes.LoadOrStore(key, d)
 	return actual.(drive.ShardStore), nil
 }
+
+// DriveIDs lists every drive of every member (storage.Drives), which
+// garbage collection walks.
+func (n *Node) DriveIDs() []string {
+	m := n.members.Load()
+	var ids []string
+	for _, rec := range m.Nodes {
+		for _, d := range rec.Drives {
+			ids = append(ids, d.ID)
+		}
+	}
+	return ids
+}

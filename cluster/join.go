@@ -39,7 +39,7 @@ func (n *Node) form(ctx context.Context) error {
 }
 
 func (n *Node) self() NodeRecord {
-	rec := NodeRecord{ID: n.cfg.NodeID, ClusterAddr: n.advertise, APIAddr: n.cfg.APIAddr, Joined: time.Now().UTC()}
+	rec := NodeRecord{ID: n.cfg.NodeID, ClusterAddr: n.advertise, APIAddr: n.cfg.APIAddr, Joined: n.cfg.Now().UTC()}
 	for id := range n.cfg.Drives {
 		w := n.cfg.Weights[id]
 		if w <= 0 {
@@ -140,7 +140,7 @@ func (n *Node) Join(ctx context.Context, req rpc.JoinRequest) (rpc.JoinResponse,
 	if req.NodeID == "" || req.ClusterAddr == "" || len(req.Drives) == 0 {
 		return rpc.JoinResponse{}, errors.New("cluster: join needs a node id, an address and drives")
 	}
-	rec := NodeRecord{ID: req.NodeID, ClusterAddr: req.ClusterAddr, APIAddr: req.APIAddr, Joined: time.Now().UTC()}
+	rec := NodeRecord{ID: req.NodeID, ClusterAddr: req.ClusterAddr, APIAddr: req.APIAddr, Joined: n.cfg.Now().UTC()}
 	for _, d := range req.Drives {
 		rec.Drives = append(rec.Drives, DriveRecord{ID: d.ID, Weight: max(d.Weight, 1)})
 	}

@@ -40,6 +40,7 @@ type Node struct {
 	members   atomic.Pointer[Membership]
 	remotes   sync.Map // drive id → drive.ShardStore
 	live      liveness
+	events    broker
 	stop      chan struct{}
 	wg        sync.WaitGroup
 }
@@ -156,6 +157,7 @@ func (n *Node) Close() error {
 		close(n.stop)
 	}
 	n.wg.Wait()
+	n.events.close()
 	var errs []error
 	if n.httpSrv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -7,17 +7,16 @@ import (
 	"github.com/hashicorp/raft"
 )
 
-// loop refreshes membership and, on the leader, reconciles Raft with it.
+// loop refreshes membership and, on the leader, reconciles Raft with it
+// and watches the other nodes' liveness.
 func (n *Node) loop() {
 	defer n.wg.Done()
-	t := time.NewTicker(n.cfg.RefreshInterval)
-	defer t.Stop()
 	var leaderSince time.Time
 	for {
 		select {
 		case <-n.stop:
 			return
-		case <-t.C:
+		case <-n.cfg.After(n.cfg.RefreshInterval):
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		if err := n.refresh(ctx); err != nil {
@@ -25,7 +24,8 @@ func (n *Node) loop() {
 		}
 		if n.raft.State() == raft.Leader {
 			if leaderSince.IsZero() {
-				leaderSince = time.Now()
+				leaderSince = n.cfg.Now()
+				n.events.publish(Event{Kind: BecameLeader})
 			}
 			if err := n.reconcileNow(ctx); err != nil {
 				n.log.WithError(err).Warn("raft reconcile")
@@ -45,8 +45,13 @@ func (n *Node) refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if old := n.members.Load(); old == nil || old.Revision != m.Revision {
-		n.members.Store(m)
+	old := n.members.Load()
+	if old != nil && old.Revision == m.Revision {
+		return nil
+	}
+	n.members.Store(m)
+	if old != nil && old.Ring.Version() != m.Ring.Version() {
+		n.events.publish(Event{Kind: RingChanged, RingVersion: m.Ring.Version()})
 	}
 	return nil
 }

@@ -196,6 +196,7 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 		return err
 	}
 	defer engine.Close()
+	repairOnEvents(node, engine)
 
 	vcfg := sigv4.DefaultConfig()
 	vcfg.Region = f.region

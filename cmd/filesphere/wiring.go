@@ -10,3 +10,22 @@ import (
 func placementOf(node *cluster.Node) storage.PlacementSource {
 	return storage.PlacementFunc(func() storage.Placement { return node.Ring() })
 }
+
+// repairOnEvents subscribes the engine's repair to the node's events: a
+// ring change, a lost node or gaining leadership starts a pass at once.
+// It ends when the node closes.
+func repairOnEvents(node *cluster.Node, engine *storage.Engine) {
+	events := node.Subscribe()
+	go func() {
+		for ev := range events {
+			switch ev.Kind {
+			case cluster.RingChanged:
+				engine.RingChanged()
+			case cluster.NodeLost:
+				engine.NodeLost(ev.NodeID)
+			case cluster.BecameLeader:
+				engine.BecameLeader()
+			}
+		}
+	}()
+}
