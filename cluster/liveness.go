@@ -80,7 +80,7 @@ func (n *Node) probeNodes(ctx context.Context, leaderSince time.Time) {
 	if m == nil || n.cfg.LostAfter <= 0 {
 		return
 	}
-	now := time.Now()
+	now := n.cfg.Now()
 	for _, rec := range m.Nodes {
 		if rec.ID == n.cfg.NodeID {
 			n.live.seen(rec.ID, now)
@@ -98,7 +98,9 @@ func (n *Node) probeNodes(ctx context.Context, leaderSince time.Time) {
 		n.log.WithField("node", rec.ID).WithField("silent", silent.Round(time.Second)).Warn("node lost: removing it from the membership")
 		if err := n.Remove(ctx, rec.ID); err != nil {
 			n.log.WithError(err).WithField("node", rec.ID).Warn("removing lost node")
+			continue
 		}
+		n.events.publish(Event{Kind: NodeLost, NodeID: rec.ID})
 	}
 }
 

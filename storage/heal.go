@@ -25,6 +25,9 @@ type HealOptions struct {
 	// BytesPerSecond throttles rebuilt and moved shard writes and scrub
 	// reads; 0 = no limit.
 	BytesPerSecond int64
+	// place is the one ring snapshot a Rebalance pass moves shards to and
+	// records; nil = no rebalancing.
+	place Placement
 }
 
 // HealReport says what a repair pass found and did.
@@ -85,6 +88,9 @@ func (e *Engine) Heal(ctx context.Context, opts HealOptions) (HealReport, error)
 	rep := HealReport{Started: e.cfg.Now().UTC(), Deep: opts.Deep, Redundancy: map[int]int{}, RedundancyBytes: map[int]int64{}}
 	e.status.begin(rep.Started)
 	th := newThrottle(opts.BytesPerSecond)
+	if opts.Rebalance {
+		opts.place = e.placement.Placement()
+	}
 	err := e.walkData(ctx, func(ent dataEntry) {
 		var moves []*moveSet
 		for i, d := range ent.parts {
@@ -102,7 +108,7 @@ func (e *Engine) Heal(ctx context.Context, opts HealOptions) (HealReport, error)
 			rep.add(name, d.Size, res)
 			e.status.progress(res)
 			if res.moved != nil {
-				ent.parts[i].Drives, ent.parts[i].RingVersion = res.moved.drives, e.placement.Version()
+				ent.parts[i].Drives, ent.parts[i].RingVersion = res.moved.drives, opts.place.Version()
 				moves = append(moves, res.moved)
 			}
 		}
@@ -223,7 +229,7 @@ func (e *Engine) repairData(ctx context.Context, d dataRecord, opts HealOptions,
 		return res
 	}
 	res.good = chk.good
-	target := e.targetDrives(d, opts.Rebalance)
+	target := e.targetDrives(d, opts.place)
 	rebuild := append([]bool(nil), chk.bad...)
 	sources := chk.good
 	for i := range n {
@@ -273,15 +279,15 @@ func (e *Engine) repairData(ctx context.Context, d dataRecord, opts HealOptions,
 }
 
 // targetDrives is where each shard should be: the current drive unless
-// rebalancing and the ring now picks another. Shards whose drive the ring
+// rebalancing to place and it picks another. Shards whose drive the ring
 // still picks stay; the others take the newly picked drives in order, so
 // only about 1/(N+1) of shards move when a node joins.
-func (e *Engine) targetDrives(d dataRecord, rebalance bool) []string {
+func (e *Engine) targetDrives(d dataRecord, place Placement) []string {
 	target := append([]string(nil), d.Drives...)
-	if !rebalance || d.PlaceKey == "" {
+	if place == nil || d.PlaceKey == "" {
 		return target
 	}
-	want, err := e.placement.Locate(d.PlaceKey, len(d.Drives))
+	want, err := place.Locate(d.PlaceKey, len(d.Drives))
 	if err != nil {
 		return target
 	}

@@ -18,17 +18,7 @@ import (
 // movablePlacement is a ring that tests can swap, as membership changes do.
 type movablePlacement struct{ r atomic.Pointer[ring.Ring] }
 
-func (p *movablePlacement) Version() uint64 { return p.r.Load().Version() }
-func (p *movablePlacement) Locate(key string, n int) ([]string, error) {
-	return p.r.Load().Locate(key, n)
-}
-func (p *movablePlacement) DriveIDs() []string {
-	var ids []string
-	for _, m := range p.r.Load().Members() {
-		ids = append(ids, m.DriveID)
-	}
-	return ids
-}
+func (p *movablePlacement) Placement() storage.Placement { return p.r.Load() }
 
 func (p *movablePlacement) set(t *testing.T, version uint64, nodes []int) {
 	var ms []ring.Member
@@ -50,8 +40,9 @@ type repairEnv struct {
 }
 
 // newRepairEnv is an engine over 8 one-drive "nodes" (memory drives) with
-// EC 2+1, of which the ring initially uses the first four.
-func newRepairEnv(t *testing.T) *repairEnv {
+// EC 2+1, of which the ring initially uses the first four; opts adjust the
+// engine's configuration.
+func newRepairEnv(t *testing.T, opts ...func(*storage.EngineConfig)) *repairEnv {
 	kv, err := meta.OpenLocal(t.TempDir() + "/meta.db")
 	if err != nil {
 		t.Fatal(err)
@@ -66,6 +57,10 @@ func newRepairEnv(t *testing.T) *repairEnv {
 	env.place.set(t, 1, []int{0, 1, 2, 3})
 	cfg := storage.DefaultEngineConfig()
 	cfg.DataShards, cfg.ParityShards, cfg.BlockSize, cfg.InlineThreshold, cfg.DeleteGrace = 2, 1, 16<<10, 0, 0
+	cfg.Log = testLog(t)
+	for _, o := range opts {
+		o(&cfg)
+	}
 	env.e, err = storage.NewEngine(cfg, kv, set, env.place)
 	if err != nil {
 		t.Fatal(err)

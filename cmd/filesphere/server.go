@@ -17,7 +17,6 @@ import (
 	"github.com/filesphere/filesphere/s3api"
 	"github.com/filesphere/filesphere/s3api/sigv4"
 	"github.com/filesphere/filesphere/storage"
-	"github.com/filesphere/filesphere/storage/drive"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -175,20 +174,9 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	set := map[string]drive.ShardStore{}
-	for i, p := range paths {
-		id := nodeID + "-drive" + strconv.Itoa(i+1)
-		d, err := drive.NewLocal(id, p)
-		if err != nil {
-			return fmt.Errorf("drive %s: %w", p, err)
-		}
-		icfg := drive.DefaultInstrumentedConfig()
-		icfg.Registerer, icfg.Logger = reg, log
-		inst, err := drive.NewInstrumented(d, icfg)
-		if err != nil {
-			return err
-		}
-		set[id] = inst
+	set, err := openDrives(nodeID, paths, log, reg)
+	if err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", f.address)
 	if err != nil {
@@ -211,12 +199,13 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	var engine *storage.Engine
 	// The leader finishes drains after the repair pass that emptied a node.
 	ecfg.PassDone = func(ctx context.Context, _ storage.HealReport) { node.FinishDrains(ctx, engine.ReferencedShards) }
-	engine, err = storage.NewEngine(ecfg, node.KV(), node, node)
+	engine, err = storage.NewEngine(ecfg, node.KV(), node, placementOf(node))
 	if err != nil {
 		return err
 	}
 	defer engine.Close()
 	node.SetRepairReport(func() any { return engine.HealStatus() })
+	repairOnEvents(node, engine)
 
 	vcfg := sigv4.DefaultConfig()
 	vcfg.Region = f.region

@@ -142,7 +142,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	if o.engine != nil {
 		o.engine(&ecfg)
 	}
-	engine, err := storage.NewEngine(ecfg, kv, set, rg)
+	engine, err := storage.NewEngine(ecfg, kv, set, storage.FixedPlacement(rg))
 	if err != nil {
 		t.Fatalf("s3test: engine: %v", err)
 	}
