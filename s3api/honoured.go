@@ -25,17 +25,19 @@ import (
 type honour struct {
 	name   string // lower case; a trailing '*' matches any suffix
 	values []string
+	fold   bool // compare values case-insensitively
 }
 
 // refusal is a header S3 defines that FileSphere does not honour.
 type refusal struct {
 	name    string // lower case
 	feature string // what is not built, for the message
-	// valid lists the values S3 accepts; those are NotImplemented and any
-	// other value is answered with invalid. Nil means every value is
-	// NotImplemented.
+	// valid lists every value S3 accepts; those not honoured are
+	// NotImplemented and any other value is answered with invalid. Nil
+	// means every value not honoured is NotImplemented.
 	valid   []string
 	invalid ErrorCode
+	fold    bool // compare values case-insensitively
 }
 
 // headerRules are the honoured and refused headers of one operation.
@@ -69,7 +71,16 @@ var (
 		"INTELLIGENT_TIERING", "GLACIER", "DEEP_ARCHIVE", "OUTPOSTS", "GLACIER_IR", "SNOW",
 		"EXPRESS_ONEZONE", "FSX_OPENZFS", "FSX_ONTAP", "AWS_BACKUP_WARM", "AWS_BACKUP_LOW_COST_WARM"}
 	sseAlgorithms = []string{"AES256", "aws:kms", "aws:kms:dsse", "aws:fsx", "aws:backup"}
+	// builtAlgorithms are the checksums FileSphere computes; S3 defines
+	// the rest of checksumAlgorithms too.
+	builtAlgorithms    = []string{"CRC32", "CRC32C", "SHA1", "SHA256", "CRC64NVME"}
+	checksumAlgorithms = append([]string{"MD5", "SHA512", "XXHASH64", "XXHASH3", "XXHASH128"}, builtAlgorithms...)
 )
+
+// hasValue reports whether v is in values, ignoring case when fold.
+func hasValue(values []string, v string, fold bool) bool {
+	return slices.ContainsFunc(values, func(w string) bool { return w == v || fold && strings.EqualFold(w, v) })
+}
 
 // Honoured groups.
 var (
@@ -77,9 +88,13 @@ var (
 	contentHeaders = honoured("content-type", "content-encoding", "content-disposition",
 		"content-language", "cache-control", "expires", "x-amz-meta-*")
 	// payloadChecksums are verified while the body streams in.
-	payloadChecksums = honoured("content-length", "content-md5", "x-amz-sdk-checksum-algorithm",
+	payloadChecksums = join(honoured("content-length", "content-md5",
 		"x-amz-checksum-crc32", "x-amz-checksum-crc32c", "x-amz-checksum-crc64nvme",
-		"x-amz-checksum-sha1", "x-amz-checksum-sha256")
+		"x-amz-checksum-sha1", "x-amz-checksum-sha256"), sdkAlgorithm)
+	// The algorithm of a payload checksum, or of the checksums of a
+	// multipart upload's parts.
+	sdkAlgorithm      = []honour{{name: "x-amz-sdk-checksum-algorithm", values: builtAlgorithms, fold: true}}
+	checksumAlgorithm = []honour{{name: "x-amz-checksum-algorithm", values: builtAlgorithms, fold: true}}
 	// writeConditions are conditional writes: S3 supports only
 	// If-None-Match: *.
 	writeConditions = []honour{{name: "if-match"}, {name: "if-none-match", values: []string{"*"}}}
@@ -128,6 +143,10 @@ var (
 	// compute: a client sending them expects them verified.
 	refuseNewChecksums = refused("this checksum algorithm", "x-amz-checksum-md5", "x-amz-checksum-sha512",
 		"x-amz-checksum-xxhash64", "x-amz-checksum-xxhash3", "x-amz-checksum-xxhash128")
+	refuseAlgorithms = []refusal{
+		{name: "x-amz-sdk-checksum-algorithm", feature: "this checksum algorithm", valid: checksumAlgorithms, invalid: ErrInvalidRequest, fold: true},
+		{name: "x-amz-checksum-algorithm", feature: "this checksum algorithm", valid: checksumAlgorithms, invalid: ErrInvalidRequest, fold: true},
+	}
 	refuseMFA        = refused("MFA delete", "x-amz-mfa")
 	refuseGovernance = refused("object lock", "x-amz-bypass-governance-retention")
 	refuseOptional   = refused("optional object attributes", "x-amz-optional-object-attributes")
@@ -154,29 +173,29 @@ var headerTable = map[Operation]headerRules{
 	OpPutObject: {
 		honoured: join(contentHeaders, payloadChecksums, writeConditions, ownerACL, standardClass, requestPayer),
 		refused: join(refuseObjectACL, refuseObjectGrants, refuseStorageClass, refuseSSE, refuseSSEC, refuseObjectLock,
-			refuseTagging, refuseWebsite, refuseOwner, refuseNewChecksums, refuseWriteConditions,
+			refuseTagging, refuseWebsite, refuseOwner, refuseNewChecksums, refuseWriteConditions, refuseAlgorithms,
 			refused("appends", "x-amz-write-offset-bytes")),
 	},
 	OpCopyObject: {
 		honoured: join(copyConditions, contentHeaders, writeConditions, ownerACL, standardClass, requestPayer,
-			honoured("x-amz-metadata-directive", "x-amz-checksum-algorithm"),
+			honoured("x-amz-metadata-directive"), checksumAlgorithm,
 			// No object has tags, so copying them (COPY) and replacing them
 			// with none (REPLACE without x-amz-tagging) store the same.
 			[]honour{{name: "x-amz-tagging-directive", values: []string{"COPY", "REPLACE"}}}),
 		refused: join(refuseObjectACL, refuseObjectGrants, refuseStorageClass, refuseSSE, refuseSSEC, refuseCopySourceSSEC,
-			refuseObjectLock, refuseTagging, refuseWebsite, refuseOwner, refuseSrcOwner, refuseWriteConditions,
+			refuseObjectLock, refuseTagging, refuseWebsite, refuseOwner, refuseSrcOwner, refuseWriteConditions, refuseAlgorithms,
 			refuseTaggingDirective,
 			refused("object annotations", "x-amz-object-annotation-directive")),
 	},
 	OpCreateMultipartUpload: {
-		honoured: join(contentHeaders, ownerACL, standardClass, requestPayer, honoured("x-amz-checksum-algorithm"),
+		honoured: join(contentHeaders, ownerACL, standardClass, requestPayer, checksumAlgorithm,
 			[]honour{{name: "x-amz-checksum-type", values: []string{"COMPOSITE"}}}),
 		refused: join(refuseObjectACL, refuseObjectGrants, refuseStorageClass, refuseSSE, refuseSSEC, refuseObjectLock,
-			refuseTagging, refuseWebsite, refuseOwner, refuseChecksumType),
+			refuseTagging, refuseWebsite, refuseOwner, refuseChecksumType, refuseAlgorithms),
 	},
 	OpUploadPart: {
 		honoured: join(payloadChecksums, requestPayer),
-		refused:  join(refuseSSEC, refuseOwner, refuseNewChecksums),
+		refused:  join(refuseSSEC, refuseOwner, refuseNewChecksums, refuseAlgorithms),
 	},
 	OpUploadPartCopy: {
 		honoured: join(copyConditions, requestPayer, honoured("x-amz-copy-source-range")),
@@ -200,9 +219,9 @@ var headerTable = map[Operation]headerRules{
 		refused: join(
 			[]refusal{
 				{name: "x-amz-acl", feature: "bucket ACLs other than private", valid: bucketCannedACLs, invalid: ErrInvalidArgument},
-				{name: "x-amz-bucket-object-lock-enabled", feature: "object lock", valid: []string{"true"}, invalid: ErrInvalidArgument},
+				{name: "x-amz-bucket-object-lock-enabled", feature: "object lock", valid: []string{"true", "false"}, invalid: ErrInvalidArgument},
 				{name: "x-amz-object-ownership", feature: "object ownership other than BucketOwnerEnforced",
-					valid: []string{"BucketOwnerPreferred", "ObjectWriter"}, invalid: ErrInvalidArgument},
+					valid: []string{"BucketOwnerPreferred", "ObjectWriter", "BucketOwnerEnforced"}, invalid: ErrInvalidArgument},
 			},
 			refused("ACL grants", "x-amz-grant-full-control", "x-amz-grant-read", "x-amz-grant-read-acp",
 				"x-amz-grant-write", "x-amz-grant-write-acp"),
@@ -216,14 +235,12 @@ var headerTable = map[Operation]headerRules{
 			"x-amz-if-match-last-modified-time", "x-amz-if-match-size")),
 	},
 	OpDeleteObjects: {
-		honoured: join(requestPayer, honoured("content-md5", "x-amz-sdk-checksum-algorithm", "x-amz-checksum-crc32",
-			"x-amz-checksum-crc32c", "x-amz-checksum-crc64nvme", "x-amz-checksum-sha1", "x-amz-checksum-sha256")),
-		refused: join(refuseOwner, refuseMFA, refuseGovernance, refuseNewChecksums),
+		honoured: join(requestPayer, payloadChecksums),
+		refused:  join(refuseOwner, refuseMFA, refuseGovernance, refuseNewChecksums, refuseAlgorithms),
 	},
 	OpPutBucketVersioning: {
-		honoured: honoured("content-md5", "x-amz-sdk-checksum-algorithm", "x-amz-checksum-crc32",
-			"x-amz-checksum-crc32c", "x-amz-checksum-crc64nvme", "x-amz-checksum-sha1", "x-amz-checksum-sha256"),
-		refused: join(refuseOwner, refuseMFA, refuseNewChecksums),
+		honoured: payloadChecksums,
+		refused:  join(refuseOwner, refuseMFA, refuseNewChecksums, refuseAlgorithms),
 	},
 	OpListObjectsV1:        {honoured: requestPayer, refused: join(refuseOwner, refuseOptional)},
 	OpListObjectsV2:        {honoured: requestPayer, refused: join(refuseOwner, refuseOptional)},
@@ -250,7 +267,7 @@ func (h honour) matches(name string) bool {
 // honours reports whether the rules honour header name with value v.
 func (rs headerRules) honours(name, v string) bool {
 	for _, h := range rs.honoured {
-		if h.matches(name) && (h.values == nil || slices.Contains(h.values, v)) {
+		if h.matches(name) && (h.values == nil || hasValue(h.values, v, h.fold)) {
 			return true
 		}
 	}
@@ -276,7 +293,7 @@ func rulesFor(op Operation) headerRules {
 
 // refuse builds the error for a refused header value.
 func (r refusal) refuse(name, v string) *APIError {
-	if r.valid != nil && !slices.Contains(r.valid, v) {
+	if r.valid != nil && !hasValue(r.valid, v, r.fold) {
 		msg := fmt.Sprintf("The value of the %s header is not valid.", name)
 		if r.invalid == ErrInvalidStorageClass {
 			msg = "The storage class you specified is not valid."
