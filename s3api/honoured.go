@@ -143,10 +143,14 @@ var (
 	// compute: a client sending them expects them verified.
 	refuseNewChecksums = refused("this checksum algorithm", "x-amz-checksum-md5", "x-amz-checksum-sha512",
 		"x-amz-checksum-xxhash64", "x-amz-checksum-xxhash3", "x-amz-checksum-xxhash128")
-	refuseAlgorithms = []refusal{
-		{name: "x-amz-sdk-checksum-algorithm", feature: "this checksum algorithm", valid: checksumAlgorithms, invalid: ErrInvalidRequest, fold: true},
-		{name: "x-amz-checksum-algorithm", feature: "this checksum algorithm", valid: checksumAlgorithms, invalid: ErrInvalidRequest, fold: true},
-	}
+	// The algorithm header is x-amz-sdk-checksum-algorithm on requests with
+	// a payload and x-amz-checksum-algorithm where an object's checksum is
+	// chosen (copies, multipart uploads); each is refused only where S3
+	// defines it (minio-go also sends the latter with PutObject).
+	refuseSDKAlgorithm = []refusal{{name: "x-amz-sdk-checksum-algorithm", feature: "this checksum algorithm",
+		valid: checksumAlgorithms, invalid: ErrInvalidRequest, fold: true}}
+	refuseAlgorithm = []refusal{{name: "x-amz-checksum-algorithm", feature: "this checksum algorithm",
+		valid: checksumAlgorithms, invalid: ErrInvalidRequest, fold: true}}
 	refuseMFA        = refused("MFA delete", "x-amz-mfa")
 	refuseGovernance = refused("object lock", "x-amz-bypass-governance-retention")
 	refuseOptional   = refused("optional object attributes", "x-amz-optional-object-attributes")
@@ -173,7 +177,7 @@ var headerTable = map[Operation]headerRules{
 	OpPutObject: {
 		honoured: join(contentHeaders, payloadChecksums, writeConditions, ownerACL, standardClass, requestPayer),
 		refused: join(refuseObjectACL, refuseObjectGrants, refuseStorageClass, refuseSSE, refuseSSEC, refuseObjectLock,
-			refuseTagging, refuseWebsite, refuseOwner, refuseNewChecksums, refuseWriteConditions, refuseAlgorithms,
+			refuseTagging, refuseWebsite, refuseOwner, refuseNewChecksums, refuseWriteConditions, refuseSDKAlgorithm,
 			refused("appends", "x-amz-write-offset-bytes")),
 	},
 	OpCopyObject: {
@@ -183,7 +187,7 @@ var headerTable = map[Operation]headerRules{
 			// with none (REPLACE without x-amz-tagging) store the same.
 			[]honour{{name: "x-amz-tagging-directive", values: []string{"COPY", "REPLACE"}}}),
 		refused: join(refuseObjectACL, refuseObjectGrants, refuseStorageClass, refuseSSE, refuseSSEC, refuseCopySourceSSEC,
-			refuseObjectLock, refuseTagging, refuseWebsite, refuseOwner, refuseSrcOwner, refuseWriteConditions, refuseAlgorithms,
+			refuseObjectLock, refuseTagging, refuseWebsite, refuseOwner, refuseSrcOwner, refuseWriteConditions, refuseAlgorithm,
 			refuseTaggingDirective,
 			refused("object annotations", "x-amz-object-annotation-directive")),
 	},
@@ -191,11 +195,11 @@ var headerTable = map[Operation]headerRules{
 		honoured: join(contentHeaders, ownerACL, standardClass, requestPayer, checksumAlgorithm,
 			[]honour{{name: "x-amz-checksum-type", values: []string{"COMPOSITE"}}}),
 		refused: join(refuseObjectACL, refuseObjectGrants, refuseStorageClass, refuseSSE, refuseSSEC, refuseObjectLock,
-			refuseTagging, refuseWebsite, refuseOwner, refuseChecksumType, refuseAlgorithms),
+			refuseTagging, refuseWebsite, refuseOwner, refuseChecksumType, refuseAlgorithm),
 	},
 	OpUploadPart: {
 		honoured: join(payloadChecksums, requestPayer),
-		refused:  join(refuseSSEC, refuseOwner, refuseNewChecksums, refuseAlgorithms),
+		refused:  join(refuseSSEC, refuseOwner, refuseNewChecksums, refuseSDKAlgorithm),
 	},
 	OpUploadPartCopy: {
 		honoured: join(copyConditions, requestPayer, honoured("x-amz-copy-source-range")),
@@ -211,7 +215,7 @@ var headerTable = map[Operation]headerRules{
 	OpCreateBucket: {
 		honoured: []honour{
 			{name: "x-amz-acl", values: []string{"private"}},
-			{name: "x-amz-bucket-object-lock-enabled", values: []string{"false"}},
+			{name: "x-amz-bucket-object-lock-enabled", values: []string{"false"}, fold: true}, // botocore sends "True"
 			// Bucket owner enforced (ACLs disabled, the owner owns every
 			// object) is how every FileSphere bucket works.
 			{name: "x-amz-object-ownership", values: []string{"BucketOwnerEnforced"}},
@@ -219,7 +223,7 @@ var headerTable = map[Operation]headerRules{
 		refused: join(
 			[]refusal{
 				{name: "x-amz-acl", feature: "bucket ACLs other than private", valid: bucketCannedACLs, invalid: ErrInvalidArgument},
-				{name: "x-amz-bucket-object-lock-enabled", feature: "object lock", valid: []string{"true", "false"}, invalid: ErrInvalidArgument},
+				{name: "x-amz-bucket-object-lock-enabled", feature: "object lock", valid: []string{"true", "false"}, invalid: ErrInvalidArgument, fold: true},
 				{name: "x-amz-object-ownership", feature: "object ownership other than BucketOwnerEnforced",
 					valid: []string{"BucketOwnerPreferred", "ObjectWriter", "BucketOwnerEnforced"}, invalid: ErrInvalidArgument},
 			},
@@ -236,11 +240,11 @@ var headerTable = map[Operation]headerRules{
 	},
 	OpDeleteObjects: {
 		honoured: join(requestPayer, payloadChecksums),
-		refused:  join(refuseOwner, refuseMFA, refuseGovernance, refuseNewChecksums, refuseAlgorithms),
+		refused:  join(refuseOwner, refuseMFA, refuseGovernance, refuseNewChecksums, refuseSDKAlgorithm),
 	},
 	OpPutBucketVersioning: {
 		honoured: payloadChecksums,
-		refused:  join(refuseOwner, refuseMFA, refuseNewChecksums, refuseAlgorithms),
+		refused:  join(refuseOwner, refuseMFA, refuseNewChecksums, refuseSDKAlgorithm),
 	},
 	OpListObjectsV1:        {honoured: requestPayer, refused: join(refuseOwner, refuseOptional)},
 	OpListObjectsV2:        {honoured: requestPayer, refused: join(refuseOwner, refuseOptional)},

@@ -84,3 +84,19 @@ func TestCheckHonoured(t *testing.T) {
 		t.Errorf("SSE-C key refusal: %v", err)
 	}
 }
+
+// BenchmarkCheckHonoured measures the table check on the headers the aws
+// cli sends with a PutObject.
+func BenchmarkCheckHonoured(b *testing.B) {
+	h := http.Header{
+		"Content-Type": {"text/plain"}, "Content-Md5": {"1B2M2Y8AsgTpgAmY7PhCfg=="}, "Content-Length": {"0"},
+		"X-Amz-Date": {"20260101T000000Z"}, "X-Amz-Content-Sha256": {"UNSIGNED-PAYLOAD"}, "User-Agent": {"aws-cli/2"},
+		"Authorization": {iamAuth}, "X-Amz-Meta-Mtime": {"1700000000"}, "Expect": {"100-continue"},
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := checkHonoured(OpPutObject, h); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

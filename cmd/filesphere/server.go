@@ -35,6 +35,7 @@ type serverFlags struct {
 	ecParity  int
 	logFormat string
 	logLevel  string
+	accessLog bool
 	drain     time.Duration
 	nodeID    string
 	cluster   string
@@ -75,6 +76,7 @@ prints them; later starts reuse them.`,
 	fs.IntVar(&f.ecParity, "ec-parity", 0, "erasure parity shards m (default: half the drives)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.BoolVar(&f.accessLog, "access-log", false, "log one info line per S3 request (method, path, status, bytes, duration, request id, access key)")
 	fs.DurationVar(&f.drain, "shutdown-timeout", 30*time.Second, "how long SIGINT/SIGTERM waits for in-flight requests")
 	fs.StringVar(&f.nodeID, "node-id", "", "this node's id (default: the one stored in the data folder, else node1)")
 	fs.StringVar(&f.cluster, "cluster-address", "127.0.0.1:0", "address for Raft and node-to-node traffic (give a fixed one to form a cluster)")
@@ -223,6 +225,7 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	}
 	scfg := s3api.DefaultConfig()
 	scfg.Domain, scfg.Region, scfg.Log, scfg.Registry = f.domain, f.region, log, reg
+	scfg.AccessLog = f.accessLog
 	scfg.Metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
 	scfg.Admin = admin{engine, node}
 	scfg.Ready = node.Ready
@@ -263,6 +266,8 @@ func printBanner(addr net.Addr, f serverFlags, k, m int, paths []string, c rootC
 	_, port, _ := net.SplitHostPort(addr.String())
 	fmt.Printf("FileSphere S3 endpoint: http://%s\n", net.JoinHostPort(host, port))
 	fmt.Printf("Drives: %d (erasure %d+%d), data folder: %s\n", len(paths), k, m, f.dataDir)
+	// Clients sign for a region; one without it configured signs us-east-1.
+	fmt.Printf("Region: %s (configure clients with it: export AWS_REGION=%s)\n", f.region, f.region)
 	if generated {
 		fmt.Printf("Generated root credentials (stored in %s):\n", filepath.Join(f.dataDir, credentialsFile))
 	} else {
