@@ -16,7 +16,7 @@ import (
 // is ignored, as S3 ignores it.
 //
 // A feature lands by moving its entries from the refused to the honoured
-// list of each operation, with tests on both sides (honoured_test.go walks
+// list of each operation, with tests on both sides (integration_headers_test.go walks
 // every header AWS documents for the write operations).
 
 // honour is a header FileSphere honours. With values, only those values

@@ -291,3 +291,19 @@ func TestNotImplementedLogLevel(t *testing.T) {
 		}
 	}
 }
+
+// TestConditionalDeleteObjectsRefused checks that DeleteObjects with the
+// conditions of a conditional delete is refused before deleting anything.
+func TestConditionalDeleteObjectsRefused(t *testing.T) {
+	f := newFixture(t)
+	b := f.bucket(t)
+	f.put(t, b, "a", []byte("a"))
+	f.put(t, b, "b", []byte("b"))
+	body := []byte(`<Delete><Object><Key>a</Key></Object><Object><Key>b</Key><ETag>"0123"</ETag></Object></Delete>`)
+	resp, out := f.do(t, rawReq{method: "POST", bucket: b, query: url.Values{"delete": {""}}, body: body,
+		header: http.Header{"Content-Md5": {contentMD5(body)}}})
+	wantXMLError(t, resp, out, "NotImplemented", 501)
+	if !f.exists(t, b, "a") || !f.exists(t, b, "b") {
+		t.Errorf("a refused DeleteObjects deleted objects")
+	}
+}

@@ -205,6 +205,11 @@ func (s *Server) deleteObjects(ctx context.Context, req *request) (*response, er
 	if len(in.Objects) == 0 || len(in.Objects) > maxDeleteObjects {
 		return nil, apiErr(ErrMalformedXML, "")
 	}
+	for _, o := range in.Objects {
+		if o.ETag != nil || o.LastModifiedTime != nil || o.Size != nil {
+			return nil, apiErr(ErrNotImplemented, "FileSphere does not implement conditional deletes (ETag, LastModifiedTime and Size in DeleteObjects).")
+		}
+	}
 	out := deleteResult{NS: s3NS}
 	for _, o := range in.Objects {
 		res, err := s.deleteOne(ctx, req.route.Bucket, o.Key, o.VersionID)
