@@ -73,6 +73,10 @@ const (
 	ErrInvalidObjectState             ErrorCode = "InvalidObjectState"
 	ErrNoSuchBucketPolicy             ErrorCode = "NoSuchBucketPolicy"
 	ErrInvalidPartNumber              ErrorCode = "InvalidPartNumber"
+	ErrInvalidStorageClass            ErrorCode = "InvalidStorageClass"
+	// ErrInvalidAction is the IAM/STS Query API code for an action the
+	// endpoint does not offer.
+	ErrInvalidAction ErrorCode = "InvalidAction"
 )
 
 var errorTable = map[ErrorCode]apiErrorDef{
@@ -126,6 +130,8 @@ var errorTable = map[ErrorCode]apiErrorDef{
 	ErrInvalidObjectState:             {http.StatusForbidden, "The operation is not valid for the current state of the object."},
 	ErrNoSuchBucketPolicy:             {http.StatusNotFound, "The bucket policy does not exist."},
 	ErrInvalidPartNumber:              {http.StatusRequestedRangeNotSatisfiable, "The requested partnumber is not satisfiable."},
+	ErrInvalidStorageClass:            {http.StatusBadRequest, "The storage class you specified is not valid."},
+	ErrInvalidAction:                  {http.StatusBadRequest, "The action or operation requested is invalid. Verify that the action is typed correctly."},
 }
 
 // APIError is an error rendered to the client as S3 XML.
@@ -139,7 +145,10 @@ type APIError struct {
 	Key        string
 	VersionID  string
 	UploadID   string
-	Err        error // the cause, logged, never shown
+	// Region is the region the server expects, sent with
+	// AuthorizationHeaderMalformed so clients can retry there.
+	Region string
+	Err    error // the cause, logged, never shown
 }
 
 func (e *APIError) Error() string {
@@ -178,6 +187,7 @@ type errorBody struct {
 	Key        string `xml:",omitempty"`
 	VersionID  string `xml:"VersionId,omitempty"`
 	UploadID   string `xml:"UploadId,omitempty"`
+	Region     string `xml:",omitempty"`
 	RequestID  string `xml:"RequestId"`
 	HostID     string `xml:"HostId"`
 }
@@ -190,7 +200,14 @@ func toAPIError(err error) *APIError {
 		return ae
 	}
 	if code, ok := sigv4Code(err); ok {
-		return &APIError{Code: code, Err: err}
+		// sigv4 says precisely what was wrong (which parameter, which
+		// region to use); keep that rather than the code's generic text.
+		ae := &APIError{Code: code, Err: err}
+		var se *sigv4.Error
+		if errors.As(err, &se) {
+			ae.Message, ae.Region = se.Message(), se.Region
+		}
+		return ae
 	}
 	if e := storageError(err); e != nil {
 		return e

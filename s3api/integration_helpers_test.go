@@ -175,6 +175,8 @@ type rawReq struct {
 	unsign  bool   // send anonymously
 	payload string // x-amz-content-sha256; default: hex sha256 of body
 	chunked bool   // send with Transfer-Encoding: chunked, no Content-Length
+	region  string // signing region; default s3test.Region
+	service string // signing service; default "s3"
 }
 
 func (f *fixture) newRaw(t *testing.T, r rawReq) *http.Request {
@@ -226,7 +228,14 @@ func (f *fixture) newRaw(t *testing.T, r rawReq) *http.Request {
 	}
 	signer := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
 	creds := aws.Credentials{AccessKeyID: ak, SecretAccessKey: sk}
-	if err := signer.SignHTTP(ctx(t), creds, req, ph, "s3", s3test.Region, time.Now()); err != nil {
+	region, service := s3test.Region, "s3"
+	if r.region != "" {
+		region = r.region
+	}
+	if r.service != "" {
+		service = r.service
+	}
+	if err := signer.SignHTTP(ctx(t), creds, req, ph, service, region, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	return req

@@ -25,9 +25,9 @@ func TestClassifyAdmin(t *testing.T) {
 		{"GET", AdminPrefix + "/heal/status?tagging", "", "", Route{Op: OpAdminHealStatus}},
 		// In a virtual-host bucket the same path is an object key.
 		{"GET", AdminPrefix + "/heal/status", "s3.example.test", "photos.s3.example.test",
-			Route{Op: OpGetObject, Bucket: "photos", Key: ".filesphere/admin/v1/heal/status"}},
+			Route{Op: OpGetObject, Bucket: "photos", Key: ".filesphere/admin/v1/heal/status", API: APIS3}},
 		// A plain /metrics is S3 (the bucket "metrics").
-		{"GET", "/metrics", "", "", Route{Op: OpListObjectsV1, Bucket: "metrics"}},
+		{"GET", "/metrics", "", "", Route{Op: OpListObjectsV1, Bucket: "metrics", API: APIS3}},
 	}
 	for _, tc := range tests {
 		r := httptest.NewRequest(tc.method, "http://localhost"+tc.target, nil)

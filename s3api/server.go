@@ -70,7 +70,9 @@ type Config struct {
 	MetricsPublic bool
 	// Admin backs the admin API under AdminPrefix; nil disables it.
 	Admin Admin
-	Log   *logrus.Entry
+	// AccessLog logs one info line per S3 request.
+	AccessLog bool
+	Log       *logrus.Entry
 	// Registry receives the API metrics; nil disables them.
 	Registry prometheus.Registerer
 	Now      func() time.Time
@@ -229,9 +231,18 @@ func (s *Server) serveS3(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Connection", "close")
 	}
 	req.route = classify(r, s.cfg.Domain)
+	var counted *countingWriter
+	if s.cfg.AccessLog {
+		counted = &countingWriter{ResponseWriter: w}
+		w = counted
+	}
 	resp, err := s.handle(r.Context(), req)
 	status := s.render(w, req, resp, err)
-	s.metrics.observe(req.route.Op, status, s.cfg.Now().Sub(start))
+	took := s.cfg.Now().Sub(start)
+	s.metrics.observe(req.route.Op, status, took)
+	if counted != nil {
+		s.logAccess(req, status, counted.n, took)
+	}
 	if req.body != nil {
 		// Drain a little of an unread body so the connection can be reused,
 		// but never read an attacker's gigabytes.
@@ -242,6 +253,13 @@ func (s *Server) serveS3(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handle(ctx context.Context, req *request) (*response, error) {
 	if err := s.checkHeaders(req.Request); err != nil {
+		return nil, err
+	}
+	if req.route.API == APIIAM || req.route.API == APISTS {
+		return nil, queryAPINotBuilt(req.route.API)
+	}
+	// Refuse what is not honoured before any body is read or stored.
+	if err := checkHonoured(req.route.Op, req.Header); err != nil {
 		return nil, err
 	}
 	res, err := s.authn.Verify(req.Request)
@@ -343,9 +361,13 @@ func (s *Server) renderError(w http.ResponseWriter, req *request, err error) int
 	ae := toAPIError(err)
 	status := ae.status()
 	entry := s.log.WithFields(logrus.Fields{"request_id": req.reqID, "op": req.route.Op, "code": ae.Code})
-	if status >= 500 {
+	switch {
+	case ae.Code == ErrNotImplemented || ae.Code == ErrInvalidAction:
+		// A feature not built is no server fault.
+		entry.WithError(err).Info("not implemented")
+	case status >= 500:
 		entry.WithError(err).Error("request failed")
-	} else {
+	default:
 		entry.WithError(err).Debug("request refused")
 	}
 	for k, vs := range ae.Header {
@@ -355,12 +377,8 @@ func (s *Server) renderError(w http.ResponseWriter, req *request, err error) int
 		w.WriteHeader(status)
 		return status
 	}
-	body, _ := xml.Marshal(errorBody{
-		Code: ae.Code, Message: ae.message(), Resource: req.URL.Path,
-		BucketName: ae.BucketName, Key: ae.Key, VersionID: ae.VersionID, UploadID: ae.UploadID,
-		RequestID: req.reqID, HostID: req.reqID,
-	})
-	w.Header().Set("Content-Type", "application/xml")
+	body, ctype := errorDocument(req, ae, status)
+	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Content-Length", strconv.Itoa(len(xml.Header)+len(body)))
 	w.WriteHeader(status)
 	if req.Method != http.MethodHead {

@@ -34,6 +34,7 @@ type serverFlags struct {
 	ecParity  int
 	logFormat string
 	logLevel  string
+	accessLog bool
 	drain     time.Duration
 	nodeID    string
 	cluster   string
@@ -78,6 +79,7 @@ Prometheus metrics are served to signed requests at /.filesphere/admin/v1/metric
 	fs.IntVar(&f.ecParity, "ec-parity", 0, "erasure parity shards m (default: half the drives)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.BoolVar(&f.accessLog, "access-log", false, "log one info line per S3 request (method, path, status, bytes, duration, request id, access key)")
 	fs.DurationVar(&f.drain, "shutdown-timeout", 30*time.Second, "how long SIGINT/SIGTERM waits for in-flight requests")
 	fs.StringVar(&f.nodeID, "node-id", "", "this node's id (default: the one stored in the data folder, else node1)")
 	fs.StringVar(&f.cluster, "cluster-address", "127.0.0.1:0", "address for Raft and node-to-node traffic (give a fixed one to form a cluster)")
@@ -221,6 +223,7 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	}
 	scfg := s3api.DefaultConfig()
 	scfg.Domain, scfg.Region, scfg.Log, scfg.Registry = f.domain, f.region, log, reg
+	scfg.AccessLog = f.accessLog
 	scfg.Metrics, scfg.MetricsPublic = promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), f.metricsPublic
 	scfg.Admin = adminService{engine: engine, node: node}
 	scfg.Ready = node.Ready
@@ -261,6 +264,8 @@ func printBanner(addr net.Addr, f serverFlags, k, m int, paths []string, c rootC
 	_, port, _ := net.SplitHostPort(addr.String())
 	fmt.Printf("FileSphere S3 endpoint: http://%s\n", net.JoinHostPort(host, port))
 	fmt.Printf("Drives: %d (erasure %d+%d), data folder: %s\n", len(paths), k, m, f.dataDir)
+	// Clients sign for a region; one without it configured signs us-east-1.
+	fmt.Printf("Region: %s (configure clients with it: export AWS_REGION=%s)\n", f.region, f.region)
 	// The secret is shown once, when it was just generated; afterwards
 	// only where it is kept.
 	if generated {
