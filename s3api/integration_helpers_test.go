@@ -25,7 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/encoding/httpbinding"
-	"github.com/filesphere/filesphere/s3api/s3test"
+	"github.com/filesphere/filesphere/internal/s3test"
 	"github.com/minio/minio-go/v7"
 )
 

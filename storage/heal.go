@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/filesphere/filesphere/cluster/meta"
 	"github.com/filesphere/filesphere/erasure"
 	"github.com/filesphere/filesphere/storage/drive"
@@ -347,7 +349,7 @@ func (e *Engine) rebuild(ctx context.Context, codec *erasure.Codec, d dataRecord
 		if err != nil {
 			continue
 		}
-		counters[i] = &countingWriter{w: w, th: th}
+		counters[i] = &countingWriter{ctx: ctx, w: w, th: th}
 		writers[i], dst[i] = w, counters[i]
 	}
 	if _, err := codec.Heal(ctx, src, dst, d.Size); err != nil {
@@ -474,13 +476,16 @@ func (e *Engine) checkShards(ctx context.Context, codec *erasure.Codec, d dataRe
 
 // countingWriter counts and throttles shard bytes written by repairs.
 type countingWriter struct {
-	w  io.Writer
-	th *throttle
-	n  int64
+	ctx context.Context
+	w   io.Writer
+	th  *throttle
+	n   int64
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
-	c.th.wait(len(p))
+	if err := c.th.wait(c.ctx, len(p)); err != nil {
+		return 0, err
+	}
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
@@ -493,43 +498,49 @@ func throttledSource(src erasure.ShardSource, th *throttle) erasure.ShardSource 
 		if err != nil {
 			return nil, err
 		}
-		return throttledReader{rc, th}, nil
+		return throttledReader{ctx, rc, th}, nil
 	}
 }
 
 type throttledReader struct {
+	ctx context.Context
 	io.ReadCloser
 	th *throttle
 }
 
 func (t throttledReader) Read(p []byte) (int, error) {
 	n, err := t.ReadCloser.Read(p)
-	t.th.wait(n)
+	if werr := t.th.wait(t.ctx, n); werr != nil && err == nil {
+		err = werr
+	}
 	return n, err
 }
 
-// throttle spaces writes to a byte rate shared by all writers of a pass.
-type throttle struct {
-	rate int64
-	mu   sync.Mutex
-	next time.Time
+// throttleBurst is the most one wait admits at once; larger writes wait in
+// steps, so the rate holds for any write size.
+const throttleBurst = 64 << 10
+
+// throttle paces repair I/O to a byte rate shared by all streams of a pass;
+// a nil throttle does not limit. Waits end early when their context does.
+type throttle struct{ lim *rate.Limiter }
+
+func newThrottle(bytesPerSecond int64) *throttle {
+	if bytesPerSecond <= 0 {
+		return nil
+	}
+	return &throttle{rate.NewLimiter(rate.Limit(bytesPerSecond), throttleBurst)}
 }
 
-func newThrottle(rate int64) *throttle { return &throttle{rate: rate} }
-
-func (t *throttle) wait(n int) {
-	if t == nil || t.rate <= 0 {
-		return
+func (t *throttle) wait(ctx context.Context, n int) error {
+	if t == nil {
+		return nil
 	}
-	t.mu.Lock()
-	now := time.Now()
-	if t.next.Before(now) {
-		t.next = now
+	for n > 0 {
+		step := min(n, throttleBurst)
+		if err := t.lim.WaitN(ctx, step); err != nil {
+			return err
+		}
+		n -= step
 	}
-	t.next = t.next.Add(time.Duration(int64(n) * int64(time.Second) / t.rate))
-	sleep := t.next.Sub(now)
-	t.mu.Unlock()
-	if sleep > 0 {
-		time.Sleep(sleep)
-	}
+	return nil
 }
