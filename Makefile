@@ -23,6 +23,9 @@ deps:
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1)
 	$(GO) vet ./...
+	$(GO) mod tidy -diff
+	GOOS=windows $(GO) build -o /dev/null ./cmd/filesphere
+	GOOS=darwin $(GO) build -o /dev/null ./cmd/filesphere
 
 FUZZTIME ?= 5s
 fuzz:

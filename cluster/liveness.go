@@ -14,6 +14,26 @@ import (
 type liveness struct {
 	mu       sync.Mutex
 	lastSeen map[string]time.Time
+	// down holds the nodes whose last probe failed.
+	down map[string]bool
+}
+
+// reset forgets what an earlier term saw: a node becoming leader again
+// must give every node a full grace period, not count from stale times.
+func (l *liveness) reset() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lastSeen, l.down = nil, nil
+}
+
+// failed records a failed probe of a node.
+func (l *liveness) failed(id string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.down == nil {
+		l.down = map[string]bool{}
+	}
+	l.down[id] = true
 }
 
 func (l *liveness) seen(id string, t time.Time) {
@@ -23,6 +43,7 @@ func (l *liveness) seen(id string, t time.Time) {
 		l.lastSeen = map[string]time.Time{}
 	}
 	l.lastSeen[id] = t
+	delete(l.down, id)
 }
 
 // silentFor returns how long a node has not answered; a node never probed
@@ -59,7 +80,7 @@ func (n *Node) probeNodes(ctx context.Context, leaderSince time.Time) {
 	if m == nil || n.cfg.LostAfter <= 0 {
 		return
 	}
-	now := time.Now()
+	now := n.cfg.Now()
 	for _, rec := range m.Nodes {
 		if rec.ID == n.cfg.NodeID {
 			n.live.seen(rec.ID, now)
@@ -69,6 +90,7 @@ func (n *Node) probeNodes(ctx context.Context, leaderSince time.Time) {
 			n.live.seen(rec.ID, now)
 			continue
 		}
+		n.live.failed(rec.ID)
 		silent := n.live.silentFor(rec.ID, now, leaderSince)
 		if silent < n.cfg.LostAfter {
 			continue
@@ -76,7 +98,9 @@ func (n *Node) probeNodes(ctx context.Context, leaderSince time.Time) {
 		n.log.WithField("node", rec.ID).WithField("silent", silent.Round(time.Second)).Warn("node lost: removing it from the membership")
 		if err := n.Remove(ctx, rec.ID); err != nil {
 			n.log.WithError(err).WithField("node", rec.ID).Warn("removing lost node")
+			continue
 		}
+		n.events.publish(Event{Kind: NodeLost, NodeID: rec.ID})
 	}
 }
 
@@ -92,4 +116,36 @@ func (n *Node) reachable(ctx context.Context, rec NodeRecord) bool {
 	defer cancel()
 	info, err := d.Info(ctx)
 	return err == nil && info.Online
+}
+
+// UnreachableNode is a member the leader cannot reach and has not yet
+// declared lost: repairs of its shards wait until it is back or lost.
+type UnreachableNode struct {
+	Node      string        `json:"node"`
+	For       time.Duration `json:"for"`
+	LostAfter time.Duration `json:"lost_after"`
+}
+
+// Unreachable lists the members whose last probe failed, with how long
+// they have been silent. Only the leader probes, so only its answer is
+// current.
+func (n *Node) Unreachable(now time.Time) []UnreachableNode {
+	m := n.members.Load()
+	if m == nil {
+		return nil
+	}
+	n.live.mu.Lock()
+	defer n.live.mu.Unlock()
+	var out []UnreachableNode
+	for _, rec := range m.Nodes {
+		if !n.live.down[rec.ID] {
+			continue
+		}
+		u := UnreachableNode{Node: rec.ID, LostAfter: n.cfg.LostAfter}
+		if t, ok := n.live.lastSeen[rec.ID]; ok {
+			u.For = now.Sub(t)
+		}
+		out = append(out, u)
+	}
+	return out
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -43,7 +44,7 @@ func wantSentinel(f fault) error {
 	switch f {
 	case faultMissing:
 		return ErrShardMissing
-	case faultOpenError, faultReadError:
+	case faultOpenError, faultReadError, faultReadSector:
 		return errInjected
 	case faultTruncate:
 		return ErrShortShard
@@ -345,5 +346,178 @@ func TestDecodeAllocsBounded(t *testing.T) {
 	small, large := measure(4), measure(64)
 	if large > small+2 {
 		t.Fatalf("allocations grow with object size: %v for 4 blocks, %v for 64", small, large)
+	}
+}
+
+// spreadMixes are the fault kinds of TestDecodeDamageSpreadOverBlocks; kind
+// gives the fault of the j-th of d damaged shards, numbered by the block
+// they are damaged in (so the last ones hit the latest blocks).
+var spreadMixes = []struct {
+	name string
+	kind func(j, d, m int) fault
+}{
+	{"flip-chunk", func(int, int, int) fault { return faultFlipChunk }},
+	{"flip-hash", func(int, int, int) fault { return faultFlipHash }},
+	{"read-sector", func(int, int, int) fault { return faultReadSector }},
+	// A truncated shard is gone from its block on, so at most m of them fit
+	// and only in the latest damaged blocks; the others cycle the kinds above.
+	{"mixed-truncated", func(j, d, m int) fault {
+		if j >= d-m {
+			return faultTruncate
+		}
+		return [...]fault{faultFlipChunk, faultFlipHash, faultReadSector}[j%3]
+	}},
+}
+
+// TestDecodeDamageSpreadOverBlocks: m+1 up to k+m shards each damaged in a
+// block of its own, so every block still has k good chunks. The whole
+// object and ranges of it read back identical, every damaged data shard is
+// reported at its block and no good shard is, and Heal rebuilds all the
+// damaged shards byte-identical from themselves and the others.
+func TestDecodeDamageSpreadOverBlocks(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, g := range geometries {
+		n := g.k + g.m
+		c := newCodec(t, g.k, g.m, testBlock)
+		size := (n+2)*testBlock + 123 // more blocks than shards, the last one short
+		data := randomBytes(uint64(n)*31, size)
+		shards := encodeShards(t, c, data)
+		nb := int(c.NumBlocks(int64(size)))
+		for d := g.m + 1; d <= n; d++ {
+			for _, mix := range spreadMixes {
+				first := r.IntN(n)
+				blocks := r.Perm(nb)[:d]
+				slices.Sort(blocks)
+				order := r.Perm(d) // which damaged shard gets which block
+				dmg := map[int]damage{}
+				for j := range d {
+					shard := (first + order[j]) % n
+					dmg[shard] = damage{f: mix.kind(j, d, g.m), block: int64(blocks[j])}
+				}
+				t.Run(fmt.Sprintf("%d+%d/bad=%d/%s", g.k, g.m, d, mix.name), func(t *testing.T) {
+					src := damagedSources(c, shards, dmg, nil)
+					got, serrs, err := decodeRange(c, src, 0, int64(size), int64(size))
+					if err != nil {
+						t.Fatalf("Decode with %v: %v", dmg, err)
+					}
+					if !bytes.Equal(got, data) {
+						t.Fatalf("Decode with %v: output differs (len %d vs %d)", dmg, len(got), len(data))
+					}
+					for i, err := range serrs {
+						dm, bad := dmg[i]
+						var be *BlockError
+						switch {
+						case !bad && err != nil:
+							t.Errorf("good shard %d reported: %v", i, err)
+						case bad && i < g.k && !errors.Is(err, wantSentinel(dm.f)):
+							t.Errorf("data shard %d (%s at block %d): err = %v", i, dm.f, dm.block, err)
+						case bad && i < g.k && (!errors.As(err, &be) || be.Block != dm.block):
+							t.Errorf("data shard %d (%s): reported %v, want block %d", i, dm.f, err, dm.block)
+						}
+					}
+					for range 5 {
+						off := r.Int64N(int64(size))
+						length := r.Int64N(int64(size) - off + 1)
+						got, _, err := decodeRange(c, src, off, length, int64(size))
+						if err != nil || !bytes.Equal(got, data[off:off+length]) {
+							t.Fatalf("range [%d,+%d) with %v: err=%v identical=%v", off, length, dmg, err, bytes.Equal(got, data[off:off+length]))
+						}
+					}
+
+					dst := make([]io.Writer, n)
+					bufs := make([]bytes.Buffer, n)
+					for i := range dmg {
+						dst[i] = &bufs[i]
+					}
+					if _, err := c.Heal(context.Background(), src, dst, int64(size)); err != nil {
+						t.Fatalf("Heal with %v: %v", dmg, err)
+					}
+					for i := range dmg {
+						if !bytes.Equal(bufs[i].Bytes(), shards[i]) {
+							t.Fatalf("healed shard %d (%s at block %d) differs", i, dmg[i].f, dmg[i].block)
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestDecodeRetriesShardAfterBadBlock: one bad frame in a data shard costs
+// one parity frame plus one spare, not parity for the rest of the object,
+// and a heal of that shard reads the others only around its bad frame.
+func TestDecodeRetriesShardAfterBadBlock(t *testing.T) {
+	c := newCodec(t, 4, 2, testBlock)
+	const nb, fb = 10, 3
+	size := nb * testBlock
+	data := randomBytes(17, size)
+	shards := encodeShards(t, c, data)
+	frame := int64(HashSize + testBlock/4)
+	dmg := map[int]damage{1: {f: faultFlipChunk, block: fb}}
+
+	var log openLog
+	got, serrs, err := decodeRange(c, damagedSources(c, shards, dmg, &log), 0, int64(size), int64(size))
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("Decode: err=%v identical=%v", err, bytes.Equal(got, data))
+	}
+	if !errors.Is(serrs[1], ErrCorruptBlock) || serrs.Count() != 1 {
+		t.Fatalf("serrs = %v, want only shard 1 corrupt", serrs)
+	}
+	for i := range 4 {
+		if r := log.bytesRead(i); r != nb*frame {
+			t.Errorf("data shard %d: read %d bytes, want all %d frames (%d)", i, r, nb, nb*frame)
+		}
+	}
+	// Parity 4 stands in at block fb and is the spare at fb+1, when shard 1
+	// is tried again and verifies; parity 5 is never needed.
+	if r4, r5 := log.bytesRead(4), log.bytesRead(5); r4 != 2*frame || r5 != 0 {
+		t.Errorf("parity read %d and %d bytes, want %d and 0", r4, r5, 2*frame)
+	}
+	if counts := log.shards(); len(log.opens) != 5 || counts[4] != 1 {
+		t.Errorf("opens = %+v, want each data shard and parity 4 once", log.opens)
+	}
+
+	var hlog openLog
+	dst := make([]io.Writer, c.Shards())
+	var healed bytes.Buffer
+	dst[1] = &healed
+	if _, err := c.Heal(context.Background(), damagedSources(c, shards, dmg, &hlog), dst, int64(size)); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(healed.Bytes(), shards[1]) {
+		t.Fatal("healed shard differs")
+	}
+	if r := hlog.bytesRead(1); r != nb*frame {
+		t.Errorf("heal read %d bytes of the shard it rebuilds, want all %d", r, nb*frame)
+	}
+	// Shard 1's bad frame needs 4 others; at the next block they are the
+	// spares while shard 1 proves itself again; otherwise they are idle.
+	total := int64(0)
+	for _, i := range []int{0, 2, 3, 4, 5} {
+		total += hlog.bytesRead(i)
+	}
+	if total != 2*4*frame {
+		t.Errorf("heal read %d bytes of the other shards, want %d (4 shards x 2 frames)", total, 2*4*frame)
+	}
+}
+
+// TestDecodeGivesUpOnFailingReads: a shard whose reads keep failing is
+// dropped after maxReadErrors blocks instead of being retried (and waited
+// on) for every block.
+func TestDecodeGivesUpOnFailingReads(t *testing.T) {
+	c := newCodec(t, 2, 1, testBlock)
+	size := 8 * testBlock
+	data := randomBytes(23, size)
+	shards := encodeShards(t, c, data)
+	var log openLog
+	got, serrs, err := decodeRange(c, sources(c, shards, map[int]fault{0: faultReadError}, 1, &log), 0, int64(size), int64(size))
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("Decode: err=%v identical=%v", err, bytes.Equal(got, data))
+	}
+	if !errors.Is(serrs[0], errInjected) {
+		t.Fatalf("serrs[0] = %v", serrs[0])
+	}
+	if counts := log.shards(); counts[0] != maxReadErrors {
+		t.Fatalf("shard 0 opened %d times, want %d (first open, one reopen)", counts[0], maxReadErrors)
 	}
 }

@@ -12,6 +12,9 @@
 // Encode, Decode and Heal hold two block sets of memory per call whatever
 // the object size, do per-shard I/O in parallel, and report per-shard
 // failures in a ShardErrors so callers can queue heals; quorum failures are
-// ErrWriteQuorum and ErrReadQuorum. Decode and Heal never emit a byte that
+// ErrWriteQuorum and ErrReadQuorum. Read failures count per block, as
+// bitrot strikes frames, not shards: an object stays readable while every
+// block has k verified chunks, even when more than m shards each have a bad
+// frame somewhere. Scrub measures exactly that. Decode and Heal never emit a byte that
 // was not verified against its hash or rebuilt from verified chunks.
 package erasure

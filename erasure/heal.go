@@ -10,17 +10,23 @@ import (
 // bytes, streaming block by block. Each rebuilt shard file is
 // byte-identical (hashes included) to what Encode wrote.
 //
-// Shards being rebuilt are never read, even if src[i] is set: their
-// contents are presumed bad, and reading a file while it is rewritten is
-// unsafe. The others are read as in Decode: the first k available in index
-// order (data shards first), replacing any that fail with untried ones.
+// A shard being rebuilt may still have a source (a shard file with a few
+// rotten frames): its frames that verify are copied as they are and only
+// its bad frames are rebuilt from k verified chunks of the others, so a
+// damaged shard costs reads of the others only for its bad blocks. The
+// caller must make sure that writing dst[i] does not disturb reading src[i]
+// (drive.ShardStore writers publish atomically on Commit, after Heal
+// returns); with src[i] nil the shard is never read. The other sources are
+// read as in Decode, failures counting per block: the first k available in
+// index order (data shards first) for each block that needs them,
+// replacing any that fail with untried ones.
 //
 // A failing dst writer is dropped and recorded in the returned ShardErrors
 // (k+m entries, which also lists bad source shards worth healing next); Heal
 // goes on rebuilding the others and returns ErrWriteQuorum only when every
 // destination has failed. It returns ErrReadQuorum if some block has fewer
-// than k verified chunks among the sources, having written only verified
-// frames up to that block.
+// than k verified chunks among the sources (counting the shards being
+// rebuilt), having written only verified frames up to that block.
 func (c *Codec) Heal(ctx context.Context, src []ShardSource, dst []io.Writer, size int64) (ShardErrors, error) {
 	n := c.k + c.m
 	if len(src) != n || len(dst) != n {
@@ -33,11 +39,16 @@ func (c *Codec) Heal(ctx context.Context, src []ShardSource, dst []io.Writer, si
 	// required doubles as the set of healthy destinations: the RS library
 	// rebuilds exactly these shards.
 	h := &healer{required: make([]bool, n), ws: newWorkers(n), serrs: serrs}
-	var order []int
+	// Shards being rebuilt are read first: where their own frame verifies,
+	// nothing needs rebuilding for them.
+	var order, others []int
 	for i, w := range dst {
 		if w == nil {
-			order = append(order, i)
+			others = append(others, i)
 			continue
+		}
+		if src[i] != nil {
+			order = append(order, i)
 		}
 		h.required[i] = true
 		h.nalive++
@@ -48,7 +59,8 @@ func (c *Codec) Heal(ctx context.Context, src []ShardSource, dst []io.Writer, si
 	if h.nalive == 0 || nb == 0 {
 		return serrs, nil // nothing to rebuild, or empty shard files
 	}
-	g := c.newGatherer(ctx, src, serrs, order, size, nb-1)
+	order = append(order, others...)
+	g := c.newGatherer(ctx, src, serrs, order, h.required, size, nb-1)
 	defer g.close()
 	defer h.ws.stop()
 	sets := [2]*blockSet{c.getSet(), c.getSet()}
@@ -83,7 +95,8 @@ func (c *Codec) Heal(ctx context.Context, src []ShardSource, dst []io.Writer, si
 	return serrs, nil
 }
 
-// reconstructSome rebuilds the required shards of s into their own frames.
+// reconstructSome rebuilds the required shards of s that did not verify into
+// their own frames; the library leaves present ones untouched.
 func (c *Codec) reconstructSome(s *blockSet, present, required []bool) error {
 	for i := range c.k + c.m {
 		if present[i] {

@@ -37,52 +37,63 @@ func TestHeal(t *testing.T) {
 			shards := encodeShards(t, c, data)
 			fb := c.NumBlocks(int64(size)) / 2
 			for _, hc := range cases {
-				t.Run(fmt.Sprintf("%d+%d/size=%d/%s", g.k, g.m, size, hc.name), func(t *testing.T) {
-					var log openLog
-					faults := map[int]fault{}
-					for i, f := range hc.faults {
-						faults[i] = f
-					}
-					for _, i := range hc.targets {
-						faults[i] = faultFlipChunk // rebuilt shards are never read, even if offered
-					}
-					src := sources(c, shards, faults, fb, &log)
-					dst := make([]io.Writer, n)
-					bufs := make([]bytes.Buffer, n)
-					for _, i := range hc.targets {
-						dst[i] = &bufs[i]
-					}
-					serrs, err := c.Heal(context.Background(), src, dst, int64(size))
-					for _, o := range log.opens {
-						if dst[o.shard] != nil {
-							t.Fatalf("heal read target shard %d", o.shard)
-						}
-					}
-					if hc.quorum && size > 0 {
-						if !errors.Is(err, ErrReadQuorum) {
-							t.Fatalf("err = %v, want ErrReadQuorum", err)
+				// offered: the shards being rebuilt keep a source whose frame
+				// at block fb is rotten, as a deep heal sees them; otherwise
+				// their sources are withheld and must never be read.
+				for _, offered := range []bool{false, true} {
+					t.Run(fmt.Sprintf("%d+%d/size=%d/%s/offered=%v", g.k, g.m, size, hc.name, offered), func(t *testing.T) {
+						var log openLog
+						faults := map[int]fault{}
+						for i, f := range hc.faults {
+							faults[i] = f
 						}
 						for _, i := range hc.targets {
-							if !bytes.Equal(bufs[i].Bytes(), shards[i][:c.ShardOffset(fb)]) {
-								t.Fatalf("shard %d: wrote %d bytes, want exactly the %d verified ones", i, bufs[i].Len(), c.ShardOffset(fb))
+							faults[i] = faultFlipChunk
+						}
+						src := sources(c, shards, faults, fb, &log)
+						dst := make([]io.Writer, n)
+						bufs := make([]bytes.Buffer, n)
+						for _, i := range hc.targets {
+							dst[i] = &bufs[i]
+							if !offered {
+								src[i] = nil
 							}
 						}
-						return
-					}
-					if err != nil {
-						t.Fatalf("Heal: %v", err)
-					}
-					for _, i := range hc.targets {
-						if !bytes.Equal(bufs[i].Bytes(), shards[i]) {
-							t.Fatalf("healed shard %d differs (%d vs %d bytes)", i, bufs[i].Len(), len(shards[i]))
+						serrs, err := c.Heal(context.Background(), src, dst, int64(size))
+						for _, o := range log.opens {
+							if dst[o.shard] != nil && !offered {
+								t.Fatalf("heal read withheld target shard %d", o.shard)
+							}
 						}
-					}
-					for i, f := range hc.faults {
-						if size > 0 && i < g.k && !errors.Is(serrs[i], wantSentinel(f)) {
-							t.Errorf("bad source %d not reported: %v", i, serrs[i])
+						if hc.quorum && size > 0 {
+							if !errors.Is(err, ErrReadQuorum) {
+								t.Fatalf("err = %v, want ErrReadQuorum", err)
+							}
+							for _, i := range hc.targets {
+								if !bytes.Equal(bufs[i].Bytes(), shards[i][:c.ShardOffset(fb)]) {
+									t.Fatalf("shard %d: wrote %d bytes, want exactly the %d verified ones", i, bufs[i].Len(), c.ShardOffset(fb))
+								}
+							}
+							return
 						}
-					}
-				})
+						if err != nil {
+							t.Fatalf("Heal: %v", err)
+						}
+						for _, i := range hc.targets {
+							if !bytes.Equal(bufs[i].Bytes(), shards[i]) {
+								t.Fatalf("healed shard %d differs (%d vs %d bytes)", i, bufs[i].Len(), len(shards[i]))
+							}
+						}
+						for i, f := range hc.faults {
+							if size > 0 && i < g.k && !errors.Is(serrs[i], wantSentinel(f)) {
+								t.Errorf("bad source %d not reported: %v", i, serrs[i])
+							}
+						}
+						if int(log.closes.Load()) != len(log.opens) {
+							t.Errorf("%d closes for %d opens", log.closes.Load(), len(log.opens))
+						}
+					})
+				}
 			}
 		}
 	}

@@ -71,10 +71,11 @@ func cloneShards(s [][]byte) [][]byte {
 	return out
 }
 
-// openLog records every ShardSource call.
+// openLog records every ShardSource call and the bytes read per shard.
 type openLog struct {
 	mu     sync.Mutex
 	opens  []openCall
+	read   map[int]int64
 	closes atomic.Int64
 }
 
@@ -87,6 +88,22 @@ func (l *openLog) add(c openCall) {
 	l.mu.Lock()
 	l.opens = append(l.opens, c)
 	l.mu.Unlock()
+}
+
+func (l *openLog) addRead(shard int, n int) {
+	l.mu.Lock()
+	if l.read == nil {
+		l.read = map[int]int64{}
+	}
+	l.read[shard] += int64(n)
+	l.mu.Unlock()
+}
+
+// bytesRead returns how many bytes were read from shard i.
+func (l *openLog) bytesRead(i int) int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.read[i]
 }
 
 func (l *openLog) shards() map[int]int {
@@ -103,19 +120,26 @@ func (l *openLog) shards() map[int]int {
 type fault int
 
 const (
-	faultNone      fault = iota
-	faultMissing         // nil ShardSource
-	faultOpenError       // ShardSource returns an error
-	faultReadError       // stream errors when reaching the target block
-	faultTruncate        // shard file cut inside the target block
-	faultFlipChunk       // one bit flipped in the target block's chunk
-	faultFlipHash        // one bit flipped in the target block's hash
+	faultNone       fault = iota
+	faultMissing          // nil ShardSource
+	faultOpenError        // ShardSource returns an error
+	faultReadError        // stream errors when reaching the target block
+	faultTruncate         // shard file cut inside the target block
+	faultFlipChunk        // one bit flipped in the target block's chunk
+	faultFlipHash         // one bit flipped in the target block's hash
+	faultReadSector       // read error inside the target block's frame; streams opened past it read fine
 )
 
 var allFaults = []fault{faultMissing, faultOpenError, faultReadError, faultTruncate, faultFlipChunk, faultFlipHash}
 
 func (f fault) String() string {
-	return [...]string{"none", "missing", "open-error", "read-error", "truncate", "flip-chunk", "flip-hash"}[f]
+	return [...]string{"none", "missing", "open-error", "read-error", "truncate", "flip-chunk", "flip-hash", "read-sector"}[f]
+}
+
+// damage is one shard's fault and the block it hits.
+type damage struct {
+	f     fault
+	block int64
 }
 
 var errInjected = errors.New("injected fault")
@@ -124,11 +148,20 @@ var errInjected = errors.New("injected fault")
 // at block faultBlock to the given shards. Shard bytes are copied so the
 // caller's originals stay intact.
 func sources(c *Codec, shards [][]byte, bad map[int]fault, faultBlock int64, log *openLog) []ShardSource {
+	dmg := map[int]damage{}
+	for i, f := range bad {
+		dmg[i] = damage{f: f, block: faultBlock}
+	}
+	return damagedSources(c, shards, dmg, log)
+}
+
+// damagedSources is sources with each shard's fault at a block of its own.
+func damagedSources(c *Codec, shards [][]byte, dmg map[int]damage, log *openLog) []ShardSource {
 	src := make([]ShardSource, len(shards))
 	for i, orig := range shards {
 		data := bytes.Clone(orig)
-		f := bad[i]
-		frameOff := c.ShardOffset(faultBlock)
+		f := dmg[i].f
+		frameOff := c.ShardOffset(dmg[i].block)
 		failAt := int64(-1)
 		switch f {
 		case faultMissing:
@@ -147,6 +180,8 @@ func sources(c *Codec, shards [][]byte, bad map[int]fault, faultBlock int64, log
 			}
 		case faultReadError:
 			failAt = frameOff + 3
+		case faultReadSector:
+			failAt = frameOff + HashSize + 5
 		}
 		src[i] = func(ctx context.Context, off, length int64) (io.ReadCloser, error) {
 			if log != nil {
@@ -158,19 +193,28 @@ func sources(c *Codec, shards [][]byte, bad map[int]fault, faultBlock int64, log
 			lo := min(off, int64(len(data)))
 			hi := min(off+length, int64(len(data)))
 			var r io.Reader = bytes.NewReader(data[lo:hi])
-			if failAt >= 0 {
+			if failAt >= 0 && (f == faultReadError || off <= failAt) {
 				r = &failingReader{r: r, left: max(failAt-off, 0)}
 			}
-			return &logCloser{Reader: r, log: log}, nil
+			return &logCloser{Reader: r, log: log, shard: i}, nil
 		}
 	}
 	return src
 }
 
-// logCloser counts Close calls in its openLog.
+// logCloser counts Close calls and bytes read in its openLog.
 type logCloser struct {
 	io.Reader
-	log *openLog
+	log   *openLog
+	shard int
+}
+
+func (l *logCloser) Read(p []byte) (int, error) {
+	n, err := l.Reader.Read(p)
+	if l.log != nil {
+		l.log.addRead(l.shard, n)
+	}
+	return n, err
 }
 
 func (l *logCloser) Close() error {

@@ -87,20 +87,28 @@ func (sw *shardWriter) write(s *blockSet) error {
 	return nil
 }
 
-// shardReader reads and verifies one shard's frames sequentially. It opens
-// its source on the first block it is asked for, so the open happens in the
-// worker goroutine (opens of remote shards overlap) and at exactly the block
-// where the caller first needed this shard.
+// shardReader reads and verifies one shard's frames. It opens its source on
+// the first block it is asked for, so the open happens in the worker
+// goroutine (opens of remote shards overlap) and at exactly the block where
+// the caller first needed this shard. Its stream stays positioned for the
+// next block; asked for another block (the caller skipped some, or a read
+// failed mid-frame) it reopens there.
 type shardReader struct {
-	ctx  context.Context
-	c    *Codec
-	slot int
-	src  ShardSource
-	rc   io.ReadCloser
-	end  int64 // shard-file offset just past the last frame needed
+	ctx     context.Context
+	c       *Codec
+	slot    int
+	src     ShardSource
+	rc      io.ReadCloser
+	next    int64 // block the open stream is positioned at
+	end     int64 // shard-file offset just past the last frame needed
+	readErr int   // consecutive read errors
+	gone    bool  // unusable for the rest of the call; set with the error
 }
 
 func (sr *shardReader) read(s *blockSet) error {
+	if sr.rc != nil && sr.next != s.block {
+		sr.close()
+	}
 	if sr.rc == nil {
 		off := sr.c.ShardOffset(s.block)
 		rc, err := sr.src(sr.ctx, off, sr.end-off)
@@ -108,17 +116,25 @@ func (sr *shardReader) read(s *blockSet) error {
 			err = ErrShardMissing
 		}
 		if err != nil {
+			sr.gone = true
 			return &BlockError{Block: s.block, Op: "open", Err: err}
 		}
-		sr.rc = rc
+		sr.rc, sr.next = rc, s.block
 	}
 	frame := s.frame(sr.slot)
 	if _, err := io.ReadFull(sr.rc, frame); err != nil {
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			sr.gone = true // a short file has no later frames either
 			err = ErrShortShard
+		} else {
+			sr.close() // position unknown: reopen at the next block wanted
+			sr.readErr++
+			sr.gone = sr.readErr >= maxReadErrors
 		}
 		return &BlockError{Block: s.block, Op: "read", Err: err}
 	}
+	sr.next++
+	sr.readErr = 0
 	return verifyFrame(frame, s.block)
 }
 

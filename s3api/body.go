@@ -9,11 +9,16 @@ import (
 	"time"
 )
 
-// lingerTimeout bounds how long net/http, after the answer to a request
-// whose body was left unread, may go on discarding that body (it reads up
-// to 256 KiB so the client sees the answer rather than a reset) before the
-// connection closes.
-const lingerTimeout = time.Second
+// After the answer to a request whose body was left unread, the server
+// lingers: it discards what the client still sends, for at most
+// lingerTimeout and lingerBytes, before the connection closes. Closing on
+// unread data resets the connection, and a reset can destroy the answer in
+// the client's buffer before the client reads it; clients that send the
+// body without waiting for "100 Continue" are still writing then.
+const (
+	lingerTimeout = time.Second
+	lingerBytes   = 4 << 20
+)
 
 // deadlineStep is how far the body deadline must move before the
 // connection's read deadline is set again (one call per Read is wasted work
@@ -37,6 +42,7 @@ type bodyGuard struct {
 	src     io.ReadCloser
 	conn    readDeadliner
 	now     func() time.Time
+	sleep   func(time.Duration)
 	timeout time.Duration
 	rate    int64 // bytes per second
 	length  int64 // Content-Length, -1 unknown
@@ -56,7 +62,7 @@ type bodyGuard struct {
 // the runtime poller compares socket deadlines with the wall clock.
 func newBodyGuard(r *http.Request, conn readDeadliner, cfg Config) *bodyGuard {
 	return &bodyGuard{
-		src: r.Body, conn: conn, now: time.Now, timeout: cfg.BodyReadTimeout, rate: cfg.MinBodyRate,
+		src: r.Body, conn: conn, now: time.Now, sleep: time.Sleep, timeout: cfg.BodyReadTimeout, rate: cfg.MinBodyRate,
 		length: r.ContentLength, expect: strings.EqualFold(r.Header.Get("Expect"), "100-continue"),
 	}
 }
@@ -129,18 +135,29 @@ func (g *bodyGuard) timedOut() error { return g.err }
 // that could take as long as the client likes, and with a pending
 // 100-continue the client sends nothing until it gets an answer. The
 // answer says Connection: close instead, which also stops net/http from
-// discarding up to 256 KiB before writing the answer. Its discard after
-// the answer is bounded by lingerTimeout, or skipped at once when the
-// client waits for "100 Continue" and so sends nothing.
+// discarding up to 256 KiB before writing the answer. It reports whether
+// the connection closes (and the caller should linger once the answer is
+// on the wire).
 func (g *bodyGuard) settle(h http.Header) (closing bool) {
 	if g.consumed() {
 		return false
 	}
 	h.Set("Connection", "close")
-	if g.expect && !g.started {
-		g.apply(g.now())
-	} else {
-		g.apply(g.now().Add(lingerTimeout))
-	}
 	return true
+}
+
+// linger discards the rest of the body, once the answer is on the wire,
+// until the client stops sending or closes, or lingerTimeout passes; past
+// lingerBytes it only waits out the time (the client's sends then stall
+// in full socket buffers). Writing the answer ended any pending
+// 100-continue, so no "100 Continue" goes out now. Well-behaved clients
+// close as soon as they read an answer with Connection: close.
+func (g *bodyGuard) linger() {
+	deadline := g.now().Add(lingerTimeout)
+	g.apply(deadline)
+	if n, _ := io.CopyN(io.Discard, g.src, lingerBytes); n == lingerBytes {
+		if d := deadline.Sub(g.now()); d > 0 {
+			g.sleep(d)
+		}
+	}
 }

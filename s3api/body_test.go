@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"strings"
 	"testing"
 	"time"
 )
@@ -120,10 +119,10 @@ func TestBodyGuardEndings(t *testing.T) {
 	}
 }
 
-// settle: a consumed body keeps the connection; otherwise Connection: close,
-// with net/http's discard bounded at once while a 100-continue is pending
-// (the client sends nothing) or after lingerTimeout.
-func TestBodyGuardSettle(t *testing.T) {
+// settle: a consumed body keeps the connection, any other closes it.
+// linger then discards the rest within lingerTimeout, reading at most
+// lingerBytes and waiting out the time after that.
+func TestBodyGuardSettleAndLinger(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	tests := []struct {
 		name      string
@@ -131,19 +130,20 @@ func TestBodyGuardSettle(t *testing.T) {
 		length    int64
 		read      int
 		wantClose bool
-		wantAfter time.Duration
 	}{
-		{"consumed", false, 5, 5, false, 0},
-		{"refused, nothing read", false, 1 << 30, 0, true, lingerTimeout},
-		{"refused, unknown length", false, -1, 0, true, lingerTimeout},
-		{"pending 100-continue", true, 1 << 30, 0, true, 0},
-		{"100-continue sent, body part read", true, 100, 5, true, lingerTimeout},
+		{"consumed", false, 5, 5, false},
+		{"refused, nothing read", false, 1 << 30, 0, true},
+		{"refused, unknown length", false, -1, 0, true},
+		{"pending 100-continue", true, 1 << 30, 0, true},
+		{"100-continue sent, body part read", true, 100, 5, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			conn := &fakeConn{}
-			g := &bodyGuard{src: io.NopCloser(strings.NewReader(strings.Repeat("x", 1000))), conn: conn,
-				now: func() time.Time { return now }, timeout: time.Second, rate: 1 << 20, length: tt.length, expect: tt.expect}
+			src := &countingReader{}
+			var slept time.Duration
+			g := &bodyGuard{src: src, conn: conn, now: func() time.Time { return now }, sleep: func(d time.Duration) { slept += d },
+				timeout: time.Second, rate: 1 << 30, length: tt.length, expect: tt.expect}
 			if tt.read > 0 {
 				if _, err := io.ReadFull(g, make([]byte, tt.read)); err != nil {
 					t.Fatal(err)
@@ -153,12 +153,26 @@ func TestBodyGuardSettle(t *testing.T) {
 			if got := g.settle(h); got != tt.wantClose || (h.Get("Connection") == "close") != tt.wantClose {
 				t.Fatalf("settle = %v, Connection %q; want close=%v", got, h.Get("Connection"), tt.wantClose)
 			}
-			if tt.wantClose && !conn.last().Equal(now.Add(tt.wantAfter)) {
-				t.Fatalf("read deadline now+%v, want now+%v", conn.last().Sub(now), tt.wantAfter)
+			if !tt.wantClose {
+				return
+			}
+			before := src.n
+			g.linger()
+			if !conn.last().Equal(now.Add(lingerTimeout)) {
+				t.Fatalf("linger deadline now+%v, want now+%v", conn.last().Sub(now), lingerTimeout)
+			}
+			if got := src.n - before; got != lingerBytes || slept != lingerTimeout {
+				t.Fatalf("linger read %d bytes of an endless body and waited %v, want %d and the rest of %v", got, slept, lingerBytes, lingerTimeout)
 			}
 		})
 	}
 }
+
+// countingReader is an endless body that counts what was read.
+type countingReader struct{ n int64 }
+
+func (r *countingReader) Read(p []byte) (int, error) { r.n += int64(len(p)); return len(p), nil }
+func (r *countingReader) Close() error               { return nil }
 
 // BenchmarkBodyGuard measures what the guard adds to each 32 KiB body Read
 // (two clock reads, a deadline moved at most every deadlineStep).

@@ -2,10 +2,13 @@ package s3api
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/xml"
 	"errors"
 	"io"
 	"net/http"
+	"slices"
+	"strings"
 
 	"github.com/filesphere/filesphere/storage"
 )
@@ -13,6 +16,17 @@ import (
 // maxXMLBody bounds request XML documents (10,000 parts of a
 // CompleteMultipartUpload fit comfortably).
 const maxXMLBody = 4 << 20
+
+// verifyBody makes req.body check the Content-MD5 and x-amz-checksum-*
+// headers of an XML request as it is read.
+func verifyBody(req *request) error {
+	spec, err := parseChecksums(req.Header)
+	if err != nil {
+		return err
+	}
+	req.body = readCloser{newVerifyingReader(req.body, req.bodySize, spec, req.trailer), req.body}
+	return nil
+}
 
 // readXML decodes a bounded XML request body into v.
 func readXML(req *request, v any) error {
@@ -39,12 +53,34 @@ func (s *Server) listBuckets(ctx context.Context, req *request) (*response, erro
 	if err != nil {
 		return nil, err
 	}
-	out := listAllMyBucketsResult{NS: s3NS, Owner: ownerOf(req.id)}
+	q := req.URL.Query()
+	maxBuckets, err := queryInt(q, "max-buckets", maxListBuckets, maxListBuckets)
+	if err != nil || q.Has("max-buckets") && maxBuckets < 1 {
+		return nil, apiErr(ErrInvalidArgument, "max-buckets must be an integer from 1 to 10000.")
+	}
+	// The continuation token is the base64 name of the last bucket sent.
+	after, err := base64.RawURLEncoding.DecodeString(q.Get("continuation-token"))
+	if err != nil || q.Has("continuation-token") && len(after) == 0 {
+		return nil, apiErr(ErrInvalidArgument, "The continuation token provided is incorrect")
+	}
+	prefix, region := q.Get("prefix"), q.Get("bucket-region")
+	out := listAllMyBucketsResult{NS: s3NS, Owner: ownerOf(req.id), Prefix: prefix}
+	slices.SortFunc(bs, func(a, b storage.BucketInfo) int { return strings.Compare(a.Name, b.Name) })
 	for _, b := range bs {
+		if b.Name <= string(after) || !strings.HasPrefix(b.Name, prefix) || region != "" && b.Region != region {
+			continue
+		}
+		if len(out.Buckets) == maxBuckets {
+			out.ContinuationToken = base64.RawURLEncoding.EncodeToString([]byte(out.Buckets[len(out.Buckets)-1].Name))
+			break
+		}
 		out.Buckets = append(out.Buckets, bucketEntry{Name: b.Name, CreationDate: s3Time(b.Created), BucketRegion: b.Region})
 	}
 	return &response{xml: out}, nil
 }
+
+// maxListBuckets is S3's ListBuckets page size limit.
+const maxListBuckets = 10000
 
 func (s *Server) createBucket(ctx context.Context, req *request) (*response, error) {
 	region := s.cfg.Region
@@ -53,8 +89,8 @@ func (s *Server) createBucket(ctx context.Context, req *request) (*response, err
 		if err := readXML(req, &cfg); err != nil {
 			return nil, err
 		}
-		if cfg.LocationConstraint != "" && cfg.LocationConstraint != s.cfg.Region {
-			return nil, apiErr(ErrInvalidLocationConstraint, "The specified location-constraint is not valid for this server, which serves "+s.cfg.Region+".")
+		if err := s.checkLocation(cfg); err != nil {
+			return nil, err
 		}
 	}
 	err := s.backend.CreateBucket(ctx, req.route.Bucket, storage.CreateBucketOptions{Region: region, Owner: req.id.AccessKey})
@@ -62,6 +98,24 @@ func (s *Server) createBucket(ctx context.Context, req *request) (*response, err
 		return nil, err
 	}
 	return &response{header: http.Header{"Location": {"/" + req.route.Bucket}}}, nil
+}
+
+// checkLocation accepts the server's region, and also an empty constraint
+// and "aws-global" (sent by clients with no region configured), which S3
+// takes as us-east-1 and FileSphere as the one region it serves.
+func (s *Server) checkLocation(cfg createBucketConfiguration) error {
+	if cfg.Location != nil || cfg.Bucket != nil {
+		return apiErr(ErrNotImplemented, "FileSphere does not implement directory buckets (Location and Bucket in CreateBucketConfiguration).")
+	}
+	if cfg.Tags != nil {
+		return apiErr(ErrNotImplemented, "FileSphere does not implement bucket tags (Tags in CreateBucketConfiguration).")
+	}
+	switch cfg.LocationConstraint {
+	case "", "aws-global", s.cfg.Region:
+		return nil
+	}
+	return apiErr(ErrInvalidLocationConstraint, "The specified location-constraint is not valid for this server, which serves "+s.cfg.Region+
+		"; configure your client with region "+s.cfg.Region+".")
 }
 
 func (s *Server) headBucket(ctx context.Context, req *request) (*response, error) {
@@ -101,6 +155,9 @@ func (s *Server) getBucketVersioning(ctx context.Context, req *request) (*respon
 }
 
 func (s *Server) putBucketVersioning(ctx context.Context, req *request) (*response, error) {
+	if err := verifyBody(req); err != nil {
+		return nil, err
+	}
 	var cfg versioningConfiguration
 	if err := readXML(req, &cfg); err != nil {
 		return nil, err

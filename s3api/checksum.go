@@ -206,3 +206,43 @@ func checksumXML(sums []storage.Checksum) checksumFields {
 	}
 	return f
 }
+
+// checksums lists the checksums a part names in CompleteMultipartUpload.
+func (f checksumFields) checksums() []storage.Checksum {
+	var out []storage.Checksum
+	for _, c := range []struct {
+		alg storage.ChecksumAlgorithm
+		v   string
+	}{
+		{storage.ChecksumCRC32, f.ChecksumCRC32}, {storage.ChecksumCRC32C, f.ChecksumCRC32C},
+		{storage.ChecksumSHA1, f.ChecksumSHA1}, {storage.ChecksumSHA256, f.ChecksumSHA256},
+		{storage.ChecksumCRC64NVME, f.ChecksumCRC64NVME},
+	} {
+		if c.v != "" {
+			out = append(out, storage.Checksum{Algorithm: c.alg, Value: c.v})
+		}
+	}
+	return out
+}
+
+// objectChecksum reads the x-amz-checksum-* header of a
+// CompleteMultipartUpload: the client's composite checksum of the whole
+// object, optionally suffixed with "-<parts>".
+func objectChecksum(h http.Header) (*storage.Checksum, error) {
+	var sum *storage.Checksum
+	for _, a := range algorithms {
+		v := h.Get(checksumHeader(a))
+		if v == "" {
+			continue
+		}
+		if sum != nil {
+			return nil, apiErr(ErrInvalidRequest, "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.")
+		}
+		value, _, _ := strings.Cut(v, "-")
+		if !validChecksumValue(a, value) {
+			return nil, apiErr(ErrInvalidRequest, fmt.Sprintf("Value for %s header is invalid.", strings.ToLower(checksumHeader(a))))
+		}
+		sum = &storage.Checksum{Algorithm: a, Value: v, Type: "COMPOSITE"}
+	}
+	return sum, nil
+}

@@ -42,6 +42,7 @@ const (
 	ErrInvalidRange                   ErrorCode = "InvalidRange"
 	ErrInvalidRequest                 ErrorCode = "InvalidRequest"
 	ErrInvalidBucketState             ErrorCode = "InvalidBucketState"
+	ErrInvalidClusterState            ErrorCode = "InvalidClusterState"
 	ErrKeyTooLong                     ErrorCode = "KeyTooLongError"
 	ErrMalformedXML                   ErrorCode = "MalformedXML"
 	ErrMethodNotAllowed               ErrorCode = "MethodNotAllowed"
@@ -49,6 +50,7 @@ const (
 	ErrMissingSecurityHeader          ErrorCode = "MissingSecurityHeader"
 	ErrNoSuchBucket                   ErrorCode = "NoSuchBucket"
 	ErrNoSuchKey                      ErrorCode = "NoSuchKey"
+	ErrNoSuchNode                     ErrorCode = "NoSuchNode"
 	ErrNoSuchUpload                   ErrorCode = "NoSuchUpload"
 	ErrNoSuchVersion                  ErrorCode = "NoSuchVersion"
 	ErrNotImplemented                 ErrorCode = "NotImplemented"
@@ -72,6 +74,10 @@ const (
 	ErrInvalidObjectState             ErrorCode = "InvalidObjectState"
 	ErrNoSuchBucketPolicy             ErrorCode = "NoSuchBucketPolicy"
 	ErrInvalidPartNumber              ErrorCode = "InvalidPartNumber"
+	ErrInvalidStorageClass            ErrorCode = "InvalidStorageClass"
+	// ErrInvalidAction is the IAM/STS Query API code for an action the
+	// endpoint does not offer.
+	ErrInvalidAction ErrorCode = "InvalidAction"
 )
 
 var errorTable = map[ErrorCode]apiErrorDef{
@@ -95,6 +101,7 @@ var errorTable = map[ErrorCode]apiErrorDef{
 	ErrInvalidRange:                   {http.StatusRequestedRangeNotSatisfiable, "The requested range is not satisfiable."},
 	ErrInvalidRequest:                 {http.StatusBadRequest, "Invalid Request."},
 	ErrInvalidBucketState:             {http.StatusConflict, "The request is not valid for the current state of the bucket."},
+	ErrInvalidClusterState:            {http.StatusConflict, "The request is not valid for the current state of the cluster."},
 	ErrKeyTooLong:                     {http.StatusBadRequest, "Your key is too long."},
 	ErrMalformedXML:                   {http.StatusBadRequest, "The XML that you provided was not well formed or did not validate against our published schema."},
 	ErrMethodNotAllowed:               {http.StatusMethodNotAllowed, "The specified method is not allowed against this resource."},
@@ -102,6 +109,7 @@ var errorTable = map[ErrorCode]apiErrorDef{
 	ErrMissingSecurityHeader:          {http.StatusBadRequest, "Your request is missing a required header."},
 	ErrNoSuchBucket:                   {http.StatusNotFound, "The specified bucket does not exist."},
 	ErrNoSuchKey:                      {http.StatusNotFound, "The specified key does not exist."},
+	ErrNoSuchNode:                     {http.StatusNotFound, "The specified node is not a member of the cluster."},
 	ErrNoSuchUpload:                   {http.StatusNotFound, "The specified multipart upload does not exist. The upload ID might not be valid, or the multipart upload might have been aborted or completed."},
 	ErrNoSuchVersion:                  {http.StatusNotFound, "The specified version does not exist."},
 	ErrNotImplemented:                 {http.StatusNotImplemented, "A header or query you provided implies functionality that is not implemented."},
@@ -124,6 +132,8 @@ var errorTable = map[ErrorCode]apiErrorDef{
 	ErrInvalidObjectState:             {http.StatusForbidden, "The operation is not valid for the current state of the object."},
 	ErrNoSuchBucketPolicy:             {http.StatusNotFound, "The bucket policy does not exist."},
 	ErrInvalidPartNumber:              {http.StatusRequestedRangeNotSatisfiable, "The requested partnumber is not satisfiable."},
+	ErrInvalidStorageClass:            {http.StatusBadRequest, "The storage class you specified is not valid."},
+	ErrInvalidAction:                  {http.StatusBadRequest, "The action or operation requested is invalid. Verify that the action is typed correctly."},
 }
 
 // APIError is an error rendered to the client as S3 XML.
@@ -137,7 +147,10 @@ type APIError struct {
 	Key        string
 	VersionID  string
 	UploadID   string
-	Err        error // the cause, logged, never shown
+	// Region is the region the server expects, sent with
+	// AuthorizationHeaderMalformed so clients can retry there.
+	Region string
+	Err    error // the cause, logged, never shown
 }
 
 func (e *APIError) Error() string {
@@ -176,6 +189,7 @@ type errorBody struct {
 	Key        string `xml:",omitempty"`
 	VersionID  string `xml:"VersionId,omitempty"`
 	UploadID   string `xml:"UploadId,omitempty"`
+	Region     string `xml:",omitempty"`
 	RequestID  string `xml:"RequestId"`
 	HostID     string `xml:"HostId"`
 }
@@ -188,9 +202,19 @@ func toAPIError(err error) *APIError {
 		return ae
 	}
 	if code, ok := sigv4Code(err); ok {
-		return &APIError{Code: code, Err: err}
+		// sigv4 says precisely what was wrong (which parameter, which
+		// region to use); keep that rather than the code's generic text.
+		ae := &APIError{Code: code, Err: err}
+		var se *sigv4.Error
+		if errors.As(err, &se) {
+			ae.Message, ae.Region = se.Message(), se.Region
+		}
+		return ae
 	}
 	if e := storageError(err); e != nil {
+		return e
+	}
+	if e := adminError(err); e != nil {
 		return e
 	}
 	switch {

@@ -25,7 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/encoding/httpbinding"
-	"github.com/filesphere/filesphere/s3api/s3test"
+	"github.com/filesphere/filesphere/internal/s3test"
 	"github.com/minio/minio-go/v7"
 )
 
@@ -175,6 +175,8 @@ type rawReq struct {
 	unsign  bool   // send anonymously
 	payload string // x-amz-content-sha256; default: hex sha256 of body
 	chunked bool   // send with Transfer-Encoding: chunked, no Content-Length
+	region  string // signing region; default s3test.Region
+	service string // signing service; default "s3"
 }
 
 func (f *fixture) newRaw(t *testing.T, r rawReq) *http.Request {
@@ -226,7 +228,14 @@ func (f *fixture) newRaw(t *testing.T, r rawReq) *http.Request {
 	}
 	signer := v4.NewSigner(func(o *v4.SignerOptions) { o.DisableURIPathEscaping = true })
 	creds := aws.Credentials{AccessKeyID: ak, SecretAccessKey: sk}
-	if err := signer.SignHTTP(ctx(t), creds, req, ph, "s3", s3test.Region, time.Now()); err != nil {
+	region, service := s3test.Region, "s3"
+	if r.region != "" {
+		region = r.region
+	}
+	if r.service != "" {
+		service = r.service
+	}
+	if err := signer.SignHTTP(ctx(t), creds, req, ph, service, region, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	return req

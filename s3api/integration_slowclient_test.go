@@ -15,8 +15,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/filesphere/filesphere/internal/s3test"
 	"github.com/filesphere/filesphere/s3api"
-	"github.com/filesphere/filesphere/s3api/s3test"
 )
 
 // rawConn is one client connection driven byte by byte: headers, then as

@@ -100,12 +100,16 @@ func (s *Server) completeMultipartUpload(ctx context.Context, req *request) (*re
 	}
 	parts := make([]storage.CompletePart, 0, len(in.Parts))
 	for _, p := range in.Parts {
-		cp := storage.CompletePart{Number: p.PartNumber, ETag: p.ETag}
+		cp := storage.CompletePart{Number: p.PartNumber, ETag: p.ETag, Checksums: p.checksumFields.checksums()}
 		parts = append(parts, cp)
 	}
 	opts := storage.CompleteOptions{
 		IfNoneMatchStar: strings.TrimSpace(req.Header.Get("If-None-Match")) == "*",
 		IfMatch:         req.Header.Get("If-Match"),
+	}
+	var err error
+	if opts.Checksum, err = objectChecksum(req.Header); err != nil {
+		return nil, err
 	}
 	info, err := s.backend.CompleteMultipartUpload(ctx, req.route.Bucket, req.route.Key, req.URL.Query().Get("uploadId"), parts, opts)
 	if err != nil {

@@ -52,9 +52,6 @@ func (s *Server) putObject(ctx context.Context, req *request) (*response, error)
 		IfNoneMatchStar: strings.TrimSpace(req.Header.Get("If-None-Match")) == "*",
 		IfMatch:         req.Header.Get("If-Match"),
 	}
-	if v := req.Header.Get("If-None-Match"); v != "" && !opts.IfNoneMatchStar {
-		return nil, apiErr(ErrNotImplemented, "If-None-Match on PUT supports only '*'.")
-	}
 	info, err := s.backend.PutObject(ctx, req.route.Bucket, req.route.Key, body, opts)
 	if err != nil {
 		return nil, err
@@ -198,17 +195,20 @@ func (s *Server) deleteObjects(ctx context.Context, req *request) (*response, er
 	if req.bodySize > maxXMLBody {
 		return nil, apiErr(ErrMalformedXML, "")
 	}
-	spec, err := parseChecksums(req.Header)
-	if err != nil {
+	if err := verifyBody(req); err != nil {
 		return nil, err
 	}
-	req.body = readCloser{newVerifyingReader(req.body, req.bodySize, spec, req.trailer), req.body}
 	var in deleteRequest
 	if err := readXML(req, &in); err != nil {
 		return nil, err
 	}
 	if len(in.Objects) == 0 || len(in.Objects) > maxDeleteObjects {
 		return nil, apiErr(ErrMalformedXML, "")
+	}
+	for _, o := range in.Objects {
+		if o.ETag != nil || o.LastModifiedTime != nil || o.Size != nil {
+			return nil, apiErr(ErrNotImplemented, "FileSphere does not implement conditional deletes (ETag, LastModifiedTime and Size in DeleteObjects).")
+		}
 	}
 	out := deleteResult{NS: s3NS}
 	for _, o := range in.Objects {

@@ -48,6 +48,8 @@ type Route struct {
 	Key    string
 	// Sub is the unsupported subresource, for error messages.
 	Sub string
+	// API is the AWS API addressed: S3, or a Query API (IAM, STS).
+	API API
 }
 
 // unsupported lists the bucket and object subresources FileSphere does not
@@ -58,7 +60,9 @@ var unsupported = []string{
 	"inventory", "legal-hold", "lifecycle", "logging", "metadataTableConfiguration", "metrics",
 	"notification", "object-lock", "ownershipControls", "policy", "policyStatus",
 	"publicAccessBlock", "replication", "requestPayment", "restore", "retention", "select",
-	"tagging", "torrent", "website", "session", "renameObject",
+	"tagging", "torrent", "website", "session", "renameObject", "abac", "annotation",
+	"metadataConfiguration", "metadataTable", "metadataAnnotationTable", "metadataInventoryTable",
+	"metadataJournalTable",
 }
 
 // splitTarget extracts bucket and key from a request. domain enables
@@ -83,8 +87,15 @@ func splitTarget(r *http.Request, domain string) (bucket, key string) {
 // classify decides the operation of a request.
 func classify(r *http.Request, domain string) Route {
 	bucket, key := splitTarget(r, domain)
+	if bucket == adminBucket {
+		return classifyAdmin(r.Method, key)
+	}
+	rt := Route{Bucket: bucket, Key: key, API: classifyAPI(r, bucket)}
+	if rt.API != APIS3 {
+		rt.Op = queryOperations[rt.API]
+		return rt
+	}
 	q := r.URL.Query()
-	rt := Route{Bucket: bucket, Key: key}
 	for _, s := range unsupported {
 		if _, ok := q[s]; ok {
 			rt.Op, rt.Sub = OpNotImplemented, s

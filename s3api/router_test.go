@@ -55,6 +55,18 @@ func TestClassify(t *testing.T) {
 		{"GET", "/photo.jpg", nil, "s3.example.test", "examplebucket.s3.example.test:9000", Route{Op: OpGetObject, Bucket: "examplebucket", Key: "photo.jpg"}},
 		{"GET", "/?list-type=2", nil, "s3.example.test", "examplebucket.s3.example.test", Route{Op: OpListObjectsV2, Bucket: "examplebucket"}},
 		{"GET", "/", nil, "s3.example.test", "s3.example.test", Route{Op: OpListBuckets}},
+		// Subresources S3 added: refused, not taken for ListObjects.
+		{"GET", "/examplebucket?metadataConfiguration", nil, "", "", Route{Op: OpNotImplemented, Bucket: "examplebucket", Sub: "metadataConfiguration"}},
+		{"PUT", "/examplebucket?abac", nil, "", "", Route{Op: OpNotImplemented, Bucket: "examplebucket", Sub: "abac"}},
+		// The Query APIs, by credential scope or, unsigned, by their form.
+		{"POST", "/", map[string]string{"Authorization": iamAuth, "Content-Type": "application/x-www-form-urlencoded"}, "", "", Route{Op: OpIAM, API: APIIAM}},
+		{"POST", "/", map[string]string{"Authorization": strings.Replace(iamAuth, "/iam/", "/sts/", 1)}, "", "", Route{Op: OpSTS, API: APISTS}},
+		{"GET", "/?Action=ListUsers&X-Amz-Credential=AK%2F20260101%2Fus-east-1%2Fiam%2Faws4_request", nil, "", "", Route{Op: OpIAM, API: APIIAM}},
+		{"POST", "/", map[string]string{"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}, "", "", Route{Op: OpSTS, API: APISTS}},
+		{"GET", "/?Action=AssumeRoleWithWebIdentity", nil, "", "", Route{Op: OpSTS, API: APISTS}},
+		// An S3 scope stays S3 whatever the form says.
+		{"POST", "/", map[string]string{"Authorization": strings.Replace(iamAuth, "/iam/", "/s3/", 1), "Content-Type": "application/x-www-form-urlencoded"}, "", "", Route{Op: OpMethodNotAllowed}},
+		{"POST", "/bucket", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, "", "", Route{Op: OpNotImplemented, Bucket: "bucket"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.method+" "+tc.target, func(t *testing.T) {
@@ -65,12 +77,18 @@ func TestClassify(t *testing.T) {
 			for k, v := range tc.header {
 				r.Header.Set(k, v)
 			}
+			if tc.want.API == "" {
+				tc.want.API = APIS3
+			}
 			if got := classify(r, tc.domain); got != tc.want {
 				t.Fatalf("classify = %+v, want %+v", got, tc.want)
 			}
 		})
 	}
 }
+
+const iamAuth = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-east-1/iam/aws4_request, SignedHeaders=host;x-amz-date, Signature=" +
+	"0000000000000000000000000000000000000000000000000000000000000000"
 
 // TestErrorTable checks every code has a status and message, and that the
 // renderer writes XML with the request id.

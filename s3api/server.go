@@ -61,11 +61,18 @@ type Config struct {
 	MaxHeaderBytes int
 	// Ready reports whether the node can serve (for /health/ready).
 	Ready func() bool
-	// Metrics serves unsigned GET /metrics (Prometheus); nil disables it.
+	// Metrics serves the Prometheus metrics to signed requests (the admin
+	// operation AdminMetrics); nil disables them.
 	Metrics http.Handler
+	// MetricsPublic also serves them to unsigned GET /metrics, for a
+	// Prometheus that cannot sign; otherwise such a request is an
+	// anonymous S3 request like any other (and refused).
+	MetricsPublic bool
 	// Admin backs the admin API under AdminPrefix; nil disables it.
 	Admin Admin
-	Log   *logrus.Entry
+	// AccessLog logs one info line per S3 request.
+	AccessLog bool
+	Log       *logrus.Entry
 	// Registry receives the API metrics; nil disables them.
 	Registry prometheus.Registerer
 	Now      func() time.Time
@@ -82,6 +89,10 @@ type Config struct {
 	// once (upload buffers, XML documents); past it requests are refused
 	// with SlowDown before any body byte is read.
 	UploadMemory int64
+	// Answered, when set, is called with a request's context once its
+	// answer is on the wire and its connection only lingers before it
+	// closes, so that a connection limiter may reclaim it first.
+	Answered func(ctx context.Context)
 }
 
 // DefaultConfig returns the defaults.
@@ -145,13 +156,13 @@ func New(cfg Config, backend storage.Backend, authn Authenticator, authz Authori
 	ops := r.MatcherFunc(unsigned).Methods(http.MethodGet, http.MethodHead).Subrouter()
 	ops.Path("/health/live").HandlerFunc(s.live)
 	ops.Path("/health/ready").HandlerFunc(s.ready)
-	if cfg.Metrics != nil {
+	if cfg.Metrics != nil && cfg.MetricsPublic {
 		ops.Path("/metrics").Handler(cfg.Metrics)
 	}
-	r.PathPrefix(AdminPrefix + "/").HandlerFunc(s.serveAdmin)
 	r.PathPrefix("/").Handler(http.HandlerFunc(s.serveS3))
 	s.router = r
 	s.ops = s.handlers()
+	s.adminHandlers(s.ops)
 	return s, nil
 }
 
@@ -257,6 +268,11 @@ func (s *Server) serveS3(w http.ResponseWriter, r *http.Request) {
 		r.Body = guard
 	}
 	req.route = classify(r, s.cfg.Domain)
+	var counted *countingWriter
+	if s.cfg.AccessLog {
+		counted = &countingWriter{ResponseWriter: w}
+		w = counted
+	}
 	resp, err := s.handle(r.Context(), req)
 	closing := false
 	if guard != nil {
@@ -272,11 +288,28 @@ func (s *Server) serveS3(w http.ResponseWriter, r *http.Request) {
 		// its answer.
 		_ = rc.Flush()
 	}
-	s.metrics.observe(req.route.Op, status, s.cfg.Now().Sub(start))
+	took := s.cfg.Now().Sub(start)
+	s.metrics.observe(req.route.Op, status, took)
+	if counted != nil {
+		s.logAccess(req, status, counted.n, took)
+	}
+	if closing {
+		if s.cfg.Answered != nil {
+			s.cfg.Answered(r.Context())
+		}
+		guard.linger()
+	}
 }
 
 func (s *Server) handle(ctx context.Context, req *request) (*response, error) {
 	if err := s.checkHeaders(req.Request); err != nil {
+		return nil, err
+	}
+	if req.route.API == APIIAM || req.route.API == APISTS {
+		return nil, queryAPINotBuilt(req.route.API)
+	}
+	// Refuse what is not honoured before any body is read or stored.
+	if err := checkHonoured(req.route.Op, req.Header); err != nil {
 		return nil, err
 	}
 	res, err := s.authn.Verify(req.Request)
@@ -383,9 +416,13 @@ func (s *Server) renderError(w http.ResponseWriter, req *request, err error) int
 	ae := toAPIError(err)
 	status := ae.status()
 	entry := s.log.WithFields(logrus.Fields{"request_id": req.reqID, "op": req.route.Op, "code": ae.Code})
-	if status >= 500 && ae.Code != ErrSlowDown {
+	switch {
+	case ae.Code == ErrNotImplemented || ae.Code == ErrInvalidAction:
+		// A feature not built is no server fault.
+		entry.WithError(err).Info("not implemented")
+	case status >= 500 && ae.Code != ErrSlowDown: // load shedding is no fault either
 		entry.WithError(err).Error("request failed")
-	} else {
+	default:
 		entry.WithError(err).Debug("request refused")
 	}
 	for k, vs := range ae.Header {
@@ -395,12 +432,8 @@ func (s *Server) renderError(w http.ResponseWriter, req *request, err error) int
 		w.WriteHeader(status)
 		return status
 	}
-	body, _ := xml.Marshal(errorBody{
-		Code: ae.Code, Message: ae.message(), Resource: req.URL.Path,
-		BucketName: ae.BucketName, Key: ae.Key, VersionID: ae.VersionID, UploadID: ae.UploadID,
-		RequestID: req.reqID, HostID: req.reqID,
-	})
-	w.Header().Set("Content-Type", "application/xml")
+	body, ctype := errorDocument(req, ae, status)
+	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("Content-Length", strconv.Itoa(len(xml.Header)+len(body)))
 	w.WriteHeader(status)
 	if req.Method != http.MethodHead {

@@ -13,6 +13,7 @@ import (
 // Types are our own; no SDK structs cross this seam.
 type Backend interface {
 	Buckets
+	BucketConfigs
 	Objects
 	Multipart
 	// WriteMemory is the memory one PutObject or UploadPart of size bytes

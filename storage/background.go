@@ -10,17 +10,11 @@ import (
 	"github.com/filesphere/filesphere/storage/drive"
 )
 
-// DriveLister lists every drive of the cluster; placements that know their
-// drives (the ring, the cluster node) satisfy it, and garbage collection
-// needs it to walk them.
-type DriveLister interface {
-	DriveIDs() []string
-}
-
 // RunBackground starts the engine's background work until ctx ends: heals
-// queued by reads (on every node) and, on the leader, periodic repair
-// passes that rebalance to the current ring and, every ScrubEvery-th
-// pass, scrub and collect orphaned shards. A ring change starts a pass at once.
+// queued by reads (on every node) and, on the leader, repair passes that
+// rebalance to the current ring and, every ScrubEvery-th pass, scrub and
+// collect orphaned shards. A pass runs at start, every RepairInterval, and
+// at once when RingChanged, NodeLost or BecameLeader reports an event.
 func (e *Engine) RunBackground(ctx context.Context) {
 	e.bg.Add(2)
 	go func() {
@@ -42,29 +36,46 @@ func (e *Engine) RunBackground(ctx context.Context) {
 
 func (e *Engine) leader() bool { return e.cfg.IsLeader == nil || e.cfg.IsLeader() }
 
+// RingChanged reports that the placement changed (a node joined, drains or
+// left): the leader rebalances at once.
+func (e *Engine) RingChanged() { e.requestPass() }
+
+// NodeLost reports that the cluster gave up on a node: the leader rebuilds
+// its shards elsewhere at once.
+func (e *Engine) NodeLost(id string) {
+	e.log.WithField("node", id).Warn("node lost: rebuilding its shards")
+	e.requestPass()
+}
+
+// BecameLeader reports that this node now runs the cluster-wide passes.
+func (e *Engine) BecameLeader() { e.requestPass() }
+
+func (e *Engine) requestPass() {
+	select {
+	case e.passNow <- struct{}{}:
+	default: // a pass is already requested
+	}
+}
+
 func (e *Engine) repairLoop(ctx context.Context) {
-	lastRing := uint64(0)
-	var lastPass time.Time
 	passes := 0
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
 	for {
-		ringChanged := e.placement.Version() != lastRing
-		due := lastPass.IsZero() || time.Since(lastPass) >= e.cfg.RepairInterval || ringChanged
-		if due && e.leader() {
-			lastRing, lastPass = e.placement.Version(), time.Now()
+		if e.leader() {
 			passes++
 			deep := passes%e.cfg.ScrubEvery == 0
 			rep, err := e.Heal(ctx, HealOptions{Rebalance: true, Deep: deep, BytesPerSecond: e.cfg.RepairBandwidth})
 			if ctx.Err() != nil {
 				return
 			}
-			entry := e.log.WithFields(map[string]any{"streams": rep.Streams, "healed": rep.Healed, "moved": rep.ShardsMoved, "failed": rep.Failed, "deep": deep})
+			entry := e.log.WithFields(map[string]any{"streams": rep.Streams, "healed": rep.Healed, "moved": rep.ShardsMoved, "failed": rep.Failed, "waiting": rep.Waiting, "deep": deep})
 			switch {
 			case err != nil:
 				entry.WithError(err).Warn("repair pass stopped")
 			case rep.Healed > 0 || rep.Failed > 0:
 				entry.Info("repair pass")
+			}
+			if err == nil && e.cfg.PassDone != nil {
+				e.cfg.PassDone(ctx, rep)
 			}
 			if deep { // orphans wait hours anyway: collect on scrub passes only
 				e.collectOrphans(ctx)
@@ -73,7 +84,8 @@ func (e *Engine) repairLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
+		case <-e.passNow:
+		case <-e.cfg.After(e.cfg.RepairInterval):
 		}
 	}
 }
@@ -118,10 +130,6 @@ func (e *Engine) healObject(ctx context.Context, it healItem) {
 // upload: a write's shards exist before its record commits. It returns how
 // many shards it removed.
 func (e *Engine) CollectGarbage(ctx context.Context, grace time.Duration) (int, error) {
-	lister, ok := e.placement.(DriveLister)
-	if !ok {
-		return 0, nil
-	}
 	// Every shard a record points at: data id → drive per shard index.
 	refs := map[string][]string{}
 	err := e.walkData(ctx, func(ent dataEntry) {
@@ -136,7 +144,7 @@ func (e *Engine) CollectGarbage(ctx context.Context, grace time.Duration) (int, 
 	}
 	cutoff := e.cfg.Now().Add(-grace)
 	removed := 0
-	for _, id := range lister.DriveIDs() {
+	for _, id := range e.drives.DriveIDs() {
 		st, err := e.drives.Drive(id)
 		if err != nil {
 			continue

@@ -60,7 +60,7 @@ func TestCommitOutcomeUnknown(t *testing.T) {
 			rg, _ := ring.New(1, ms)
 			cfg := storage.DefaultEngineConfig()
 			cfg.DataShards, cfg.ParityShards, cfg.InlineThreshold, cfg.DeleteGrace = 2, 1, 0, 0
-			e, err := storage.NewEngine(cfg, kv, set, rg)
+			e, err := storage.NewEngine(cfg, kv, set, storage.FixedPlacement(rg))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -80,11 +80,12 @@ func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, si
 		return d, nil
 	}
 	n := ec.Data + ec.Parity
-	ids, err := e.placement.Locate(placeKey, n)
+	place := e.placement.Placement() // one snapshot: version and drives agree
+	ids, err := place.Locate(placeKey, n)
 	if err != nil {
 		return d, err
 	}
-	d.DataID, d.Drives, d.RingVersion, d.PlaceKey = newID(), ids, e.placement.Version(), placeKey
+	d.DataID, d.Drives, d.RingVersion, d.PlaceKey = newID(), ids, place.Version(), placeKey
 	writers := e.createShards(ctx, d)
 	dst := make([]io.Writer, n)
 	for i, w := range writers {
@@ -191,7 +192,7 @@ func (e *Engine) retireData(ds ...dataRecord) {
 	go func() {
 		defer e.bg.Done()
 		select {
-		case <-time.After(e.cfg.DeleteGrace):
+		case <-e.cfg.After(e.cfg.DeleteGrace):
 		case <-e.closing:
 		}
 		e.refs.wait(ds, e.closing)

@@ -18,7 +18,8 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
-// Placement picks the drives for a piece of data; *ring.Ring satisfies it.
+// Placement is one immutable placement, a ring version and the drives it
+// picks for a key; *ring.Ring satisfies it.
 type Placement interface {
 	// Version identifies the placement; it is recorded with each version.
 	Version() uint64
@@ -26,9 +27,31 @@ type Placement interface {
 	Locate(key string, n int) ([]string, error)
 }
 
-// Drives resolves a drive id to a store (local or remote).
+// PlacementSource hands out the current placement. A write takes one
+// snapshot and records its version with the drives it picked, so a ring
+// change in between can never pair a version with drives it did not choose.
+type PlacementSource interface {
+	Placement() Placement
+}
+
+// PlacementFunc adapts a function (a cluster node's current ring) to a
+// PlacementSource.
+type PlacementFunc func() Placement
+
+// Placement implements PlacementSource.
+func (f PlacementFunc) Placement() Placement { return f() }
+
+// FixedPlacement is a PlacementSource that never changes: a single ring in
+// one process.
+func FixedPlacement(p Placement) PlacementSource {
+	return PlacementFunc(func() Placement { return p })
+}
+
+// Drives resolves a drive id to a store (local or remote) and lists every
+// drive, which garbage collection walks; drive.Set is the in-process one.
 type Drives interface {
 	Drive(id string) (drive.ShardStore, error)
+	DriveIDs() []string
 }
 
 // EngineConfig configures an Engine.
@@ -52,20 +75,26 @@ type EngineConfig struct {
 	ScrubEvery int
 	// RepairBandwidth throttles background repair writes (bytes/s, 0 = no limit).
 	RepairBandwidth int64
+	// PassDone, when set, runs on the leader after each background repair
+	// pass that completed (the cluster finishes drains from it).
+	PassDone func(ctx context.Context, rep HealReport)
 	// OrphanGrace is how old an unreferenced shard must be before garbage
 	// collection removes it (uploads in flight write shards before commit).
 	OrphanGrace time.Duration
 	// DeleteGrace delays removing the shards of replaced or deleted
 	// versions so that reads already under way finish.
 	DeleteGrace time.Duration
-	Now         func() time.Time
-	Log         *logrus.Entry
+	// Now and After are the clock; background passes wait on After, so
+	// tests drive them with a fake one.
+	Now   func() time.Time
+	After func(time.Duration) <-chan time.Time
+	Log   *logrus.Entry
 }
 
 // DefaultEngineConfig is EC 2+2 with 1 MiB blocks.
 func DefaultEngineConfig() EngineConfig {
 	return EngineConfig{DataShards: 2, ParityShards: 2, BlockSize: 1 << 20, InlineThreshold: 16 << 10,
-		MinPartSize: 5 << 20, DeleteGrace: 10 * time.Second, Now: time.Now,
+		MinPartSize: 5 << 20, DeleteGrace: 10 * time.Second, Now: time.Now, After: time.After,
 		RepairInterval: time.Minute, ScrubEvery: 60, OrphanGrace: 24 * time.Hour}
 }
 
@@ -82,8 +111,8 @@ func (c EngineConfig) Validate() error {
 		return errors.New("storage: block size below 4 KiB")
 	case c.InlineThreshold < 0:
 		return errors.New("storage: negative inline threshold")
-	case c.Now == nil:
-		return errors.New("storage: Now required")
+	case c.Now == nil || c.After == nil:
+		return errors.New("storage: clock (Now, After) required")
 	case c.RepairInterval <= 0 || c.ScrubEvery <= 0 || c.OrphanGrace < 0 || c.RepairBandwidth < 0:
 		return errors.New("storage: repair settings must be positive")
 	case c.DeleteGrace < 0:
@@ -110,14 +139,17 @@ type Engine struct {
 	// trip per read on the write path.
 	casKV     meta.KV
 	drives    Drives
-	placement Placement
+	placement PlacementSource
 	codec     *erasure.Codec
 	log       *logrus.Entry
 	// bg tracks background shard deletions so Close can wait for them.
 	bg sync.WaitGroup
 	// healQueue receives objects a read had to reconstruct.
 	healQueue chan healItem
-	refs      readRefs
+	// passNow asks the repair loop for a pass at once (ring changed, node
+	// lost, leadership gained); one pending request covers any number.
+	passNow chan struct{}
+	refs    readRefs
 	// codecs caches one codec per geometry, so records written under an
 	// older geometry stay readable after the configuration changes.
 	codecs    sync.Map // ECInfo → *erasure.Codec
@@ -130,7 +162,7 @@ type Engine struct {
 type healItem struct{ bucket, key, versionID string }
 
 // NewEngine builds an Engine.
-func NewEngine(cfg EngineConfig, kv meta.KV, drives Drives, placement Placement) (*Engine, error) {
+func NewEngine(cfg EngineConfig, kv meta.KV, drives Drives, placement PlacementSource) (*Engine, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -144,7 +176,7 @@ func NewEngine(cfg EngineConfig, kv meta.KV, drives Drives, placement Placement)
 		cfg.Log = logrus.NewEntry(l)
 	}
 	e := &Engine{cfg: cfg, kv: kv, drives: drives, placement: placement, codec: codec,
-		log: cfg.Log.WithField("component", "storage"), healQueue: make(chan healItem, 1024), closing: make(chan struct{})}
+		log: cfg.Log.WithField("component", "storage"), healQueue: make(chan healItem, 1024), passNow: make(chan struct{}, 1), closing: make(chan struct{})}
 	e.status.metrics = newHealMetrics(cfg.Registry)
 	e.casKV = kv
 	if s, ok := kv.(interface{ Stale() meta.KV }); ok {

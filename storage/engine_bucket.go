@@ -87,7 +87,11 @@ func (e *Engine) DeleteBucket(ctx context.Context, name string) error {
 		}
 		return err
 	}
-	_, err = e.kv.Txn(ctx, meta.Txn{Ops: []meta.Op{meta.Delete(bucketKey(name))}})
+	ops, err := e.configDeletes(ctx, name)
+	if err != nil {
+		return err
+	}
+	_, err = e.kv.Txn(ctx, meta.Txn{Ops: append(ops, meta.Delete(bucketKey(name)))})
 	return err
 }
 

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -185,6 +186,9 @@ func (e *Engine) CompleteMultipartUpload(ctx context.Context, bucket, key, uploa
 	}
 	v.ETag = fmt.Sprintf(`"%s-%d"`, hex.EncodeToString(md5s.Sum(nil)), len(chosen))
 	v.Checksums = compositeChecksum(u.ChecksumAlgorithm, chosen)
+	if err := matchComposite(opts.Checksum, v.Checksums); err != nil {
+		return ObjectInfo{}, err
+	}
 	ops := []meta.Op{meta.Delete(uploadKey(bucket, key, uploadID))}
 	for _, p := range stored {
 		ops = append(ops, meta.Delete(partKey(uploadID, p.Number)))
@@ -213,7 +217,7 @@ func (e *Engine) selectParts(stored []dataRecord, parts []CompletePart) ([]dataR
 			return nil, ErrInvalidPartOrder
 		}
 		p, ok := byNum[cp.Number]
-		if !ok || strings.Trim(cp.ETag, `" `) != strings.Trim(p.ETag, `"`) {
+		if !ok || strings.Trim(cp.ETag, `" `) != strings.Trim(p.ETag, `"`) || !partChecksumsMatch(cp.Checksums, p.Checksums) {
 			return nil, fmt.Errorf("%w: part %d", ErrInvalidPart, cp.Number)
 		}
 		chosen = append(chosen, p)
@@ -268,6 +272,37 @@ func compositeChecksum(alg ChecksumAlgorithm, parts []dataRecord) []Checksum {
 	}
 	v := base64.StdEncoding.EncodeToString(h.Sum(nil)) + "-" + strconv.Itoa(len(parts))
 	return []Checksum{{Algorithm: alg, Value: v, Type: "COMPOSITE"}}
+}
+
+// partChecksumsMatch reports whether every checksum the client names for a
+// part is the one stored with it.
+func partChecksumsMatch(given, stored []Checksum) bool {
+	for _, g := range given {
+		if !slices.ContainsFunc(stored, func(s Checksum) bool { return s.Algorithm == g.Algorithm && s.Value == g.Value }) {
+			return false
+		}
+	}
+	return true
+}
+
+// matchComposite checks the client's checksum of a completed upload
+// against the composite one computed from its parts.
+func matchComposite(want *Checksum, got []Checksum) error {
+	if want == nil {
+		return nil
+	}
+	for _, c := range got {
+		if c.Algorithm != want.Algorithm {
+			continue
+		}
+		value, parts, _ := strings.Cut(c.Value, "-")
+		wv, wparts, suffixed := strings.Cut(want.Value, "-")
+		if wv != value || suffixed && wparts != parts {
+			return fmt.Errorf("%w: %s of the object is %s, the request says %s", ErrBadDigest, c.Algorithm, c.Value, want.Value)
+		}
+		return nil
+	}
+	return fmt.Errorf("%w: the upload was not created with checksum algorithm %s", ErrInvalidArgument, want.Algorithm)
 }
 
 // AbortMultipartUpload implements Multipart.

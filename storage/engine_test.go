@@ -12,12 +12,15 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/filesphere/filesphere/cluster/meta"
 	"github.com/filesphere/filesphere/cluster/ring"
 	"github.com/filesphere/filesphere/storage"
 	"github.com/filesphere/filesphere/storage/drive"
+	"github.com/sirupsen/logrus"
 )
 
 // testEngine is an Engine over real drive folders in a temp dir.
@@ -39,7 +42,7 @@ func newTestEngine(t testing.TB, k, m, block int) *testEngine {
 func (te *testEngine) setInline(n int64) {
 	cfg := te.cfg
 	cfg.InlineThreshold = n
-	e, err := storage.NewEngine(cfg, te.kv, te.set, te.rg)
+	e, err := storage.NewEngine(cfg, te.kv, te.set, storage.FixedPlacement(te.rg))
 	if err != nil {
 		panic(err)
 	}
@@ -47,6 +50,13 @@ func (te *testEngine) setInline(n int64) {
 }
 
 func newTestEngineInline(t testing.TB, k, m, block int, inline int64) *testEngine {
+	t.Helper()
+	return newTestEngineWrapped(t, k, m, block, inline, nil)
+}
+
+// newTestEngineWrapped is newTestEngineInline with each Local drive wrapped
+// by wrap (nil: used as is), e.g. in a drive.Faulty.
+func newTestEngineWrapped(t testing.TB, k, m, block int, inline int64, wrap func(drive.ShardStore) drive.ShardStore) *testEngine {
 	t.Helper()
 	dir := t.TempDir()
 	kv, err := meta.OpenLocal(filepath.Join(dir, "meta.db"))
@@ -59,11 +69,16 @@ func newTestEngineInline(t testing.TB, k, m, block int, inline int64) *testEngin
 	for i := range k + m {
 		id := "d" + strconv.Itoa(i)
 		root := filepath.Join(dir, id)
-		d, err := drive.NewLocal(id, root)
+		lcfg := drive.DefaultLocalConfig()
+		lcfg.ID, lcfg.Root, lcfg.Logger = id, root, testLog(t)
+		d, err := drive.NewLocal(lcfg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		set[id] = d
+		if wrap != nil {
+			set[id] = wrap(d)
+		}
 		roots = append(roots, root)
 		members = append(members, ring.Member{DriveID: id, NodeID: "n"})
 	}
@@ -74,13 +89,43 @@ func newTestEngineInline(t testing.TB, k, m, block int, inline int64) *testEngin
 	cfg := storage.DefaultEngineConfig()
 	cfg.DataShards, cfg.ParityShards, cfg.BlockSize, cfg.InlineThreshold = k, m, block, inline
 	cfg.DeleteGrace = 0
-	e, err := storage.NewEngine(cfg, kv, set, rg)
+	e, err := storage.NewEngine(cfg, kv, set, storage.FixedPlacement(rg))
 	if err != nil {
 		t.Fatal(err)
 	}
 	te := &testEngine{Engine: e, roots: roots, kv: kv, cfg: cfg, set: set, rg: rg}
 	t.Cleanup(func() { te.Engine.Close(); kv.Close() })
 	return te
+}
+
+// testLog routes log lines to tb.Log until the test ends; lines from work
+// still running after that are dropped.
+func testLog(tb testing.TB) *logrus.Entry {
+	w := &tbWriter{tb: tb}
+	tb.Cleanup(func() {
+		w.mu.Lock()
+		w.done = true
+		w.mu.Unlock()
+	})
+	l := logrus.New()
+	l.SetOutput(w)
+	l.SetLevel(logrus.DebugLevel)
+	return logrus.NewEntry(l)
+}
+
+type tbWriter struct {
+	tb   testing.TB
+	mu   sync.Mutex
+	done bool
+}
+
+func (w *tbWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.tb.Log(strings.TrimRight(string(p), "\n"))
+	}
+	return len(p), nil
 }
 
 // shardFiles lists the shard files on drive i.

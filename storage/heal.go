@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/filesphere/filesphere/cluster/meta"
 	"github.com/filesphere/filesphere/erasure"
 	"github.com/filesphere/filesphere/storage/drive"
@@ -25,6 +27,9 @@ type HealOptions struct {
 	// BytesPerSecond throttles rebuilt and moved shard writes and scrub
 	// reads; 0 = no limit.
 	BytesPerSecond int64
+	// place is the one ring snapshot a Rebalance pass moves shards to and
+	// records; nil = no rebalancing.
+	place Placement
 }
 
 // HealReport says what a repair pass found and did.
@@ -39,9 +44,14 @@ type HealReport struct {
 	ShardsMoved  int       `json:"shards_moved"`  // shards moved to their new drive
 	BytesWritten int64     `json:"bytes_written"` // shard bytes written by repairs
 	Failed       int       `json:"failed"`        // streams that could not be fully repaired (retried next pass)
-	Lost         int       `json:"lost"`          // streams below read quorum
+	// Waiting counts streams whose repair waits for an offline drive: it
+	// comes back, or its node is declared lost and the ring moves on.
+	Waiting int `json:"waiting"`
+	Lost    int `json:"lost"` // streams below read quorum
 	// Redundancy counts streams by how many of their shards were good
-	// when checked: k+m is full redundancy, below k is lost.
+	// when checked: k+m is full redundancy, below k is lost. A deep pass
+	// counts per block (bitrot spoils frames, not shards) and files a
+	// stream under the fewest verified chunks of any of its blocks.
 	Redundancy map[int]int `json:"redundancy"`
 	// RedundancyBytes is the same in object bytes.
 	RedundancyBytes map[int]int64 `json:"redundancy_bytes"`
@@ -80,6 +90,9 @@ func (e *Engine) Heal(ctx context.Context, opts HealOptions) (HealReport, error)
 	rep := HealReport{Started: e.cfg.Now().UTC(), Deep: opts.Deep, Redundancy: map[int]int{}, RedundancyBytes: map[int]int64{}}
 	e.status.begin(rep.Started)
 	th := newThrottle(opts.BytesPerSecond)
+	if opts.Rebalance {
+		opts.place = e.placement.Placement()
+	}
 	err := e.walkData(ctx, func(ent dataEntry) {
 		var moves []*moveSet
 		for i, d := range ent.parts {
@@ -97,7 +110,7 @@ func (e *Engine) Heal(ctx context.Context, opts HealOptions) (HealReport, error)
 			rep.add(name, d.Size, res)
 			e.status.progress(res)
 			if res.moved != nil {
-				ent.parts[i].Drives, ent.parts[i].RingVersion = res.moved.drives, e.placement.Version()
+				ent.parts[i].Drives, ent.parts[i].RingVersion = res.moved.drives, opts.place.Version()
 				moves = append(moves, res.moved)
 			}
 		}
@@ -123,6 +136,8 @@ func (r *HealReport) add(name string, size int64, res repairResult) {
 		r.ShardsMoved += len(res.moved.indices)
 	}
 	switch {
+	case errors.Is(res.err, errTargetsOffline):
+		r.Waiting++
 	case res.err != nil:
 		r.Failed++
 		if errors.Is(res.err, ErrReadQuorum) {
@@ -178,7 +193,7 @@ func (e *Engine) walkData(ctx context.Context, fn func(dataEntry)) error {
 
 // repairResult is what repairing one data stream did.
 type repairResult struct {
-	good   int // shards good before the repair
+	good   int // shards good before the repair (deep: of the worst block)
 	healed int // shards rebuilt in place
 	bytes  int64
 	moved  *moveSet
@@ -194,9 +209,11 @@ type moveSet struct {
 	dataID  string
 }
 
-// repairData checks one data stream and rebuilds what is missing or
-// misplaced. It never lets the sources fall below k: moves that would are
-// left for a later pass.
+// repairData checks one data stream and rebuilds what is missing, damaged or
+// misplaced. A shard with rotten frames is rewritten whole (drives publish
+// shards atomically), but only its bad frames are reconstructed; the rest
+// is copied from the shard itself after verification. It never lets the
+// sources fall below k: moves that would are left for a later pass.
 func (e *Engine) repairData(ctx context.Context, d dataRecord, opts HealOptions, th *throttle) repairResult {
 	mu := e.healLock(d.DataID)
 	mu.Lock()
@@ -208,28 +225,23 @@ func (e *Engine) repairData(ctx context.Context, d dataRecord, opts HealOptions,
 		return res
 	}
 	n := len(d.Drives)
-	bad := e.findBadShards(ctx, codec, d, opts.Deep, th)
-	for _, b := range bad {
-		if !b {
-			res.good++
-		}
+	chk, err := e.checkShards(ctx, codec, d, opts.Deep, th)
+	if err != nil {
+		res.err = err
+		return res
 	}
-	target := e.targetDrives(d, opts.Rebalance)
-	rebuild := make([]bool, n)
-	sources := res.good
+	res.good = chk.good
+	target := e.targetDrives(d, opts.place)
+	rebuild := append([]bool(nil), chk.bad...)
+	sources := chk.good
 	for i := range n {
-		if bad[i] {
-			rebuild[i] = true
-		}
-	}
-	for i := range n {
-		if !bad[i] && target[i] != d.Drives[i] && sources-1 >= d.EC.Data {
+		if !chk.bad[i] && target[i] != d.Drives[i] && sources-1 >= d.EC.Data {
 			rebuild[i] = true
 			sources--
 		}
 	}
-	if sources < d.EC.Data {
-		res.err = fmt.Errorf("%w: %d of %d shards good", ErrReadQuorum, res.good, n)
+	if err := chk.lost(d.EC.Data); err != nil {
+		res.err = err
 		return res
 	}
 	var idx []int
@@ -241,7 +253,7 @@ func (e *Engine) repairData(ctx context.Context, d dataRecord, opts HealOptions,
 	if len(idx) == 0 {
 		return res
 	}
-	written, err := e.rebuild(ctx, codec, d, target, rebuild, th)
+	written, err := e.rebuild(ctx, codec, d, target, rebuild, chk.usable, th)
 	res.bytes = written.bytes
 	var ms moveSet
 	for _, i := range idx {
@@ -269,15 +281,15 @@ func (e *Engine) repairData(ctx context.Context, d dataRecord, opts HealOptions,
 }
 
 // targetDrives is where each shard should be: the current drive unless
-// rebalancing and the ring now picks another. Shards whose drive the ring
+// rebalancing to place and it picks another. Shards whose drive the ring
 // still picks stay; the others take the newly picked drives in order, so
 // only about 1/(N+1) of shards move when a node joins.
-func (e *Engine) targetDrives(d dataRecord, rebalance bool) []string {
+func (e *Engine) targetDrives(d dataRecord, place Placement) []string {
 	target := append([]string(nil), d.Drives...)
-	if !rebalance || d.PlaceKey == "" {
+	if place == nil || d.PlaceKey == "" {
 		return target
 	}
-	want, err := e.placement.Locate(d.PlaceKey, len(d.Drives))
+	want, err := place.Locate(d.PlaceKey, len(d.Drives))
 	if err != nil {
 		return target
 	}
@@ -309,10 +321,19 @@ type rebuildResult struct {
 }
 
 // rebuild reconstructs the shards marked in which onto their target drives.
-func (e *Engine) rebuild(ctx context.Context, codec *erasure.Codec, d dataRecord, target []string, which []bool, th *throttle) (rebuildResult, error) {
+// Usable shards stay sources even when rebuilt: their frames that verify
+// are copied and only their bad frames are rebuilt from the others. Their
+// old files are read while the new ones are written, which ShardStore
+// allows (a new shard is published on Commit, after the codec is done).
+func (e *Engine) rebuild(ctx context.Context, codec *erasure.Codec, d dataRecord, target []string, which, usable []bool, th *throttle) (rebuildResult, error) {
 	n := len(d.Drives)
 	res := rebuildResult{ok: make([]bool, n)}
 	src := e.sources(d)
+	for i := range src {
+		if !usable[i] {
+			src[i] = nil
+		}
+	}
 	dst := make([]io.Writer, n)
 	writers := make([]drive.ShardWriter, n)
 	counters := make([]*countingWriter, n)
@@ -320,7 +341,6 @@ func (e *Engine) rebuild(ctx context.Context, codec *erasure.Codec, d dataRecord
 		if !which[i] {
 			continue
 		}
-		src[i] = nil
 		st, err := e.drives.Drive(target[i])
 		if err != nil {
 			continue
@@ -329,11 +349,14 @@ func (e *Engine) rebuild(ctx context.Context, codec *erasure.Codec, d dataRecord
 		if err != nil {
 			continue
 		}
-		counters[i] = &countingWriter{w: w, th: th}
+		counters[i] = &countingWriter{ctx: ctx, w: w, th: th}
 		writers[i], dst[i] = w, counters[i]
 	}
 	if _, err := codec.Heal(ctx, src, dst, d.Size); err != nil {
 		abortAll(writers)
+		if errors.Is(err, erasure.ErrReadQuorum) {
+			err = fmt.Errorf("%w: %v", ErrReadQuorum, err)
+		}
 		return res, err
 	}
 	for i, w := range writers {
@@ -383,85 +406,141 @@ func (e *Engine) commitMoves(ctx context.Context, ent dataEntry) (recorded, know
 	return err == nil, !errors.Is(err, ErrCommitUnknown)
 }
 
-// findBadShards marks shards that are missing, wrongly sized or, when deep,
-// fail their hash checks.
-func (e *Engine) findBadShards(ctx context.Context, codec *erasure.Codec, d dataRecord, deep bool, th *throttle) []bool {
+// shardCheck is what a scan found in the shards of one data stream.
+type shardCheck struct {
+	bad    []bool // to rewrite: missing, wrongly sized or (deep) with a frame that fails its hash
+	usable []bool // present, so its frames that verify can still be read
+	good   int    // redundancy: deep, the fewest verified chunks of any block; else shards present and sized right
+	deep   bool
+	worst  int64 // deep: a block with only good verified chunks
+}
+
+// lost returns ErrReadQuorum when the stream cannot be rebuilt: a deep scan
+// found a block with fewer than k verified chunks, or fewer than k shards
+// exist at all. Bitrot spread over many shards is not loss while every
+// block keeps k good chunks.
+func (c shardCheck) lost(k int) error {
+	if c.deep && c.good < k {
+		return fmt.Errorf("%w: block %d has %d good chunks of %d, need %d", ErrReadQuorum, c.worst, c.good, len(c.bad), k)
+	}
+	usable := 0
+	for _, u := range c.usable {
+		if u {
+			usable++
+		}
+	}
+	if usable < k {
+		return fmt.Errorf("%w: %d of %d shards present, need %d", ErrReadQuorum, usable, len(c.bad), k)
+	}
+	return nil
+}
+
+// checkShards finds shards that are missing or wrongly sized and, when
+// deep, scrubs every frame of every shard, counting failures per block.
+func (e *Engine) checkShards(ctx context.Context, codec *erasure.Codec, d dataRecord, deep bool, th *throttle) (shardCheck, error) {
+	n := len(d.Drives)
 	want := codec.ShardFileSize(d.Size)
-	bad := make([]bool, len(d.Drives))
+	chk := shardCheck{bad: make([]bool, n), usable: make([]bool, n), deep: deep}
+	src := e.sources(d)
 	for i, id := range d.Drives {
 		st, err := e.drives.Drive(id)
 		if err != nil {
-			bad[i] = true
+			chk.bad[i] = true
 			continue
 		}
-		sid := shardID(d.DataID, i)
-		fi, err := st.Stat(ctx, sid)
-		if err != nil || fi.Size != want {
-			bad[i] = true
-			continue
+		fi, err := st.Stat(ctx, shardID(d.DataID, i))
+		chk.usable[i] = err == nil
+		chk.bad[i] = err != nil || fi.Size != want
+		if !chk.usable[i] {
+			src[i] = nil
+		} else if deep {
+			src[i] = throttledSource(src[i], th)
 		}
-		if deep {
-			rc, err := st.Open(ctx, sid, 0, -1)
-			if err != nil {
-				bad[i] = true
-				continue
-			}
-			err = codec.VerifyShard(ctx, throttledReader{rc, th}, d.Size)
-			rc.Close()
-			bad[i] = err != nil
+		if !chk.bad[i] {
+			chk.good++
 		}
 	}
-	return bad
+	if !deep {
+		return chk, nil
+	}
+	rep, err := codec.Scrub(ctx, src, d.Size)
+	if err != nil {
+		return chk, fmt.Errorf("storage: scrub: %w", err) // a canceled pass: judge nothing
+	}
+	for i, serr := range rep.Shards {
+		chk.bad[i] = chk.bad[i] || serr != nil
+	}
+	chk.good, chk.worst = rep.MinGood, rep.WorstBlock
+	return chk, nil
 }
 
 // countingWriter counts and throttles shard bytes written by repairs.
 type countingWriter struct {
-	w  io.Writer
-	th *throttle
-	n  int64
+	ctx context.Context
+	w   io.Writer
+	th  *throttle
+	n   int64
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
-	c.th.wait(len(p))
+	if err := c.th.wait(c.ctx, len(p)); err != nil {
+		return 0, err
+	}
 	n, err := c.w.Write(p)
 	c.n += int64(n)
 	return n, err
 }
 
-// throttledReader paces scrub reads with the pass's throttle.
+// throttledSource paces scrub reads with the pass's throttle.
+func throttledSource(src erasure.ShardSource, th *throttle) erasure.ShardSource {
+	return func(ctx context.Context, off, length int64) (io.ReadCloser, error) {
+		rc, err := src(ctx, off, length)
+		if err != nil {
+			return nil, err
+		}
+		return throttledReader{ctx, rc, th}, nil
+	}
+}
+
 type throttledReader struct {
-	r  io.Reader
+	ctx context.Context
+	io.ReadCloser
 	th *throttle
 }
 
 func (t throttledReader) Read(p []byte) (int, error) {
-	n, err := t.r.Read(p)
-	t.th.wait(n)
+	n, err := t.ReadCloser.Read(p)
+	if werr := t.th.wait(t.ctx, n); werr != nil && err == nil {
+		err = werr
+	}
 	return n, err
 }
 
-// throttle spaces writes to a byte rate shared by all writers of a pass.
-type throttle struct {
-	rate int64
-	mu   sync.Mutex
-	next time.Time
+// throttleBurst is the most one wait admits at once; larger writes wait in
+// steps, so the rate holds for any write size.
+const throttleBurst = 64 << 10
+
+// throttle paces repair I/O to a byte rate shared by all streams of a pass;
+// a nil throttle does not limit. Waits end early when their context does.
+type throttle struct{ lim *rate.Limiter }
+
+func newThrottle(bytesPerSecond int64) *throttle {
+	if bytesPerSecond <= 0 {
+		return nil
+	}
+	return &throttle{rate.NewLimiter(rate.Limit(bytesPerSecond), throttleBurst)}
 }
 
-func newThrottle(rate int64) *throttle { return &throttle{rate: rate} }
-
-func (t *throttle) wait(n int) {
-	if t == nil || t.rate <= 0 {
-		return
+func (t *throttle) wait(ctx context.Context, n int) error {
+	if t == nil {
+		return nil
 	}
-	t.mu.Lock()
-	now := time.Now()
-	if t.next.Before(now) {
-		t.next = now
+	for n > 0 {
+		step := min(n, throttleBurst)
+		if err := t.lim.WaitN(ctx, step); err != nil {
+			return err
+		}
+		n -= step
 	}
-	t.next = t.next.Add(time.Duration(int64(n) * int64(time.Second) / t.rate))
-	sleep := t.next.Sub(now)
-	t.mu.Unlock()
-	if sleep > 0 {
-		time.Sleep(sleep)
-	}
+	return nil
 }

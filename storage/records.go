@@ -20,6 +20,7 @@ const (
 	keyUpload  = "u/" // u/<bucket>\0<key>\0<upload id> → uploadRecord
 	keyPart    = "p/" // p/<upload id>/<part number, 5 digits> → dataRecord
 	keyData    = "d/" // d/<data key id> → partsRecord of one version
+	keyConfig  = "c/" // c/<bucket>\0<kind> → a bucket settings document
 )
 
 func bucketKey(b string) string  { return meta.PrefixStorage + keyBucket + b }
@@ -33,6 +34,10 @@ func uploadPrefix(b string) string        { return meta.PrefixStorage + keyUploa
 func uploadKey(b, k, id string) string    { return uploadPrefix(b) + k + "\x00" + id }
 func partPrefix(uploadID string) string   { return meta.PrefixStorage + keyPart + uploadID + "/" }
 func dataKey(id string) string            { return meta.PrefixStorage + keyData + id }
+func configPrefix(b string) string        { return meta.PrefixStorage + keyConfig + b + "\x00" }
+func configKey(b string, k ConfigKind) string {
+	return configPrefix(b) + string(k)
+}
 func partKey(uploadID string, n int) string {
 	return fmt.Sprintf("%s%05d", partPrefix(uploadID), n)
 }

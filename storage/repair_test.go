@@ -18,17 +18,7 @@ import (
 // movablePlacement is a ring that tests can swap, as membership changes do.
 type movablePlacement struct{ r atomic.Pointer[ring.Ring] }
 
-func (p *movablePlacement) Version() uint64 { return p.r.Load().Version() }
-func (p *movablePlacement) Locate(key string, n int) ([]string, error) {
-	return p.r.Load().Locate(key, n)
-}
-func (p *movablePlacement) DriveIDs() []string {
-	var ids []string
-	for _, m := range p.r.Load().Members() {
-		ids = append(ids, m.DriveID)
-	}
-	return ids
-}
+func (p *movablePlacement) Placement() storage.Placement { return p.r.Load() }
 
 func (p *movablePlacement) set(t *testing.T, version uint64, nodes []int) {
 	var ms []ring.Member
@@ -50,8 +40,9 @@ type repairEnv struct {
 }
 
 // newRepairEnv is an engine over 8 one-drive "nodes" (memory drives) with
-// EC 2+1, of which the ring initially uses the first four.
-func newRepairEnv(t *testing.T) *repairEnv {
+// EC 2+1, of which the ring initially uses the first four; opts adjust the
+// engine's configuration.
+func newRepairEnv(t *testing.T, opts ...func(*storage.EngineConfig)) *repairEnv {
 	kv, err := meta.OpenLocal(t.TempDir() + "/meta.db")
 	if err != nil {
 		t.Fatal(err)
@@ -66,6 +57,10 @@ func newRepairEnv(t *testing.T) *repairEnv {
 	env.place.set(t, 1, []int{0, 1, 2, 3})
 	cfg := storage.DefaultEngineConfig()
 	cfg.DataShards, cfg.ParityShards, cfg.BlockSize, cfg.InlineThreshold, cfg.DeleteGrace = 2, 1, 16<<10, 0, 0
+	cfg.Log = testLog(t)
+	for _, o := range opts {
+		o(&cfg)
+	}
 	env.e, err = storage.NewEngine(cfg, kv, set, env.place)
 	if err != nil {
 		t.Fatal(err)
@@ -185,5 +180,33 @@ func TestCollectGarbageRemovesOnlyOrphans(t *testing.T) {
 	env.e.Close()
 	if n, _ := env.e.CollectGarbage(ctx, -time.Second); n != 0 {
 		t.Fatalf("collected %d referenced shards", n)
+	}
+}
+
+// TestRepairWaitsForOfflineDrive: while a drive is offline (its node
+// unreachable but not declared lost), the streams with a shard on it are
+// counted as waiting, not as failures; once it is back they heal.
+func TestRepairWaitsForOfflineDrive(t *testing.T) {
+	env := newRepairEnv(t)
+	ctx := context.Background()
+	held := env.shardCount("n2")
+	if held == 0 {
+		t.Fatal("n2 holds no shards")
+	}
+	env.drives["n2"].SetOffline(true)
+	rep, err := env.e.Heal(ctx, storage.HealOptions{Rebalance: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Failed != 0 || len(rep.FailedObjects) != 0 || rep.Waiting != held {
+		t.Fatalf("offline drive: failed %d %v, waiting %d; want 0 failed and %d waiting", rep.Failed, rep.FailedObjects, rep.Waiting, held)
+	}
+	if st := env.e.HealStatus(); st.Waiting != held || st.Failed != 0 {
+		t.Fatalf("status: waiting %d failed %d, want %d and 0", st.Waiting, st.Failed, held)
+	}
+	env.drives["n2"].SetOffline(false)
+	rep, err = env.e.Heal(ctx, storage.HealOptions{Rebalance: true})
+	if err != nil || rep.Failed != 0 || rep.Waiting != 0 || rep.Healthy != rep.Streams {
+		t.Fatalf("drive back: %+v %v", rep, err)
 	}
 }

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"errors"
 	"strconv"
 	"sync"
 	"time"
@@ -18,6 +19,7 @@ type HealStatus struct {
 	Healed       int         `json:"healed"`
 	ShardsMoved  int         `json:"shards_moved"`
 	Failed       int         `json:"failed"`
+	Waiting      int         `json:"waiting"` // streams waiting for an offline drive (see HealReport)
 	BytesWritten int64       `json:"bytes_written"`
 	StreamsPerS  float64     `json:"streams_per_second"`
 	ETA          string      `json:"eta,omitempty"`
@@ -48,9 +50,12 @@ func (s *healStatus) progress(res repairResult) {
 	defer s.mu.Unlock()
 	s.cur.Scanned++
 	s.cur.BytesWritten += res.bytes
-	if res.err != nil {
+	switch {
+	case errors.Is(res.err, errTargetsOffline):
+		s.cur.Waiting++
+	case res.err != nil:
 		s.cur.Failed++
-	} else if res.healed > 0 || res.moved != nil {
+	case res.healed > 0 || res.moved != nil:
 		s.cur.Healed++
 	}
 	if res.moved != nil {
@@ -96,6 +101,7 @@ type healMetrics struct {
 	healed  prometheus.Counter
 	moved   prometheus.Counter
 	failed  prometheus.Counter
+	waiting prometheus.Counter
 	bytes   prometheus.Counter
 }
 
@@ -109,9 +115,11 @@ func newHealMetrics(reg prometheus.Registerer) *healMetrics {
 		healed: prometheus.NewCounter(prometheus.CounterOpts{Name: "filesphere_heal_streams_healed_total", Help: "Data streams repaired or moved."}),
 		moved:  prometheus.NewCounter(prometheus.CounterOpts{Name: "filesphere_heal_shards_moved_total", Help: "Shards moved to their new drive."}),
 		failed: prometheus.NewCounter(prometheus.CounterOpts{Name: "filesphere_heal_failures_total", Help: "Data streams a repair could not fix."}),
-		bytes:  prometheus.NewCounter(prometheus.CounterOpts{Name: "filesphere_heal_written_bytes_total", Help: "Shard bytes written by repairs."}),
+		waiting: prometheus.NewCounter(prometheus.CounterOpts{Name: "filesphere_heal_waiting_total",
+			Help: "Data stream repairs deferred because a target drive was offline."}),
+		bytes: prometheus.NewCounter(prometheus.CounterOpts{Name: "filesphere_heal_written_bytes_total", Help: "Shard bytes written by repairs."}),
 	}
-	reg.MustRegister(m.streams, m.healed, m.moved, m.failed, m.bytes)
+	reg.MustRegister(m.streams, m.healed, m.moved, m.failed, m.waiting, m.bytes)
 	return m
 }
 
@@ -120,9 +128,12 @@ func (m *healMetrics) observe(res repairResult) {
 		return
 	}
 	m.bytes.Add(float64(res.bytes))
-	if res.err != nil {
+	switch {
+	case errors.Is(res.err, errTargetsOffline):
+		m.waiting.Inc()
+	case res.err != nil:
 		m.failed.Inc()
-	} else if res.healed > 0 || res.moved != nil {
+	case res.healed > 0 || res.moved != nil:
 		m.healed.Inc()
 	}
 	if res.moved != nil {

@@ -208,6 +208,10 @@ type CompletePart struct {
 type CompleteOptions struct {
 	IfNoneMatchStar bool
 	IfMatch         string
+	// Checksum, when set, is the client's COMPOSITE checksum of the whole
+	// object (base64, with or without the "-<parts>" suffix); the upload
+	// completes only if it matches.
+	Checksum *Checksum
 }
 
 // ListPartsOptions pages ListParts.

@@ -338,6 +338,15 @@ func (c *Client) Status(ctx context.Context, baseURL string) (json.RawMessage, e
 	return raw, err
 }
 
+// RepairStatus returns the repair state the node at baseURL reports; a
+// follower answers with an error matching ErrNotLeader (a *NotLeaderError
+// with a hint where the leader is).
+func (c *Client) RepairStatus(ctx context.Context, baseURL string) (json.RawMessage, error) {
+	var raw json.RawMessage
+	err := c.call(ctx, callSpec{op: "repair status", method: http.MethodGet, url: endpoint(baseURL, "cluster/repair"), idempotent: true}, &raw)
+	return raw, err
+}
+
 // refused reports a connection the peer's host actively refused: nothing
 // listens there, so retrying at once only delays routing around it.
 func refused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }

@@ -21,6 +21,7 @@
 //	GET    meta/readindex                    the leader's read index
 //	POST   cluster/join                      join request
 //	GET    cluster/status                    cluster status (opaque JSON)
+//	GET    cluster/repair                    the leader's repair state (opaque JSON)
 //
 // Errors travel as {"error": {"code": …, "message": …}} with a status code;
 // once a streamed response has started, as the X-Filesphere-Error trailer.
@@ -64,6 +65,12 @@ type ClusterService interface {
 	Status(ctx context.Context) (json.RawMessage, error)
 }
 
+// RepairService reports the cluster's repair state; only the leader runs
+// repairs, so a follower answers with a *NotLeaderError.
+type RepairService interface {
+	RepairStatus(ctx context.Context) (json.RawMessage, error)
+}
+
 // JoinRequest asks the leader to add a node and its drives.
 type JoinRequest struct {
 	NodeID      string      `json:"node_id"`
@@ -97,6 +104,8 @@ type ServerConfig struct {
 	Meta MetaService
 	// Cluster serves join and status; nil answers 501.
 	Cluster ClusterService
+	// Repair serves the repair state; nil answers 501.
+	Repair RepairService
 	// Log receives auth refusals and internal errors; nil discards.
 	Log *logrus.Entry
 	// Now is the clock used to check request timestamps.
@@ -172,6 +181,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	s.mux.HandleFunc("GET "+PathPrefix+"meta/readindex", s.handleReadIndex)
 	s.mux.HandleFunc("POST "+PathPrefix+"cluster/join", s.handleJoin)
 	s.mux.HandleFunc("GET "+PathPrefix+"cluster/status", s.handleStatus)
+	s.mux.HandleFunc("GET "+PathPrefix+"cluster/repair", s.handleRepair)
 	return s, nil
 }
 
@@ -520,6 +530,23 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 	st, err := s.cfg.Cluster.Status(r.Context())
 	if err == nil && !json.Valid(st) {
 		err = fmt.Errorf("rpc: status is not valid JSON")
+	}
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(st)
+}
+
+func (s *Server) handleRepair(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Repair == nil {
+		s.writeError(w, fmt.Errorf("%w: node %s has no repair service", ErrNotImplemented, s.cfg.NodeID))
+		return
+	}
+	st, err := s.cfg.Repair.RepairStatus(r.Context())
+	if err == nil && !json.Valid(st) {
+		err = fmt.Errorf("rpc: repair status is not valid JSON")
 	}
 	if err != nil {
 		s.writeError(w, err)

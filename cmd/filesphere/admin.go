@@ -4,17 +4,20 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/filesphere/filesphere/s3api"
 	"github.com/spf13/cobra"
 )
 
@@ -24,76 +27,88 @@ type adminFlags struct {
 	accessKey string
 	secretKey string
 	region    string
+	dataDir   string
+	client    *http.Client
 }
 
 func newAdminCmd() *cobra.Command {
-	f := &adminFlags{}
+	f := &adminFlags{client: &http.Client{Timeout: 30 * time.Minute}}
 	cmd := &cobra.Command{
 		Use:   "admin",
 		Short: "Administer a running FileSphere server",
+		Long: `Administer a running FileSphere server over its admin API (SigV4-signed requests).
+
+Credentials: --access-key/--secret-key, else FILESPHERE_ROOT_USER/FILESPHERE_ROOT_PASSWORD,
+else the root credentials a local server keeps in <data>/root-credentials.json.`,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
 			return bindEnv(cmd.Flags())
 		},
 	}
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&f.endpoint, "endpoint", "http://127.0.0.1:9000", "URL of a FileSphere server")
-	pf.StringVar(&f.accessKey, "access-key", "", "access key (default $FILESPHERE_ROOT_USER)")
-	pf.StringVar(&f.secretKey, "secret-key", "", "secret key (default $FILESPHERE_ROOT_PASSWORD)")
+	pf.StringVar(&f.accessKey, "access-key", "", "access key (default $FILESPHERE_ROOT_USER, else from --data)")
+	pf.StringVar(&f.secretKey, "secret-key", "", "secret key (default $FILESPHERE_ROOT_PASSWORD, else from --data)")
 	pf.StringVar(&f.region, "region", "us-east-1", "region to sign requests for")
+	pf.StringVar(&f.dataDir, "data", "./data", "data folder of a local server, whose root-credentials.json is used when no keys are given")
 	cmd.AddCommand(newHealCmd(f), newClusterCmd(f), newNodeCmd(f))
 	return cmd
 }
 
-func newHealCmd(f *adminFlags) *cobra.Command {
-	var deep bool
-	cmd := &cobra.Command{
-		Use:   "heal",
-		Short: "Rebuild missing or corrupt shards and report what was healed",
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			q := ""
-			if deep {
-				q = "?deep=true"
-			}
-			body, err := f.call(cmd.Context(), http.MethodPost, "/.filesphere/admin/v1/heal"+q)
-			if err != nil {
-				return err
-			}
-			fmt.Println(string(body))
-			return nil
-		},
+// credentials picks the keys: flags, else environment, else the local
+// server's credentials file. Keys are never mixed from two sources.
+func (f *adminFlags) credentials() (aws.Credentials, error) {
+	ak, sk := f.accessKey, f.secretKey
+	if ak == "" && sk == "" {
+		ak, sk = os.Getenv("FILESPHERE_ROOT_USER"), os.Getenv("FILESPHERE_ROOT_PASSWORD")
 	}
-	cmd.Flags().BoolVar(&deep, "deep", false, "also read every shard and verify its bitrot hashes")
-	cmd.AddCommand(newHealStatusCmd(f))
-	return cmd
+	switch {
+	case ak != "" && sk != "":
+		return aws.Credentials{AccessKeyID: ak, SecretAccessKey: sk}, nil
+	case ak != "" || sk != "":
+		return aws.Credentials{}, errors.New("give both an access key and a secret key (--access-key/--secret-key or FILESPHERE_ROOT_USER/FILESPHERE_ROOT_PASSWORD)")
+	}
+	path := filepath.Join(f.dataDir, credentialsFile)
+	c, err := readCredentialsFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return aws.Credentials{}, fmt.Errorf("no credentials: give --access-key/--secret-key, set FILESPHERE_ROOT_USER/FILESPHERE_ROOT_PASSWORD, or point --data at the server's data folder (no %s)", path)
+	case err != nil:
+		return aws.Credentials{}, fmt.Errorf("reading credentials: %w", err)
+	}
+	return aws.Credentials{AccessKeyID: c.AccessKey, SecretAccessKey: c.SecretKey}, nil
 }
 
-// call sends a SigV4-signed admin request and returns the body of a 200.
-func (f *adminFlags) call(ctx context.Context, method, path string) ([]byte, error) {
-	ak, sk := f.accessKey, f.secretKey
-	if ak == "" {
-		ak = os.Getenv("FILESPHERE_ROOT_USER")
+// call sends a SigV4-signed admin request to path (under the admin
+// prefix) and returns the body of a 200. Errors read as one line prefixed
+// with the command ("heal status: AccessDenied: …").
+func (f *adminFlags) call(cmd *cobra.Command, method, path string) ([]byte, error) {
+	label := strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" admin ")
+	body, err := f.do(cmd.Context(), method, path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", label, err)
 	}
-	if sk == "" {
-		sk = os.Getenv("FILESPHERE_ROOT_PASSWORD")
-	}
-	if ak == "" || sk == "" {
-		return nil, errors.New("credentials needed: --access-key/--secret-key or FILESPHERE_ROOT_USER/FILESPHERE_ROOT_PASSWORD")
+	return body, nil
+}
+
+func (f *adminFlags) do(ctx context.Context, method, path string) ([]byte, error) {
+	creds, err := f.credentials()
+	if err != nil {
+		return nil, err
 	}
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(f.endpoint, "/")+path, nil)
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(f.endpoint, "/")+s3api.AdminPrefix+path, nil)
 	if err != nil {
 		return nil, err
 	}
 	empty := sha256.Sum256(nil)
 	payload := hex.EncodeToString(empty[:])
 	req.Header.Set("X-Amz-Content-Sha256", payload)
-	creds := aws.Credentials{AccessKeyID: ak, SecretAccessKey: sk}
 	if err := v4.NewSigner().SignHTTP(ctx, creds, req, payload, "s3", f.region, time.Now()); err != nil {
 		return nil, err
 	}
-	resp, err := (&http.Client{Timeout: 30 * time.Minute}).Do(req)
+	resp, err := f.client.Do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +118,50 @@ func (f *adminFlags) call(ctx context.Context, method, path string) ([]byte, err
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(body)))
+		return nil, responseError(resp, body)
 	}
 	return body, nil
 }
+
+// s3Error is an S3 error answer.
+type s3Error struct {
+	Status    int
+	Code      string
+	Message   string
+	RequestID string
+}
+
+func (e *s3Error) Error() string {
+	s := e.Code + ": " + e.Message
+	if e.RequestID != "" {
+		s += " (request " + e.RequestID + ")"
+	}
+	return s
+}
+
+// responseError reads an error answer: S3 XML when it is one, else the
+// status and the start of the body on one line.
+func responseError(resp *http.Response, body []byte) error {
+	var doc struct {
+		XMLName   xml.Name `xml:"Error"`
+		Code      string
+		Message   string
+		RequestID string `xml:"RequestId"`
+	}
+	if xml.Unmarshal(body, &doc) == nil && doc.Code != "" {
+		if doc.RequestID == "" {
+			doc.RequestID = resp.Header.Get("X-Amz-Request-Id")
+		}
+		return &s3Error{Status: resp.StatusCode, Code: doc.Code, Message: oneLine(doc.Message), RequestID: doc.RequestID}
+	}
+	msg := oneLine(string(body))
+	if len(msg) > 200 {
+		msg = msg[:200] + "…"
+	}
+	if msg == "" {
+		return fmt.Errorf("HTTP %s", resp.Status)
+	}
+	return fmt.Errorf("HTTP %s: %s", resp.Status, msg)
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -3,12 +3,12 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"text/tabwriter"
 
-	"github.com/filesphere/filesphere/cluster"
+	"github.com/filesphere/filesphere/s3api"
 	"github.com/spf13/cobra"
 )
 
@@ -19,20 +19,19 @@ func newClusterCmd(f *adminFlags) *cobra.Command {
 		Use:   "status",
 		Short: "Show nodes, drives, Raft role and term, ring version and health",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			body, err := f.call(cmd.Context(), http.MethodGet, "/.filesphere/admin/v1/cluster/status")
+			body, err := f.call(cmd, http.MethodGet, "/cluster/status")
 			if err != nil {
 				return err
 			}
 			if asJSON {
-				fmt.Println(string(body))
-				return nil
-			}
-			var st cluster.Status
-			if err := json.Unmarshal(body, &st); err != nil {
+				_, err = cmd.OutOrStdout().Write(body)
 				return err
 			}
-			printStatus(st)
-			return nil
+			var st s3api.AdminClusterStatus
+			if err := json.Unmarshal(body, &st); err != nil {
+				return fmt.Errorf("cluster status: reading the answer: %w", err)
+			}
+			return printStatus(cmd.OutOrStdout(), st)
 		},
 	}
 	status.Flags().BoolVar(&asJSON, "json", false, "print the raw JSON")
@@ -41,11 +40,10 @@ func newClusterCmd(f *adminFlags) *cobra.Command {
 		Short: "Remove a node from the cluster membership",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			body, err := f.call(cmd.Context(), http.MethodPost, "/.filesphere/admin/v1/cluster/remove?node="+url.QueryEscape(args[0]))
-			if err != nil {
+			if _, err := f.call(cmd, http.MethodPost, "/cluster/remove?node="+url.QueryEscape(args[0])); err != nil {
 				return err
 			}
-			fmt.Println(string(body))
+			fmt.Fprintf(cmd.OutOrStdout(), "node %s removed from the cluster\n", args[0])
 			return nil
 		},
 	}
@@ -53,21 +51,21 @@ func newClusterCmd(f *adminFlags) *cobra.Command {
 	return cmd
 }
 
-func printStatus(st cluster.Status) {
+func printStatus(out io.Writer, st s3api.AdminClusterStatus) error {
 	health := "healthy"
 	if !st.Healthy {
 		health = "DEGRADED"
 	}
-	fmt.Printf("cluster %s: leader %s (%s), ring version %d\n", health, st.Leader, st.LeaderAddr, st.RingVersion)
-	fmt.Printf("this node %s: raft %s, term %s, commit index %s, applied %d\n\n", st.NodeID, st.RaftState, st.Term, st.CommitIndex, st.Applied)
-	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "cluster %s: leader %s (%s), ring version %d\n", health, st.Leader, st.LeaderAddr, st.RingVersion)
+	fmt.Fprintf(w, "this node %s: raft %s, term %s, commit index %s, applied %d\n\n", st.NodeID, st.RaftState, st.Term, st.CommitIndex, st.Applied)
 	fmt.Fprintln(w, "NODE\tS3 ADDRESS\tCLUSTER ADDRESS\tDRIVE\tONLINE\tFREE\tTOTAL")
 	for _, n := range st.Nodes {
 		for _, d := range n.Drives {
 			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%v\t%s\t%s\n", n.ID, n.APIAddr, n.ClusterAddr, d.ID, d.Online, bytesString(d.FreeBytes), bytesString(d.TotalBytes))
 		}
 	}
-	w.Flush()
+	return w.Flush()
 }
 
 func bytesString(n uint64) string {

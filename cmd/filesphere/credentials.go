@@ -15,6 +15,8 @@ import (
 type rootCredentials struct {
 	AccessKey string `json:"accessKey"`
 	SecretKey string `json:"secretKey"`
+	// source says where the secret is kept, for people (not stored).
+	source string
 }
 
 const credentialsFile = "root-credentials.json"
@@ -31,26 +33,33 @@ func loadRootCredentials(dataDir string) (rootCredentials, bool, error) {
 		if len(user) < 3 || len(pass) < 8 {
 			return rootCredentials{}, false, errors.New("FILESPHERE_ROOT_USER needs 3+ characters and FILESPHERE_ROOT_PASSWORD 8+")
 		}
-		return rootCredentials{user, pass}, false, nil
+		return rootCredentials{user, pass, "$FILESPHERE_ROOT_PASSWORD"}, false, nil
 	}
 	path := filepath.Join(dataDir, credentialsFile)
-	b, err := os.ReadFile(path)
-	if err == nil {
-		var c rootCredentials
-		if err := json.Unmarshal(b, &c); err != nil || c.AccessKey == "" || c.SecretKey == "" {
-			return c, false, fmt.Errorf("%s is corrupt; remove it to generate new credentials", path)
-		}
-		return c, false, nil
+	c, err := readCredentialsFile(path)
+	if err == nil || !errors.Is(err, fs.ErrNotExist) {
+		return c, false, err
 	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return rootCredentials{}, false, err
-	}
-	c := rootCredentials{AccessKey: randomString(20, upperAlnum), SecretKey: randomString(40, secretChars)}
-	b, _ = json.MarshalIndent(c, "", "  ")
+	c = rootCredentials{AccessKey: randomString(20, upperAlnum), SecretKey: randomString(40, secretChars), source: path}
+	b, _ := json.MarshalIndent(c, "", "  ")
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		return c, false, err
 	}
 	return c, true, nil
+}
+
+// readCredentialsFile reads stored root credentials; a missing file is
+// fs.ErrNotExist.
+func readCredentialsFile(path string) (rootCredentials, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return rootCredentials{}, err
+	}
+	c := rootCredentials{source: path}
+	if err := json.Unmarshal(b, &c); err != nil || c.AccessKey == "" || c.SecretKey == "" {
+		return rootCredentials{}, fmt.Errorf("%s is corrupt; remove it to generate new credentials", path)
+	}
+	return c, nil
 }
 
 const (

@@ -18,7 +18,6 @@ import (
 	"github.com/filesphere/filesphere/s3api"
 	"github.com/filesphere/filesphere/s3api/sigv4"
 	"github.com/filesphere/filesphere/storage"
-	"github.com/filesphere/filesphere/storage/drive"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -36,6 +35,7 @@ type serverFlags struct {
 	ecParity  int
 	logFormat string
 	logLevel  string
+	accessLog bool
 	drain     time.Duration
 	nodeID    string
 	cluster   string
@@ -45,6 +45,7 @@ type serverFlags struct {
 	// repairEvery and repairBandwidth tune the background repairer.
 	repairEvery     time.Duration
 	repairBandwidth int64
+	metricsPublic   bool
 	// Slow-client defences: connection bound, header/idle timeouts, body
 	// minimum rate, upload memory.
 	maxConns          int
@@ -67,7 +68,10 @@ With no DRIVE arguments the node uses four drive folders <data>/drive1 ... <data
 
 Root credentials come from FILESPHERE_ROOT_USER and FILESPHERE_ROOT_PASSWORD. When unset, the
 first start generates random ones, stores them in <data>/root-credentials.json (mode 0600) and
-prints them; later starts reuse them.`,
+prints them once; later starts reuse them and print only the access key.
+
+Prometheus metrics are served to signed requests at /.filesphere/admin/v1/metrics; with
+--metrics-public also to unsigned GET /metrics.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := bindEnv(cmd.Flags()); err != nil {
 				return err
@@ -84,6 +88,7 @@ prints them; later starts reuse them.`,
 	fs.IntVar(&f.ecParity, "ec-parity", 0, "erasure parity shards m (default: half the drives)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.BoolVar(&f.accessLog, "access-log", false, "log one info line per S3 request (method, path, status, bytes, duration, request id, access key)")
 	fs.DurationVar(&f.drain, "shutdown-timeout", 30*time.Second, "how long SIGINT/SIGTERM waits for in-flight requests")
 	fs.StringVar(&f.nodeID, "node-id", "", "this node's id (default: the one stored in the data folder, else node1)")
 	fs.StringVar(&f.cluster, "cluster-address", "127.0.0.1:0", "address for Raft and node-to-node traffic (give a fixed one to form a cluster)")
@@ -92,6 +97,7 @@ prints them; later starts reuse them.`,
 	fs.DurationVar(&f.lostAfter, "lost-after", 5*time.Minute, "how long a node may be unreachable before it is declared lost and its data rebuilt elsewhere")
 	fs.DurationVar(&f.repairEvery, "repair-interval", time.Minute, "time between background repair and rebalance passes")
 	fs.Int64Var(&f.repairBandwidth, "repair-bandwidth", 0, "bytes per second background repair and rebalancing may write (0 = unlimited)")
+	fs.BoolVar(&f.metricsPublic, "metrics-public", false, "serve Prometheus metrics to unsigned GET /metrics (for a scraper that cannot sign)")
 	api := s3api.DefaultConfig()
 	fs.IntVar(&f.maxConns, "max-connections", 0, "most client connections held at once; idle or header-stalled ones are evicted to admit new ones (0 = from the open-file limit)")
 	fs.DurationVar(&f.readHeaderTimeout, "read-header-timeout", 10*time.Second, "how long a client may take to send a request's headers")
@@ -186,20 +192,9 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	set := map[string]drive.ShardStore{}
-	for i, p := range paths {
-		id := nodeID + "-drive" + strconv.Itoa(i+1)
-		d, err := drive.NewLocal(id, p)
-		if err != nil {
-			return fmt.Errorf("drive %s: %w", p, err)
-		}
-		icfg := drive.DefaultInstrumentedConfig()
-		icfg.Registerer, icfg.Logger = reg, log
-		inst, err := drive.NewInstrumented(d, icfg)
-		if err != nil {
-			return err
-		}
-		set[id] = inst
+	set, err := openDrives(nodeID, paths, log, reg)
+	if err != nil {
+		return err
 	}
 	guard, err := newConnGuard(f.maxConns, reg)
 	if err != nil {
@@ -223,11 +218,16 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	ecfg := storage.DefaultEngineConfig()
 	ecfg.DataShards, ecfg.ParityShards, ecfg.Log, ecfg.Registry = k, m, log, reg
 	ecfg.IsLeader, ecfg.RepairInterval, ecfg.RepairBandwidth = node.IsLeader, f.repairEvery, f.repairBandwidth
-	engine, err := storage.NewEngine(ecfg, node.KV(), node, node)
+	var engine *storage.Engine
+	// The leader finishes drains after the repair pass that emptied a node.
+	ecfg.PassDone = func(ctx context.Context, _ storage.HealReport) { node.FinishDrains(ctx, engine.ReferencedShards) }
+	engine, err = storage.NewEngine(ecfg, node.KV(), node, placementOf(node))
 	if err != nil {
 		return err
 	}
 	defer engine.Close()
+	node.SetRepairReport(func() any { return engine.HealStatus() })
+	repairOnEvents(node, engine)
 
 	vcfg := sigv4.DefaultConfig()
 	vcfg.Region = f.region
@@ -243,10 +243,12 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	}
 	scfg := s3api.DefaultConfig()
 	scfg.Domain, scfg.Region, scfg.Log, scfg.Registry = f.domain, f.region, log, reg
-	scfg.Metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
-	scfg.Admin = admin{engine, node}
+	scfg.AccessLog = f.accessLog
+	scfg.Metrics, scfg.MetricsPublic = promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), f.metricsPublic
+	scfg.Admin = adminService{engine: engine, node: node}
 	scfg.Ready = node.Ready
 	scfg.BodyReadTimeout, scfg.MinBodyRate, scfg.UploadMemory = f.bodyReadTimeout, f.minBodyRate, f.uploadMemory
+	scfg.Answered = guard.Answered
 	api, err := s3api.New(scfg, engine, verifier, s3api.AuthenticatedOnly{})
 	if err != nil {
 		return err
@@ -254,7 +256,7 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 
 	// No ReadTimeout or WriteTimeout: bodies and answers of any size are
 	// legitimate; s3api bounds body reads by a minimum rate instead.
-	srv := &http.Server{Handler: guard.Handler(api), MaxHeaderBytes: 1 << 20, ReadHeaderTimeout: f.readHeaderTimeout,
+	srv := &http.Server{Handler: api, MaxHeaderBytes: 1 << 20, ReadHeaderTimeout: f.readHeaderTimeout,
 		IdleTimeout: f.idleTimeout, ConnState: guard.ConnState, ConnContext: guard.ConnContext}
 	printBanner(ln.Addr(), f, k, m, paths, creds, generated)
 	log.WithFields(logrus.Fields{"address": ln.Addr().String(), "node": nodeID, "drives": len(paths), "ec": fmt.Sprintf("%d+%d", k, m),
@@ -303,55 +305,18 @@ func printBanner(addr net.Addr, f serverFlags, k, m int, paths []string, c rootC
 	_, port, _ := net.SplitHostPort(addr.String())
 	fmt.Printf("FileSphere S3 endpoint: http://%s\n", net.JoinHostPort(host, port))
 	fmt.Printf("Drives: %d (erasure %d+%d), data folder: %s\n", len(paths), k, m, f.dataDir)
+	// Clients sign for a region; one without it configured signs us-east-1.
+	fmt.Printf("Region: %s (configure clients with it: export AWS_REGION=%s)\n", f.region, f.region)
+	// The secret is shown once, when it was just generated; afterwards
+	// only where it is kept.
 	if generated {
-		fmt.Printf("Generated root credentials (stored in %s):\n", filepath.Join(f.dataDir, credentialsFile))
+		fmt.Printf("Generated root credentials (stored in %s):\n", c.source)
+		fmt.Printf("  export AWS_ACCESS_KEY_ID=%s\n", c.AccessKey)
+		fmt.Printf("  export AWS_SECRET_ACCESS_KEY=%s\n", c.SecretKey)
+		fmt.Println("  (the secret key is shown only now; later starts print only the access key)")
 	} else {
-		fmt.Println("Root credentials:")
+		fmt.Printf("Root access key %s; its secret key is in %s\n", c.AccessKey, c.source)
+		fmt.Printf("  export AWS_ACCESS_KEY_ID=%s\n", c.AccessKey)
 	}
-	fmt.Printf("  export AWS_ACCESS_KEY_ID=%s\n", c.AccessKey)
-	fmt.Printf("  export AWS_SECRET_ACCESS_KEY=%s\n", c.SecretKey)
 	fmt.Printf("  aws --endpoint-url http://%s s3 ls\n", net.JoinHostPort(host, port))
-}
-
-// admin joins the engine's and the node's admin operations.
-type admin struct {
-	*storage.Engine
-	node *cluster.Node
-}
-
-func (a admin) ClusterStatus(ctx context.Context) (any, error) { return a.node.ClusterStatus(ctx) }
-
-func (a admin) RemoveNode(ctx context.Context, id string) error { return a.node.Remove(ctx, id) }
-
-func (a admin) HealStatus(context.Context) (any, error) { return a.Engine.HealStatus(), nil }
-
-func (a admin) DrainNode(ctx context.Context, id string) error { return a.node.Drain(ctx, id) }
-
-// drainStatus is what `admin node drain` polls.
-type drainStatus struct {
-	Node             string `json:"node"`
-	ReferencedShards int    `json:"referenced_shards"`
-	Removed          bool   `json:"removed"`
-	SafeToTurnOff    bool   `json:"safe_to_turn_off"`
-}
-
-// DrainStatus counts the shards still placed on the node; at zero the node
-// is removed from the membership and is safe to turn off.
-func (a admin) DrainStatus(ctx context.Context, id string) (any, error) {
-	drives, err := a.node.NodeDrives(id)
-	if err != nil {
-		return drainStatus{Node: id, Removed: true, SafeToTurnOff: true}, nil
-	}
-	n, err := a.Engine.ReferencedShards(ctx, drives)
-	if err != nil {
-		return nil, err
-	}
-	st := drainStatus{Node: id, ReferencedShards: n}
-	if n == 0 {
-		if err := a.node.Remove(ctx, id); err != nil {
-			return nil, err
-		}
-		st.Removed, st.SafeToTurnOff = true, true
-	}
-	return st, nil
 }

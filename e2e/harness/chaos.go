@@ -29,9 +29,11 @@ type HealReport struct {
 	ShardsMoved  int       `json:"shards_moved"`
 	BytesWritten int64     `json:"bytes_written"`
 	Failed       int       `json:"failed"`
+	Waiting      int       `json:"waiting"` // repairs waiting for an offline drive
 	Lost         int       `json:"lost"`
 	// Redundancy counts streams by their number of good shards when
-	// checked (before any repair of that pass).
+	// checked (before any repair of that pass); a deep pass counts the
+	// good chunks of each stream's worst block.
 	Redundancy    map[int]int `json:"redundancy"`
 	FailedObjects []string    `json:"failed_objects,omitempty"`
 }
@@ -65,8 +67,10 @@ func (r HealReport) String() string {
 	return s
 }
 
-// HealStatus is the JSON of `filesphere admin heal status`.
+// HealStatus is the JSON of `filesphere admin heal status --json`: the
+// leader's repair state, from whichever node is asked.
 type HealStatus struct {
+	Leader       string      `json:"leader"`
 	Running      bool        `json:"running"`
 	Started      time.Time   `json:"started"`
 	Scanned      int         `json:"scanned"`
@@ -74,10 +78,18 @@ type HealStatus struct {
 	Healed       int         `json:"healed"`
 	ShardsMoved  int         `json:"shards_moved"`
 	Failed       int         `json:"failed"`
+	Waiting      int         `json:"waiting"`
 	BytesWritten int64       `json:"bytes_written"`
 	Queued       int         `json:"queued"`
 	Passes       int         `json:"passes"`
 	Last         *HealReport `json:"last,omitempty"`
+	// Unreachable are the nodes the leader cannot reach and has not yet
+	// declared lost.
+	Unreachable []struct {
+		Node               string  `json:"node"`
+		UnreachableSeconds float64 `json:"unreachable_seconds"`
+		LostAfterSeconds   float64 `json:"lost_after_seconds"`
+	} `json:"unreachable"`
 }
 
 // AdminTimeout is Admin with a timeout of its own (Admin allows 30 s,
@@ -93,10 +105,10 @@ func (c *Cluster) AdminTimeout(i int, timeout time.Duration, args ...string) Res
 	return RunCommand(timeout, env, os.TempDir(), bin, append(append([]string{"admin"}, args...), "--endpoint", n.Endpoint())...)
 }
 
-// HealStatus runs `filesphere admin heal status` against node i.
+// HealStatus runs `filesphere admin heal status --json` against node i.
 func (c *Cluster) HealStatus(i int) (HealStatus, error) {
 	var st HealStatus
-	r := c.Admin(i, "heal", "status")
+	r := c.Admin(i, "heal", "status", "--json")
 	if r.Err != nil {
 		return st, fmt.Errorf("%s: %s", c.ID(i), r)
 	}

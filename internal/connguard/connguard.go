@@ -9,7 +9,7 @@
 // the longest-waiting connection that does no work: idle between
 // requests or still sending its first request's headers for at least
 // EvictAfter, or already answered and only lingering before its close
-// (see Handler). That is what http.Server.Shutdown does to idle
+// (see Answered). That is what http.Server.Shutdown does to idle
 // connections. Connections inside a request are never evicted; the
 // server's own deadlines bound them.
 package connguard
@@ -19,7 +19,6 @@ import (
 	"errors"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -60,7 +59,8 @@ func (c Config) Validate() error {
 
 // Guard counts a server's connections and evicts waiting ones at the
 // bound. Use Listener for http.Server.Serve, ConnState and ConnContext as
-// the http.Server hooks of the same names, and Handler around its handler.
+// the http.Server hooks of the same names, and call Answered from the
+// handler when an answer closes its connection.
 type Guard struct {
 	cfg  Config
 	mu   sync.Mutex
@@ -103,36 +103,27 @@ type connKey struct{}
 // closing stays safe from eviction.
 const answeredGrace = 50 * time.Millisecond
 
-// ConnContext is http.Server.ConnContext: it lets Handler find a request's
-// connection.
+// ConnContext is http.Server.ConnContext: it lets Answered find a
+// request's connection.
 func (g *Guard) ConnContext(ctx context.Context, c net.Conn) context.Context {
 	return context.WithValue(ctx, connKey{}, c)
 }
 
-// Handler wraps the server's handler. Once an answer that says
-// Connection: close is on the wire, its connection becomes evictable
-// after answeredGrace: all net/http still does with it is linger (half a
-// second, or while it discards the rest of an unread body) so that the
+// Answered is told, with a request's context, that the request's answer
+// is on the wire and its connection is closing: all the server still does
+// with it is linger (discard what the client still sends) so that the
 // client surely reads the answer, which matters less than admitting a
-// newcomer when all places are taken. A handler that sets
-// Connection: close must have written its answer.
-func (g *Guard) Handler(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r)
-		c, ok := r.Context().Value(connKey{}).(net.Conn)
-		if !ok || !strings.EqualFold(w.Header().Get("Connection"), "close") {
-			return
-		}
-		if err := http.NewResponseController(w).Flush(); err != nil {
-			return
-		}
-		g.mu.Lock()
-		// Evictable answeredGrace from now, when the client has usually read
-		// the answer (a reset can destroy it in the client's buffer).
-		g.waiting[c] = g.cfg.Now().Add(answeredGrace - g.cfg.EvictAfter)
-		g.signal()
-		g.mu.Unlock()
-	})
+// newcomer when all places are taken. The connection becomes evictable
+// after answeredGrace.
+func (g *Guard) Answered(ctx context.Context) {
+	c, ok := ctx.Value(connKey{}).(net.Conn)
+	if !ok {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.waiting[c] = g.cfg.Now().Add(answeredGrace - g.cfg.EvictAfter)
+	g.signal()
 }
 
 // ConnState tracks which connections are waiting (evictable).

@@ -1,3 +1,3 @@
 // Package layering holds the test that keeps imports flowing downward as
-// ../shared/ARCHITECTURE.md lays out; it has no code of its own.
+// ARCHITECTURE.md lays out; it has no code of its own.
 package layering

@@ -93,7 +93,64 @@ func (e *SignatureMismatchError) Error() string {
 // Unwrap makes errors.Is(err, ErrSignatureDoesNotMatch) true.
 func (e *SignatureMismatchError) Unwrap() error { return ErrSignatureDoesNotMatch }
 
+// Error is a verification failure: Err is one of the sentinels above (so
+// errors.Is works) and Detail says precisely what was wrong. Message words
+// both for the client, the way AWS does, so a client sees which parameter,
+// date or region to fix instead of a generic text.
+type Error struct {
+	Err    error
+	Detail string
+	// Region, when set, is the region the server expects: AWS returns it
+	// with AuthorizationHeaderMalformed and clients (s3cmd) retry there.
+	Region string
+}
+
+func (e *Error) Error() string {
+	if e.Detail == "" {
+		return e.Err.Error()
+	}
+	return e.Err.Error() + ": " + e.Detail
+}
+
+// Unwrap makes errors.Is(err, sentinel) true.
+func (e *Error) Unwrap() error { return e.Err }
+
+// leads are the client-facing openings of each sentinel's message, worded
+// as AWS words them.
+var leads = map[error]string{
+	ErrSignatureDoesNotMatch:             "The request signature we calculated does not match the signature you provided",
+	ErrInvalidAccessKeyID:                "The AWS access key ID you provided does not exist in our records",
+	ErrRequestTimeTooSkewed:              "The difference between the request time and the server's time is too large",
+	ErrAuthorizationHeaderMalformed:      "The authorization header is malformed",
+	ErrAuthorizationQueryParametersError: "Error parsing the query-string authentication parameters",
+	ErrExpiredPresignedRequest:           "Request has expired",
+	ErrContentSHA256Mismatch:             "The provided 'x-amz-content-sha256' header does not match what was computed",
+	ErrInvalidContentSHA256:              "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, STREAMING-UNSIGNED-PAYLOAD-TRAILER or a hex SHA-256",
+	ErrMissingContentSHA256:              "Missing required header for this request: x-amz-content-sha256",
+	ErrMissingDate:                       "AWS authentication requires a valid Date or x-amz-date header",
+	ErrIncompleteBody:                    "You did not provide the number of bytes specified by the Content-Length HTTP header",
+	ErrMalformedChunk:                    "The aws-chunked request body is malformed",
+	ErrMalformedTrailer:                  "The request contained trailing data that was not well-formed",
+	ErrMissingContentLength:              "A streaming upload must send x-amz-decoded-content-length",
+	ErrUnsupportedAlgorithm:              "The authorization mechanism you have provided is not supported",
+	ErrAccessDenied:                      "Access Denied",
+}
+
+// Message is the text for the client: the sentinel's lead, then the detail.
+func (e *Error) Message() string {
+	lead := leads[e.Err]
+	// "Request has expired" is matched verbatim by clients; the expiry
+	// time stays in the log (Error).
+	if e.Detail == "" || e.Err == ErrExpiredPresignedRequest {
+		return lead
+	}
+	return lead + "; " + e.Detail
+}
+
 // errorf wraps a sentinel with a detail message.
 func errorf(sentinel error, format string, args ...any) error {
-	return fmt.Errorf("%w: %s", sentinel, fmt.Sprintf(format, args...))
+	return &Error{Err: sentinel, Detail: fmt.Sprintf(format, args...)}
 }
+
+// fail is a sentinel without detail, still with its client message.
+func fail(sentinel error) error { return &Error{Err: sentinel} }

@@ -2,6 +2,7 @@ package sigv4
 
 import (
 	"encoding/hex"
+	"net/http"
 	"strings"
 	"time"
 )
@@ -43,7 +44,7 @@ func parseAuthorization(v string) (authorization, error) {
 	alg, rest, ok := strings.Cut(v, " ")
 	if alg != algorithm {
 		// "AWS AK:sig" (SigV2), "AWS4-ECDSA-P256-SHA256" (SigV4A), Bearer, ...
-		return a, errorf(ErrUnsupportedAlgorithm, "authorization type %.32q", alg)
+		return a, errorf(ErrUnsupportedAlgorithm, "authorization type %.32q is not accepted, please use AWS4-HMAC-SHA256", alg)
 	}
 	if !ok {
 		return a, errorf(ErrAuthorizationHeaderMalformed, "no fields after algorithm")
@@ -51,7 +52,7 @@ func parseAuthorization(v string) (authorization, error) {
 	var haveCred, haveSigned, haveSig bool
 	fields := strings.Split(rest, ",")
 	if len(fields) != 3 {
-		return a, errorf(ErrAuthorizationHeaderMalformed, "want 3 comma-separated fields, got %d", len(fields))
+		return a, errorf(ErrAuthorizationHeaderMalformed, "want the 3 comma-separated fields Credential, SignedHeaders and Signature, got %d", len(fields))
 	}
 	for _, f := range fields {
 		f = strings.Trim(f, " ")
@@ -99,7 +100,7 @@ func parseCredential(v string, sentinel error) (credential, error) {
 	parts := strings.Split(v, "/")
 	n := len(parts)
 	if n < 5 {
-		return c, errorf(sentinel, "credential must be AK/date/region/service/aws4_request")
+		return c, errorf(sentinel, "the Credential is mal-formed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\"")
 	}
 	c.accessKey = strings.Join(parts[:n-4], "/")
 	c.date, c.region, c.service = parts[n-4], parts[n-3], parts[n-2]
@@ -180,4 +181,24 @@ func parseSignature(v string, sentinel error) ([]byte, error) {
 		return nil, errorf(sentinel, "signature is not hex")
 	}
 	return b, nil
+}
+
+// CredentialService returns the service named in a request's credential
+// scope (Authorization header or X-Amz-Credential), "" when there is none
+// or it cannot be read. It verifies nothing: it lets a server route a
+// request to the API it addresses (s3, iam, sts) before verifying it.
+func CredentialService(r *http.Request) string {
+	cred := r.URL.Query().Get("X-Amz-Credential")
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		_, rest, _ := strings.Cut(auth, "Credential=")
+		cred, _, _ = strings.Cut(rest, ",")
+	}
+	if len(cred) > maxAuthLen {
+		return ""
+	}
+	parts := strings.Split(strings.TrimSpace(cred), "/")
+	if len(parts) < 5 {
+		return ""
+	}
+	return parts[len(parts)-2]
 }

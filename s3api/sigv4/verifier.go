@@ -73,14 +73,14 @@ func parsePayloadMode(v string) (PayloadMode, []byte, error) {
 	}
 	if strings.HasPrefix(v, "STREAMING-") {
 		// e.g. STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD (SigV4A).
-		return 0, nil, errorf(ErrUnsupportedAlgorithm, "payload mode %.64q", v)
+		return 0, nil, errorf(ErrUnsupportedAlgorithm, "payload mode %.64q (SigV4A) is not accepted, please use AWS4-HMAC-SHA256", v)
 	}
 	if len(v) == 64 {
 		if sum, err := hex.DecodeString(v); err == nil {
 			return SignedSingle, sum, nil
 		}
 	}
-	return 0, nil, errorf(ErrInvalidContentSHA256, "%.80q", v)
+	return 0, nil, errorf(ErrInvalidContentSHA256, "got %.80q", v)
 }
 
 // Result is an authenticated request.
@@ -140,7 +140,7 @@ func (v *Verifier) Verify(r *http.Request) (*Result, error) {
 		hasParam(query, "X-Amz-Signature")
 	switch {
 	case len(auth) > 0 && presigned:
-		return nil, errorf(ErrAuthorizationQueryParametersError, "only one auth mechanism allowed")
+		return nil, errorf(ErrAuthorizationQueryParametersError, "only one auth mechanism allowed: send either the X-Amz-Algorithm query parameters or the Authorization header")
 	case len(auth) > 1:
 		return nil, errorf(ErrAuthorizationHeaderMalformed, "more than one Authorization header")
 	case len(auth) == 1:
@@ -148,7 +148,7 @@ func (v *Verifier) Verify(r *http.Request) (*Result, error) {
 	case presigned:
 		return v.verifyPresigned(r, query)
 	case hasParam(query, "AWSAccessKeyId") && hasParam(query, "Signature"):
-		return nil, errorf(ErrUnsupportedAlgorithm, "signature version 2 presigned URL")
+		return nil, errorf(ErrUnsupportedAlgorithm, "Signature Version 2 presigned URLs (AWSAccessKeyId, Signature) are not accepted, please presign with AWS4-HMAC-SHA256")
 	}
 	return v.anonymous(r)
 }
@@ -184,17 +184,17 @@ func (v *Verifier) verifyHeader(r *http.Request, header string, query []queryPar
 		return nil, err
 	}
 	if fromDate && !slices.Contains(auth.signedHeaders, "date") {
-		return nil, errorf(ErrAuthorizationHeaderMalformed, "date header must be signed")
+		return nil, errorf(ErrAuthorizationHeaderMalformed, "the Date header must be signed")
 	}
 	if err := v.checkScope(auth.cred, t, ErrAuthorizationHeaderMalformed); err != nil {
 		return nil, err
 	}
 	if skew := v.now().Sub(t).Abs(); skew > v.cfg.MaxSkew {
-		return nil, errorf(ErrRequestTimeTooSkewed, "request time %s differs from server time by %s", amzDate, skew.Round(time.Second))
+		return nil, errorf(ErrRequestTimeTooSkewed, "request time %s differs from the server time by %s, at most %s is allowed", amzDate, skew.Round(time.Second), v.cfg.MaxSkew)
 	}
 	payload := r.Header.Get("X-Amz-Content-Sha256")
 	if payload == "" {
-		return nil, ErrMissingContentSHA256
+		return nil, fail(ErrMissingContentSHA256)
 	}
 	mode, sum, err := parsePayloadMode(payload)
 	if err != nil {
@@ -239,11 +239,11 @@ func (v *Verifier) verifyPresigned(r *http.Request, query []queryParam) (*Result
 		}
 		switch n {
 		case 0:
-			return "", errorf(sentinel, "missing %s", name)
+			return "", errorf(sentinel, "query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders and X-Amz-Expires parameters; %s is missing", name)
 		case 1:
 			return val, nil
 		}
-		return "", errorf(sentinel, "more than one %s", name)
+		return "", errorf(sentinel, "%s is given more than once", name)
 	}
 	var vals [6]string
 	for i, name := range [...]string{"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires", "X-Amz-SignedHeaders", "X-Amz-Signature"} {
@@ -255,7 +255,7 @@ func (v *Verifier) verifyPresigned(r *http.Request, query []queryParam) (*Result
 	}
 	alg, credStr, amzDate, expStr, signedStr, sigStr := vals[0], vals[1], vals[2], vals[3], vals[4], vals[5]
 	if alg != algorithm {
-		return nil, errorf(ErrUnsupportedAlgorithm, "X-Amz-Algorithm %.32q", alg)
+		return nil, errorf(ErrUnsupportedAlgorithm, "X-Amz-Algorithm %.32q is not accepted, X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"", alg)
 	}
 	cred, err := parseCredential(credStr, sentinel)
 	if err != nil {
@@ -263,11 +263,11 @@ func (v *Verifier) verifyPresigned(r *http.Request, query []queryParam) (*Result
 	}
 	t, err := time.Parse(amzDateLayout, amzDate)
 	if err != nil {
-		return nil, errorf(sentinel, "X-Amz-Date must be in the ISO8601 long format")
+		return nil, errorf(sentinel, "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"")
 	}
 	expires, err := strconv.Atoi(expStr)
 	if err != nil || expires < 1 || expires > maxPresignExpires {
-		return nil, errorf(sentinel, "X-Amz-Expires must be 1..%d seconds", maxPresignExpires)
+		return nil, errorf(sentinel, "X-Amz-Expires must be a number of seconds from 1 to %d (a week)", maxPresignExpires)
 	}
 	signed, err := parseSignedHeaders(signedStr, sentinel)
 	if err != nil {
@@ -282,7 +282,7 @@ func (v *Verifier) verifyPresigned(r *http.Request, query []queryParam) (*Result
 	}
 	now := v.now()
 	if t.Sub(now) > v.cfg.MaxSkew {
-		return nil, errorf(ErrAccessDenied, "request is not valid yet")
+		return nil, errorf(ErrAccessDenied, "Request is not valid yet: X-Amz-Date is in the future")
 	}
 	if now.After(t.Add(time.Duration(expires) * time.Second)) {
 		return nil, errorf(ErrExpiredPresignedRequest, "expired at %s", t.Add(time.Duration(expires)*time.Second).Format(time.RFC3339))
@@ -337,10 +337,11 @@ func (v *Verifier) verifyPresigned(r *http.Request, query []queryParam) (*Result
 // checkScope checks the credential scope against the request time and region.
 func (v *Verifier) checkScope(c credential, t time.Time, sentinel error) error {
 	if d := t.UTC().Format(scopeDateLayout); c.date != d {
-		return errorf(sentinel, "credential date %s is not the request date %s", c.date, d)
+		return errorf(sentinel, "invalid credential date %s: it is not the date of X-Amz-Date (%s)", c.date, d)
 	}
 	if v.cfg.Region != "" && c.region != v.cfg.Region {
-		return errorf(sentinel, "the region %.64q is wrong; expecting %q", c.region, v.cfg.Region)
+		return &Error{Err: sentinel, Region: v.cfg.Region,
+			Detail: fmt.Sprintf("the region '%.64s' is wrong; expecting '%s'", c.region, v.cfg.Region)}
 	}
 	return nil
 }
@@ -375,7 +376,7 @@ func requestTime(r *http.Request) (amzDate string, t time.Time, fromDate bool, e
 		t = t.UTC()
 		return t.Format(amzDateLayout), t, true, nil
 	}
-	return "", time.Time{}, false, ErrMissingDate
+	return "", time.Time{}, false, fail(ErrMissingDate)
 }
 
 // checkUnsignedAmzHeaders refuses x-amz-* headers the signature does not
@@ -386,7 +387,7 @@ func checkUnsignedAmzHeaders(r *http.Request, signed []string) error {
 	for k := range r.Header {
 		lk := strings.ToLower(k)
 		if strings.HasPrefix(lk, "x-amz-") && !slices.Contains(signed, lk) {
-			return errorf(ErrAccessDenied, "header %.64q is present but not signed", lk)
+			return errorf(ErrAccessDenied, "There were headers present in the request which were not signed: %.64s", lk)
 		}
 	}
 	return nil
@@ -420,7 +421,7 @@ func attachBody(res *Result, r *http.Request, mode PayloadMode, sum []byte, chai
 	}
 	dl := r.Header.Get("X-Amz-Decoded-Content-Length")
 	if dl == "" {
-		return ErrMissingContentLength
+		return fail(ErrMissingContentLength)
 	}
 	n, err := strconv.ParseInt(dl, 10, 64)
 	if err != nil || n < 0 {

@@ -40,11 +40,12 @@ type InstrumentedConfig struct {
 	Cooldown time.Duration
 	// Now is the clock for cooldowns and durations.
 	Now func() time.Time
-	// Logger receives online/offline transitions. Nil discards them.
+	// Logger receives online/offline transitions; required.
 	Logger *logrus.Entry
 }
 
-// DefaultInstrumentedConfig returns production defaults, without metrics.
+// DefaultInstrumentedConfig returns production defaults, without metrics;
+// the caller sets Logger.
 func DefaultInstrumentedConfig() InstrumentedConfig {
 	return InstrumentedConfig{
 		Timeout:     30 * time.Second,
@@ -65,6 +66,8 @@ func (c InstrumentedConfig) Validate() error {
 		return errors.New("drive: instrumented: negative cooldown")
 	case c.Now == nil:
 		return errors.New("drive: instrumented: nil clock")
+	case c.Logger == nil:
+		return errors.New("drive: instrumented: nil logger")
 	}
 	return nil
 }
@@ -121,15 +124,11 @@ func NewInstrumented(inner ShardStore, cfg InstrumentedConfig) (*Instrumented, e
 			return nil, err
 		}
 	}
-	log := cfg.Logger
-	if log == nil {
-		log = discardLogger()
-	}
 	id := inner.ID()
 	d := &Instrumented{
 		inner:    inner,
 		cfg:      cfg,
-		log:      log.WithFields(logrus.Fields{"component": "drive", "drive": id}),
+		log:      cfg.Logger.WithFields(logrus.Fields{"component": "drive", "drive": id}),
 		ops:      ops.MustCurryWith(prometheus.Labels{"drive": id}),
 		dur:      dur.MustCurryWith(prometheus.Labels{"drive": id}),
 		online:   online.WithLabelValues(id),

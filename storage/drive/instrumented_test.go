@@ -25,7 +25,7 @@ func TestInstrumentedConformance(t *testing.T) {
 func newInstrumented(t *testing.T, inner drive.ShardStore, reg prometheus.Registerer, clk *fakeClock) *drive.Instrumented {
 	t.Helper()
 	cfg := drive.DefaultInstrumentedConfig()
-	cfg.Registerer = reg
+	cfg.Registerer, cfg.Logger = reg, testLog(t)
 	cfg.Timeout = 5 * time.Second
 	cfg.MaxFailures = 3
 	cfg.Cooldown = time.Minute
@@ -51,9 +51,11 @@ func TestInstrumentedConfigValidate(t *testing.T) {
 		{"zero failures", func(c *drive.InstrumentedConfig) { c.MaxFailures = 0 }, false},
 		{"negative cooldown", func(c *drive.InstrumentedConfig) { c.Cooldown = -1 }, false},
 		{"nil clock", func(c *drive.InstrumentedConfig) { c.Now = nil }, false},
+		{"nil logger", func(c *drive.InstrumentedConfig) { c.Logger = nil }, false},
 	}
 	for _, tc := range tests {
 		cfg := drive.DefaultInstrumentedConfig()
+		cfg.Logger = testLog(t)
 		tc.modify(&cfg)
 		if err := cfg.Validate(); (err == nil) != tc.ok {
 			t.Errorf("%s: Validate() = %v", tc.name, err)
@@ -256,6 +258,7 @@ func TestInstrumentedTimeout(t *testing.T) {
 	h := &hangingStore{Memory: drive.NewMemory("h"), release: make(chan struct{})}
 	drivetest.Put(t, h, "x", []byte("x"))
 	cfg := drive.DefaultInstrumentedConfig()
+	cfg.Logger = testLog(t)
 	cfg.Timeout = 20 * time.Millisecond
 	cfg.MaxFailures = 2
 	d, err := drive.NewInstrumented(h, cfg)

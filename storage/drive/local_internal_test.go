@@ -8,6 +8,8 @@ import (
 	"os"
 	"syscall"
 	"testing"
+
+	"github.com/sirupsen/logrus"
 )
 
 // TestLocalErrorMapping checks the OS error -> sentinel table, and that the
@@ -29,7 +31,7 @@ func TestLocalErrorMapping(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.errno.Error(), func(t *testing.T) {
-			l, err := NewLocal("d", t.TempDir())
+			l, err := newTestLocal(t)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -44,7 +46,7 @@ func TestLocalErrorMapping(t *testing.T) {
 		})
 	}
 	t.Run("other", func(t *testing.T) {
-		l, _ := NewLocal("d", t.TempDir())
+		l, _ := newTestLocal(t)
 		got := l.fail("open", "x", fmt.Errorf("weird: %w", syscall.EINVAL))
 		for _, s := range []error{ErrShardNotFound, ErrOffline, ErrDiskFull} {
 			if errors.Is(got, s) {
@@ -60,7 +62,7 @@ func TestLocalErrorMapping(t *testing.T) {
 // TestLocalCommitRacesPruning: a Delete pruning an empty directory while a
 // Commit creates a shard below it must never lose the commit.
 func TestLocalCommitRacesPruning(t *testing.T) {
-	l, err := NewLocal("d", t.TempDir())
+	l, err := newTestLocal(t)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,3 +105,16 @@ func TestLocalCommitRacesPruning(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// newTestLocal opens a Local in a temp dir, logging to the test.
+func newTestLocal(t *testing.T) (*Local, error) {
+	cfg := DefaultLocalConfig()
+	cfg.ID, cfg.Root = "d", t.TempDir()
+	cfg.Logger = logrus.NewEntry(logrus.New())
+	cfg.Logger.Logger.SetOutput(testWriter{t})
+	return NewLocal(cfg)
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }

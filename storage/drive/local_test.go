@@ -19,11 +19,7 @@ import (
 
 func TestLocalConformance(t *testing.T) {
 	drivetest.Run(t, func(t *testing.T) drive.ShardStore {
-		l, err := drive.NewLocal("local1", t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
-		return l
+		return openLocal(t, "local1", t.TempDir())
 	})
 }
 
@@ -31,9 +27,9 @@ func TestLocalConformance(t *testing.T) {
 func newLocal(t *testing.T, id, root string) (*drive.Local, *fakeClock) {
 	t.Helper()
 	clk := newFakeClock()
-	cfg := drive.DefaultLocalConfig(id, root)
+	cfg := localConfig(t, id, root)
 	cfg.Now = clk.Now
-	l, err := drive.NewLocalFromConfig(cfg)
+	l, err := drive.NewLocal(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,9 +233,7 @@ func TestLocalUnusableRoot(t *testing.T) {
 
 func TestLocalFormatMismatchWrapsSentinel(t *testing.T) {
 	root := t.TempDir()
-	if _, err := drive.NewLocal("first", root); err != nil {
-		t.Fatal(err)
-	}
+	openLocal(t, "first", root)
 	l, _ := newLocal(t, "second", root)
 	_, err := l.Stat(context.Background(), "x")
 	wantErr(t, "stat", err, drive.ErrOffline)
@@ -326,10 +320,7 @@ func removeAll(t *testing.T, p string) {
 func BenchmarkLocalCreate(b *testing.B) {
 	for _, size := range []int{64 << 10, 1 << 20} {
 		b.Run(sizeName(size), func(b *testing.B) {
-			l, err := drive.NewLocal("bench", b.TempDir())
-			if err != nil {
-				b.Fatal(err)
-			}
+			l := openLocal(b, "bench", b.TempDir())
 			data := bytes.Repeat([]byte{0xa5}, size)
 			ctx := context.Background()
 			b.SetBytes(int64(size))
@@ -355,10 +346,7 @@ func BenchmarkLocalCreate(b *testing.B) {
 func BenchmarkLocalOpen(b *testing.B) {
 	for _, size := range []int{64 << 10, 1 << 20} {
 		b.Run(sizeName(size), func(b *testing.B) {
-			l, err := drive.NewLocal("bench", b.TempDir())
-			if err != nil {
-				b.Fatal(err)
-			}
+			l := openLocal(b, "bench", b.TempDir())
 			drivetest.Put(b, l, "obj/part", bytes.Repeat([]byte{0x5a}, size))
 			buf := make([]byte, 256<<10)
 			ctx := context.Background()
@@ -405,15 +393,16 @@ func TestLocalConfigValidate(t *testing.T) {
 		{"empty root", func(c *drive.LocalConfig) { c.Root = "" }, false},
 		{"negative interval", func(c *drive.LocalConfig) { c.ProbeInterval = -1 }, false},
 		{"nil clock", func(c *drive.LocalConfig) { c.Now = nil }, false},
+		{"nil logger", func(c *drive.LocalConfig) { c.Logger = nil }, false},
 	}
 	for _, tc := range tests {
-		cfg := drive.DefaultLocalConfig("d", t.TempDir())
+		cfg := localConfig(t, "d", t.TempDir())
 		tc.modify(&cfg)
 		if err := cfg.Validate(); (err == nil) != tc.ok {
 			t.Errorf("%s: Validate() = %v", tc.name, err)
 		}
-		if _, err := drive.NewLocalFromConfig(cfg); (err == nil) != tc.ok {
-			t.Errorf("%s: NewLocalFromConfig() = %v", tc.name, err)
+		if _, err := drive.NewLocal(cfg); (err == nil) != tc.ok {
+			t.Errorf("%s: NewLocal() = %v", tc.name, err)
 		}
 	}
 }

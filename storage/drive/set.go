@@ -1,6 +1,10 @@
 package drive
 
-import "fmt"
+import (
+	"fmt"
+	"maps"
+	"slices"
+)
 
 // Set resolves drive ids to stores; it satisfies storage.Drives for the
 // drives of one node.
@@ -13,4 +17,9 @@ func (s Set) Drive(id string) (ShardStore, error) {
 		return nil, fmt.Errorf("%w: unknown drive %q", ErrOffline, id)
 	}
 	return d, nil
+}
+
+// DriveIDs lists the set's drive ids in order.
+func (s Set) DriveIDs() []string {
+	return slices.Sorted(maps.Keys(s))
 }

@@ -61,6 +61,7 @@ type Option func(*options)
 type options struct {
 	engine   func(*storage.EngineConfig)
 	api      func(*s3api.Config)
+	authz    s3api.Authorizer
 	logLevel logrus.Level
 }
 
@@ -100,6 +101,9 @@ func WithAPIConfig(f func(*s3api.Config)) Option {
 	}
 }
 
+// WithAuthorizer replaces the default s3api.AuthenticatedOnly.
+func WithAuthorizer(a s3api.Authorizer) Option { return func(o *options) { o.authz = a } }
+
 // WithLogLevel sets the level of server logs routed to t.Log (default Info).
 func WithLogLevel(l logrus.Level) Option { return func(o *options) { o.logLevel = l } }
 
@@ -138,7 +142,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	if o.engine != nil {
 		o.engine(&ecfg)
 	}
-	engine, err := storage.NewEngine(ecfg, kv, set, rg)
+	engine, err := storage.NewEngine(ecfg, kv, set, storage.FixedPlacement(rg))
 	if err != nil {
 		t.Fatalf("s3test: engine: %v", err)
 	}
@@ -165,7 +169,11 @@ func New(t testing.TB, opts ...Option) *Env {
 	if o.api != nil {
 		o.api(&scfg)
 	}
-	api, err := s3api.New(scfg, engine, verifier, s3api.AuthenticatedOnly{})
+	var authz s3api.Authorizer = s3api.AuthenticatedOnly{}
+	if o.authz != nil {
+		authz = o.authz
+	}
+	api, err := s3api.New(scfg, engine, verifier, authz)
 	if err != nil {
 		t.Fatalf("s3test: s3api: %v", err)
 	}

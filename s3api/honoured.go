@@ -1,0 +1,341 @@
+package s3api
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// This file is the one table of the request headers FileSphere honours per
+// operation, and of the headers S3 defines for that operation that it
+// refuses. A request carrying a refused header (or a refused value of an
+// honoured one) is answered NotImplemented, or with AWS's own error for a
+// value S3 itself would reject, before authentication reads its body and
+// before anything is stored. A header S3 does not define for an operation
+// is ignored, as S3 ignores it.
+//
+// A feature lands by moving its entries from the refused to the honoured
+// list of each operation, with tests on both sides (integration_headers_test.go walks
+// every header AWS documents for the write operations).
+
+// honour is a header FileSphere honours. With values, only those values
+// are honoured (compared exactly, as S3 does); the operation's refusal of
+// the same header answers any other value.
+type honour struct {
+	name   string // lower case; a trailing '*' matches any suffix
+	values []string
+	fold   bool // compare values case-insensitively
+}
+
+// refusal is a header S3 defines that FileSphere does not honour.
+type refusal struct {
+	name    string // lower case
+	feature string // what is not built, for the message
+	// valid lists every value S3 accepts; those not honoured are
+	// NotImplemented and any other value is answered with invalid. Nil
+	// means every value not honoured is NotImplemented.
+	valid   []string
+	invalid ErrorCode
+	fold    bool // compare values case-insensitively
+}
+
+// headerRules are the honoured and refused headers of one operation.
+type headerRules struct {
+	honoured []honour
+	refused  []refusal
+}
+
+func honoured(names ...string) []honour {
+	out := make([]honour, len(names))
+	for i, n := range names {
+		out[i] = honour{name: n}
+	}
+	return out
+}
+
+func refused(feature string, names ...string) []refusal {
+	out := make([]refusal, len(names))
+	for i, n := range names {
+		out[i] = refusal{name: n, feature: feature}
+	}
+	return out
+}
+
+// Values S3 accepts for enumerated headers (from the S3 API reference).
+var (
+	objectCannedACLs = []string{"private", "public-read", "public-read-write", "authenticated-read",
+		"aws-exec-read", "bucket-owner-read", "bucket-owner-full-control"}
+	bucketCannedACLs = []string{"private", "public-read", "public-read-write", "authenticated-read"}
+	storageClasses   = []string{"STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA",
+		"INTELLIGENT_TIERING", "GLACIER", "DEEP_ARCHIVE", "OUTPOSTS", "GLACIER_IR", "SNOW",
+		"EXPRESS_ONEZONE", "FSX_OPENZFS", "FSX_ONTAP", "AWS_BACKUP_WARM", "AWS_BACKUP_LOW_COST_WARM"}
+	sseAlgorithms = []string{"AES256", "aws:kms", "aws:kms:dsse", "aws:fsx", "aws:backup"}
+	// builtAlgorithms are the checksums FileSphere computes; S3 defines
+	// the rest of checksumAlgorithms too.
+	builtAlgorithms    = []string{"CRC32", "CRC32C", "SHA1", "SHA256", "CRC64NVME"}
+	checksumAlgorithms = append([]string{"MD5", "SHA512", "XXHASH64", "XXHASH3", "XXHASH128"}, builtAlgorithms...)
+)
+
+// hasValue reports whether v is in values, ignoring case when fold.
+func hasValue(values []string, v string, fold bool) bool {
+	return slices.ContainsFunc(values, func(w string) bool { return w == v || fold && strings.EqualFold(w, v) })
+}
+
+// Honoured groups.
+var (
+	// contentHeaders are stored with the object and returned on GET.
+	contentHeaders = honoured("content-type", "content-encoding", "content-disposition",
+		"content-language", "cache-control", "expires", "x-amz-meta-*")
+	// payloadChecksums are verified while the body streams in.
+	payloadChecksums = join(honoured("content-length", "content-md5",
+		"x-amz-checksum-crc32", "x-amz-checksum-crc32c", "x-amz-checksum-crc64nvme",
+		"x-amz-checksum-sha1", "x-amz-checksum-sha256"), sdkAlgorithm)
+	// The algorithm of a payload checksum, or of the checksums of a
+	// multipart upload's parts.
+	sdkAlgorithm      = []honour{{name: "x-amz-sdk-checksum-algorithm", values: builtAlgorithms, fold: true}}
+	checksumAlgorithm = []honour{{name: "x-amz-checksum-algorithm", values: builtAlgorithms, fold: true}}
+	// writeConditions are conditional writes: S3 supports only
+	// If-None-Match: *.
+	writeConditions = []honour{{name: "if-match"}, {name: "if-none-match", values: []string{"*"}}}
+	readConditions  = honoured("if-match", "if-none-match", "if-modified-since", "if-unmodified-since")
+	copyConditions  = honoured("x-amz-copy-source", "x-amz-copy-source-if-match", "x-amz-copy-source-if-none-match",
+		"x-amz-copy-source-if-modified-since", "x-amz-copy-source-if-unmodified-since")
+	// ownerACL: the bucket owner's full control is the one ACL FileSphere
+	// stores, so the canned ACLs that mean exactly that are honoured.
+	ownerACL = []honour{{name: "x-amz-acl", values: []string{"private", "bucket-owner-full-control"}}}
+	// standardClass: every object is stored in the one STANDARD class.
+	standardClass = []honour{{name: "x-amz-storage-class", values: []string{"STANDARD"}}}
+	// requestPayer acknowledges requester-pays charges; no FileSphere
+	// bucket charges requesters, where S3 too ignores it.
+	requestPayer = honoured("x-amz-request-payer")
+)
+
+// Refused groups.
+var (
+	refuseObjectACL = []refusal{{name: "x-amz-acl", feature: "ACLs other than the owner's full control",
+		valid: objectCannedACLs, invalid: ErrInvalidArgument}}
+	refuseObjectGrants = refused("ACL grants", "x-amz-grant-full-control", "x-amz-grant-read",
+		"x-amz-grant-read-acp", "x-amz-grant-write-acp")
+	refuseStorageClass = []refusal{{name: "x-amz-storage-class", feature: "storage classes other than STANDARD",
+		valid: storageClasses, invalid: ErrInvalidStorageClass}}
+	refuseSSE = append([]refusal{{name: "x-amz-server-side-encryption", feature: "server-side encryption",
+		valid: sseAlgorithms, invalid: ErrInvalidArgument}},
+		refused("server-side encryption with KMS keys", "x-amz-server-side-encryption-aws-kms-key-id",
+			"x-amz-server-side-encryption-context", "x-amz-server-side-encryption-bucket-key-enabled")...)
+	refuseSSEC = refused("server-side encryption with customer keys (SSE-C)",
+		"x-amz-server-side-encryption-customer-algorithm", "x-amz-server-side-encryption-customer-key",
+		"x-amz-server-side-encryption-customer-key-md5")
+	refuseCopySourceSSEC = refused("server-side encryption with customer keys (SSE-C)",
+		"x-amz-copy-source-server-side-encryption-customer-algorithm",
+		"x-amz-copy-source-server-side-encryption-customer-key",
+		"x-amz-copy-source-server-side-encryption-customer-key-md5")
+	refuseObjectLock = append([]refusal{
+		{name: "x-amz-object-lock-mode", feature: "object lock", valid: []string{"GOVERNANCE", "COMPLIANCE"}, invalid: ErrInvalidArgument},
+		{name: "x-amz-object-lock-legal-hold", feature: "object lock", valid: []string{"ON", "OFF"}, invalid: ErrInvalidArgument},
+	}, refused("object lock", "x-amz-object-lock-retain-until-date", "x-amz-object-lock-event-hold",
+		"x-amz-object-lock-event-hold-duration-days", "x-amz-object-lock-event-hold-duration-years")...)
+	refuseTagging  = refused("object tagging", "x-amz-tagging")
+	refuseWebsite  = refused("website redirects", "x-amz-website-redirect-location")
+	refuseOwner    = refused("expected bucket owner checks", "x-amz-expected-bucket-owner")
+	refuseSrcOwner = refused("expected bucket owner checks", "x-amz-source-expected-bucket-owner")
+	// refuseNewChecksums are algorithms S3 added that FileSphere does not
+	// compute: a client sending them expects them verified.
+	refuseNewChecksums = refused("this checksum algorithm", "x-amz-checksum-md5", "x-amz-checksum-sha512",
+		"x-amz-checksum-xxhash64", "x-amz-checksum-xxhash3", "x-amz-checksum-xxhash128")
+	// The algorithm header is x-amz-sdk-checksum-algorithm on requests with
+	// a payload and x-amz-checksum-algorithm where an object's checksum is
+	// chosen (copies, multipart uploads); each is refused only where S3
+	// defines it (minio-go also sends the latter with PutObject).
+	refuseSDKAlgorithm = []refusal{{name: "x-amz-sdk-checksum-algorithm", feature: "this checksum algorithm",
+		valid: checksumAlgorithms, invalid: ErrInvalidRequest, fold: true}}
+	refuseAlgorithm = []refusal{{name: "x-amz-checksum-algorithm", feature: "this checksum algorithm",
+		valid: checksumAlgorithms, invalid: ErrInvalidRequest, fold: true}}
+	refuseMFA        = refused("MFA delete", "x-amz-mfa")
+	refuseGovernance = refused("object lock", "x-amz-bypass-governance-retention")
+	refuseOptional   = refused("optional object attributes", "x-amz-optional-object-attributes")
+	// refuseChecksumType: multipart checksums are COMPOSITE only.
+	refuseChecksumType = []refusal{{name: "x-amz-checksum-type", feature: "FULL_OBJECT multipart checksums",
+		valid: []string{"COMPOSITE", "FULL_OBJECT"}, invalid: ErrInvalidRequest}}
+	refuseWriteConditions  = []refusal{{name: "if-none-match", feature: "If-None-Match values other than *"}}
+	refuseTaggingDirective = []refusal{{name: "x-amz-tagging-directive", feature: "tagging directives",
+		valid: []string{"COPY", "REPLACE"}, invalid: ErrInvalidArgument}}
+)
+
+func join[T any](groups ...[]T) []T {
+	var out []T
+	for _, g := range groups {
+		out = append(out, g...)
+	}
+	return out
+}
+
+// headerTable is the one table: per operation, what is honoured and what
+// is refused. Operations not listed define no headers beyond
+// x-amz-expected-bucket-owner (refused for all, see common).
+var headerTable = map[Operation]headerRules{
+	OpPutObject: {
+		honoured: join(contentHeaders, payloadChecksums, writeConditions, ownerACL, standardClass, requestPayer),
+		refused: join(refuseObjectACL, refuseObjectGrants, refuseStorageClass, refuseSSE, refuseSSEC, refuseObjectLock,
+			refuseTagging, refuseWebsite, refuseOwner, refuseNewChecksums, refuseWriteConditions, refuseSDKAlgorithm,
+			refused("appends", "x-amz-write-offset-bytes")),
+	},
+	OpCopyObject: {
+		honoured: join(copyConditions, contentHeaders, writeConditions, ownerACL, standardClass, requestPayer,
+			honoured("x-amz-metadata-directive"), checksumAlgorithm,
+			// No object has tags, so copying them (COPY) and replacing them
+			// with none (REPLACE without x-amz-tagging) store the same.
+			[]honour{{name: "x-amz-tagging-directive", values: []string{"COPY", "REPLACE"}}}),
+		refused: join(refuseObjectACL, refuseObjectGrants, refuseStorageClass, refuseSSE, refuseSSEC, refuseCopySourceSSEC,
+			refuseObjectLock, refuseTagging, refuseWebsite, refuseOwner, refuseSrcOwner, refuseWriteConditions, refuseAlgorithm,
+			refuseTaggingDirective,
+			refused("object annotations", "x-amz-object-annotation-directive")),
+	},
+	OpCreateMultipartUpload: {
+		honoured: join(contentHeaders, ownerACL, standardClass, requestPayer, checksumAlgorithm,
+			[]honour{{name: "x-amz-checksum-type", values: []string{"COMPOSITE"}}}),
+		refused: join(refuseObjectACL, refuseObjectGrants, refuseStorageClass, refuseSSE, refuseSSEC, refuseObjectLock,
+			refuseTagging, refuseWebsite, refuseOwner, refuseChecksumType, refuseAlgorithm),
+	},
+	OpUploadPart: {
+		honoured: join(payloadChecksums, requestPayer),
+		refused:  join(refuseSSEC, refuseOwner, refuseNewChecksums, refuseSDKAlgorithm),
+	},
+	OpUploadPartCopy: {
+		honoured: join(copyConditions, requestPayer, honoured("x-amz-copy-source-range")),
+		refused:  join(refuseSSEC, refuseCopySourceSSEC, refuseOwner, refuseSrcOwner),
+	},
+	OpCompleteMultipartUpload: {
+		honoured: join(writeConditions, requestPayer, honoured("x-amz-checksum-crc32", "x-amz-checksum-crc32c",
+			"x-amz-checksum-crc64nvme", "x-amz-checksum-sha1", "x-amz-checksum-sha256"),
+			[]honour{{name: "x-amz-checksum-type", values: []string{"COMPOSITE"}}}),
+		refused: join(refuseSSEC, refuseOwner, refuseNewChecksums, refuseChecksumType, refuseWriteConditions,
+			refused("object size checks", "x-amz-mp-object-size")),
+	},
+	OpCreateBucket: {
+		honoured: []honour{
+			{name: "x-amz-acl", values: []string{"private"}},
+			{name: "x-amz-bucket-object-lock-enabled", values: []string{"false"}, fold: true}, // botocore sends "True"
+			// Bucket owner enforced (ACLs disabled, the owner owns every
+			// object) is how every FileSphere bucket works.
+			{name: "x-amz-object-ownership", values: []string{"BucketOwnerEnforced"}},
+		},
+		refused: join(
+			[]refusal{
+				{name: "x-amz-acl", feature: "bucket ACLs other than private", valid: bucketCannedACLs, invalid: ErrInvalidArgument},
+				{name: "x-amz-bucket-object-lock-enabled", feature: "object lock", valid: []string{"true", "false"}, invalid: ErrInvalidArgument, fold: true},
+				{name: "x-amz-object-ownership", feature: "object ownership other than BucketOwnerEnforced",
+					valid: []string{"BucketOwnerPreferred", "ObjectWriter", "BucketOwnerEnforced"}, invalid: ErrInvalidArgument},
+			},
+			refused("ACL grants", "x-amz-grant-full-control", "x-amz-grant-read", "x-amz-grant-read-acp",
+				"x-amz-grant-write", "x-amz-grant-write-acp"),
+			refused("bucket namespaces", "x-amz-bucket-namespace")),
+	},
+	OpGetObject:  {honoured: join(readConditions, requestPayer, honoured("range", "x-amz-checksum-mode")), refused: join(refuseSSEC, refuseOwner)},
+	OpHeadObject: {honoured: join(readConditions, requestPayer, honoured("range", "x-amz-checksum-mode")), refused: join(refuseSSEC, refuseOwner)},
+	OpDeleteObject: {
+		honoured: requestPayer,
+		refused: join(refuseOwner, refuseMFA, refuseGovernance, refused("conditional deletes", "if-match",
+			"x-amz-if-match-last-modified-time", "x-amz-if-match-size")),
+	},
+	OpDeleteObjects: {
+		honoured: join(requestPayer, payloadChecksums),
+		refused:  join(refuseOwner, refuseMFA, refuseGovernance, refuseNewChecksums, refuseSDKAlgorithm),
+	},
+	OpPutBucketVersioning: {
+		honoured: payloadChecksums,
+		refused:  join(refuseOwner, refuseMFA, refuseNewChecksums, refuseSDKAlgorithm),
+	},
+	OpListObjectsV1:        {honoured: requestPayer, refused: join(refuseOwner, refuseOptional)},
+	OpListObjectsV2:        {honoured: requestPayer, refused: join(refuseOwner, refuseOptional)},
+	OpListObjectVersions:   {honoured: requestPayer, refused: join(refuseOwner, refuseOptional)},
+	OpListMultipartUploads: {honoured: requestPayer, refused: refuseOwner},
+	OpListParts:            {honoured: requestPayer, refused: join(refuseOwner, refuseSSEC)},
+	OpGetObjectACL:         {honoured: requestPayer, refused: refuseOwner},
+	OpAbortMultipartUpload: {
+		honoured: requestPayer,
+		refused:  join(refuseOwner, refused("conditional aborts", "x-amz-if-match-initiated-time")),
+	},
+}
+
+// common applies to every operation without its own rules.
+var common = headerRules{refused: refuseOwner}
+
+func (h honour) matches(name string) bool {
+	if p, ok := strings.CutSuffix(h.name, "*"); ok {
+		return strings.HasPrefix(name, p) && len(name) > len(p)
+	}
+	return h.name == name
+}
+
+// honours reports whether the rules honour header name with value v.
+func (rs headerRules) honours(name, v string) bool {
+	for _, h := range rs.honoured {
+		if h.matches(name) && (h.values == nil || hasValue(h.values, v, h.fold)) {
+			return true
+		}
+	}
+	return false
+}
+
+// refusal returns the refusal of name, if the operation defines one.
+func (rs headerRules) refusal(name string) (refusal, bool) {
+	for _, r := range rs.refused {
+		if r.name == name {
+			return r, true
+		}
+	}
+	return refusal{}, false
+}
+
+func rulesFor(op Operation) headerRules {
+	if rs, ok := headerTable[op]; ok {
+		return rs
+	}
+	return common
+}
+
+// refuse builds the error for a refused header value.
+func (r refusal) refuse(name, v string) *APIError {
+	if r.valid != nil && !hasValue(r.valid, v, r.fold) {
+		msg := fmt.Sprintf("The value of the %s header is not valid.", name)
+		if r.invalid == ErrInvalidStorageClass {
+			msg = "The storage class you specified is not valid."
+		}
+		return apiErr(r.invalid, msg)
+	}
+	// Only enumerated values are echoed: others may be secrets (an SSE-C
+	// key) and end up in logs.
+	what := name
+	if r.valid != nil {
+		what = name + ": " + v
+	}
+	return apiErr(ErrNotImplemented, fmt.Sprintf(
+		"A header you provided implies functionality that is not implemented: FileSphere does not support %s (%s).",
+		r.feature, what))
+}
+
+// checkHonoured refuses a request that carries a header S3 defines for its
+// operation which FileSphere does not honour, or a value of one it honours
+// only in part. Headers are walked in sorted order so the answer is
+// deterministic.
+func checkHonoured(op Operation, h http.Header) error {
+	rs := rulesFor(op)
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		name := strings.ToLower(k)
+		for _, v := range h[k] {
+			if rs.honours(name, v) {
+				continue
+			}
+			if r, ok := rs.refusal(name); ok {
+				return r.refuse(name, v)
+			}
+		}
+	}
+	return nil
+}

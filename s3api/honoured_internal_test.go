@@ -1,0 +1,102 @@
+package s3api
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestHeaderTableShape checks the table itself: every operation with a
+// handler has rules, names are lower case, a header honoured for some
+// values only has a refusal answering the others, and no header is both
+// honoured for every value and refused.
+func TestHeaderTableShape(t *testing.T) {
+	s := &Server{}
+	for op := range s.handlers() {
+		if _, ok := headerTable[op]; !ok && op != OpListBuckets && op != OpHeadBucket && op != OpDeleteBucket &&
+			op != OpGetBucketLocation && op != OpGetBucketVersioning && op != OpGetBucketACL {
+			t.Errorf("%s has a handler but no header rules", op)
+		}
+	}
+	for op, rs := range headerTable {
+		for _, h := range rs.honoured {
+			if h.name != strings.ToLower(h.name) {
+				t.Errorf("%s: honoured %q is not lower case", op, h.name)
+			}
+			r, refused := rs.refusal(h.name)
+			switch {
+			case h.values != nil && !refused:
+				t.Errorf("%s: %s is honoured for %v only, but nothing refuses its other values", op, h.name, h.values)
+			case h.values == nil && refused:
+				t.Errorf("%s: %s is honoured for every value and also refused", op, h.name)
+			case refused && r.valid != nil:
+				for _, v := range h.values {
+					if !hasValue(r.valid, v, r.fold) {
+						t.Errorf("%s: %s honours %q, which S3 does not define", op, h.name, v)
+					}
+				}
+			}
+		}
+		for _, r := range rs.refused {
+			if r.name != strings.ToLower(r.name) || r.feature == "" && r.valid == nil {
+				t.Errorf("%s: refusal %+v needs a lower-case name and a feature", op, r)
+			}
+		}
+	}
+}
+
+// TestCheckHonoured checks the answers of the table on a few requests.
+func TestCheckHonoured(t *testing.T) {
+	tests := []struct {
+		op     Operation
+		header http.Header
+		code   ErrorCode // "" honoured
+	}{
+		{OpPutObject, http.Header{"X-Amz-Acl": {"private"}, "X-Amz-Meta-A": {"b"}, "X-Amz-Storage-Class": {"STANDARD"}}, ""},
+		{OpPutObject, http.Header{"X-Amz-Acl": {"public-read"}}, ErrNotImplemented},
+		{OpPutObject, http.Header{"X-Amz-Acl": {"nonsense"}}, ErrInvalidArgument},
+		{OpPutObject, http.Header{"X-Amz-Storage-Class": {"GLACIER"}}, ErrNotImplemented},
+		{OpPutObject, http.Header{"X-Amz-Storage-Class": {"ICE"}}, ErrInvalidStorageClass},
+		{OpPutObject, http.Header{"X-Amz-Sdk-Checksum-Algorithm": {"crc32"}}, ""},
+		{OpPutObject, http.Header{"X-Amz-Sdk-Checksum-Algorithm": {"XXHASH3"}}, ErrNotImplemented},
+		{OpPutObject, http.Header{"X-Amz-Sdk-Checksum-Algorithm": {"ADLER"}}, ErrInvalidRequest},
+		{OpPutObject, http.Header{"If-None-Match": {`"abc"`}}, ErrNotImplemented},
+		{OpPutObject, http.Header{"X-Amz-Metadata-Directive": {"whatever"}}, ""}, // not S3's for PutObject: ignored
+		{OpUploadPart, http.Header{"X-Amz-Storage-Class": {"GLACIER"}}, ""},      // ditto
+		{OpCreateBucket, http.Header{"X-Amz-Bucket-Object-Lock-Enabled": {"true"}}, ErrNotImplemented},
+		{OpCreateBucket, http.Header{"X-Amz-Bucket-Object-Lock-Enabled": {"false"}}, ""},
+		{OpListBuckets, http.Header{"X-Amz-Expected-Bucket-Owner": {"123456789012"}}, ErrNotImplemented},
+		{OpDeleteObject, http.Header{"If-Match": {`"abc"`}}, ErrNotImplemented},
+	}
+	for _, tc := range tests {
+		err := checkHonoured(tc.op, tc.header)
+		var got ErrorCode
+		if err != nil {
+			got = toAPIError(err).Code
+		}
+		if got != tc.code {
+			t.Errorf("%s %v: got %q (%v), want %q", tc.op, tc.header, got, err, tc.code)
+		}
+	}
+	// A refused secret is never echoed (messages are logged).
+	err := checkHonoured(OpPutObject, http.Header{"X-Amz-Server-Side-Encryption-Customer-Key": {"c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5MTIzNDU="}})
+	if err == nil || strings.Contains(err.Error(), "c2VjcmV0") {
+		t.Errorf("SSE-C key refusal: %v", err)
+	}
+}
+
+// BenchmarkCheckHonoured measures the table check on the headers the aws
+// cli sends with a PutObject.
+func BenchmarkCheckHonoured(b *testing.B) {
+	h := http.Header{
+		"Content-Type": {"text/plain"}, "Content-Md5": {"1B2M2Y8AsgTpgAmY7PhCfg=="}, "Content-Length": {"0"},
+		"X-Amz-Date": {"20260101T000000Z"}, "X-Amz-Content-Sha256": {"UNSIGNED-PAYLOAD"}, "User-Agent": {"aws-cli/2"},
+		"Authorization": {iamAuth}, "X-Amz-Meta-Mtime": {"1700000000"}, "Expect": {"100-continue"},
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := checkHonoured(OpPutObject, h); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
