@@ -177,14 +177,16 @@ func (k *KMS) usable(ctx context.Context, name string, create bool) (*cachedKey,
 }
 
 // GenerateDataKey returns a fresh random data key and its sealed form,
-// sealed with the newest version of key name (empty: Config.DefaultKey,
-// created on first use) and bound to the encryption context ec. Store
+// sealed with the newest version of key name (empty means
+// Config.DefaultKey, which is created on first use) and bound to the
+// encryption context ec. Store
 // sealed; use plaintext, then forget it.
 func (k *KMS) GenerateDataKey(ctx context.Context, name string, ec map[string]string) (plaintext [DataKeySize]byte, sealed []byte, err error) {
-	create := name == ""
-	if create {
+	if name == "" {
 		name = k.cfg.DefaultKey
-	} else if !ValidKeyName(name) {
+	}
+	create := name == k.cfg.DefaultKey
+	if !ValidKeyName(name) {
 		return plaintext, nil, fmt.Errorf("%w: %q", ErrInvalidKeyName, name)
 	}
 	canon, err := canonicalContext(ec)

@@ -101,6 +101,12 @@ func TestDefaultKeyOnFirstUse(t *testing.T) {
 	if err != nil || len(keys) != 1 || keys[0].Name != DefaultKeyName || keys[0].Current() != 1 {
 		t.Fatalf("ListKeys = %+v, %v", keys, err)
 	}
+	// Named explicitly it is the same key.
+	if _, s, err := nodes[2].GenerateDataKey(bg, DefaultKeyName, nil); err != nil {
+		t.Fatal(err)
+	} else if name, _, _ := SealedKeyID(s); name != DefaultKeyName {
+		t.Fatalf("explicit default key sealed with %q", name)
+	}
 	// The default key is an ordinary key: admins can disable it.
 	if _, err := nodes[0].DisableKey(bg, DefaultKeyName); err != nil {
 		t.Fatal(err)

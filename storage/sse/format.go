@@ -157,6 +157,9 @@ func newStreamCipher(key Key, p Params) (*streamCipher, error) {
 	if err := p.validate(); err != nil {
 		return nil, err
 	}
+	if key == (Key{}) { // an unset key is a bug upstream, never a key
+		return nil, fmt.Errorf("%w: zero key", ErrInvalidParams)
+	}
 	var info [len(kdfInfo) + 5]byte
 	copy(info[:], kdfInfo)
 	info[len(kdfInfo)] = byte(p.Suite)

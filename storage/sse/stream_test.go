@@ -266,8 +266,17 @@ func TestParamsEncoding(t *testing.T) {
 	if _, err := NewParams(Suite(3), 0); !errors.Is(err, ErrInvalidParams) {
 		t.Errorf("NewParams(3) err = %v", err)
 	}
-	if _, err := NewWriter(io.Discard, Key{}, Params{}); !errors.Is(err, ErrInvalidParams) {
+	if _, err := NewWriter(io.Discard, testKey(1), Params{}); !errors.Is(err, ErrInvalidParams) {
 		t.Errorf("NewWriter with zero Params err = %v", err)
+	}
+	for _, open := range []func() error{
+		func() error { _, err := NewWriter(io.Discard, Key{}, p); return err },
+		func() error { _, err := NewReader(nil, Key{}, p, 0); return err },
+		func() error { _, err := NewDecryptReader(nil, Key{}, p, 0, 0, 0); return err },
+	} {
+		if err := open(); !errors.Is(err, ErrInvalidParams) {
+			t.Errorf("zero key accepted: %v", err)
+		}
 	}
 	q2 := testParams(t, ChaCha20Poly1305, 9999)
 	if q2.IV == p.IV {
