@@ -115,6 +115,33 @@ func (r *decReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// WriteTo writes the remaining plaintext to w straight from the package
+// buffer, saving io.Copy a copy of every byte.
+func (r *decReader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for {
+		if len(r.out) > 0 {
+			n, err := w.Write(r.out)
+			total += int64(n)
+			r.out = r.out[n:]
+			if err == nil && len(r.out) > 0 {
+				err = io.ErrShortWrite
+			}
+			if err != nil {
+				return total, err
+			}
+			continue
+		}
+		if r.err != nil {
+			return total, r.err
+		}
+		if r.seq > r.sp.last {
+			return total, nil
+		}
+		r.err = r.next()
+	}
+}
+
 // next reads, authenticates and trims package r.seq.
 func (r *decReader) next() error {
 	n := r.sp.plainLen(r.seq) + TagSize

@@ -117,6 +117,29 @@ func (m *multiReader) Read(p []byte) (int, error) {
 	return 0, m.err
 }
 
+// WriteTo copies part by part, each with the part reader's WriteTo.
+func (m *multiReader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for m.err == nil {
+		if m.cur == nil {
+			if len(m.ranges) == 0 {
+				return total, nil
+			}
+			m.err = m.openNext()
+			continue
+		}
+		n, err := io.Copy(w, m.cur)
+		total += n
+		if err != nil {
+			m.err = err
+			return total, err
+		}
+		m.err = m.closeCurrent()
+		m.ranges = m.ranges[1:]
+	}
+	return total, m.err
+}
+
 func (m *multiReader) openNext() error {
 	r := m.ranges[0]
 	part := m.parts[r.Index]

@@ -86,6 +86,14 @@ func (m multipartObject) read(cts [][]byte, off, length int64) ([]byte, int64, e
 	}
 	defer r.Close()
 	b, err := io.ReadAll(r)
+	// The WriteTo path (io.Copy) must agree with Read.
+	r2, _ := NewMultipartReader(m.key, m.parts, off, length, m.open(cts, new(int64), new(int)))
+	defer r2.Close()
+	var out bytes.Buffer
+	_, err2 := io.Copy(&out, r2)
+	if !bytes.Equal(out.Bytes(), b) || !sameError(err, err2) {
+		return nil, 0, fmt.Errorf("Read and WriteTo differ: %d bytes %v vs %d bytes %v", len(b), err, out.Len(), err2)
+	}
 	return b, fetched, err
 }
 
@@ -146,4 +154,14 @@ func TestMultipartOpenError(t *testing.T) {
 	if _, err := NewMultipartReader(m.key, []Part{{}}, 0, 0, nil); !errors.Is(err, ErrInvalidParams) {
 		t.Fatalf("invalid part params err = %v", err)
 	}
+}
+
+// sameError reports whether a and b are both nil or of the same kind.
+func sameError(a, b error) bool {
+	for _, e := range []error{ErrAuthentication, ErrTruncated} {
+		if errors.Is(a, e) != errors.Is(b, e) {
+			return false
+		}
+	}
+	return (a == nil) == (b == nil)
 }

@@ -115,6 +115,11 @@ func TestRoundTrip(t *testing.T) {
 				if err != nil || !bytes.Equal(got, plain) {
 					t.Fatalf("decrypt: %v (%d bytes, want %d)", err, len(got), n)
 				}
+				var out bytes.Buffer // io.Copy takes the WriteTo path
+				dr, _ := NewDecryptReader(bytes.NewReader(ct), key, p, int64(n), 0, int64(n))
+				if m, err := io.Copy(&out, dr); err != nil || m != int64(n) || !bytes.Equal(out.Bytes(), plain) {
+					t.Fatalf("WriteTo: %d bytes, %v", m, err)
+				}
 			})
 		}
 	}
@@ -315,6 +320,11 @@ func TestErrorsPassThrough(t *testing.T) {
 	d, _ := NewDecryptReader(iotest.ErrReader(boom), key, p, 10, 0, 10)
 	if _, err := io.ReadAll(d); !errors.Is(err, boom) {
 		t.Fatalf("decrypt reader err = %v, want boom", err)
+	}
+	ct := encrypt(t, key, p, []byte("0123456789"))
+	d, _ = NewDecryptReader(bytes.NewReader(ct), key, p, 10, 0, 10)
+	if n, err := io.Copy(failWriter{boom}, d); !errors.Is(err, boom) || n != 0 {
+		t.Fatalf("WriteTo into a failing writer: %d, %v", n, err)
 	}
 }
 

@@ -3,6 +3,7 @@ package sse
 import (
 	"bytes"
 	"errors"
+	"io"
 	"slices"
 	"testing"
 )
@@ -39,6 +40,18 @@ func wantRejected(t *testing.T, f tamperFixture, ct []byte, plainSize int64, bad
 	}
 	if len(got) > bad*PackageSize || !bytes.Equal(got, f.plain[:len(got)]) {
 		t.Fatalf("served %d bytes before the error; only the %d genuine bytes before package %d may be", len(got), bad*PackageSize, bad)
+	}
+	// The same through WriteTo (io.Copy's path).
+	var out bytes.Buffer
+	r, err := NewDecryptReader(bytes.NewReader(ct), f.key, f.p, plainSize, 0, plainSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(&out, r); !slices.ContainsFunc(want, func(w error) bool { return errors.Is(err, w) }) {
+		t.Fatalf("WriteTo err = %v, want one of %v", err, want)
+	}
+	if out.Len() > bad*PackageSize || !bytes.Equal(out.Bytes(), f.plain[:out.Len()]) {
+		t.Fatalf("WriteTo served %d bytes before the error", out.Len())
 	}
 }
 
