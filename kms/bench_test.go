@@ -40,15 +40,15 @@ func BenchmarkDataKey(b *testing.B) {
 			}
 		}
 	})
+	if _, err := n.CreateKey(bg, "other"); err != nil {
+		b.Fatal(err)
+	}
+	_, other, err := n.GenerateDataKey(bg, "other", ec)
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.Run("Decrypt-cache-miss", func(b *testing.B) {
 		m := newNode(b, kv, 1, func(c *Config) { c.CacheSize = 1 })
-		if _, err := m.CreateKey(bg, "other"); err != nil {
-			b.Fatal(err)
-		}
-		_, other, err := m.GenerateDataKey(bg, "other", ec)
-		if err != nil {
-			b.Fatal(err)
-		}
 		blobs := [][]byte{sealed, other}
 		b.ReportAllocs()
 		i := 0
