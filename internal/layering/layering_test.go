@@ -63,6 +63,8 @@ var layers = map[string]rule{
 	"cluster/rpc": {pkgs: []string{"storage/drive", "cluster/meta"}, testPkgs: []string{"storage/drive/drivetest"}, libs: obs},
 
 	// Leaves.
+	"kms":           {pkgs: []string{"cluster/meta"}, libs: []string{"github.com/sirupsen/logrus"}},
+	"storage/sse":   {libs: []string{"golang.org/x/crypto/chacha20poly1305", "golang.org/x/sys/cpu"}},
 	"erasure":       {libs: []string{"github.com/klauspost/reedsolomon", "github.com/minio/sha256-simd"}},
 	"storage/drive": {testPkgs: []string{"storage/drive/drivetest"}, libs: obs, testLibs: logTest},
 	"cluster/ring":  {libs: []string{"github.com/cespare/xxhash/v2"}},
