@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/filesphere/filesphere/cluster/meta"
 	"github.com/filesphere/filesphere/iam/policy"
@@ -22,12 +23,17 @@ import (
 // the node's own last write (minGen), lookups bypass the cache and read
 // leader-confirmed.
 type credCache struct {
-	mu     sync.RWMutex
-	gen    uint64
-	m      map[string]cacheEntry
+	mu  sync.RWMutex
+	gen uint64
+	m   map[string]cacheEntry // resolved credentials
+	// neg holds refusals apart, so a flood of made-up key ids cannot
+	// evict the credentials in use.
+	neg    map[string]cacheEntry
 	max    int
 	minGen atomic.Uint64
 }
+
+const maxNegative = 1024
 
 type cacheEntry struct {
 	cred *Credential
@@ -37,6 +43,7 @@ type cacheEntry struct {
 func (c *credCache) init(max int) {
 	c.max = max
 	c.m = make(map[string]cacheEntry)
+	c.neg = make(map[string]cacheEntry)
 }
 
 // generation reads the current IAM generation from kv.
@@ -51,6 +58,31 @@ func generation(ctx context.Context, kv meta.KV) (uint64, error) {
 	return e.Revision, nil
 }
 
+// genReading is a reading of the IAM generation and when (time since the
+// Service started, monotonic) it was taken.
+type genReading struct {
+	gen uint64
+	at  time.Duration
+}
+
+// generation returns the IAM generation of the local replica, reusing a
+// reading younger than GenerationCheckInterval unless this node has since
+// written a newer one.
+func (s *Service) generation(ctx context.Context) (uint64, error) {
+	if iv := s.cfg.GenerationCheckInterval; iv > 0 {
+		if r := s.genRead.Load(); r != nil && time.Since(s.started)-r.at < iv && r.gen >= s.creds.minGen.Load() {
+			return r.gen, nil
+		}
+	}
+	at := time.Since(s.started)
+	gen, err := generation(ctx, s.stale)
+	if err != nil {
+		return 0, err
+	}
+	s.genRead.Store(&genReading{gen: gen, at: at})
+	return gen, nil
+}
+
 // wrote records a commit of this node at revision rev.
 func (c *credCache) wrote(rev uint64) {
 	for {
@@ -61,6 +93,7 @@ func (c *credCache) wrote(rev uint64) {
 	}
 	c.mu.Lock()
 	clear(c.m)
+	clear(c.neg)
 	c.mu.Unlock()
 }
 
@@ -68,6 +101,9 @@ func (c *credCache) wrote(rev uint64) {
 func (c *credCache) lookup(gen uint64, id string) (cacheEntry, bool) {
 	c.mu.RLock()
 	e, ok := c.m[id]
+	if !ok {
+		e, ok = c.neg[id]
+	}
 	cur := c.gen
 	c.mu.RUnlock()
 	if cur == gen {
@@ -78,6 +114,7 @@ func (c *credCache) lookup(gen uint64, id string) (cacheEntry, bool) {
 		if c.gen < gen {
 			c.gen = gen
 			clear(c.m)
+			clear(c.neg)
 		}
 		c.mu.Unlock()
 	}
@@ -91,10 +128,14 @@ func (c *credCache) store(gen uint64, id string, e cacheEntry) {
 	if c.gen != gen {
 		return
 	}
-	if len(c.m) >= c.max {
-		clear(c.m)
+	m, max := c.m, c.max
+	if e.cred == nil {
+		m, max = c.neg, maxNegative
 	}
-	c.m[id] = e
+	if len(m) >= max {
+		clear(m)
+	}
+	m[id] = e
 }
 
 // policyCache keeps compiled policies by kind and document text, so each

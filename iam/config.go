@@ -45,6 +45,11 @@ type Config struct {
 	CacheSize int
 	// PolicyCacheSize bounds the compiled-policy cache (distinct documents).
 	PolicyCacheSize int
+	// GenerationCheckInterval is how long (real time) a reading of the IAM
+	// generation is reused before the local replica is asked again: the
+	// extra staleness a cached credential may have on a node other than
+	// the one that made a change (0: ask on every lookup; at most 1 s).
+	GenerationCheckInterval time.Duration
 	// MaxConsistentReads bounds concurrent leader-confirmed reads made when
 	// the local replica does not know an access key (it may lag a key just
 	// created on another node); 0 disables them.
@@ -69,15 +74,16 @@ type Config struct {
 // the OWASP minimum (19 MiB, 2 passes, 1 thread).
 func DefaultConfig() Config {
 	return Config{
-		CacheSize:             10000,
-		PolicyCacheSize:       4096,
-		MaxConsistentReads:    4,
-		LastUsedFlushInterval: time.Minute,
-		SessionSweepInterval:  10 * time.Minute,
-		Password:              PasswordParams{Time: 2, MemoryKiB: 19 * 1024, Threads: 1, SaltLen: 16, KeyLen: 32},
-		MinPasswordLength:     8,
-		Now:                   time.Now,
-		Rand:                  rand.Reader,
+		CacheSize:               10000,
+		PolicyCacheSize:         4096,
+		GenerationCheckInterval: 10 * time.Millisecond,
+		MaxConsistentReads:      4,
+		LastUsedFlushInterval:   time.Minute,
+		SessionSweepInterval:    10 * time.Minute,
+		Password:                PasswordParams{Time: 2, MemoryKiB: 19 * 1024, Threads: 1, SaltLen: 16, KeyLen: 32},
+		MinPasswordLength:       8,
+		Now:                     time.Now,
+		Rand:                    rand.Reader,
 	}
 }
 
@@ -96,6 +102,9 @@ func (c Config) Validate() error {
 	}
 	if c.CacheSize < 1 || c.PolicyCacheSize < 1 {
 		add("cache sizes must be positive")
+	}
+	if c.GenerationCheckInterval < 0 || c.GenerationCheckInterval > time.Second {
+		add("GenerationCheckInterval must be within [0, 1s]")
 	}
 	if c.MaxConsistentReads < 0 {
 		add("MaxConsistentReads must not be negative")

@@ -83,8 +83,8 @@ func (c *Credential) VerifySessionToken(token string) error {
 // temporary credentials, the session token (VerifySessionToken).
 //
 // It reads the local replica only, through a cache invalidated by IAM
-// generation (see credCache), so it costs one local read and a map lookup
-// when the key is cached. A key this replica does not know yet (created a
+// generation (see credCache), so a cached key costs a map lookup (and, at
+// most every GenerationCheckInterval, one local read). A key this replica does not know yet (created a
 // moment ago through another node) is looked up once more with a
 // leader-confirmed read.
 func (s *Service) Credentials(ctx context.Context, accessKeyID string) (*Credential, error) {
@@ -106,7 +106,7 @@ func (s *Service) Credentials(ctx context.Context, accessKeyID string) (*Credent
 
 // current returns the credential as of the current IAM generation.
 func (s *Service) current(ctx context.Context, id string) (*Credential, error) {
-	gen, err := generation(ctx, s.stale)
+	gen, err := s.generation(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -152,10 +152,10 @@ func isAuthErr(err error) bool {
 	return false
 }
 
-// printable shortens and sanitises a hostile key id for error messages.
+// printable shortens and sanitises hostile input for error messages.
 func printable(s string) string {
-	if len(s) > 32 {
-		s = s[:32]
+	if len(s) > 256 {
+		s = s[:256]
 	}
 	return strings.Map(func(r rune) rune {
 		if r < 0x20 || r > 0x7e {

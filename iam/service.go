@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/filesphere/filesphere/cluster/meta"
@@ -26,6 +27,8 @@ type Service struct {
 	account  accountRecord
 	root     *Credential // nil when no root key is configured
 	creds    credCache
+	started  time.Time                  // for the monotonic age of genRead
+	genRead  atomic.Pointer[genReading] // the last reading of the IAM generation
 	compiled policyCache
 	used     lastUsed
 	// consistent limits leader-confirmed reads on local cache misses.
@@ -53,7 +56,7 @@ func New(ctx context.Context, cfg Config, kv meta.KV, sealer Sealer) (*Service, 
 		cfg.Log = logrus.NewEntry(l)
 	}
 	s := &Service{cfg: cfg, kv: kv, stale: kv, sealer: sealer, log: cfg.Log.WithField("component", "iam"),
-		consistent: make(chan struct{}, cfg.MaxConsistentReads), closing: make(chan struct{})}
+		consistent: make(chan struct{}, cfg.MaxConsistentReads), closing: make(chan struct{}), started: time.Now()}
 	if v, ok := kv.(interface{ Stale() meta.KV }); ok {
 		s.stale = v.Stale()
 	}
