@@ -110,8 +110,11 @@ func (s *Service) ListAccessKeys(ctx context.Context, user string) ([]AccessKeyM
 	}
 	out := make([]AccessKeyMetadata, 0, len(u.Keys))
 	for _, id := range u.Keys {
-		_, k, err := t.userKeyRecord(user, id)
-		if err != nil {
+		var k accessKeyRecord
+		if found, err := t.get(accessKeyKey(id), &k); err != nil || !found {
+			if err == nil {
+				err = fmt.Errorf("iam: user %s lists access key %s, which does not exist", u.Name, id)
+			}
 			return nil, err
 		}
 		out = append(out, AccessKeyMetadata{UserName: u.Name, AccessKeyID: id, Status: k.Status, Created: k.Created})

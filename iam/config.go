@@ -94,8 +94,8 @@ func (c Config) Validate() error {
 	if (c.Root.AccessKeyID == "") != (c.Root.SecretAccessKey == "") {
 		add("set both root access key id and secret, or neither")
 	}
-	if c.Root.AccessKeyID != "" && (isIAMKeyID(c.Root.AccessKeyID) || len(c.Root.AccessKeyID) < 3) {
-		add("root access key id must have 3+ characters and not look like an IAM key (AKIA…/ASIA…)")
+	if c.Root.AccessKeyID != "" && len(c.Root.AccessKeyID) < 3 {
+		add("root access key id must have 3+ characters")
 	}
 	if c.AccountID != "" && !isAccountID(c.AccountID) {
 		add("account id %q is not 12 digits", c.AccountID)

@@ -114,8 +114,9 @@ type AssumeRoleInput struct {
 	// DurationSeconds 0 means 3600; at most the role's maximum (one hour
 	// when the caller is itself a role session).
 	DurationSeconds int
-	// Policy (inline JSON) and PolicyARNs (managed) are session policies:
-	// the session may do only what both they and the role allow.
+	// Policy (inline JSON) and PolicyARNs (managed, of this account) are
+	// session policies: the session may do only what both they and the
+	// role allow. A managed one deleted later allows nothing.
 	Policy     string
 	PolicyARNs []string
 	// Tags are session tags (they become aws:PrincipalTag/… keys and need
@@ -160,6 +161,11 @@ func (s *Service) AssumeRole(ctx context.Context, caller *Credential, in AssumeR
 	rec, packed, err := s.checkAssumeInput(c, &in)
 	if err != nil {
 		return AssumeRoleOutput{}, err
+	}
+	for _, arn := range in.PolicyARNs {
+		if _, err := s.policyByARN(ctx, s.kv, arn); err != nil {
+			return AssumeRoleOutput{}, err
+		}
 	}
 	denied := newErr(ErrAccessDenied, "User: %s is not authorized to perform: sts:AssumeRole on resource: %s", c.Principal.ARN, printable(in.RoleARN))
 	acct, path, name, ok := splitEntityARN(in.RoleARN, "role")

@@ -332,3 +332,10 @@ func TestRoleSessionDiesWithUser(t *testing.T) {
 	_, err = s.Authorize(ctx, AuthRequest{Caller: c, Action: "s3:GetObject", Resource: "arn:aws:s3:::b/k"})
 	wantKind(t, err, ErrUserDisabled)
 }
+
+func TestAssumeRoleUnknownSessionPolicy(t *testing.T) {
+	s, _, alice := assumeSetup(t, "")
+	_, err := s.AssumeRole(context.Background(), alice, AssumeRoleInput{RoleARN: roleARNOf(s), RoleSessionName: "ab",
+		PolicyARNs: []string{"arn:aws:iam::" + s.Account().ID + ":policy/nope"}})
+	wantKind(t, err, ErrNoSuchEntity)
+}
