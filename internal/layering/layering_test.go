@@ -53,7 +53,7 @@ var layers = map[string]rule{
 	"storage": {pkgs: []string{"erasure", "storage/drive", "cluster/meta"},
 		testPkgs: []string{"cluster/ring", "internal/clocktest"},
 		libs:     join(obs, []string{"github.com/google/uuid", "github.com/minio/crc64nvme", "github.com/minio/sha256-simd", "golang.org/x/time/rate"})},
-	"iam":        {pkgs: []string{"cluster/meta", "iam/policy"}},
+	"iam":        {pkgs: []string{"cluster/meta", "iam/policy"}, libs: []string{"github.com/sirupsen/logrus", "golang.org/x/crypto/argon2"}},
 	"iam/policy": {},
 
 	// Mechanisms.
