@@ -10,6 +10,7 @@ package meta
 //	c/  cluster: nodes, drives, ring versions            (package cluster)
 //	s/  storage: buckets, object versions, multipart     (package storage)
 //	i/  iam:     users, groups, keys, policies, oauth    (package iam, iam/oauth)
+//	k/  kms:     named keys sealed with the master key   (package kms)
 //
 // Keys are compared as raw bytes. A prefix never is a prefix of another one,
 // so List(prefix) of one owner never returns keys of another.
@@ -17,10 +18,11 @@ const (
 	PrefixCluster = "c/"
 	PrefixStorage = "s/"
 	PrefixIAM     = "i/"
+	PrefixKMS     = "k/"
 )
 
 // Prefixes returns every top-level prefix, for checks and tooling.
-func Prefixes() []string { return []string{PrefixCluster, PrefixStorage, PrefixIAM} }
+func Prefixes() []string { return []string{PrefixCluster, PrefixStorage, PrefixIAM, PrefixKMS} }
 
 // Internal bbolt layout of the FSM's database file. Nothing outside this
 // package reads it; it changes only together with formatVersion.

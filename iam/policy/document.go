@@ -163,6 +163,15 @@ func parseStatement(raw json.RawMessage) (Statement, *shapeErr) {
 			if *el.dst, err = strList(v, el.name); err != nil {
 				return st, err
 			}
+			// An empty list names nothing: refused like a missing element
+			// (AWS does), so present and absent never look alike.
+			if len(*el.dst) == 0 {
+				kind := ErrMissingResource
+				if strings.HasSuffix(el.name, "Action") {
+					kind = ErrMissingAction
+				}
+				return st, &shapeErr{&Error{Kind: kind, Element: el.name}}
+			}
 		}
 	}
 	for _, el := range []struct {

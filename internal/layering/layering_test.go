@@ -53,7 +53,7 @@ var layers = map[string]rule{
 	"storage": {pkgs: []string{"erasure", "storage/drive", "cluster/meta"},
 		testPkgs: []string{"cluster/ring", "internal/clocktest"},
 		libs:     join(obs, []string{"github.com/google/uuid", "github.com/minio/crc64nvme", "github.com/minio/sha256-simd", "golang.org/x/time/rate"})},
-	"iam":        {pkgs: []string{"cluster/meta", "iam/policy"}},
+	"iam":        {pkgs: []string{"cluster/meta", "iam/policy"}, libs: []string{"github.com/sirupsen/logrus", "golang.org/x/crypto/argon2"}},
 	"iam/policy": {},
 
 	// Mechanisms.
@@ -63,6 +63,8 @@ var layers = map[string]rule{
 	"cluster/rpc": {pkgs: []string{"storage/drive", "cluster/meta"}, testPkgs: []string{"storage/drive/drivetest"}, libs: obs},
 
 	// Leaves.
+	"kms":           {pkgs: []string{"cluster/meta"}, libs: []string{"github.com/sirupsen/logrus"}},
+	"storage/sse":   {libs: []string{"golang.org/x/crypto/chacha20poly1305", "golang.org/x/sys/cpu"}},
 	"erasure":       {libs: []string{"github.com/klauspost/reedsolomon", "github.com/minio/sha256-simd"}},
 	"storage/drive": {testPkgs: []string{"storage/drive/drivetest"}, libs: obs, testLibs: logTest},
 	"cluster/ring":  {libs: []string{"github.com/cespare/xxhash/v2"}},
