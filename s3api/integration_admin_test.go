@@ -12,8 +12,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/filesphere/filesphere/s3api"
 	"github.com/filesphere/filesphere/internal/s3test"
+	"github.com/filesphere/filesphere/s3api"
 	"github.com/filesphere/filesphere/storage"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
