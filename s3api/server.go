@@ -396,13 +396,20 @@ func (s *Server) render(w http.ResponseWriter, req *request, resp *response, err
 		if req.Method == http.MethodHead {
 			return status
 		}
-		n, err := io.Copy(w, resp.body)
+		g := newSendGuard(w, http.NewResponseController(w), s.cfg)
+		n, err := io.Copy(g, resp.body)
 		if err != nil {
 			// Headers are gone: the only honest signal left is to cut the
 			// connection short so the client sees a truncated body.
-			s.log.WithFields(logrus.Fields{"request_id": req.reqID, "sent": n}).WithError(err).Error("stream failed")
+			entry := s.log.WithFields(logrus.Fields{"request_id": req.reqID, "sent": n}).WithError(err)
+			if g.clientGone(err) {
+				entry.Info("client stopped reading")
+			} else {
+				entry.Error("stream failed")
+			}
 			panic(http.ErrAbortHandler)
 		}
+		g.done()
 	default:
 		if status != http.StatusNoContent && status != http.StatusNotModified && w.Header().Get("Content-Length") == "" {
 			w.Header().Set("Content-Length", "0")

@@ -13,9 +13,11 @@ import (
 )
 
 const (
-	// maxChunkSize bounds one aws-chunked chunk. A chunk is buffered whole
-	// until its signature is checked, so this is the per-request memory
-	// bound. SDKs send 64 KiB to 1 MiB chunks.
+	// maxChunkSize bounds one signed aws-chunked chunk. A signed chunk is
+	// buffered whole until its signature is checked, so this is the
+	// per-request memory bound; SDKs sign 64 KiB to 1 MiB chunks. Unsigned
+	// chunks (the SDKs' trailer checksums) stream through at any size:
+	// aws-sdk-go-v2 sends a whole object as one chunk.
 	maxChunkSize = 16 << 20
 	// maxLineLen bounds chunk-size and trailer lines (a signed size line is
 	// under 100 bytes).
@@ -44,9 +46,10 @@ type chunkChain struct {
 //
 //	hex-size[;chunk-signature=sig]\r\n data \r\n ... 0[;chunk-signature=sig]\r\n
 //
-// followed by "\r\n" (Streaming) or trailer lines (trailer modes). A chunk's
-// data is released only after its signature verified, and io.EOF only after
-// the length, the final chunk and the trailers verified.
+// followed by "\r\n" (Streaming) or trailer lines (trailer modes). A signed
+// chunk's data is released only after its signature verified; unsigned
+// chunks stream through. io.EOF comes only after the length, the final
+// chunk and the trailers verified.
 type chunkedReader struct {
 	src     io.ReadCloser
 	br      *bufio.Reader
@@ -57,6 +60,7 @@ type chunkedReader struct {
 	names   []string // declared in x-amz-trailer
 	buf     []byte
 	off     int
+	left    int64 // bytes of the current unsigned chunk still to stream
 	chunks  int
 	done    bool
 	err     error
@@ -75,7 +79,7 @@ func newChunkedReader(src io.ReadCloser, mode PayloadMode, decodedLen int64, tra
 }
 
 func (c *chunkedReader) Read(p []byte) (int, error) {
-	for c.off >= len(c.buf) {
+	for c.off >= len(c.buf) && c.left == 0 {
 		if c.err != nil {
 			return 0, c.err
 		}
@@ -84,11 +88,35 @@ func (c *chunkedReader) Read(p []byte) (int, error) {
 		}
 		if c.err = c.next(); c.err != nil {
 			// Nothing of a chunk that failed any check is released.
-			c.buf, c.off = c.buf[:0], 0
+			c.buf, c.off, c.left = c.buf[:0], 0, 0
 		}
+	}
+	if c.left > 0 {
+		return c.stream(p)
 	}
 	n := copy(p, c.buf[c.off:])
 	c.off += n
+	return n, nil
+}
+
+// stream reads from the current unsigned chunk straight into p.
+func (c *chunkedReader) stream(p []byte) (int, error) {
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.br.Read(p)
+	c.left -= int64(n)
+	c.got += int64(n)
+	if err != nil && (err != io.EOF || c.left > 0) {
+		c.err, c.left = c.srcErr(err, "chunk data"), 0
+		return n, c.err
+	}
+	if c.left == 0 {
+		if err := c.readCRLF(); err != nil {
+			c.err = err
+			return n, err
+		}
+	}
 	return n, nil
 }
 
@@ -117,6 +145,10 @@ func (c *chunkedReader) next() error {
 	}
 	if size > c.want-c.got {
 		return errorf(ErrMalformedChunk, "chunk %d: more data than x-amz-decoded-content-length %d", c.chunks, c.want)
+	}
+	if size > 0 && c.chain == nil {
+		c.left = size
+		return nil
 	}
 	if size > 0 {
 		if err := c.readData(int(size)); err != nil {
@@ -167,8 +199,11 @@ func (c *chunkedReader) parseSizeLine(line []byte) (int64, []byte, error) {
 	if err != nil {
 		return 0, nil, errorf(ErrMalformedChunk, "chunk %d: bad size", c.chunks)
 	}
-	if size > maxChunkSize {
-		return 0, nil, errorf(ErrMalformedChunk, "chunk %d: size %d exceeds %d", c.chunks, size, maxChunkSize)
+	if c.chain != nil && size > maxChunkSize {
+		return 0, nil, errorf(ErrMalformedChunk, "chunk %d: signed chunk size %d exceeds %d", c.chunks, size, maxChunkSize)
+	}
+	if size > 1<<62 {
+		return 0, nil, errorf(ErrMalformedChunk, "chunk %d: bad size", c.chunks)
 	}
 	if c.chain == nil {
 		if hasExt {

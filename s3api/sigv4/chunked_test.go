@@ -332,8 +332,9 @@ func TestMaxBuffered(t *testing.T) {
 	}{
 		{"unsigned", "X-Amz-Content-Sha256: UNSIGNED-PAYLOAD\nContent-Length: 11", 0},
 		{"anonymous", "Content-Length: 11", 0},
-		{"small chunked", "X-Amz-Content-Sha256: STREAMING-UNSIGNED-PAYLOAD-TRAILER\nX-Amz-Decoded-Content-Length: 11", 11 + maxLineLen},
-		{"large chunked", "X-Amz-Content-Sha256: STREAMING-UNSIGNED-PAYLOAD-TRAILER\nX-Amz-Decoded-Content-Length: 1073741824", maxChunkSize + maxLineLen},
+		// Unsigned chunks stream through: only the line reader is held.
+		{"small unsigned chunked", "X-Amz-Content-Sha256: STREAMING-UNSIGNED-PAYLOAD-TRAILER\nX-Amz-Decoded-Content-Length: 11", maxLineLen},
+		{"large unsigned chunked", "X-Amz-Content-Sha256: STREAMING-UNSIGNED-PAYLOAD-TRAILER\nX-Amz-Decoded-Content-Length: 1073741824", maxLineLen},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -369,5 +370,47 @@ func TestMaxBuffered(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// Unsigned chunks of any size stream through without being buffered (the
+// SDKs send a whole object as one chunk with a trailer checksum); their
+// framing is still checked.
+func TestUnsignedChunksStream(t *testing.T) {
+	v := newTestVerifier(t, time.Now(), nil)
+	payload := bytes.Repeat([]byte("0123456789abcdef"), (maxChunkSize+1<<20)/16)
+	head := func(n int) string {
+		return "PUT /b/k HTTP/1.1\nHost: h\nX-Amz-Content-Sha256: STREAMING-UNSIGNED-PAYLOAD-TRAILER\n" +
+			"Content-Encoding: aws-chunked\nX-Amz-Decoded-Content-Length: " + strconv.Itoa(n)
+	}
+	whole := (&chunkEncoder{}).encode(payload, len(payload), nil, true)
+	cases := []struct {
+		name string
+		body []byte
+		want error // nil: the payload reads back whole
+	}{
+		{"one chunk larger than the signed bound", whole, nil},
+		{"truncated mid-chunk", whole[:len(whole)/2], ErrIncompleteBody},
+		{"chunk not followed by CRLF", bytes.Replace(whole, []byte("\r\n0\r\n"), []byte("XX0\r\n"), 1), ErrMalformedChunk},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := v.Verify(parseRaw(t, head(len(payload)), tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cr := res.Body.(*chunkedReader)
+			got, err := io.ReadAll(cr)
+			if cap(cr.buf) != 0 {
+				t.Errorf("an unsigned chunk was buffered (%d bytes)", cap(cr.buf))
+			}
+			if tc.want != nil {
+				wantErr(t, err, tc.want)
+				return
+			}
+			if err != nil || !bytes.Equal(got, payload) {
+				t.Fatalf("read %d of %d bytes, err %v", len(got), len(payload), err)
+			}
+		})
 	}
 }

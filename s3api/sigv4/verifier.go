@@ -452,7 +452,10 @@ func attachBody(res *Result, r *http.Request, mode PayloadMode, sum []byte, chai
 	cr := newChunkedReader(src, mode, n, names, chain)
 	res.Body = cr
 	res.ContentLength = n
-	res.MaxBuffered = min(n, maxChunkSize) + maxLineLen
+	res.MaxBuffered = maxLineLen
+	if chain != nil {
+		res.MaxBuffered += min(n, maxChunkSize)
+	}
 	res.Trailer = cr.trailers
 	return nil
 }
