@@ -109,7 +109,8 @@ func (e *Engine) bucketEmpty(ctx context.Context, name string) (bool, error) {
 }
 
 // abortUploads removes every multipart upload of a bucket being deleted,
-// a page at a time, and then the data of their parts.
+// one transaction per upload (as AbortMultipartUpload), then the data of
+// its parts.
 func (e *Engine) abortUploads(ctx context.Context, name string) error {
 	const page = 100
 	for {
@@ -117,27 +118,24 @@ func (e *Engine) abortUploads(ctx context.Context, name string) error {
 		if err != nil || len(ents) == 0 {
 			return err
 		}
-		var ops []meta.Op
-		var parts []dataRecord
 		for _, ent := range ents {
 			var u uploadRecord
 			if err := decode(ent.Value, &u); err != nil {
 				return err
 			}
-			ps, err := e.listUploadParts(ctx, u.UploadID, 0, 0)
+			parts, err := e.listUploadParts(ctx, u.UploadID, 0, 0)
 			if err != nil {
 				return err
 			}
-			ops = append(ops, meta.Delete(ent.Key))
-			for _, p := range ps {
+			ops := []meta.Op{meta.Delete(ent.Key)}
+			for _, p := range parts {
 				ops = append(ops, meta.Delete(partKey(u.UploadID, p.Number)))
 			}
-			parts = append(parts, ps...)
+			if _, err := e.kv.Txn(ctx, meta.Txn{Ops: ops}); err != nil {
+				return err
+			}
+			e.deleteData(parts...)
 		}
-		if _, err := e.kv.Txn(ctx, meta.Txn{Ops: ops}); err != nil {
-			return err
-		}
-		e.deleteData(parts...)
 	}
 }
 
