@@ -94,10 +94,23 @@ func (s *Server) createBucket(ctx context.Context, req *request) (*response, err
 		}
 	}
 	err := s.backend.CreateBucket(ctx, req.route.Bucket, storage.CreateBucketOptions{Region: region, Owner: req.id.AccessKey})
+	if errors.Is(err, storage.ErrBucketExists) && region == "us-east-1" && s.ownsBucket(ctx, req) {
+		// S3 in us-east-1 answers a bucket's owner re-creating it with 200,
+		// for legacy compatibility (BucketAlreadyOwnedByYou elsewhere).
+		err = nil
+	}
 	if err != nil {
 		return nil, err
 	}
 	return &response{header: http.Header{"Location": {"/" + req.route.Bucket}}}, nil
+}
+
+// ownsBucket reports whether the requester owns the existing bucket. Every
+// identity of a FileSphere server is its one account (see ownerOf), so a
+// bucket that exists, and is not being deleted, is the requester's.
+func (s *Server) ownsBucket(ctx context.Context, req *request) bool {
+	_, err := s.backend.HeadBucket(ctx, req.route.Bucket)
+	return err == nil
 }
 
 // checkLocation accepts the server's region, and also an empty constraint

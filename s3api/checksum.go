@@ -95,6 +95,7 @@ type verifyingReader struct {
 	md5      hash.Hash
 	sum      hash.Hash
 	expect   int64 // -1 unknown
+	limit    int64 // with expect unknown, the most bytes accepted; 0 none
 	n        int64
 	trailer  func() http.Header
 	out      *storage.Checksum // filled at EOF
@@ -130,6 +131,9 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 		}
 		if v.expect >= 0 && v.n > v.expect {
 			return 0, errBodyTooLarge
+		}
+		if v.expect < 0 && v.limit > 0 && v.n > v.limit {
+			return 0, apiErr(ErrEntityTooLarge, "")
 		}
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
@@ -226,8 +230,9 @@ func (f checksumFields) checksums() []storage.Checksum {
 }
 
 // objectChecksum reads the x-amz-checksum-* header of a
-// CompleteMultipartUpload: the client's composite checksum of the whole
-// object, optionally suffixed with "-<parts>".
+// CompleteMultipartUpload: the client's checksum of the whole object,
+// composite (optionally suffixed with "-<parts>") or full-object; the
+// engine compares it as the upload's type says.
 func objectChecksum(h http.Header) (*storage.Checksum, error) {
 	var sum *storage.Checksum
 	for _, a := range algorithms {
@@ -242,7 +247,7 @@ func objectChecksum(h http.Header) (*storage.Checksum, error) {
 		if !validChecksumValue(a, value) {
 			return nil, apiErr(ErrInvalidRequest, fmt.Sprintf("Value for %s header is invalid.", strings.ToLower(checksumHeader(a))))
 		}
-		sum = &storage.Checksum{Algorithm: a, Value: v, Type: "COMPOSITE"}
+		sum = &storage.Checksum{Algorithm: a, Value: v}
 	}
 	return sum, nil
 }

@@ -282,6 +282,9 @@ func storageError(err error) *APIError {
 		return e
 	case errors.As(err, &unf):
 		return &APIError{Code: ErrNoSuchUpload, UploadID: unf.UploadID, Err: err}
+	case errors.Is(err, storage.ErrChecksumMismatch):
+		return &APIError{Code: ErrInvalidRequest, Err: err,
+			Message: "The checksum algorithm or checksum type does not match the one the multipart upload was created with."}
 	}
 	table := []struct {
 		err  error

@@ -47,17 +47,21 @@ func parseMetadata(h http.Header) (storage.Metadata, error) {
 	return m, nil
 }
 
-// stripAWSChunked removes the transfer coding "aws-chunked", which
-// describes the request framing and must not be stored.
+// stripAWSChunked removes the content coding "aws-chunked", which
+// describes the request framing and must not be stored; the rest of the
+// header is kept byte for byte.
 func stripAWSChunked(ce string) string {
-	var keep []string
-	for _, p := range strings.Split(ce, ",") {
-		p = strings.TrimSpace(p)
-		if p != "" && !strings.EqualFold(p, "aws-chunked") {
+	parts := strings.Split(ce, ",")
+	keep := parts[:0]
+	for _, p := range parts {
+		if !strings.EqualFold(strings.TrimSpace(p), "aws-chunked") {
 			keep = append(keep, p)
 		}
 	}
-	return strings.Join(keep, ",")
+	if len(keep) == len(parts) {
+		return ce
+	}
+	return strings.TrimLeft(strings.Join(keep, ","), " \t")
 }
 
 // writeMetadata sets the stored content headers and user metadata.

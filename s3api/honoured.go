@@ -154,8 +154,10 @@ var (
 	refuseMFA        = refused("MFA delete", "x-amz-mfa")
 	refuseGovernance = refused("object lock", "x-amz-bypass-governance-retention")
 	refuseOptional   = refused("optional object attributes", "x-amz-optional-object-attributes")
-	// refuseChecksumType: multipart checksums are COMPOSITE only.
-	refuseChecksumType = []refusal{{name: "x-amz-checksum-type", feature: "FULL_OBJECT multipart checksums",
+	// checksumType: both multipart checksum types are built; the refusal
+	// answers other values.
+	checksumType       = []honour{{name: "x-amz-checksum-type", values: []string{"COMPOSITE", "FULL_OBJECT"}}}
+	refuseChecksumType = []refusal{{name: "x-amz-checksum-type", feature: "checksum types",
 		valid: []string{"COMPOSITE", "FULL_OBJECT"}, invalid: ErrInvalidRequest}}
 	refuseWriteConditions  = []refusal{{name: "if-none-match", feature: "If-None-Match values other than *"}}
 	refuseTaggingDirective = []refusal{{name: "x-amz-tagging-directive", feature: "tagging directives",
@@ -192,8 +194,7 @@ var headerTable = map[Operation]headerRules{
 			refused("object annotations", "x-amz-object-annotation-directive")),
 	},
 	OpCreateMultipartUpload: {
-		honoured: join(contentHeaders, ownerACL, standardClass, requestPayer, checksumAlgorithm,
-			[]honour{{name: "x-amz-checksum-type", values: []string{"COMPOSITE"}}}),
+		honoured: join(contentHeaders, ownerACL, standardClass, requestPayer, checksumAlgorithm, checksumType),
 		refused: join(refuseObjectACL, refuseObjectGrants, refuseStorageClass, refuseSSE, refuseSSEC, refuseObjectLock,
 			refuseTagging, refuseWebsite, refuseOwner, refuseChecksumType, refuseAlgorithm),
 	},
@@ -207,8 +208,7 @@ var headerTable = map[Operation]headerRules{
 	},
 	OpCompleteMultipartUpload: {
 		honoured: join(writeConditions, requestPayer, honoured("x-amz-checksum-crc32", "x-amz-checksum-crc32c",
-			"x-amz-checksum-crc64nvme", "x-amz-checksum-sha1", "x-amz-checksum-sha256"),
-			[]honour{{name: "x-amz-checksum-type", values: []string{"COMPOSITE"}}}),
+			"x-amz-checksum-crc64nvme", "x-amz-checksum-sha1", "x-amz-checksum-sha256"), checksumType),
 		refused: join(refuseSSEC, refuseOwner, refuseNewChecksums, refuseChecksumType, refuseWriteConditions,
 			refused("object size checks", "x-amz-mp-object-size")),
 	},
@@ -252,6 +252,10 @@ var headerTable = map[Operation]headerRules{
 	OpListMultipartUploads: {honoured: requestPayer, refused: refuseOwner},
 	OpListParts:            {honoured: requestPayer, refused: join(refuseOwner, refuseSSEC)},
 	OpGetObjectACL:         {honoured: requestPayer, refused: refuseOwner},
+	OpGetObjectAttributes: {
+		honoured: join(requestPayer, honoured("x-amz-object-attributes", "x-amz-max-parts", "x-amz-part-number-marker")),
+		refused:  join(refuseOwner, refuseSSEC),
+	},
 	OpAbortMultipartUpload: {
 		honoured: requestPayer,
 		refused:  join(refuseOwner, refused("conditional aborts", "x-amz-if-match-initiated-time")),

@@ -229,7 +229,6 @@ func TestIntegrationErrorShape(t *testing.T) {
 		{rawReq{method: http.MethodGet, bucket: "missing-bucket"}, "NoSuchBucket", 404},
 		{rawReq{method: http.MethodGet, bucket: b, key: "missing"}, "NoSuchKey", 404},
 		{rawReq{method: http.MethodPut, bucket: "Bad_Name"}, "InvalidBucketName", 400},
-		{rawReq{method: http.MethodPut, bucket: b}, "BucketAlreadyOwnedByYou", 409},
 		{rawReq{method: http.MethodDelete, bucket: b}, "BucketNotEmpty", 409},
 		{rawReq{method: http.MethodGet, bucket: b, key: "k", header: http.Header{"Range": {"bytes=5-"}}}, "InvalidRange", 416},
 		{rawReq{method: http.MethodGet, bucket: b, key: "k", header: http.Header{"If-Match": {`"x"`}}}, "PreconditionFailed", 412},

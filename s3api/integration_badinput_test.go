@@ -152,13 +152,3 @@ func TestIntegrationOversizedHeaders(t *testing.T) {
 		t.Fatalf("12 KiB of headers: %d %s", resp.StatusCode, body)
 	}
 }
-
-func TestIntegrationMissingContentLength(t *testing.T) {
-	f := newFixture(t)
-	b := f.bucket(t)
-	resp, body := f.do(t, rawReq{method: http.MethodPut, bucket: b, key: "chunked", body: []byte("abc"), payload: "UNSIGNED-PAYLOAD", chunked: true})
-	wantXMLError(t, resp, body, "MissingContentLength", http.StatusLengthRequired)
-	if f.exists(t, b, "chunked") {
-		t.Fatal("stored without Content-Length")
-	}
-}

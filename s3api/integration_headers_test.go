@@ -11,8 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/filesphere/filesphere/s3api"
+	"github.com/filesphere/filesphere/s3api/s3test"
 	"github.com/filesphere/filesphere/storage"
 )
 
@@ -20,7 +23,7 @@ import (
 // documents for each write operation (Request Syntax of PutObject,
 // CopyObject, CreateMultipartUpload, UploadPart, UploadPartCopy,
 // CreateBucket and CompleteMultipartUpload; the same list as the AWS SDK
-// models). Every one must be honoured or refused: the walk below fails on
+// models), and for GetObjectAttributes. Every one must be honoured or refused: the walk below fails on
 // a header without a case, and on a case the server answers otherwise.
 var documentedHeaders = map[string][]string{
 	"PutObject": {
@@ -98,6 +101,11 @@ var documentedHeaders = map[string][]string{
 		"x-amz-expected-bucket-owner", "if-match", "if-none-match", "x-amz-mp-object-size", "x-amz-request-payer",
 		"x-amz-server-side-encryption-customer-algorithm", "x-amz-server-side-encryption-customer-key",
 		"x-amz-server-side-encryption-customer-key-md5",
+	},
+	"GetObjectAttributes": {
+		"x-amz-max-parts", "x-amz-part-number-marker", "x-amz-server-side-encryption-customer-algorithm",
+		"x-amz-server-side-encryption-customer-key", "x-amz-server-side-encryption-customer-key-md5",
+		"x-amz-request-payer", "x-amz-expected-bucket-owner", "x-amz-object-attributes",
 	},
 }
 
@@ -211,7 +219,7 @@ var headerCases = map[string][]headerCase{
 		ownerCases, payerCases, []headerCase{
 			{"x-amz-checksum-algorithm", "CRC32C", ""}, {"x-amz-checksum-algorithm", "SHA512", ni},
 			{"x-amz-checksum-algorithm", "ADLER32", "InvalidRequest"},
-			{"x-amz-checksum-type", "COMPOSITE", ""}, {"x-amz-checksum-type", "FULL_OBJECT", ni},
+			{"x-amz-checksum-type", "COMPOSITE", ""}, {"x-amz-checksum-type", "FULL_OBJECT", ""},
 			{"x-amz-checksum-type", "PARTIAL", "InvalidRequest"},
 			{"x-amz-tagging", "a=b", ni}, {"x-amz-website-redirect-location", "/elsewhere", ni},
 		}),
@@ -240,10 +248,18 @@ var headerCases = map[string][]headerCase{
 		{"x-amz-checksum-crc32", "{composite}", ""}, {"x-amz-checksum-crc32", "{badcomposite}", "BadDigest"},
 		{"x-amz-checksum-crc32c", "{composite}", ""}, {"x-amz-checksum-crc64nvme", "{composite}", ""},
 		{"x-amz-checksum-sha1", "{composite}", ""}, {"x-amz-checksum-sha256", "{composite}", ""},
-		{"x-amz-checksum-type", "COMPOSITE", ""}, {"x-amz-checksum-type", "FULL_OBJECT", ni},
+		{"x-amz-checksum-crc32", "{fullobject}", ""}, {"x-amz-checksum-crc32", "{badfullobject}", "BadDigest"},
+		{"x-amz-checksum-type", "COMPOSITE", ""}, {"x-amz-checksum-type", "FULL_OBJECT", ""},
+		{"x-amz-checksum-type", "PARTIAL", "InvalidRequest"},
 		{"if-match", `"0123456789abcdef0123456789abcdef"`, "NoSuchKey"},
 		{"if-none-match", "*", ""}, {"if-none-match", `"0123"`, ni},
 		{"x-amz-mp-object-size", "4", ni},
+	}),
+	"GetObjectAttributes": cases(ssecCases, ownerCases, payerCases, []headerCase{
+		{"x-amz-object-attributes", "ETag", ""}, {"x-amz-object-attributes", "ObjectSize,StorageClass", ""},
+		{"x-amz-object-attributes", "Checksum", ""}, {"x-amz-object-attributes", "ObjectParts", ""},
+		{"x-amz-object-attributes", "Colour", inv}, {"x-amz-object-attributes", " ", "InvalidRequest"},
+		{"x-amz-max-parts", "1", ""}, {"x-amz-part-number-marker", "1", ""}, {"x-amz-part-number-marker", "minus", inv},
 	}),
 }
 
@@ -255,6 +271,13 @@ type walkEnv struct {
 	srcETag string
 	body    []byte
 	part    []byte // the one part of a CompleteMultipartUpload
+	// mp is a two-part object with CRC32 part checksums, for
+	// GetObjectAttributes.
+	mp      string
+	mpParts [][]byte
+	// fullObject creates the upload of a CompleteMultipartUpload case
+	// with x-amz-checksum-type: FULL_OBJECT.
+	fullObject bool
 }
 
 func sumOf(alg storage.ChecksumAlgorithm, b []byte) []byte {
@@ -294,7 +317,14 @@ func (e *walkEnv) value(tc headerCase) string {
 		return b64(sumOf(storage.ChecksumAlgorithm(strings.ToUpper(strings.Trim(tc.value, "{}"))), e.body))
 	case "{composite}":
 		alg := algOf(tc.header)
+		if alg == storage.ChecksumCRC64NVME { // full-object only
+			return b64(sumOf(alg, e.part))
+		}
 		return b64(sumOf(alg, sumOf(alg, e.part))) + "-1"
+	case "{fullobject}":
+		return b64(sumOf(algOf(tc.header), e.part))
+	case "{badfullobject}":
+		return b64(sumOf(algOf(tc.header), []byte("other")))
 	case "{badcomposite}":
 		alg := algOf(tc.header)
 		return b64(sumOf(alg, []byte("other"))) + "-1"
@@ -315,9 +345,11 @@ func (e *walkEnv) value(tc headerCase) string {
 // condition it carries takes effect) or refused with the right code, and
 // then nothing is stored.
 func TestDocumentedHeaders(t *testing.T) {
-	f := newFixture(t)
-	e := &walkEnv{f: f, bucket: f.bucket(t), src: "walk-src", body: []byte("the body of the walk"), part: []byte("part")}
+	f := newFixture(t, s3test.WithEngineConfig(func(c *storage.EngineConfig) { c.MinPartSize = 1 }))
+	e := &walkEnv{f: f, bucket: f.bucket(t), src: "walk-src", body: []byte("the body of the walk"), part: []byte("part"),
+		mp: "walk-mp", mpParts: [][]byte{[]byte("first part"), []byte("second part")}}
 	e.srcETag = *f.put(t, e.bucket, e.src, []byte("source object of the walk")).ETag
+	e.putMultipart(t)
 
 	for op, names := range documentedHeaders {
 		covered := map[string]bool{}
@@ -337,6 +369,7 @@ func TestDocumentedHeaders(t *testing.T) {
 			name := strings.ReplaceAll(tc.header, "*", "color")
 			value := e.value(tc)
 			t.Run(op+"/"+tc.header+"="+strings.ReplaceAll(tc.value, "/", "_"), func(t *testing.T) {
+				e.fullObject = strings.Contains(tc.value, "fullobject") || tc.header == "x-amz-checksum-type" && tc.value == "FULL_OBJECT"
 				if !slices.Contains(documentedHeaders[op], tc.header) {
 					t.Fatalf("case for a header AWS does not document for %s", op)
 				}
@@ -373,6 +406,9 @@ func (e *walkEnv) run(t *testing.T, op, key, name, value, want string) {
 		r = rawReq{method: "PUT", bucket: b, key: key}
 		stored = func() bool { return f.exists(t, b, key) }
 	case "CreateMultipartUpload":
+		if name == "x-amz-checksum-type" { // a type needs an algorithm
+			h.Set("x-amz-checksum-algorithm", "CRC32")
+		}
 		r = rawReq{method: "POST", bucket: b, key: key, query: url.Values{"uploads": {""}}}
 		stored = func() bool { return len(e.uploads(t, key)) > 0 }
 	case "UploadPart", "UploadPartCopy":
@@ -400,11 +436,21 @@ func (e *walkEnv) run(t *testing.T, op, key, name, value, want string) {
 			return err == nil
 		}
 	case "CompleteMultipartUpload":
-		id := e.createUpload(t, key, algOf(name))
-		etag := e.uploadPart(t, key, id, algOf(name))
+		alg := algOf(name)
+		if name == "x-amz-checksum-type" {
+			alg = storage.ChecksumCRC32
+		}
+		id := e.createUpload(t, key, alg)
+		etag := e.uploadPart(t, key, id, alg)
 		xmlBody := fmt.Sprintf(`<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag></Part></CompleteMultipartUpload>`, etag)
 		r = rawReq{method: "POST", bucket: b, key: key, query: url.Values{"uploadId": {id}}, body: []byte(xmlBody)}
 		stored = func() bool { return f.exists(t, b, key) }
+	case "GetObjectAttributes":
+		if name != "x-amz-object-attributes" {
+			h.Set("x-amz-object-attributes", "ObjectParts")
+		}
+		r = rawReq{method: "GET", bucket: b, key: e.mp, query: url.Values{"attributes": {""}}}
+		stored = func() bool { return false } // a read stores nothing
 	default:
 		t.Fatalf("no runner for %s", op)
 	}
@@ -414,10 +460,10 @@ func (e *walkEnv) run(t *testing.T, op, key, name, value, want string) {
 		if resp.StatusCode/100 != 2 {
 			t.Fatalf("want success, got %d: %s", resp.StatusCode, body)
 		}
-		if !stored() {
+		if op != "GetObjectAttributes" && !stored() {
 			t.Fatalf("%s succeeded but stored nothing", op)
 		}
-		e.checkEffect(t, op, key, name, value)
+		e.checkEffect(t, op, key, name, value, resp, body)
 		return
 	}
 	var doc errorDoc
@@ -433,8 +479,16 @@ func (e *walkEnv) run(t *testing.T, op, key, name, value, want string) {
 }
 
 // checkEffect confirms a few honoured headers did what they say.
-func (e *walkEnv) checkEffect(t *testing.T, op, key, name, value string) {
-	if op != "PutObject" {
+func (e *walkEnv) checkEffect(t *testing.T, op, key, name, value string, resp *http.Response, body []byte) {
+	switch op {
+	case "GetObjectAttributes":
+		e.checkAttributes(t, name, value, body)
+		return
+	case "CreateMultipartUpload", "CompleteMultipartUpload":
+		e.checkChecksumType(t, op, key, name, value, resp)
+		return
+	case "PutObject":
+	default:
 		return
 	}
 	out, err := e.f.sdk.HeadObject(ctx(t), &s3.HeadObjectInput{Bucket: &e.bucket, Key: &key})
@@ -459,6 +513,119 @@ func (e *walkEnv) checkEffect(t *testing.T, op, key, name, value string) {
 	}
 }
 
+// checkChecksumType confirms the checksum type of an upload, and of the
+// object it completes to, is the one the header asked for.
+func (e *walkEnv) checkChecksumType(t *testing.T, op, key, name, value string, resp *http.Response) {
+	if name != "x-amz-checksum-type" && (!e.fullObject || algOf(name) != storage.ChecksumCRC32) {
+		return
+	}
+	want := value
+	if name != "x-amz-checksum-type" {
+		want = "FULL_OBJECT"
+	}
+	if op == "CreateMultipartUpload" {
+		if got := resp.Header.Get("X-Amz-Checksum-Type"); got != want {
+			t.Errorf("x-amz-checksum-type in the answer %q, want %q", got, want)
+		}
+		ids := e.uploads(t, key)
+		out, err := e.f.sdk.ListParts(ctx(t), &s3.ListPartsInput{Bucket: &e.bucket, Key: &key, UploadId: &ids[0]})
+		if err != nil || string(out.ChecksumType) != want {
+			t.Errorf("ListParts checksum type %q (%v), want %q", out.ChecksumType, err, want)
+		}
+		return
+	}
+	out, err := e.f.sdk.HeadObject(ctx(t), &s3.HeadObjectInput{Bucket: &e.bucket, Key: &key, ChecksumMode: types.ChecksumModeEnabled})
+	if err != nil || string(out.ChecksumType) != want || aws.ToString(out.ChecksumCRC32) == "" {
+		t.Errorf("object checksum type %q crc32 %q (%v), want %q", out.ChecksumType, aws.ToString(out.ChecksumCRC32), err, want)
+	}
+}
+
+// putMultipart stores e.mp from e.mpParts with CRC32 part checksums.
+func (e *walkEnv) putMultipart(t *testing.T) {
+	id := e.createUpload(t, e.mp, storage.ChecksumCRC32)
+	var xmlParts string
+	for i, p := range e.mpParts {
+		resp, body := e.f.do(t, rawReq{method: "PUT", bucket: e.bucket, key: e.mp,
+			query: url.Values{"uploadId": {id}, "partNumber": {fmt.Sprint(i + 1)}}, body: p})
+		if resp.StatusCode != 200 {
+			t.Fatalf("UploadPart: %d %s", resp.StatusCode, body)
+		}
+		xmlParts += fmt.Sprintf("<Part><PartNumber>%d</PartNumber><ETag>%s</ETag></Part>", i+1, resp.Header.Get("Etag"))
+	}
+	resp, body := e.f.do(t, rawReq{method: "POST", bucket: e.bucket, key: e.mp, query: url.Values{"uploadId": {id}},
+		body: []byte("<CompleteMultipartUpload>" + xmlParts + "</CompleteMultipartUpload>")})
+	if resp.StatusCode != 200 {
+		t.Fatalf("CompleteMultipartUpload: %d %s", resp.StatusCode, body)
+	}
+}
+
+// attributesDoc is the GetObjectAttributes answer.
+type attributesDoc struct {
+	ETag     *string
+	Checksum *struct{ ChecksumCRC32, ChecksumType string }
+	Parts    *struct {
+		IsTruncated          bool
+		NextPartNumberMarker int
+		PartsCount           int
+		Part                 []struct {
+			PartNumber    int
+			Size          int64
+			ChecksumCRC32 string
+		}
+	} `xml:"ObjectParts"`
+	StorageClass *string
+	ObjectSize   *int64
+}
+
+// checkAttributes confirms GetObjectAttributes answered what was asked.
+func (e *walkEnv) checkAttributes(t *testing.T, name, value string, body []byte) {
+	var doc attributesDoc
+	if err := xml.Unmarshal(body, &doc); err != nil {
+		t.Fatalf("GetObjectAttributes body: %v: %s", err, body)
+	}
+	asked := strings.Split(value, ",")
+	if name != "x-amz-object-attributes" {
+		asked = []string{"ObjectParts"}
+	}
+	got := map[string]bool{"ETag": doc.ETag != nil, "Checksum": doc.Checksum != nil, "ObjectParts": doc.Parts != nil,
+		"StorageClass": doc.StorageClass != nil, "ObjectSize": doc.ObjectSize != nil}
+	for a, present := range got {
+		if present != slices.Contains(asked, a) {
+			t.Errorf("%s present %v, asked %v: %s", a, present, asked, body)
+		}
+	}
+	all := slices.Concat(e.mpParts...)
+	switch {
+	case doc.ETag != nil && *doc.ETag != strings.Trim(multipartETag(e.mpParts...), `"`):
+		t.Errorf("ETag %s, want the unquoted multipart ETag", *doc.ETag)
+	case doc.ObjectSize != nil && *doc.ObjectSize != int64(len(all)):
+		t.Errorf("ObjectSize %d, want %d", *doc.ObjectSize, len(all))
+	case doc.StorageClass != nil && *doc.StorageClass != "STANDARD":
+		t.Errorf("StorageClass %s", *doc.StorageClass)
+	case doc.Checksum != nil && doc.Checksum.ChecksumType != "COMPOSITE":
+		t.Errorf("Checksum %+v", *doc.Checksum)
+	}
+	if doc.Parts == nil {
+		return
+	}
+	first, n := 1, 2
+	switch name {
+	case "x-amz-max-parts":
+		n = 1
+	case "x-amz-part-number-marker":
+		first, n = 2, 1
+	}
+	if doc.Parts.PartsCount != 2 || len(doc.Parts.Part) != n || doc.Parts.Part[0].PartNumber != first ||
+		doc.Parts.IsTruncated != (name == "x-amz-max-parts") {
+		t.Fatalf("ObjectParts: %s", body)
+	}
+	p := doc.Parts.Part[0]
+	want := e.mpParts[first-1]
+	if p.Size != int64(len(want)) || p.ChecksumCRC32 != base64.StdEncoding.EncodeToString(sumOf(storage.ChecksumCRC32, want)) {
+		t.Errorf("part %d: %+v", first, p)
+	}
+}
+
 func (e *walkEnv) uploads(t *testing.T, key string) []string {
 	out, err := e.f.sdk.ListMultipartUploads(ctx(t), &s3.ListMultipartUploadsInput{Bucket: &e.bucket, Prefix: &key})
 	if err != nil {
@@ -478,6 +645,9 @@ func (e *walkEnv) createUpload(t *testing.T, key string, alg storage.ChecksumAlg
 	if alg != "" && slices.Contains([]storage.ChecksumAlgorithm{storage.ChecksumCRC32, storage.ChecksumCRC32C,
 		storage.ChecksumSHA1, storage.ChecksumSHA256, storage.ChecksumCRC64NVME}, alg) {
 		h.Set("x-amz-checksum-algorithm", string(alg))
+		if e.fullObject {
+			h.Set("x-amz-checksum-type", "FULL_OBJECT")
+		}
 	}
 	resp, body := e.f.do(t, rawReq{method: "POST", bucket: e.bucket, key: key, query: url.Values{"uploads": {""}}, header: h})
 	var res struct{ UploadId string }

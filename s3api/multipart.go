@@ -2,6 +2,7 @@ package s3api
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -28,6 +29,15 @@ func (s *Server) createMultipartUpload(ctx context.Context, req *request) (*resp
 		}
 		opts.ChecksumAlgorithm = a
 	}
+	// The type says how the parts' checksums make the object's; S3 allows
+	// FULL_OBJECT only for the CRCs and COMPOSITE for all but CRC64NVME.
+	if opts.ChecksumType, err = storage.UploadChecksumType(opts.ChecksumAlgorithm, req.Header.Get("X-Amz-Checksum-Type")); err != nil {
+		if opts.ChecksumAlgorithm == "" {
+			return nil, apiErr(ErrInvalidRequest, "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.")
+		}
+		return nil, apiErr(ErrInvalidRequest, fmt.Sprintf("The %s checksum type is not supported for the %s checksum algorithm.",
+			req.Header.Get("X-Amz-Checksum-Type"), opts.ChecksumAlgorithm))
+	}
 	id, err := s.backend.CreateMultipartUpload(ctx, req.route.Bucket, req.route.Key, opts)
 	if err != nil {
 		return nil, err
@@ -35,6 +45,7 @@ func (s *Server) createMultipartUpload(ctx context.Context, req *request) (*resp
 	h := http.Header{}
 	if opts.ChecksumAlgorithm != "" {
 		h.Set("X-Amz-Checksum-Algorithm", string(opts.ChecksumAlgorithm))
+		h.Set("X-Amz-Checksum-Type", opts.ChecksumType)
 	}
 	return &response{header: h, xml: initiateMultipartUploadResult{NS: s3NS, Bucket: req.route.Bucket, Key: req.route.Key, UploadID: id}}, nil
 }
@@ -106,6 +117,7 @@ func (s *Server) completeMultipartUpload(ctx context.Context, req *request) (*re
 	opts := storage.CompleteOptions{
 		IfNoneMatchStar: strings.TrimSpace(req.Header.Get("If-None-Match")) == "*",
 		IfMatch:         req.Header.Get("If-Match"),
+		ChecksumType:    req.Header.Get("X-Amz-Checksum-Type"),
 	}
 	var err error
 	if opts.Checksum, err = objectChecksum(req.Header); err != nil {
@@ -116,7 +128,7 @@ func (s *Server) completeMultipartUpload(ctx context.Context, req *request) (*re
 		return nil, err
 	}
 	h := http.Header{}
-	versionHeader(h, info.VersionID)
+	writeVersionHeader(h, info.VersionID)
 	loc := "/" + req.route.Bucket + "/" + req.route.Key
 	return &response{header: h, xml: completeMultipartUploadResult{NS: s3NS, Location: loc, Bucket: req.route.Bucket,
 		Key: req.route.Key, ETag: info.ETag, checksumFields: checksumXML(info.Checksums)}}, nil
@@ -146,7 +158,7 @@ func (s *Server) listParts(ctx context.Context, req *request) (*response, error)
 	o := ownerOf(req.id)
 	out := listPartsResult{NS: s3NS, Bucket: req.route.Bucket, Key: req.route.Key, UploadID: q.Get("uploadId"), Initiator: o, Owner: o,
 		StorageClass: "STANDARD", PartNumberMarker: marker, NextPartNumberMarker: res.NextPartNumberMarker, MaxParts: maxParts,
-		IsTruncated: res.IsTruncated, ChecksumAlgorithm: string(res.ChecksumAlgorithm)}
+		IsTruncated: res.IsTruncated, ChecksumAlgorithm: string(res.ChecksumAlgorithm), ChecksumType: res.ChecksumType}
 	for _, p := range res.Parts {
 		out.Parts = append(out.Parts, partEntry{PartNumber: p.Number, LastModified: s3Time(p.ModTime), ETag: p.ETag, Size: p.Size, checksumFields: checksumXML(p.Checksums)})
 	}

@@ -12,12 +12,12 @@ import (
 // maxObjectSize is S3's single-PUT limit.
 const maxObjectSize = 5 << 30
 
-// payload wraps a request body in a verifyingReader after checking its size.
+// payload wraps a request body in a verifyingReader after checking its
+// size. A body of unknown length (HTTP chunked transfer coding, no
+// Content-Length) streams until its end and is cut off, EntityTooLarge,
+// as soon as it runs past max.
 func payload(req *request, max int64) (*verifyingReader, error) {
 	size := req.bodySize
-	if size < 0 {
-		return nil, apiErr(ErrMissingContentLength, "")
-	}
 	if size > max {
 		return nil, apiErr(ErrEntityTooLarge, "")
 	}
@@ -25,13 +25,24 @@ func payload(req *request, max int64) (*verifyingReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return newVerifyingReader(req.body, size, spec, req.trailer), nil
+	v := newVerifyingReader(req.body, size, spec, req.trailer)
+	v.limit = max
+	return v, nil
 }
 
 // versionHeader adds x-amz-version-id when the object has a version id to show.
 func versionHeader(h http.Header, id string) {
 	if id != "" {
 		h.Set("X-Amz-Version-Id", id)
+	}
+}
+
+// writeVersionHeader is versionHeader for the answer to a write: a write
+// to a versioning-suspended bucket makes the null version, and S3 then
+// sends no x-amz-version-id (reads of that version do show "null").
+func writeVersionHeader(h http.Header, id string) {
+	if id != storage.NullVersionID {
+		versionHeader(h, id)
 	}
 }
 
@@ -57,7 +68,7 @@ func (s *Server) putObject(ctx context.Context, req *request) (*response, error)
 		return nil, err
 	}
 	h := http.Header{"Etag": {info.ETag}}
-	versionHeader(h, info.VersionID)
+	writeVersionHeader(h, info.VersionID)
 	setChecksumHeaders(h, info.Checksums)
 	return &response{header: h}, nil
 }
@@ -283,7 +294,7 @@ func (s *Server) copyObject(ctx context.Context, req *request) (*response, error
 		return nil, copyError(err)
 	}
 	h := http.Header{}
-	versionHeader(h, info.VersionID)
+	writeVersionHeader(h, info.VersionID)
 	if src.VersionID != "" {
 		h.Set("X-Amz-Copy-Source-Version-Id", src.VersionID)
 	}

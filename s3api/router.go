@@ -37,6 +37,7 @@ const (
 	OpCompleteMultipartUpload Operation = "CompleteMultipartUpload"
 	OpAbortMultipartUpload    Operation = "AbortMultipartUpload"
 	OpListParts               Operation = "ListParts"
+	OpGetObjectAttributes     Operation = "GetObjectAttributes"
 	OpNotImplemented          Operation = "NotImplemented"
 	OpMethodNotAllowed        Operation = "MethodNotAllowed"
 )
@@ -56,7 +57,7 @@ type Route struct {
 // implement yet; any of them answers NotImplemented instead of being
 // mistaken for a plain GET/PUT/DELETE.
 var unsupported = []string{
-	"accelerate", "analytics", "attributes", "cors", "encryption", "intelligent-tiering",
+	"accelerate", "analytics", "cors", "encryption", "intelligent-tiering",
 	"inventory", "legal-hold", "lifecycle", "logging", "metadataTableConfiguration", "metrics",
 	"notification", "object-lock", "ownershipControls", "policy", "policyStatus",
 	"publicAccessBlock", "replication", "requestPayment", "restore", "retention", "select",
@@ -122,6 +123,9 @@ func classifyService(method string) Operation {
 
 func classifyBucket(method string, q map[string][]string) Operation {
 	has := func(k string) bool { _, ok := q[k]; return ok }
+	if has("attributes") {
+		return OpNotImplemented // an object subresource; no bucket operation has it
+	}
 	switch method {
 	case http.MethodPut:
 		switch {
@@ -163,6 +167,13 @@ func classifyBucket(method string, q map[string][]string) Operation {
 func classifyObject(r *http.Request, q map[string][]string) Operation {
 	has := func(k string) bool { _, ok := q[k]; return ok }
 	copySrc := r.Header.Get("X-Amz-Copy-Source") != ""
+	if has("attributes") {
+		// GetObjectAttributes is the only operation on this subresource.
+		if r.Method == http.MethodGet {
+			return OpGetObjectAttributes
+		}
+		return OpMethodNotAllowed
+	}
 	switch r.Method {
 	case http.MethodPut:
 		switch {

@@ -236,6 +236,7 @@ func (s *Server) handlers() map[Operation]handlerFunc {
 		OpCompleteMultipartUpload: s.completeMultipartUpload,
 		OpAbortMultipartUpload:    s.abortMultipartUpload,
 		OpListParts:               s.listParts,
+		OpGetObjectAttributes:     s.getObjectAttributes,
 	}
 }
 

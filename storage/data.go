@@ -2,6 +2,7 @@ package storage
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
@@ -68,6 +69,21 @@ func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, si
 	tee := io.TeeReader(r, h)
 	ec := ECInfo{Data: e.cfg.DataShards, Parity: e.cfg.ParityShards, BlockSize: e.cfg.BlockSize}
 	d := dataRecord{EC: ec, ModTime: e.cfg.Now().UTC()}
+	var src io.Reader = tee
+	if size < 0 {
+		// Unknown length (a chunked request): a body that ends within the
+		// inline threshold is still kept inline.
+		buf := make([]byte, e.cfg.InlineThreshold+1)
+		n, err := io.ReadFull(tee, buf)
+		switch {
+		case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+			d.Size, d.Inline, d.ETag = int64(n), buf[:n:n], quotedMD5(h.Sum(nil))
+			return d, nil
+		case err != nil:
+			return d, bodyError(err)
+		}
+		src = io.MultiReader(bytes.NewReader(buf), tee)
+	}
 	if size >= 0 && size <= e.cfg.InlineThreshold {
 		buf := make([]byte, size)
 		if _, err := io.ReadFull(tee, buf); err != nil {
@@ -93,7 +109,7 @@ func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, si
 			dst[i] = w
 		}
 	}
-	written, _, err := e.codec.Encode(ctx, tee, dst, size, e.cfg.WriteQuorum())
+	written, _, err := e.codec.Encode(ctx, src, dst, size, e.cfg.WriteQuorum())
 	if err == nil {
 		err = expectEOF(r)
 	}

@@ -81,6 +81,12 @@ func (e *Engine) DeleteBucket(ctx context.Context, name string) error {
 	if err == nil && !empty {
 		err = ErrBucketNotEmpty
 	}
+	if err == nil {
+		// Incomplete multipart uploads do not keep a bucket, as in S3:
+		// they are aborted with it. No upload can start meanwhile, since
+		// creating one compares the bucket's revision.
+		err = e.abortUploads(ctx, name)
+	}
 	if err != nil {
 		if _, rerr := e.kv.Txn(ctx, meta.Txn{Ops: []meta.Op{meta.Put(bucketKey(name), encode(br))}}); rerr != nil {
 			e.log.WithError(rerr).WithField("bucket", name).Error("restoring bucket after failed delete")
@@ -95,14 +101,42 @@ func (e *Engine) DeleteBucket(ctx context.Context, name string) error {
 	return err
 }
 
+// bucketEmpty reports whether a bucket holds no object version (delete
+// markers included).
 func (e *Engine) bucketEmpty(ctx context.Context, name string) (bool, error) {
-	for _, p := range []string{versionPrefix(name), uploadPrefix(name)} {
-		ents, err := e.kv.List(ctx, p, "", 1)
-		if err != nil || len(ents) > 0 {
-			return false, err
+	ents, err := e.kv.List(ctx, versionPrefix(name), "", 1)
+	return err == nil && len(ents) == 0, err
+}
+
+// abortUploads removes every multipart upload of a bucket being deleted,
+// one transaction per upload (as AbortMultipartUpload), then the data of
+// its parts.
+func (e *Engine) abortUploads(ctx context.Context, name string) error {
+	const page = 100
+	for {
+		ents, err := e.kv.List(ctx, uploadPrefix(name), "", page)
+		if err != nil || len(ents) == 0 {
+			return err
+		}
+		for _, ent := range ents {
+			var u uploadRecord
+			if err := decode(ent.Value, &u); err != nil {
+				return err
+			}
+			parts, err := e.listUploadParts(ctx, u.UploadID, 0, 0)
+			if err != nil {
+				return err
+			}
+			ops := []meta.Op{meta.Delete(ent.Key)}
+			for _, p := range parts {
+				ops = append(ops, meta.Delete(partKey(u.UploadID, p.Number)))
+			}
+			if _, err := e.kv.Txn(ctx, meta.Txn{Ops: ops}); err != nil {
+				return err
+			}
+			e.deleteData(parts...)
 		}
 	}
-	return true, nil
 }
 
 // SetBucketVersioning implements Buckets.

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"slices"
 	"strconv"
@@ -18,17 +19,58 @@ import (
 // maxParts is S3's limit on parts per upload.
 const maxParts = 10000
 
-// CreateMultipartUpload implements Multipart.
+// CreateMultipartUpload implements Multipart. The bucket's revision guards
+// the new record, so an upload never outlives a bucket deleted meanwhile.
 func (e *Engine) CreateMultipartUpload(ctx context.Context, bucket, key string, opts PutOptions) (string, error) {
-	if _, _, err := e.getBucket(ctx, bucket); err != nil {
+	ctype, err := UploadChecksumType(opts.ChecksumAlgorithm, opts.ChecksumType)
+	if err != nil {
 		return "", err
 	}
 	if !ValidObjectKey(key) {
+		if _, _, err := e.getBucket(ctx, bucket); err != nil {
+			return "", err
+		}
 		return "", ErrInvalidObjectName
 	}
-	u := uploadRecord{UploadID: newID(), Key: key, Initiated: e.cfg.Now().UTC(), Meta: opts.Meta, ChecksumAlgorithm: opts.ChecksumAlgorithm}
-	_, err := e.kv.Txn(ctx, meta.Txn{Ops: []meta.Op{meta.Put(uploadKey(bucket, key, u.UploadID), encode(u))}})
-	return u.UploadID, err
+	u := uploadRecord{UploadID: newID(), Key: key, Meta: opts.Meta, ChecksumAlgorithm: opts.ChecksumAlgorithm, ChecksumType: ctype}
+	for range retries {
+		_, brev, err := e.getBucket(ctx, bucket)
+		if err != nil {
+			return "", err
+		}
+		u.Initiated = e.cfg.Now().UTC()
+		err = e.txn(ctx, meta.Txn{
+			Compares: []meta.Compare{{Key: bucketKey(bucket), Revision: brev}},
+			Ops:      []meta.Op{meta.Put(uploadKey(bucket, key, u.UploadID), encode(u))},
+		})
+		if !errors.Is(err, errRetry) {
+			return u.UploadID, err
+		}
+	}
+	return "", ErrConflict
+}
+
+// UploadChecksumType is the checksum type of an upload created with alg and
+// the requested type t: each algorithm's default when t is empty, and
+// ErrChecksumMismatch for a pair S3 does not allow (a type without an
+// algorithm, FULL_OBJECT of a digest that does not combine, COMPOSITE
+// CRC64NVME).
+func UploadChecksumType(alg ChecksumAlgorithm, t string) (string, error) {
+	switch {
+	case alg == "" && t == "":
+		return "", nil
+	case alg == "":
+		return "", fmt.Errorf("%w: checksum type %s without an algorithm", ErrChecksumMismatch, t)
+	case t == "" && alg == ChecksumCRC64NVME:
+		return ChecksumFullObject, nil
+	case t == "":
+		return ChecksumComposite, nil
+	case t == ChecksumFullObject && !CanCombine(alg), t == ChecksumComposite && alg == ChecksumCRC64NVME:
+		return "", fmt.Errorf("%w: the %s checksum type is not supported for %s", ErrChecksumMismatch, t, alg)
+	case t != ChecksumFullObject && t != ChecksumComposite:
+		return "", fmt.Errorf("%w: checksum type %q", ErrChecksumMismatch, t)
+	}
+	return t, nil
 }
 
 // getUpload reads an upload record and its revision.
@@ -47,31 +89,57 @@ func (e *Engine) getUpload(ctx context.Context, bucket, key, id string) (uploadR
 	if err != nil {
 		return u, 0, err
 	}
-	return u, ent.Revision, decode(ent.Value, &u)
+	if err := decode(ent.Value, &u); err != nil {
+		return u, 0, err
+	}
+	if u.ChecksumAlgorithm != "" && u.ChecksumType == "" {
+		u.ChecksumType = ChecksumComposite // recorded before types were
+	}
+	return u, ent.Revision, nil
 }
 
 // UploadPart implements Multipart.
 func (e *Engine) UploadPart(ctx context.Context, bucket, key, uploadID string, n int, r io.Reader, opts PartOptions) (PartInfo, error) {
 	return e.storePart(ctx, bucket, key, uploadID, n, r, opts.Size, func() []Checksum {
 		if opts.Checksum != nil && opts.Checksum.Algorithm != "" {
-			return []Checksum{*opts.Checksum}
+			return []Checksum{{Algorithm: opts.Checksum.Algorithm, Value: opts.Checksum.Value}}
 		}
 		return nil
 	})
 }
 
-func (e *Engine) storePart(ctx context.Context, bucket, key, uploadID string, n int, r io.Reader, size int64, sums func() []Checksum) (PartInfo, error) {
+// storePart writes a part. In an upload created with a checksum algorithm
+// every part gets that checksum, computed here as the bytes stream (a
+// client's own, already verified, is the same value), so the object's
+// checksum can always be made from its parts'.
+func (e *Engine) storePart(ctx context.Context, bucket, key, uploadID string, n int, r io.Reader, size int64, given func() []Checksum) (PartInfo, error) {
 	if n < 1 || n > maxParts {
 		return PartInfo{}, ErrInvalidPartNumber
 	}
-	if _, _, err := e.getUpload(ctx, bucket, key, uploadID); err != nil {
+	u, _, err := e.getUpload(ctx, bucket, key, uploadID)
+	if err != nil {
 		return PartInfo{}, err
+	}
+	var h hash.Hash
+	if u.ChecksumAlgorithm != "" {
+		h = NewChecksumHash(u.ChecksumAlgorithm)
+		r = io.TeeReader(r, h)
 	}
 	d, err := e.writeData(ctx, hashKey(bucket, key), r, size)
 	if err != nil {
 		return PartInfo{}, err
 	}
-	d.Number, d.Checksums, d.Name = n, sums(), bucket+"/"+key
+	d.Checksums, d.Name = given(), bucket+"/"+key
+	if h != nil {
+		for _, c := range d.Checksums {
+			if c.Algorithm != u.ChecksumAlgorithm {
+				e.deleteData(d)
+				return PartInfo{}, fmt.Errorf("%w: part checksum %s, upload created with %s", ErrChecksumMismatch, c.Algorithm, u.ChecksumAlgorithm)
+			}
+		}
+		d.Checksums = []Checksum{{Algorithm: u.ChecksumAlgorithm, Value: base64.StdEncoding.EncodeToString(h.Sum(nil))}}
+	}
+	d.Number = n
 	for range retries {
 		_, urev, err := e.getUpload(ctx, bucket, key, uploadID)
 		if err != nil {
@@ -163,11 +231,24 @@ func (e *Engine) listUploadParts(ctx context.Context, uploadID string, after, li
 	return out, nil
 }
 
-// CompleteMultipartUpload implements Multipart.
+// CompleteMultipartUpload implements Multipart. Completing an upload that
+// was already completed, with the same part list, answers what the first
+// completion made while that version exists (clients retry a completion
+// whose answer they lost).
 func (e *Engine) CompleteMultipartUpload(ctx context.Context, bucket, key, uploadID string, parts []CompletePart, opts CompleteOptions) (ObjectInfo, error) {
 	u, urev, err := e.getUpload(ctx, bucket, key, uploadID)
+	var unf *UploadNotFoundError
+	if errors.As(err, &unf) && uploadID != "" {
+		info, found, cerr := e.completedUpload(ctx, bucket, key, uploadID, parts, opts)
+		if cerr != nil || found {
+			return info, cerr
+		}
+	}
 	if err != nil {
 		return ObjectInfo{}, err
+	}
+	if opts.ChecksumType != "" && opts.ChecksumType != u.ChecksumType {
+		return ObjectInfo{}, fmt.Errorf("%w: the upload was created with checksum type %q, not %s", ErrChecksumMismatch, u.ChecksumType, opts.ChecksumType)
 	}
 	stored, err := e.listUploadParts(ctx, uploadID, 0, 0)
 	if err != nil {
@@ -177,7 +258,7 @@ func (e *Engine) CompleteMultipartUpload(ctx context.Context, bucket, key, uploa
 	if err != nil {
 		return ObjectInfo{}, err
 	}
-	v := versionRecord{Meta: u.Meta, Multipart: true, Parts: chosen, PartsCount: len(chosen)}
+	v := versionRecord{Meta: u.Meta, Multipart: true, Parts: chosen, PartsCount: len(chosen), UploadID: uploadID}
 	md5s := md5.New()
 	for _, p := range chosen {
 		v.Size += p.Size
@@ -185,8 +266,8 @@ func (e *Engine) CompleteMultipartUpload(ctx context.Context, bucket, key, uploa
 		md5s.Write(raw)
 	}
 	v.ETag = fmt.Sprintf(`"%s-%d"`, hex.EncodeToString(md5s.Sum(nil)), len(chosen))
-	v.Checksums = compositeChecksum(u.ChecksumAlgorithm, chosen)
-	if err := matchComposite(opts.Checksum, v.Checksums); err != nil {
+	v.Checksums = multipartChecksum(u.ChecksumAlgorithm, u.ChecksumType, chosen)
+	if err := matchObjectChecksum(opts.Checksum, v.Checksums); err != nil {
 		return ObjectInfo{}, err
 	}
 	ops := []meta.Op{meta.Delete(uploadKey(bucket, key, uploadID))}
@@ -203,6 +284,38 @@ func (e *Engine) CompleteMultipartUpload(ctx context.Context, bucket, key, uploa
 	}
 	e.deleteData(unusedParts(stored, chosen)...)
 	return v.info(bucket, key, true), nil
+}
+
+// completedUpload finds the version an earlier completion of uploadID made;
+// found is false when there is none or the part list differs.
+func (e *Engine) completedUpload(ctx context.Context, bucket, key, uploadID string, parts []CompletePart, opts CompleteOptions) (ObjectInfo, bool, error) {
+	vs, err := e.listKeyVersions(ctx, bucket, key)
+	if err != nil {
+		return ObjectInfo{}, false, err
+	}
+	for i, ve := range vs {
+		if ve.rec.UploadID != uploadID {
+			continue
+		}
+		done, err := e.loadParts(ctx, ve.rec)
+		if err != nil {
+			return ObjectInfo{}, false, err
+		}
+		if len(done) != len(parts) {
+			return ObjectInfo{}, false, nil
+		}
+		for j, p := range done {
+			cp := parts[j]
+			if cp.Number != p.Number || strings.Trim(cp.ETag, `" `) != strings.Trim(p.ETag, `"`) || !partChecksumsMatch(cp.Checksums, p.Checksums) {
+				return ObjectInfo{}, false, nil
+			}
+		}
+		if err := matchObjectChecksum(opts.Checksum, ve.rec.Checksums); err != nil {
+			return ObjectInfo{}, true, err
+		}
+		return ve.rec.info(bucket, key, i == 0), true, nil
+	}
+	return ObjectInfo{}, false, nil
 }
 
 // selectParts checks the client's part list against what was uploaded.
@@ -244,34 +357,48 @@ func unusedParts(stored, chosen []dataRecord) []dataRecord {
 	return out
 }
 
-// compositeChecksum is S3's checksum of a multipart object: the checksum of
-// the concatenated binary part checksums, suffixed with the part count.
-func compositeChecksum(alg ChecksumAlgorithm, parts []dataRecord) []Checksum {
+// multipartChecksum is the checksum of a multipart object from its parts':
+// COMPOSITE, the checksum of the concatenated binary part checksums
+// suffixed with the part count; FULL_OBJECT, the CRC of all the bytes,
+// combined from the parts' CRCs and sizes. Nil when the upload has no
+// algorithm or a part lacks its checksum (parts stored before every part
+// got one).
+func multipartChecksum(alg ChecksumAlgorithm, ctype string, parts []dataRecord) []Checksum {
 	if alg == "" {
 		return nil
+	}
+	sums := make([]string, len(parts))
+	for i, p := range parts {
+		j := slices.IndexFunc(p.Checksums, func(c Checksum) bool { return c.Algorithm == alg })
+		if j < 0 {
+			return nil
+		}
+		sums[i] = p.Checksums[j].Value
+	}
+	if ctype == ChecksumFullObject {
+		pieces := make([]crcPiece, len(parts))
+		for i, p := range parts {
+			pieces[i] = crcPiece{sum: sums[i], size: p.Size}
+		}
+		v, ok := combineCRCs(alg, pieces)
+		if !ok {
+			return nil
+		}
+		return []Checksum{{Algorithm: alg, Value: v, Type: ChecksumFullObject}}
 	}
 	h := NewChecksumHash(alg)
 	if h == nil {
 		return nil
 	}
-	for _, p := range parts {
-		found := false
-		for _, c := range p.Checksums {
-			if c.Algorithm == alg {
-				raw, err := base64.StdEncoding.DecodeString(c.Value)
-				if err != nil {
-					return nil
-				}
-				h.Write(raw)
-				found = true
-			}
-		}
-		if !found {
+	for _, s := range sums {
+		raw, err := base64.StdEncoding.DecodeString(s)
+		if err != nil {
 			return nil
 		}
+		h.Write(raw)
 	}
 	v := base64.StdEncoding.EncodeToString(h.Sum(nil)) + "-" + strconv.Itoa(len(parts))
-	return []Checksum{{Algorithm: alg, Value: v, Type: "COMPOSITE"}}
+	return []Checksum{{Algorithm: alg, Value: v, Type: ChecksumComposite}}
 }
 
 // partChecksumsMatch reports whether every checksum the client names for a
@@ -285,9 +412,10 @@ func partChecksumsMatch(given, stored []Checksum) bool {
 	return true
 }
 
-// matchComposite checks the client's checksum of a completed upload
-// against the composite one computed from its parts.
-func matchComposite(want *Checksum, got []Checksum) error {
+// matchObjectChecksum checks the client's checksum of a completed upload
+// against the one computed from its parts: a composite one with or
+// without its "-<parts>" suffix, a full-object one exactly.
+func matchObjectChecksum(want *Checksum, got []Checksum) error {
 	if want == nil {
 		return nil
 	}
@@ -295,9 +423,13 @@ func matchComposite(want *Checksum, got []Checksum) error {
 		if c.Algorithm != want.Algorithm {
 			continue
 		}
-		value, parts, _ := strings.Cut(c.Value, "-")
-		wv, wparts, suffixed := strings.Cut(want.Value, "-")
-		if wv != value || suffixed && wparts != parts {
+		ok := want.Value == c.Value
+		if c.Type == ChecksumComposite {
+			value, parts, _ := strings.Cut(c.Value, "-")
+			wv, wparts, suffixed := strings.Cut(want.Value, "-")
+			ok = wv == value && (!suffixed || wparts == parts)
+		}
+		if !ok {
 			return fmt.Errorf("%w: %s of the object is %s, the request says %s", ErrBadDigest, c.Algorithm, c.Value, want.Value)
 		}
 		return nil
@@ -336,7 +468,7 @@ func (e *Engine) ListParts(ctx context.Context, bucket, key, uploadID string, op
 	if err != nil {
 		return ListPartsResult{}, err
 	}
-	res := ListPartsResult{Meta: u.Meta, ChecksumAlgorithm: u.ChecksumAlgorithm, Initiated: u.Initiated}
+	res := ListPartsResult{Meta: u.Meta, ChecksumAlgorithm: u.ChecksumAlgorithm, ChecksumType: u.ChecksumType, Initiated: u.Initiated}
 	if opts.MaxParts <= 0 {
 		return res, nil
 	}

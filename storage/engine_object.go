@@ -2,8 +2,10 @@ package storage
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"time"
 
@@ -227,6 +229,16 @@ func (e *Engine) prepareRead(ctx context.Context, bucket, key string, opts GetOp
 	if err := CheckConditions(info, opts.Cond); err != nil {
 		return v, info, nil, err
 	}
+	if opts.Parts && v.Multipart {
+		if v.Parts == nil {
+			if v.Parts, err = e.loadParts(ctx, v); err != nil {
+				return v, info, nil, err
+			}
+		}
+		for _, p := range v.Parts {
+			info.Parts = append(info.Parts, p.partInfo())
+		}
+	}
 	if opts.PartNumber > 0 {
 		if v.Multipart && v.Parts == nil {
 			if v.Parts, err = e.loadParts(ctx, v); err != nil {
@@ -365,11 +377,27 @@ func (e *Engine) CopyObject(ctx context.Context, src CopySource, dstBucket, dstK
 		return ObjectInfo{}, err
 	}
 	defer rc.Close()
-	sums := v.Checksums
-	if v.Multipart {
-		// A composite checksum describes the source's parts, not the copy.
-		sums = nil
+	// The copy gets the requested checksum, else one of the source's
+	// algorithm, computed over the bytes as they are copied: the copy is
+	// one part, so a source's composite checksum becomes a full-object one.
+	alg := opts.ChecksumAlgorithm
+	if alg == "" && len(v.Checksums) > 0 {
+		alg = v.Checksums[0].Algorithm
+	}
+	var body io.Reader = rc
+	var h hash.Hash
+	if alg != "" {
+		if h = NewChecksumHash(alg); h == nil {
+			return ObjectInfo{}, fmt.Errorf("%w: checksum algorithm %q", ErrInvalidArgument, alg)
+		}
+		body = io.TeeReader(rc, h)
+	}
+	sums := func() []Checksum {
+		if h == nil {
+			return nil
+		}
+		return []Checksum{{Algorithm: alg, Value: base64.StdEncoding.EncodeToString(h.Sum(nil)), Type: ChecksumFullObject}}
 	}
 	pre := writeConditions(opts.IfNoneMatchStar, opts.IfMatch, dstBucket, dstKey)
-	return e.put(ctx, dstBucket, dstKey, rc, v.Size, md, func() []Checksum { return sums }, pre)
+	return e.put(ctx, dstBucket, dstKey, body, v.Size, md, sums, pre)
 }

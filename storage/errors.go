@@ -29,6 +29,10 @@ var (
 	ErrConflict           = errors.New("storage: concurrent update conflict")
 	ErrMethodNotAllowed   = errors.New("storage: method not allowed on a delete marker")
 	ErrInvalidPartNumber  = errors.New("storage: invalid part number")
+	// ErrChecksumMismatch: a checksum algorithm or type that is not the
+	// one the multipart upload was created with, or one S3 does not
+	// allow with it.
+	ErrChecksumMismatch = errors.New("storage: checksum algorithm or type not the upload's")
 	// ErrCommitUnknown: a metadata commit may or may not have happened
 	// (the leader changed and the outcome could not be read back). Data it
 	// referenced is kept; garbage collection removes it if unreferenced.

@@ -113,6 +113,9 @@ type versionRecord struct {
 	// Versioned is set when the bucket had versioning configured, so the
 	// version id is shown to clients.
 	Versioned bool `json:"versioned,omitempty"`
+	// UploadID is the multipart upload that made the version, so a
+	// repeated CompleteMultipartUpload finds what the first one made.
+	UploadID string `json:"uid,omitempty"`
 }
 
 // partsRecord is where a version's bytes are.
@@ -135,6 +138,7 @@ type uploadRecord struct {
 	Initiated         time.Time         `json:"init"`
 	Meta              Metadata          `json:"meta"`
 	ChecksumAlgorithm ChecksumAlgorithm `json:"calg,omitempty"`
+	ChecksumType      string            `json:"ctype,omitempty"`
 }
 
 func encode(v any) []byte {

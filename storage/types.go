@@ -44,6 +44,13 @@ const (
 	ChecksumCRC64NVME ChecksumAlgorithm = "CRC64NVME"
 )
 
+// The checksum types: of the whole object's bytes, or (multipart only) of
+// the parts' checksums.
+const (
+	ChecksumFullObject = "FULL_OBJECT"
+	ChecksumComposite  = "COMPOSITE"
+)
+
 // Checksum is one algorithm's base64 value; Type is FULL_OBJECT or COMPOSITE.
 type Checksum struct {
 	Algorithm ChecksumAlgorithm `json:"a"`
@@ -67,8 +74,11 @@ type PutOptions struct {
 	Size     int64 // -1 when unknown
 	Meta     Metadata
 	Checksum *Checksum // verified by the caller's reader; stored and returned
-	// ChecksumAlgorithm declared for multipart uploads.
+	// ChecksumAlgorithm declared for multipart uploads, and how their
+	// parts' checksums make the object's: ChecksumComposite or
+	// ChecksumFullObject ("" picks the algorithm's default).
 	ChecksumAlgorithm ChecksumAlgorithm
+	ChecksumType      string
 	// Preconditions evaluated atomically with the commit.
 	IfNoneMatchStar bool
 	IfMatch         string
@@ -87,6 +97,8 @@ type GetOptions struct {
 	Range      *Range
 	PartNumber int
 	Cond       Conditions
+	// Parts asks HeadObject for ObjectInfo.Parts.
+	Parts bool
 }
 
 // Conditions are the HTTP preconditions of GET/HEAD (and copy-source ones).
@@ -124,6 +136,8 @@ type ObjectInfo struct {
 	PartsCount   int
 	Versioned    bool // bucket had versioning enabled when written (version id is real)
 	StorageClass string
+	// Parts of a multipart object, in order, when GetOptions.Parts asked.
+	Parts []PartInfo
 }
 
 // DeleteOptions selects a version to delete.
@@ -208,10 +222,13 @@ type CompletePart struct {
 type CompleteOptions struct {
 	IfNoneMatchStar bool
 	IfMatch         string
-	// Checksum, when set, is the client's COMPOSITE checksum of the whole
-	// object (base64, with or without the "-<parts>" suffix); the upload
-	// completes only if it matches.
+	// Checksum, when set, is the client's checksum of the whole object
+	// (COMPOSITE: base64 with or without the "-<parts>" suffix;
+	// FULL_OBJECT: the CRC of all bytes); the upload completes only if it
+	// matches.
 	Checksum *Checksum
+	// ChecksumType, when set, must be the upload's checksum type.
+	ChecksumType string
 }
 
 // ListPartsOptions pages ListParts.
@@ -227,6 +244,7 @@ type ListPartsResult struct {
 	NextPartNumberMarker int
 	Meta                 Metadata
 	ChecksumAlgorithm    ChecksumAlgorithm
+	ChecksumType         string
 	Initiated            time.Time
 }
 
