@@ -15,7 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/filesphere/filesphere/s3api"
-	"github.com/filesphere/filesphere/s3api/s3test"
+	"github.com/filesphere/filesphere/internal/s3test"
 	"github.com/filesphere/filesphere/storage"
 )
 

@@ -15,7 +15,7 @@ func TestUnknownLengthLimit(t *testing.T) {
 		size    int
 		tooLong bool
 	}{{0, false}, {10, false}, {11, true}, {1 << 20, true}} {
-		src := &countingReader{r: bytes.NewReader(make([]byte, tc.size))}
+		src := &tallyReader{r: bytes.NewReader(make([]byte, tc.size))}
 		v := newVerifyingReader(src, -1, checksumSpec{}, nil)
 		v.limit = 10
 		n, err := io.Copy(io.Discard, v)
@@ -31,12 +31,12 @@ func TestUnknownLengthLimit(t *testing.T) {
 	}
 }
 
-type countingReader struct {
+type tallyReader struct {
 	r io.Reader
 	n int
 }
 
-func (c *countingReader) Read(p []byte) (int, error) {
+func (c *tallyReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += n
 	return n, err
