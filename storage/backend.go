@@ -16,6 +16,8 @@ type Backend interface {
 	BucketConfigs
 	Objects
 	Multipart
+	ObjectTagging
+	ObjectLocks
 }
 
 // Buckets manages the bucket namespace and bucket settings.

@@ -20,13 +20,14 @@ const maxParts = 10000
 
 // CreateMultipartUpload implements Multipart.
 func (e *Engine) CreateMultipartUpload(ctx context.Context, bucket, key string, opts PutOptions) (string, error) {
-	if _, _, err := e.getBucket(ctx, bucket); err != nil {
-		return "", err
-	}
 	if !ValidObjectKey(key) {
 		return "", ErrInvalidObjectName
 	}
-	u := uploadRecord{UploadID: newID(), Key: key, Initiated: e.cfg.Now().UTC(), Meta: opts.Meta, ChecksumAlgorithm: opts.ChecksumAlgorithm}
+	if err := e.checkUploadLock(ctx, bucket, opts); err != nil {
+		return "", err
+	}
+	u := uploadRecord{UploadID: newID(), Key: key, Initiated: e.cfg.Now().UTC(), Meta: opts.Meta, ChecksumAlgorithm: opts.ChecksumAlgorithm,
+		Tags: opts.Tags, Lock: opts.Lock}
 	_, err := e.kv.Txn(ctx, meta.Txn{Ops: []meta.Op{meta.Put(uploadKey(bucket, key, u.UploadID), encode(u))}})
 	return u.UploadID, err
 }
@@ -177,7 +178,7 @@ func (e *Engine) CompleteMultipartUpload(ctx context.Context, bucket, key, uploa
 	if err != nil {
 		return ObjectInfo{}, err
 	}
-	v := versionRecord{Meta: u.Meta, Multipart: true, Parts: chosen, PartsCount: len(chosen)}
+	v := versionRecord{Meta: u.Meta, Multipart: true, Parts: chosen, PartsCount: len(chosen), Tags: u.Tags, Lock: u.Lock}
 	md5s := md5.New()
 	for _, p := range chosen {
 		v.Size += p.Size
