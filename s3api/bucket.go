@@ -93,7 +93,8 @@ func (s *Server) createBucket(ctx context.Context, req *request) (*response, err
 			return nil, err
 		}
 	}
-	err := s.backend.CreateBucket(ctx, req.route.Bucket, storage.CreateBucketOptions{Region: region, Owner: req.id.AccessKey})
+	err := s.backend.CreateBucket(ctx, req.route.Bucket, storage.CreateBucketOptions{Region: region, Owner: req.id.AccessKey,
+		ObjectLock: createBucketLock(req.Header)})
 	if err != nil {
 		return nil, err
 	}

@@ -74,6 +74,11 @@ const (
 	ErrNoSuchBucketPolicy             ErrorCode = "NoSuchBucketPolicy"
 	ErrInvalidPartNumber              ErrorCode = "InvalidPartNumber"
 	ErrInvalidStorageClass            ErrorCode = "InvalidStorageClass"
+	ErrBadRequest                     ErrorCode = "BadRequest"
+	ErrInvalidTag                     ErrorCode = "InvalidTag"
+	ErrNoSuchTagSet                   ErrorCode = "NoSuchTagSet"
+	ErrObjectLockConfigNotFound       ErrorCode = "ObjectLockConfigurationNotFoundError"
+	ErrNoSuchObjectLockConfig         ErrorCode = "NoSuchObjectLockConfiguration"
 	// ErrInvalidAction is the IAM/STS Query API code for an action the
 	// endpoint does not offer.
 	ErrInvalidAction ErrorCode = "InvalidAction"
@@ -131,6 +136,11 @@ var errorTable = map[ErrorCode]apiErrorDef{
 	ErrNoSuchBucketPolicy:             {http.StatusNotFound, "The bucket policy does not exist."},
 	ErrInvalidPartNumber:              {http.StatusRequestedRangeNotSatisfiable, "The requested partnumber is not satisfiable."},
 	ErrInvalidStorageClass:            {http.StatusBadRequest, "The storage class you specified is not valid."},
+	ErrBadRequest:                     {http.StatusBadRequest, "Bad Request."},
+	ErrInvalidTag:                     {http.StatusBadRequest, "The tag provided was not a valid tag."},
+	ErrNoSuchTagSet:                   {http.StatusNotFound, "The TagSet does not exist"},
+	ErrObjectLockConfigNotFound:       {http.StatusNotFound, "Object Lock configuration does not exist for this bucket"},
+	ErrNoSuchObjectLockConfig:         {http.StatusNotFound, "The specified object does not have a ObjectLock configuration"},
 	ErrInvalidAction:                  {http.StatusBadRequest, "The action or operation requested is invalid. Verify that the action is typed correctly."},
 }
 
@@ -260,6 +270,7 @@ func storageError(err error) *APIError {
 		onf *storage.ObjectNotFoundError
 		vnf *storage.VersionNotFoundError
 		unf *storage.UploadNotFoundError
+		cnf *storage.ConfigNotFoundError
 	)
 	switch {
 	case errors.As(err, &bnf):
@@ -280,37 +291,51 @@ func storageError(err error) *APIError {
 		return e
 	case errors.As(err, &unf):
 		return &APIError{Code: ErrNoSuchUpload, UploadID: unf.UploadID, Err: err}
+	case errors.As(err, &cnf) && cnf.Kind == storage.ConfigTagging:
+		return &APIError{Code: ErrNoSuchTagSet, BucketName: cnf.Bucket, Err: err}
 	}
 	table := []struct {
 		err  error
 		code ErrorCode
+		msg  string // overrides the code's message when set
 	}{
-		{storage.ErrInvalidBucketName, ErrInvalidBucketName},
-		{storage.ErrInvalidObjectName, ErrInvalidArgument},
-		{storage.ErrBucketExists, ErrBucketAlreadyOwnedByYou},
-		{storage.ErrBucketNotEmpty, ErrBucketNotEmpty},
-		{storage.ErrPreconditionFailed, ErrPreconditionFailed},
-		{storage.ErrNotModified, ErrNotModified},
-		{storage.ErrInvalidRange, ErrInvalidRange},
-		{storage.ErrInvalidPart, ErrInvalidPart},
-		{storage.ErrInvalidPartOrder, ErrInvalidPartOrder},
-		{storage.ErrEntityTooSmall, ErrEntityTooSmall},
-		{storage.ErrEntityTooLarge, ErrEntityTooLarge},
-		{storage.ErrIncompleteBody, ErrIncompleteBody},
-		{storage.ErrBadDigest, ErrBadDigest},
-		{storage.ErrInvalidCopy, ErrInvalidRequest},
-		{storage.ErrInvalidVersionID, ErrInvalidArgument},
-		{storage.ErrInvalidArgument, ErrInvalidArgument},
-		{storage.ErrWriteQuorum, ErrServiceUnavailable},
-		{storage.ErrReadQuorum, ErrServiceUnavailable},
-		{storage.ErrConflict, ErrConditionalRequestConflict},
-		{storage.ErrCommitUnknown, ErrServiceUnavailable},
-		{storage.ErrMethodNotAllowed, ErrMethodNotAllowed},
-		{storage.ErrInvalidPartNumber, ErrInvalidPartNumber},
+		{storage.ErrInvalidBucketName, ErrInvalidBucketName, ""},
+		{storage.ErrInvalidObjectName, ErrInvalidArgument, ""},
+		{storage.ErrBucketExists, ErrBucketAlreadyOwnedByYou, ""},
+		{storage.ErrBucketNotEmpty, ErrBucketNotEmpty, ""},
+		{storage.ErrPreconditionFailed, ErrPreconditionFailed, ""},
+		{storage.ErrNotModified, ErrNotModified, ""},
+		{storage.ErrInvalidRange, ErrInvalidRange, ""},
+		{storage.ErrInvalidPart, ErrInvalidPart, ""},
+		{storage.ErrInvalidPartOrder, ErrInvalidPartOrder, ""},
+		{storage.ErrEntityTooSmall, ErrEntityTooSmall, ""},
+		{storage.ErrEntityTooLarge, ErrEntityTooLarge, ""},
+		{storage.ErrIncompleteBody, ErrIncompleteBody, ""},
+		{storage.ErrBadDigest, ErrBadDigest, ""},
+		{storage.ErrInvalidCopy, ErrInvalidRequest, ""},
+		{storage.ErrInvalidVersionID, ErrInvalidArgument, ""},
+		{storage.ErrInvalidArgument, ErrInvalidArgument, ""},
+		{storage.ErrWriteQuorum, ErrServiceUnavailable, ""},
+		{storage.ErrReadQuorum, ErrServiceUnavailable, ""},
+		{storage.ErrConflict, ErrConditionalRequestConflict, ""},
+		{storage.ErrCommitUnknown, ErrServiceUnavailable, ""},
+		{storage.ErrMethodNotAllowed, ErrMethodNotAllowed, ""},
+		{storage.ErrInvalidPartNumber, ErrInvalidPartNumber, ""},
+		{storage.ErrObjectLockNotEnabled, ErrInvalidRequest, "Bucket is missing Object Lock Configuration"},
+		{storage.ErrNoObjectLockConfig, ErrObjectLockConfigNotFound, ""},
+		{storage.ErrObjectLocked, ErrAccessDenied, "Access Denied because object protected by object lock."},
+		{storage.ErrNoObjectRetention, ErrNoSuchObjectLockConfig, ""},
+		{storage.ErrLockNeedsVersioning, ErrInvalidBucketState, "Versioning must be 'Enabled' on the bucket to apply a Object Lock configuration"},
+		{storage.ErrVersioningLocked, ErrInvalidBucketState, "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed."},
+		{storage.ErrRetainUntilPast, ErrInvalidArgument, "The retain until date must be in the future!"},
+		{storage.ErrInvalidRetentionMode, ErrMalformedXML, ""},
+		{storage.ErrInvalidRetentionPeriod, ErrInvalidArgument, "Default retention period must be a positive integer value."},
+		{storage.ErrRetentionPeriodTooLong, ErrInvalidArgument, "Default retention period too large."},
+		{storage.ErrLockNeedsDigest, ErrInvalidRequest, "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters"},
 	}
 	for _, row := range table {
 		if errors.Is(err, row.err) {
-			return &APIError{Code: row.code, Err: err}
+			return &APIError{Code: row.code, Message: row.msg, Err: err}
 		}
 	}
 	return nil

@@ -150,10 +150,7 @@ func (e *Engine) PutObjectRetention(ctx context.Context, bucket, key string, opt
 	if err := checkNewLock(ObjectLock{Mode: r.Mode, RetainUntil: r.RetainUntil}); err != nil {
 		return "", err
 	}
-	v, err := e.updateVersion(ctx, bucket, key, opts.VersionID, func(br bucketRecord, v *versionRecord) error {
-		if !br.ObjectLock {
-			return ErrObjectLockNotEnabled
-		}
+	v, err := e.updateVersion(ctx, bucket, key, opts.VersionID, true, func(v *versionRecord) error {
 		now := e.cfg.Now()
 		if r.Mode != "" && !r.RetainUntil.After(now) {
 			return ErrRetainUntilPast
@@ -213,10 +210,7 @@ func (e *Engine) PutObjectLegalHold(ctx context.Context, bucket, key, versionID 
 	if hold != LegalHoldOn && hold != LegalHoldOff {
 		return "", fmt.Errorf("%w: legal hold %q", ErrInvalidArgument, hold)
 	}
-	v, err := e.updateVersion(ctx, bucket, key, versionID, func(br bucketRecord, v *versionRecord) error {
-		if !br.ObjectLock {
-			return ErrObjectLockNotEnabled
-		}
+	v, err := e.updateVersion(ctx, bucket, key, versionID, true, func(v *versionRecord) error {
 		v.Lock.LegalHold = hold
 		return nil
 	})

@@ -11,8 +11,9 @@ import (
 // legal hold: never its data) by compare-and-swap on the version record
 // and the key's head, whose copy of the latest version changes with it.
 // versionID "" is the latest version; a delete marker cannot be changed.
-// fn sees the bucket record and may refuse the change.
-func (e *Engine) updateVersion(ctx context.Context, bucket, key, versionID string, fn func(bucketRecord, *versionRecord) error) (versionRecord, error) {
+// needsLock refuses the change on a bucket without object lock before
+// looking for the version; fn makes the change or refuses it.
+func (e *Engine) updateVersion(ctx context.Context, bucket, key, versionID string, needsLock bool, fn func(*versionRecord) error) (versionRecord, error) {
 	if versionID != "" {
 		if err := validVersionID(versionID); err != nil {
 			return versionRecord{}, err
@@ -22,6 +23,9 @@ func (e *Engine) updateVersion(ctx context.Context, bucket, key, versionID strin
 		br, _, err := e.getBucket(ctx, bucket)
 		if err != nil {
 			return versionRecord{}, err
+		}
+		if needsLock && !br.ObjectLock {
+			return versionRecord{}, ErrObjectLockNotEnabled
 		}
 		if !ValidObjectKey(key) {
 			return versionRecord{}, &ObjectNotFoundError{Bucket: bucket, Key: key}
@@ -38,7 +42,7 @@ func (e *Engine) updateVersion(ctx context.Context, bucket, key, versionID strin
 			return versionRecord{}, err
 		}
 		v := ent.rec
-		if err := fn(br, &v); err != nil {
+		if err := fn(&v); err != nil {
 			return ent.rec, err
 		}
 		ops := []meta.Op{meta.Put(ent.metaKey, encode(v))}

@@ -37,7 +37,7 @@ func (e *Engine) PutObjectTags(ctx context.Context, bucket, key, versionID strin
 		return "", err
 	}
 	tags = append([]Tag(nil), tags...)
-	v, err := e.updateVersion(ctx, bucket, key, versionID, func(_ bucketRecord, v *versionRecord) error {
+	v, err := e.updateVersion(ctx, bucket, key, versionID, false, func(v *versionRecord) error {
 		v.Tags = tags
 		return nil
 	})
@@ -55,7 +55,7 @@ func (e *Engine) GetObjectTags(ctx context.Context, bucket, key, versionID strin
 
 // DeleteObjectTags implements ObjectTagging.
 func (e *Engine) DeleteObjectTags(ctx context.Context, bucket, key, versionID string) (string, error) {
-	v, err := e.updateVersion(ctx, bucket, key, versionID, func(_ bucketRecord, v *versionRecord) error {
+	v, err := e.updateVersion(ctx, bucket, key, versionID, false, func(v *versionRecord) error {
 		v.Tags = nil
 		return nil
 	})
