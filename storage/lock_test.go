@@ -499,3 +499,92 @@ func countShards(t *testing.T, e *testEngine) int {
 	}
 	return n
 }
+
+// TestRetentionRacesDelete races a permanent delete of a version whose
+// retention just ended against a new retention of that version: the
+// version record's revision decides, so never both succeed.
+func TestRetentionRacesDelete(t *testing.T) {
+	ctx := context.Background()
+	e, clk := newClockedEngine(t)
+	lockBucket(t, e, "worm")
+	for i := range 20 {
+		key := "race" + string(rune('a'+i))
+		v := putLocked(t, e, "worm", key, storage.ObjectLock{Mode: storage.RetentionGovernance, RetainUntil: clk.Now().Add(time.Minute)})
+		if i%2 == 0 {
+			putLocked(t, e, "worm", key, storage.ObjectLock{}) // v is then not the latest: the head is not rewritten
+		}
+		clk.advance(2 * time.Minute) // the retention is over
+		var delErr, retErr error
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			_, delErr = e.DeleteObject(ctx, "worm", key, storage.DeleteOptions{VersionID: v.VersionID})
+		}()
+		go func() {
+			defer wg.Done()
+			_, retErr = e.PutObjectRetention(ctx, "worm", key, storage.RetentionOptions{VersionID: v.VersionID,
+				Retention: storage.Retention{Mode: storage.RetentionCompliance, RetainUntil: clk.Now().Add(time.Hour)}})
+		}()
+		wg.Wait()
+		_, headErr := e.HeadObject(ctx, "worm", key, storage.GetOptions{VersionID: v.VersionID})
+		switch {
+		case delErr == nil && retErr == nil:
+			t.Fatalf("%s: both the delete and the new retention succeeded", key)
+		case delErr == nil && headErr == nil, retErr == nil && headErr != nil:
+			t.Fatalf("%s: delete %v, retention %v, version now %v", key, delErr, retErr, headErr)
+		case retErr == nil && !errors.Is(delErr, storage.ErrObjectLocked):
+			t.Fatalf("%s: retention won but the delete answered %v", key, delErr)
+		}
+	}
+}
+
+// TestConcurrentTagUpdates: concurrent tag changes of the latest version
+// leave one writer's tags in both the version and the head.
+func TestConcurrentTagUpdates(t *testing.T) {
+	ctx := context.Background()
+	e := newTestEngine(t, 2, 1, 1<<16)
+	mustOK(t, e.CreateBucket(ctx, "tags", storage.CreateBucketOptions{}))
+	mustOK(t, e.SetBucketVersioning(ctx, "tags", storage.VersioningEnabled))
+	v, err := e.PutObject(ctx, "tags", "k", bytes.NewReader([]byte("x")), storage.PutOptions{Size: 1})
+	mustOK(t, err)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := e.PutObjectTags(ctx, "tags", "k", "", []storage.Tag{{Key: "writer", Value: string(rune('0' + i))}})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	byVersion, _, err := e.GetObjectTags(ctx, "tags", "k", v.VersionID)
+	mustOK(t, err)
+	byHead, _, err := e.GetObjectTags(ctx, "tags", "k", "")
+	mustOK(t, err)
+	if len(byVersion) != 1 || len(byHead) != 1 || byVersion[0] != byHead[0] {
+		t.Fatalf("version tags %v, head tags %v", byVersion, byHead)
+	}
+}
+
+// BenchmarkPutObjectTags measures a tag update (one compare-and-swap of
+// the version record and the head; no data is touched).
+func BenchmarkPutObjectTags(b *testing.B) {
+	ctx := context.Background()
+	e := newTestEngine(b, 2, 1, 1<<16)
+	if err := e.CreateBucket(ctx, "tags", storage.CreateBucketOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := e.PutObject(ctx, "tags", "k", bytes.NewReader([]byte("x")), storage.PutOptions{Size: 1}); err != nil {
+		b.Fatal(err)
+	}
+	tags := []storage.Tag{{Key: "project", Value: "worm"}, {Key: "tier", Value: "gold"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.PutObjectTags(ctx, "tags", "k", "", tags); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
