@@ -297,43 +297,54 @@ func storageError(err error) *APIError {
 	table := []struct {
 		err  error
 		code ErrorCode
-		msg  string // overrides the code's message when set
 	}{
-		{storage.ErrInvalidBucketName, ErrInvalidBucketName, ""},
-		{storage.ErrInvalidObjectName, ErrInvalidArgument, ""},
-		{storage.ErrBucketExists, ErrBucketAlreadyOwnedByYou, ""},
-		{storage.ErrBucketNotEmpty, ErrBucketNotEmpty, ""},
-		{storage.ErrPreconditionFailed, ErrPreconditionFailed, ""},
-		{storage.ErrNotModified, ErrNotModified, ""},
-		{storage.ErrInvalidRange, ErrInvalidRange, ""},
-		{storage.ErrInvalidPart, ErrInvalidPart, ""},
-		{storage.ErrInvalidPartOrder, ErrInvalidPartOrder, ""},
-		{storage.ErrEntityTooSmall, ErrEntityTooSmall, ""},
-		{storage.ErrEntityTooLarge, ErrEntityTooLarge, ""},
-		{storage.ErrIncompleteBody, ErrIncompleteBody, ""},
-		{storage.ErrBadDigest, ErrBadDigest, ""},
-		{storage.ErrInvalidCopy, ErrInvalidRequest, ""},
-		{storage.ErrInvalidVersionID, ErrInvalidArgument, ""},
-		{storage.ErrInvalidArgument, ErrInvalidArgument, ""},
-		{storage.ErrWriteQuorum, ErrServiceUnavailable, ""},
-		{storage.ErrReadQuorum, ErrServiceUnavailable, ""},
-		{storage.ErrConflict, ErrConditionalRequestConflict, ""},
-		{storage.ErrCommitUnknown, ErrServiceUnavailable, ""},
-		{storage.ErrMethodNotAllowed, ErrMethodNotAllowed, ""},
-		{storage.ErrInvalidPartNumber, ErrInvalidPartNumber, ""},
+		{storage.ErrInvalidBucketName, ErrInvalidBucketName},
+		{storage.ErrInvalidObjectName, ErrInvalidArgument},
+		{storage.ErrBucketExists, ErrBucketAlreadyOwnedByYou},
+		{storage.ErrBucketNotEmpty, ErrBucketNotEmpty},
+		{storage.ErrPreconditionFailed, ErrPreconditionFailed},
+		{storage.ErrNotModified, ErrNotModified},
+		{storage.ErrInvalidRange, ErrInvalidRange},
+		{storage.ErrInvalidPart, ErrInvalidPart},
+		{storage.ErrInvalidPartOrder, ErrInvalidPartOrder},
+		{storage.ErrEntityTooSmall, ErrEntityTooSmall},
+		{storage.ErrEntityTooLarge, ErrEntityTooLarge},
+		{storage.ErrIncompleteBody, ErrIncompleteBody},
+		{storage.ErrBadDigest, ErrBadDigest},
+		{storage.ErrInvalidCopy, ErrInvalidRequest},
+		{storage.ErrInvalidVersionID, ErrInvalidArgument},
+		{storage.ErrInvalidArgument, ErrInvalidArgument},
+		{storage.ErrWriteQuorum, ErrServiceUnavailable},
+		{storage.ErrReadQuorum, ErrServiceUnavailable},
+		{storage.ErrConflict, ErrConditionalRequestConflict},
+		{storage.ErrCommitUnknown, ErrServiceUnavailable},
+		{storage.ErrMethodNotAllowed, ErrMethodNotAllowed},
+		{storage.ErrInvalidPartNumber, ErrInvalidPartNumber},
+		{storage.ErrNoObjectLockConfig, ErrObjectLockConfigNotFound},
+		{storage.ErrNoObjectRetention, ErrNoSuchObjectLockConfig},
+		{storage.ErrInvalidRetentionMode, ErrMalformedXML},
+	}
+	for _, row := range table {
+		if errors.Is(err, row.err) {
+			return &APIError{Code: row.code, Err: err}
+		}
+	}
+	// Object lock errors carry S3's own messages.
+	detailed := []struct {
+		err  error
+		code ErrorCode
+		msg  string
+	}{
 		{storage.ErrObjectLockNotEnabled, ErrInvalidRequest, "Bucket is missing Object Lock Configuration"},
-		{storage.ErrNoObjectLockConfig, ErrObjectLockConfigNotFound, ""},
 		{storage.ErrObjectLocked, ErrAccessDenied, "Access Denied because object protected by object lock."},
-		{storage.ErrNoObjectRetention, ErrNoSuchObjectLockConfig, ""},
 		{storage.ErrLockNeedsVersioning, ErrInvalidBucketState, "Versioning must be 'Enabled' on the bucket to apply a Object Lock configuration"},
 		{storage.ErrVersioningLocked, ErrInvalidBucketState, "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed."},
 		{storage.ErrRetainUntilPast, ErrInvalidArgument, "The retain until date must be in the future!"},
-		{storage.ErrInvalidRetentionMode, ErrMalformedXML, ""},
 		{storage.ErrInvalidRetentionPeriod, ErrInvalidArgument, "Default retention period must be a positive integer value."},
 		{storage.ErrRetentionPeriodTooLong, ErrInvalidArgument, "Default retention period too large."},
 		{storage.ErrLockNeedsDigest, ErrInvalidRequest, "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters"},
 	}
-	for _, row := range table {
+	for _, row := range detailed {
 		if errors.Is(err, row.err) {
 			return &APIError{Code: row.code, Message: row.msg, Err: err}
 		}

@@ -20,11 +20,11 @@ const maxParts = 10000
 
 // CreateMultipartUpload implements Multipart.
 func (e *Engine) CreateMultipartUpload(ctx context.Context, bucket, key string, opts PutOptions) (string, error) {
-	if !ValidObjectKey(key) {
-		return "", ErrInvalidObjectName
-	}
 	if err := e.checkUploadLock(ctx, bucket, opts); err != nil {
 		return "", err
+	}
+	if !ValidObjectKey(key) {
+		return "", ErrInvalidObjectName
 	}
 	u := uploadRecord{UploadID: newID(), Key: key, Initiated: e.cfg.Now().UTC(), Meta: opts.Meta, ChecksumAlgorithm: opts.ChecksumAlgorithm,
 		Tags: opts.Tags, Lock: opts.Lock}
