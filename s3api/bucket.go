@@ -93,7 +93,8 @@ func (s *Server) createBucket(ctx context.Context, req *request) (*response, err
 			return nil, err
 		}
 	}
-	err := s.backend.CreateBucket(ctx, req.route.Bucket, storage.CreateBucketOptions{Region: region, Owner: req.id.AccessKey})
+	err := s.backend.CreateBucket(ctx, req.route.Bucket, storage.CreateBucketOptions{Region: region, Owner: req.id.AccessKey,
+		ObjectLock: createBucketLock(req.Header)})
 	if errors.Is(err, storage.ErrBucketExists) && region == "us-east-1" && s.ownsBucket(ctx, req) {
 		// S3 in us-east-1 answers a bucket's owner re-creating it with 200,
 		// for legacy compatibility (BucketAlreadyOwnedByYou elsewhere).

@@ -75,6 +75,11 @@ const (
 	ErrNoSuchBucketPolicy             ErrorCode = "NoSuchBucketPolicy"
 	ErrInvalidPartNumber              ErrorCode = "InvalidPartNumber"
 	ErrInvalidStorageClass            ErrorCode = "InvalidStorageClass"
+	ErrBadRequest                     ErrorCode = "BadRequest"
+	ErrInvalidTag                     ErrorCode = "InvalidTag"
+	ErrNoSuchTagSet                   ErrorCode = "NoSuchTagSet"
+	ErrObjectLockConfigNotFound       ErrorCode = "ObjectLockConfigurationNotFoundError"
+	ErrNoSuchObjectLockConfig         ErrorCode = "NoSuchObjectLockConfiguration"
 	// ErrInvalidAction is the IAM/STS Query API code for an action the
 	// endpoint does not offer.
 	ErrInvalidAction ErrorCode = "InvalidAction"
@@ -133,6 +138,11 @@ var errorTable = map[ErrorCode]apiErrorDef{
 	ErrNoSuchBucketPolicy:             {http.StatusNotFound, "The bucket policy does not exist."},
 	ErrInvalidPartNumber:              {http.StatusRequestedRangeNotSatisfiable, "The requested partnumber is not satisfiable."},
 	ErrInvalidStorageClass:            {http.StatusBadRequest, "The storage class you specified is not valid."},
+	ErrBadRequest:                     {http.StatusBadRequest, "Bad Request."},
+	ErrInvalidTag:                     {http.StatusBadRequest, "The tag provided was not a valid tag."},
+	ErrNoSuchTagSet:                   {http.StatusNotFound, "The TagSet does not exist"},
+	ErrObjectLockConfigNotFound:       {http.StatusNotFound, "Object Lock configuration does not exist for this bucket"},
+	ErrNoSuchObjectLockConfig:         {http.StatusNotFound, "The specified object does not have a ObjectLock configuration"},
 	ErrInvalidAction:                  {http.StatusBadRequest, "The action or operation requested is invalid. Verify that the action is typed correctly."},
 }
 
@@ -262,6 +272,7 @@ func storageError(err error) *APIError {
 		onf *storage.ObjectNotFoundError
 		vnf *storage.VersionNotFoundError
 		unf *storage.UploadNotFoundError
+		cnf *storage.ConfigNotFoundError
 	)
 	switch {
 	case errors.As(err, &bnf):
@@ -285,6 +296,8 @@ func storageError(err error) *APIError {
 	case errors.Is(err, storage.ErrChecksumMismatch):
 		return &APIError{Code: ErrInvalidRequest, Err: err,
 			Message: "The checksum algorithm or checksum type does not match the one the multipart upload was created with."}
+	case errors.As(err, &cnf) && cnf.Kind == storage.ConfigTagging:
+		return &APIError{Code: ErrNoSuchTagSet, BucketName: cnf.Bucket, Err: err}
 	}
 	table := []struct {
 		err  error
@@ -312,10 +325,33 @@ func storageError(err error) *APIError {
 		{storage.ErrCommitUnknown, ErrServiceUnavailable},
 		{storage.ErrMethodNotAllowed, ErrMethodNotAllowed},
 		{storage.ErrInvalidPartNumber, ErrInvalidPartNumber},
+		{storage.ErrNoObjectLockConfig, ErrObjectLockConfigNotFound},
+		{storage.ErrNoObjectRetention, ErrNoSuchObjectLockConfig},
+		{storage.ErrInvalidRetentionMode, ErrMalformedXML},
 	}
 	for _, row := range table {
 		if errors.Is(err, row.err) {
 			return &APIError{Code: row.code, Err: err}
+		}
+	}
+	// Object lock errors carry S3's own messages.
+	detailed := []struct {
+		err  error
+		code ErrorCode
+		msg  string
+	}{
+		{storage.ErrObjectLockNotEnabled, ErrInvalidRequest, "Bucket is missing Object Lock Configuration"},
+		{storage.ErrObjectLocked, ErrAccessDenied, "Access Denied because object protected by object lock."},
+		{storage.ErrLockNeedsVersioning, ErrInvalidBucketState, "Versioning must be 'Enabled' on the bucket to apply a Object Lock configuration"},
+		{storage.ErrVersioningLocked, ErrInvalidBucketState, "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed."},
+		{storage.ErrRetainUntilPast, ErrInvalidArgument, "The retain until date must be in the future!"},
+		{storage.ErrInvalidRetentionPeriod, ErrInvalidArgument, "Default retention period must be a positive integer value."},
+		{storage.ErrRetentionPeriodTooLong, ErrInvalidArgument, "Default retention period too large."},
+		{storage.ErrLockNeedsDigest, ErrInvalidRequest, "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters"},
+	}
+	for _, row := range detailed {
+		if errors.Is(err, row.err) {
+			return &APIError{Code: row.code, Message: row.msg, Err: err}
 		}
 	}
 	return nil

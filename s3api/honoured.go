@@ -109,6 +109,17 @@ var (
 	// requestPayer acknowledges requester-pays charges; no FileSphere
 	// bucket charges requesters, where S3 too ignores it.
 	requestPayer = honoured("x-amz-request-payer")
+	// objectLock sets a new version's retention and legal hold.
+	objectLock = []honour{
+		{name: "x-amz-object-lock-mode", values: lockModes},
+		{name: "x-amz-object-lock-retain-until-date"},
+		{name: "x-amz-object-lock-legal-hold", values: legalHolds},
+	}
+	// tagging sets a new version's tags.
+	taggingHeader = honoured("x-amz-tagging")
+	// bypassGovernance takes effect for principals allowed
+	// s3:BypassGovernanceRetention (see Server.bypassGovernance).
+	bypassGovernance = []honour{{name: "x-amz-bypass-governance-retention", values: []string{"true", "false"}, fold: true}}
 )
 
 // Refused groups.
@@ -130,12 +141,13 @@ var (
 		"x-amz-copy-source-server-side-encryption-customer-algorithm",
 		"x-amz-copy-source-server-side-encryption-customer-key",
 		"x-amz-copy-source-server-side-encryption-customer-key-md5")
+	// The lock headers take only the values S3 defines; event holds are
+	// not built.
 	refuseObjectLock = append([]refusal{
-		{name: "x-amz-object-lock-mode", feature: "object lock", valid: []string{"GOVERNANCE", "COMPLIANCE"}, invalid: ErrInvalidArgument},
-		{name: "x-amz-object-lock-legal-hold", feature: "object lock", valid: []string{"ON", "OFF"}, invalid: ErrInvalidArgument},
-	}, refused("object lock", "x-amz-object-lock-retain-until-date", "x-amz-object-lock-event-hold",
+		{name: "x-amz-object-lock-mode", valid: lockModes, invalid: ErrInvalidArgument},
+		{name: "x-amz-object-lock-legal-hold", valid: legalHolds, invalid: ErrInvalidArgument},
+	}, refused("object lock event holds", "x-amz-object-lock-event-hold",
 		"x-amz-object-lock-event-hold-duration-days", "x-amz-object-lock-event-hold-duration-years")...)
-	refuseTagging  = refused("object tagging", "x-amz-tagging")
 	refuseWebsite  = refused("website redirects", "x-amz-website-redirect-location")
 	refuseOwner    = refused("expected bucket owner checks", "x-amz-expected-bucket-owner")
 	refuseSrcOwner = refused("expected bucket owner checks", "x-amz-source-expected-bucket-owner")
@@ -152,16 +164,24 @@ var (
 	refuseAlgorithm = []refusal{{name: "x-amz-checksum-algorithm", feature: "this checksum algorithm",
 		valid: checksumAlgorithms, invalid: ErrInvalidRequest, fold: true}}
 	refuseMFA        = refused("MFA delete", "x-amz-mfa")
-	refuseGovernance = refused("object lock", "x-amz-bypass-governance-retention")
+	refuseGovernance = []refusal{{name: "x-amz-bypass-governance-retention", valid: []string{"true", "false"}, invalid: ErrInvalidArgument, fold: true}}
 	refuseOptional   = refused("optional object attributes", "x-amz-optional-object-attributes")
 	// checksumType: both multipart checksum types are built; the refusal
 	// answers other values.
-	checksumType       = []honour{{name: "x-amz-checksum-type", values: []string{"COMPOSITE", "FULL_OBJECT"}}}
+	checksumType = []honour{{name: "x-amz-checksum-type", values: []string{"COMPOSITE", "FULL_OBJECT"}}}
+	// refuseDigests are the payload checksums a configuration PUT does not
+	// compute.
+	refuseDigests      = join(refuseOwner, refuseNewChecksums, refuseSDKAlgorithm)
 	refuseChecksumType = []refusal{{name: "x-amz-checksum-type", feature: "checksum types",
 		valid: []string{"COMPOSITE", "FULL_OBJECT"}, invalid: ErrInvalidRequest}}
 	refuseWriteConditions  = []refusal{{name: "if-none-match", feature: "If-None-Match values other than *"}}
-	refuseTaggingDirective = []refusal{{name: "x-amz-tagging-directive", feature: "tagging directives",
-		valid: []string{"COPY", "REPLACE"}, invalid: ErrInvalidArgument}}
+	refuseTaggingDirective = []refusal{{name: "x-amz-tagging-directive", valid: []string{"COPY", "REPLACE"}, invalid: ErrInvalidArgument}}
+)
+
+// The values S3 defines for the object lock headers.
+var (
+	lockModes  = []string{"GOVERNANCE", "COMPLIANCE"}
+	legalHolds = []string{"ON", "OFF"}
 )
 
 func join[T any](groups ...[]T) []T {
@@ -177,26 +197,25 @@ func join[T any](groups ...[]T) []T {
 // x-amz-expected-bucket-owner (refused for all, see common).
 var headerTable = map[Operation]headerRules{
 	OpPutObject: {
-		honoured: join(contentHeaders, payloadChecksums, writeConditions, ownerACL, standardClass, requestPayer),
+		honoured: join(contentHeaders, payloadChecksums, writeConditions, ownerACL, standardClass, requestPayer,
+			objectLock, taggingHeader),
 		refused: join(refuseObjectACL, refuseObjectGrants, refuseStorageClass, refuseSSE, refuseSSEC, refuseObjectLock,
-			refuseTagging, refuseWebsite, refuseOwner, refuseNewChecksums, refuseWriteConditions, refuseSDKAlgorithm,
+			refuseWebsite, refuseOwner, refuseNewChecksums, refuseWriteConditions, refuseSDKAlgorithm,
 			refused("appends", "x-amz-write-offset-bytes")),
 	},
 	OpCopyObject: {
 		honoured: join(copyConditions, contentHeaders, writeConditions, ownerACL, standardClass, requestPayer,
-			honoured("x-amz-metadata-directive"), checksumAlgorithm,
-			// No object has tags, so copying them (COPY) and replacing them
-			// with none (REPLACE without x-amz-tagging) store the same.
+			honoured("x-amz-metadata-directive"), checksumAlgorithm, objectLock, taggingHeader,
 			[]honour{{name: "x-amz-tagging-directive", values: []string{"COPY", "REPLACE"}}}),
 		refused: join(refuseObjectACL, refuseObjectGrants, refuseStorageClass, refuseSSE, refuseSSEC, refuseCopySourceSSEC,
-			refuseObjectLock, refuseTagging, refuseWebsite, refuseOwner, refuseSrcOwner, refuseWriteConditions, refuseAlgorithm,
+			refuseObjectLock, refuseWebsite, refuseOwner, refuseSrcOwner, refuseWriteConditions, refuseAlgorithm,
 			refuseTaggingDirective,
 			refused("object annotations", "x-amz-object-annotation-directive")),
 	},
 	OpCreateMultipartUpload: {
-		honoured: join(contentHeaders, ownerACL, standardClass, requestPayer, checksumAlgorithm, checksumType),
+		honoured: join(contentHeaders, ownerACL, standardClass, requestPayer, checksumAlgorithm, checksumType, objectLock, taggingHeader),
 		refused: join(refuseObjectACL, refuseObjectGrants, refuseStorageClass, refuseSSE, refuseSSEC, refuseObjectLock,
-			refuseTagging, refuseWebsite, refuseOwner, refuseChecksumType, refuseAlgorithm),
+			refuseWebsite, refuseOwner, refuseChecksumType, refuseAlgorithm),
 	},
 	OpUploadPart: {
 		honoured: join(payloadChecksums, requestPayer),
@@ -215,7 +234,7 @@ var headerTable = map[Operation]headerRules{
 	OpCreateBucket: {
 		honoured: []honour{
 			{name: "x-amz-acl", values: []string{"private"}},
-			{name: "x-amz-bucket-object-lock-enabled", values: []string{"false"}, fold: true}, // botocore sends "True"
+			{name: "x-amz-bucket-object-lock-enabled", values: []string{"true", "false"}, fold: true}, // botocore sends "True"
 			// Bucket owner enforced (ACLs disabled, the owner owns every
 			// object) is how every FileSphere bucket works.
 			{name: "x-amz-object-ownership", values: []string{"BucketOwnerEnforced"}},
@@ -223,7 +242,7 @@ var headerTable = map[Operation]headerRules{
 		refused: join(
 			[]refusal{
 				{name: "x-amz-acl", feature: "bucket ACLs other than private", valid: bucketCannedACLs, invalid: ErrInvalidArgument},
-				{name: "x-amz-bucket-object-lock-enabled", feature: "object lock", valid: []string{"true", "false"}, invalid: ErrInvalidArgument, fold: true},
+				{name: "x-amz-bucket-object-lock-enabled", valid: []string{"true", "false"}, invalid: ErrInvalidArgument, fold: true},
 				{name: "x-amz-object-ownership", feature: "object ownership other than BucketOwnerEnforced",
 					valid: []string{"BucketOwnerPreferred", "ObjectWriter", "BucketOwnerEnforced"}, invalid: ErrInvalidArgument},
 			},
@@ -234,14 +253,32 @@ var headerTable = map[Operation]headerRules{
 	OpGetObject:  {honoured: join(readConditions, requestPayer, honoured("range", "x-amz-checksum-mode")), refused: join(refuseSSEC, refuseOwner)},
 	OpHeadObject: {honoured: join(readConditions, requestPayer, honoured("range", "x-amz-checksum-mode")), refused: join(refuseSSEC, refuseOwner)},
 	OpDeleteObject: {
-		honoured: requestPayer,
+		honoured: join(requestPayer, bypassGovernance),
 		refused: join(refuseOwner, refuseMFA, refuseGovernance, refused("conditional deletes", "if-match",
 			"x-amz-if-match-last-modified-time", "x-amz-if-match-size")),
 	},
 	OpDeleteObjects: {
-		honoured: join(requestPayer, payloadChecksums),
+		honoured: join(requestPayer, payloadChecksums, bypassGovernance),
 		refused:  join(refuseOwner, refuseMFA, refuseGovernance, refuseNewChecksums, refuseSDKAlgorithm),
 	},
+	OpPutObjectTagging:    {honoured: join(payloadChecksums, requestPayer), refused: refuseDigests},
+	OpGetObjectTagging:    {honoured: requestPayer, refused: refuseOwner},
+	OpDeleteObjectTagging: {refused: refuseOwner},
+	OpPutBucketTagging:    {honoured: payloadChecksums, refused: refuseDigests},
+	OpGetBucketTagging:    {refused: refuseOwner},
+	OpDeleteBucketTagging: {refused: refuseOwner},
+	OpGetObjectLockConfig: {refused: refuseOwner},
+	OpPutObjectLockConfig: {
+		honoured: join(payloadChecksums, requestPayer),
+		refused:  join(refuseDigests, refused("object lock tokens", "x-amz-bucket-object-lock-token")),
+	},
+	OpPutObjectRetention: {
+		honoured: join(payloadChecksums, requestPayer, bypassGovernance),
+		refused:  join(refuseDigests, refuseGovernance),
+	},
+	OpGetObjectRetention: {honoured: requestPayer, refused: refuseOwner},
+	OpPutObjectLegalHold: {honoured: join(payloadChecksums, requestPayer), refused: refuseDigests},
+	OpGetObjectLegalHold: {honoured: requestPayer, refused: refuseOwner},
 	OpPutBucketVersioning: {
 		honoured: payloadChecksums,
 		refused:  join(refuseOwner, refuseMFA, refuseNewChecksums, refuseSDKAlgorithm),

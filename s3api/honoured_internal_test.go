@@ -63,8 +63,16 @@ func TestCheckHonoured(t *testing.T) {
 		{OpPutObject, http.Header{"If-None-Match": {`"abc"`}}, ErrNotImplemented},
 		{OpPutObject, http.Header{"X-Amz-Metadata-Directive": {"whatever"}}, ""}, // not S3's for PutObject: ignored
 		{OpUploadPart, http.Header{"X-Amz-Storage-Class": {"GLACIER"}}, ""},      // ditto
-		{OpCreateBucket, http.Header{"X-Amz-Bucket-Object-Lock-Enabled": {"true"}}, ErrNotImplemented},
+		{OpCreateBucket, http.Header{"X-Amz-Bucket-Object-Lock-Enabled": {"True"}}, ""},
 		{OpCreateBucket, http.Header{"X-Amz-Bucket-Object-Lock-Enabled": {"false"}}, ""},
+		{OpCreateBucket, http.Header{"X-Amz-Bucket-Object-Lock-Enabled": {"yes"}}, ErrInvalidArgument},
+		{OpPutObject, http.Header{"X-Amz-Object-Lock-Mode": {"COMPLIANCE"}, "X-Amz-Object-Lock-Retain-Until-Date": {"2030-01-01T00:00:00Z"},
+			"X-Amz-Object-Lock-Legal-Hold": {"ON"}, "X-Amz-Tagging": {"a=b"}}, ""},
+		{OpPutObject, http.Header{"X-Amz-Object-Lock-Mode": {"compliance"}}, ErrInvalidArgument},
+		{OpPutObject, http.Header{"X-Amz-Object-Lock-Event-Hold": {"ON"}}, ErrNotImplemented},
+		{OpDeleteObject, http.Header{"X-Amz-Bypass-Governance-Retention": {"True"}}, ""},
+		{OpDeleteObject, http.Header{"X-Amz-Bypass-Governance-Retention": {"maybe"}}, ErrInvalidArgument},
+		{OpPutObjectLockConfig, http.Header{"X-Amz-Bucket-Object-Lock-Token": {"t"}}, ErrNotImplemented},
 		{OpListBuckets, http.Header{"X-Amz-Expected-Bucket-Owner": {"123456789012"}}, ErrNotImplemented},
 		{OpDeleteObject, http.Header{"If-Match": {`"abc"`}}, ErrNotImplemented},
 	}

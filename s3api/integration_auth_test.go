@@ -233,7 +233,7 @@ func TestIntegrationErrorShape(t *testing.T) {
 		{rawReq{method: http.MethodGet, bucket: b, key: "k", header: http.Header{"Range": {"bytes=5-"}}}, "InvalidRange", 416},
 		{rawReq{method: http.MethodGet, bucket: b, key: "k", header: http.Header{"If-Match": {`"x"`}}}, "PreconditionFailed", 412},
 		{rawReq{method: http.MethodGet, bucket: b, key: "k", query: url.Values{"versionId": {"bogus"}}}, "InvalidArgument", 400},
-		{rawReq{method: http.MethodGet, bucket: b, query: url.Values{"tagging": {""}}}, "NotImplemented", 501},
+		{rawReq{method: http.MethodGet, bucket: b, query: url.Values{"website": {""}}}, "NotImplemented", 501},
 		{rawReq{method: http.MethodPost, bucket: b, key: "k"}, "NotImplemented", 501},
 		{rawReq{method: http.MethodPut}, "MethodNotAllowed", 405},
 		{rawReq{method: http.MethodGet, bucket: b, key: "k", secret: "wrong"}, "SignatureDoesNotMatch", 403},

@@ -190,12 +190,16 @@ func TestIntegrationNotImplemented(t *testing.T) {
 	f := newFixture(t)
 	b := f.bucket(t)
 	f.put(t, b, "k", []byte("x"))
-	_, err := f.sdk.GetBucketTagging(ctx(t), &s3.GetBucketTaggingInput{Bucket: &b})
+	_, err := f.sdk.GetBucketWebsite(ctx(t), &s3.GetBucketWebsiteInput{Bucket: &b})
 	wantErr(t, err, "NotImplemented", http.StatusNotImplemented)
-	_, err = f.sdk.PutBucketTagging(ctx(t), &s3.PutBucketTaggingInput{Bucket: &b, Tagging: &types.Tagging{TagSet: []types.Tag{{Key: aws.String("a"), Value: aws.String("b")}}}})
+	_, err = f.sdk.PutBucketReplication(ctx(t), &s3.PutBucketReplicationInput{Bucket: &b, ReplicationConfiguration: &types.ReplicationConfiguration{
+		Role: aws.String("arn:aws:iam::123456789012:role/r"), Rules: []types.ReplicationRule{{Status: types.ReplicationRuleStatusEnabled,
+			Destination: &types.Destination{Bucket: aws.String("arn:aws:s3:::other")}}}}})
 	wantErr(t, err, "NotImplemented", http.StatusNotImplemented)
-	_, err = f.sdk.GetObjectTagging(ctx(t), &s3.GetObjectTaggingInput{Bucket: &b, Key: aws.String("k")})
-	wantErr(t, err, "NotImplemented", http.StatusNotImplemented)
+	_, err = f.sdk.GetObjectAcl(ctx(t), &s3.GetObjectAclInput{Bucket: &b, Key: aws.String("k")})
+	if err != nil {
+		t.Fatalf("GetObjectAcl: %v", err)
+	}
 	_, err = f.sdk.GetBucketPolicy(ctx(t), &s3.GetBucketPolicyInput{Bucket: &b})
 	wantErr(t, err, "NotImplemented", http.StatusNotImplemented)
 	_, err = f.sdk.GetBucketCors(ctx(t), &s3.GetBucketCorsInput{Bucket: &b})
@@ -205,12 +209,14 @@ func TestIntegrationNotImplemented(t *testing.T) {
 	_, err = f.sdk.PutBucketAcl(ctx(t), &s3.PutBucketAclInput{Bucket: &b, ACL: types.BucketCannedACLPrivate})
 	wantErr(t, err, "NotImplemented", http.StatusNotImplemented)
 	// The raw answer names the subresource and is never a fake success.
-	resp, body := f.do(t, rawReq{method: http.MethodGet, bucket: b, query: url.Values{"tagging": {""}}})
+	resp, body := f.do(t, rawReq{method: http.MethodGet, bucket: b, query: url.Values{"website": {""}}})
 	doc := wantXMLError(t, resp, body, "NotImplemented", http.StatusNotImplemented)
-	if !strings.Contains(doc.Message, "tagging") {
+	if !strings.Contains(doc.Message, "website") {
 		t.Fatalf("message does not name the subresource: %q", doc.Message)
 	}
-	// A tagging PUT must not have replaced the object.
+	resp, body = f.do(t, rawReq{method: http.MethodPut, bucket: b, key: "k", query: url.Values{"torrent": {""}}, body: []byte("y")})
+	wantXMLError(t, resp, body, "NotImplemented", http.StatusNotImplemented)
+	// A subresource PUT must not have replaced the object.
 	if got := f.get(t, b, "k"); string(got) != "x" {
 		t.Fatalf("object changed by an unimplemented request: %q", got)
 	}

@@ -280,7 +280,7 @@ func TestNotImplementedLogLevel(t *testing.T) {
 	f := newFixture(t, s3test.WithAPIConfig(func(c *s3api.Config) { c.Log = logrus.NewEntry(logger) }))
 	b := f.bucket(t)
 	resp, body := f.do(t, rawReq{method: "PUT", bucket: b, key: "k", body: []byte("x"),
-		header: http.Header{"X-Amz-Tagging": {"a=b"}}})
+		header: http.Header{"X-Amz-Website-Redirect-Location": {"/elsewhere"}}})
 	wantXMLError(t, resp, body, "NotImplemented", 501)
 	for _, e := range hook.AllEntries() {
 		if e.Level <= logrus.ErrorLevel {

@@ -14,8 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/filesphere/filesphere/s3api"
 	"github.com/filesphere/filesphere/internal/s3test"
+	"github.com/filesphere/filesphere/s3api"
 	"github.com/filesphere/filesphere/storage"
 )
 
@@ -143,12 +143,23 @@ var (
 	}
 	grantCases = refusedAll(`id="0123"`, "x-amz-grant-full-control", "x-amz-grant-read", "x-amz-grant-read-acp",
 		"x-amz-grant-write-acp")
+	// The lock headers run against a lock-enabled bucket (see walkEnv.run),
+	// mode and date each with the other.
 	lockCases = append(refusedAll("ON", "x-amz-object-lock-event-hold"),
 		headerCase{"x-amz-object-lock-event-hold-duration-days", "1", ni},
 		headerCase{"x-amz-object-lock-event-hold-duration-years", "1", ni},
-		headerCase{"x-amz-object-lock-legal-hold", "ON", ni}, headerCase{"x-amz-object-lock-legal-hold", "MAYBE", inv},
-		headerCase{"x-amz-object-lock-mode", "GOVERNANCE", ni}, headerCase{"x-amz-object-lock-mode", "FOREVER", inv},
-		headerCase{"x-amz-object-lock-retain-until-date", "2030-01-01T00:00:00Z", ni})
+		headerCase{"x-amz-object-lock-legal-hold", "ON", ""}, headerCase{"x-amz-object-lock-legal-hold", "OFF", ""},
+		headerCase{"x-amz-object-lock-legal-hold", "MAYBE", inv},
+		headerCase{"x-amz-object-lock-mode", "GOVERNANCE", ""}, headerCase{"x-amz-object-lock-mode", "COMPLIANCE", ""},
+		headerCase{"x-amz-object-lock-mode", "FOREVER", inv},
+		headerCase{"x-amz-object-lock-retain-until-date", "{until}", ""},
+		headerCase{"x-amz-object-lock-retain-until-date", "{past}", inv},
+		headerCase{"x-amz-object-lock-retain-until-date", "tomorrow", inv})
+	taggingCases = []headerCase{
+		{"x-amz-tagging", "a=b", ""}, {"x-amz-tagging", "colour=blue%20green&empty=", ""},
+		{"x-amz-tagging", "a=b&a=c", inv}, {"x-amz-tagging", "{11tags}", "BadRequest"},
+		{"x-amz-tagging", "aws%3Ax=y", "InvalidTag"},
+	}
 	sseCases = []headerCase{
 		{"x-amz-server-side-encryption", "AES256", ni}, {"x-amz-server-side-encryption", "aws:kms", ni},
 		{"x-amz-server-side-encryption", "rot13", inv},
@@ -192,14 +203,14 @@ func cases(groups ...[]headerCase) []headerCase {
 
 var headerCases = map[string][]headerCase{
 	"PutObject": cases(contentCases, aclCases, grantCases, lockCases, sseCases, ssecCases, classCases, payloadCases,
-		newChecksumCases, ownerCases, payerCases, []headerCase{
+		newChecksumCases, ownerCases, payerCases, taggingCases, []headerCase{
 			{"if-match", `"0123456789abcdef0123456789abcdef"`, "NoSuchKey"},
 			{"if-none-match", "*", ""}, {"if-none-match", `"0123"`, ni},
-			{"x-amz-tagging", "a=b", ni}, {"x-amz-website-redirect-location", "/elsewhere", ni},
+			{"x-amz-website-redirect-location", "/elsewhere", ni},
 			{"x-amz-write-offset-bytes", "0", ni},
 		}),
 	"CopyObject": cases(contentCases, aclCases, grantCases, lockCases, sseCases, ssecCases, copySSECCases, classCases,
-		ownerCases, payerCases, []headerCase{
+		ownerCases, payerCases, taggingCases, []headerCase{
 			{"x-amz-copy-source", "{source}", ""},
 			{"x-amz-copy-source-if-match", "{srcetag}", ""}, {"x-amz-copy-source-if-match", `"0123"`, "PreconditionFailed"},
 			{"x-amz-copy-source-if-none-match", "{srcetag}", "PreconditionFailed"},
@@ -212,16 +223,16 @@ var headerCases = map[string][]headerCase{
 			{"x-amz-metadata-directive", "REPLACE", ""}, {"x-amz-metadata-directive", "MERGE", inv},
 			{"x-amz-tagging-directive", "COPY", ""}, {"x-amz-tagging-directive", "REPLACE", ""},
 			{"x-amz-tagging-directive", "MERGE", inv},
-			{"x-amz-tagging", "a=b", ni}, {"x-amz-website-redirect-location", "/elsewhere", ni},
+			{"x-amz-website-redirect-location", "/elsewhere", ni},
 			{"x-amz-object-annotation-directive", "COPY", ni},
 		}),
 	"CreateMultipartUpload": cases(contentCases, aclCases, grantCases, lockCases, sseCases, ssecCases, classCases,
-		ownerCases, payerCases, []headerCase{
+		ownerCases, payerCases, taggingCases, []headerCase{
 			{"x-amz-checksum-algorithm", "CRC32C", ""}, {"x-amz-checksum-algorithm", "SHA512", ni},
 			{"x-amz-checksum-algorithm", "ADLER32", "InvalidRequest"},
 			{"x-amz-checksum-type", "COMPOSITE", ""}, {"x-amz-checksum-type", "FULL_OBJECT", ""},
 			{"x-amz-checksum-type", "PARTIAL", "InvalidRequest"},
-			{"x-amz-tagging", "a=b", ni}, {"x-amz-website-redirect-location", "/elsewhere", ni},
+			{"x-amz-website-redirect-location", "/elsewhere", ni},
 		}),
 	"UploadPart": cases(payloadCases, newChecksumCases, ssecCases, ownerCases, payerCases),
 	"UploadPartCopy": cases(copySSECCases, ssecCases, ownerCases, payerCases, []headerCase{
@@ -239,7 +250,8 @@ var headerCases = map[string][]headerCase{
 		{"x-amz-grant-full-control", `id="0123"`, ni}, {"x-amz-grant-read", `id="0123"`, ni},
 		{"x-amz-grant-read-acp", `id="0123"`, ni}, {"x-amz-grant-write", `id="0123"`, ni},
 		{"x-amz-grant-write-acp", `id="0123"`, ni},
-		{"x-amz-bucket-object-lock-enabled", "true", ni}, {"x-amz-bucket-object-lock-enabled", "false", ""},
+		{"x-amz-bucket-object-lock-enabled", "true", ""}, {"x-amz-bucket-object-lock-enabled", "True", ""},
+		{"x-amz-bucket-object-lock-enabled", "false", ""},
 		{"x-amz-bucket-object-lock-enabled", "yes", inv},
 		{"x-amz-object-ownership", "BucketOwnerEnforced", ""}, {"x-amz-object-ownership", "ObjectWriter", ni},
 		{"x-amz-object-ownership", "Anyone", inv},
@@ -267,7 +279,8 @@ var headerCases = map[string][]headerCase{
 type walkEnv struct {
 	f       *fixture
 	bucket  string
-	src     string // source object key
+	locked  string // a lock-enabled bucket, for the object lock headers
+	src     string // source object key (tagged srcTags)
 	srcETag string
 	body    []byte
 	part    []byte // the one part of a CompleteMultipartUpload
@@ -304,7 +317,18 @@ func (e *walkEnv) value(tc headerCase) string {
 	case "{future}":
 		return time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)
 	case "{past}":
+		if strings.HasPrefix(tc.header, "x-amz-object-lock-") {
+			return time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+		}
 		return time.Now().Add(-24 * time.Hour).UTC().Format(http.TimeFormat)
+	case "{until}":
+		return walkUntil
+	case "{11tags}":
+		var kv []string
+		for i := range 11 {
+			kv = append(kv, fmt.Sprintf("t%d=v", i))
+		}
+		return strings.Join(kv, "&")
 	case "{len}":
 		return fmt.Sprint(len(e.body))
 	case "{md5}":
@@ -348,7 +372,13 @@ func TestDocumentedHeaders(t *testing.T) {
 	f := newFixture(t, s3test.WithEngineConfig(func(c *storage.EngineConfig) { c.MinPartSize = 1 }))
 	e := &walkEnv{f: f, bucket: f.bucket(t), src: "walk-src", body: []byte("the body of the walk"), part: []byte("part"),
 		mp: "walk-mp", mpParts: [][]byte{[]byte("first part"), []byte("second part")}}
-	e.srcETag = *f.put(t, e.bucket, e.src, []byte("source object of the walk")).ETag
+	e.locked = f.lockBucket(t)
+	src, err := f.sdk.PutObject(ctx(t), &s3.PutObjectInput{Bucket: &e.bucket, Key: &e.src,
+		Body: strings.NewReader("source object of the walk"), Tagging: aws.String(walkSrcTags)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.srcETag = *src.ETag
 	e.putMultipart(t)
 
 	for op, names := range documentedHeaders {
@@ -385,12 +415,33 @@ func TestDocumentedHeaders(t *testing.T) {
 	}
 }
 
+// walkSrcTags are the copy source's tags; walkUntil is the retain-until
+// date the lock cases set.
+const walkSrcTags = "src=walk"
+
+var walkUntil = time.Now().Add(time.Hour).UTC().Truncate(time.Second).Format(time.RFC3339)
+
 // run sends op with the header and checks the answer and what is stored.
+// The object lock headers go to a lock-enabled bucket, a retention's mode
+// and date each with the other, a PutObject body with its Content-MD5, as
+// S3 requires.
 func (e *walkEnv) run(t *testing.T, op, key, name, value, want string) {
 	f, b := e.f, e.bucket
 	h := http.Header{}
 	if name != "content-length" { // sent with every body
 		h.Set(name, value)
+	}
+	if strings.HasPrefix(name, "x-amz-object-lock-") && op != "CreateBucket" {
+		b = e.locked
+		switch name {
+		case "x-amz-object-lock-mode":
+			h.Set("x-amz-object-lock-retain-until-date", walkUntil)
+		case "x-amz-object-lock-retain-until-date":
+			h.Set("x-amz-object-lock-mode", "GOVERNANCE")
+		}
+		if op == "PutObject" {
+			h.Set("content-md5", contentMD5(e.body))
+		}
 	}
 	var r rawReq
 	var stored func() bool
@@ -410,7 +461,7 @@ func (e *walkEnv) run(t *testing.T, op, key, name, value, want string) {
 			h.Set("x-amz-checksum-algorithm", "CRC32")
 		}
 		r = rawReq{method: "POST", bucket: b, key: key, query: url.Values{"uploads": {""}}}
-		stored = func() bool { return len(e.uploads(t, key)) > 0 }
+		stored = func() bool { return len(e.uploads(t, b, key)) > 0 }
 	case "UploadPart", "UploadPartCopy":
 		id := e.createUpload(t, key, "")
 		r = rawReq{method: "PUT", bucket: b, key: key, query: url.Values{"uploadId": {id}, "partNumber": {"1"}}, body: e.body}
@@ -463,7 +514,7 @@ func (e *walkEnv) run(t *testing.T, op, key, name, value, want string) {
 		if op != "GetObjectAttributes" && !stored() {
 			t.Fatalf("%s succeeded but stored nothing", op)
 		}
-		e.checkEffect(t, op, key, name, value, resp, body)
+		e.checkEffect(t, op, b, key, name, value, resp, body)
 		return
 	}
 	var doc errorDoc
@@ -478,20 +529,28 @@ func (e *walkEnv) run(t *testing.T, op, key, name, value, want string) {
 	}
 }
 
-// checkEffect confirms a few honoured headers did what they say.
-func (e *walkEnv) checkEffect(t *testing.T, op, key, name, value string, resp *http.Response, body []byte) {
-	switch op {
-	case "GetObjectAttributes":
+// checkEffect confirms a few honoured headers did what they say: content
+// headers on PutObject, the object lock and tagging headers wherever they
+// are sent (a multipart upload is completed to see them), checksum types
+// and GetObjectAttributes.
+func (e *walkEnv) checkEffect(t *testing.T, op, b, key, name, value string, resp *http.Response, body []byte) {
+	lockOrTags := strings.HasPrefix(name, "x-amz-object-lock-") || strings.HasPrefix(name, "x-amz-tagging")
+	switch {
+	case op == "GetObjectAttributes":
 		e.checkAttributes(t, name, value, body)
 		return
-	case "CreateMultipartUpload", "CompleteMultipartUpload":
+	case op == "CreateBucket" && name == "x-amz-bucket-object-lock-enabled":
+		e.checkBucketLock(t, key, value)
+		return
+	case op == "CreateMultipartUpload" && lockOrTags:
+		e.complete(t, b, key)
+	case op == "CreateMultipartUpload", op == "CompleteMultipartUpload":
 		e.checkChecksumType(t, op, key, name, value, resp)
 		return
-	case "PutObject":
-	default:
+	case op != "PutObject" && !(op == "CopyObject" && lockOrTags):
 		return
 	}
-	out, err := e.f.sdk.HeadObject(ctx(t), &s3.HeadObjectInput{Bucket: &e.bucket, Key: &key})
+	out, err := e.f.sdk.HeadObject(ctx(t), &s3.HeadObjectInput{Bucket: &b, Key: &key})
 	if err != nil {
 		t.Fatalf("HeadObject: %v", err)
 	}
@@ -505,6 +564,28 @@ func (e *walkEnv) checkEffect(t *testing.T, op, key, name, value string, resp *h
 		got = *out.ContentLanguage
 	case "x-amz-meta-color":
 		got = out.Metadata["color"]
+	case "x-amz-object-lock-mode":
+		got = string(out.ObjectLockMode)
+		if until := aws.ToTime(out.ObjectLockRetainUntilDate).UTC().Format(time.RFC3339); until != walkUntil {
+			t.Errorf("retain-until %s, sent %s", until, walkUntil)
+		}
+	case "x-amz-object-lock-retain-until-date":
+		got = aws.ToTime(out.ObjectLockRetainUntilDate).UTC().Format(time.RFC3339)
+	case "x-amz-object-lock-legal-hold":
+		got = string(out.ObjectLockLegalHoldStatus)
+	case "x-amz-tagging", "x-amz-tagging-directive":
+		got = e.tags(t, b, key)
+		switch {
+		case name == "x-amz-tagging" && op != "CopyObject":
+			value = decodeTags(value)
+		case name == "x-amz-tagging", value == "COPY":
+			value = walkSrcTags // without REPLACE, S3 copies the source's tags
+		default:
+			value = "" // REPLACE without x-amz-tagging: none
+		}
+		if n := int(aws.ToInt32(out.TagCount)); n != len(strings.Split(got, "&")) && got != "" || got == "" && n != 0 {
+			t.Errorf("x-amz-tagging-count %d for tags %q", n, got)
+		}
 	default:
 		return
 	}
@@ -527,7 +608,7 @@ func (e *walkEnv) checkChecksumType(t *testing.T, op, key, name, value string, r
 		if got := resp.Header.Get("X-Amz-Checksum-Type"); got != want {
 			t.Errorf("x-amz-checksum-type in the answer %q, want %q", got, want)
 		}
-		ids := e.uploads(t, key)
+		ids := e.uploads(t, e.bucket, key)
 		out, err := e.f.sdk.ListParts(ctx(t), &s3.ListPartsInput{Bucket: &e.bucket, Key: &key, UploadId: &ids[0]})
 		if err != nil || string(out.ChecksumType) != want {
 			t.Errorf("ListParts checksum type %q (%v), want %q", out.ChecksumType, err, want)
@@ -626,8 +707,75 @@ func (e *walkEnv) checkAttributes(t *testing.T, name, value string, body []byte)
 	}
 }
 
-func (e *walkEnv) uploads(t *testing.T, key string) []string {
-	out, err := e.f.sdk.ListMultipartUploads(ctx(t), &s3.ListMultipartUploadsInput{Bucket: &e.bucket, Prefix: &key})
+// tags reads an object's tags with the SDK as "k=v&k=v" (unescaped).
+func (e *walkEnv) tags(t *testing.T, b, key string) string {
+	out, err := e.f.sdk.GetObjectTagging(ctx(t), &s3.GetObjectTaggingInput{Bucket: &b, Key: &key})
+	if err != nil {
+		t.Fatalf("GetObjectTagging: %v", err)
+	}
+	var kv []string
+	for _, tg := range out.TagSet {
+		kv = append(kv, aws.ToString(tg.Key)+"="+aws.ToString(tg.Value))
+	}
+	return strings.Join(kv, "&")
+}
+
+// decodeTags unescapes an x-amz-tagging value the way tags reads them.
+func decodeTags(v string) string {
+	var kv []string
+	for _, p := range strings.Split(v, "&") {
+		k, val, _ := strings.Cut(p, "=")
+		k, _ = url.QueryUnescape(k)
+		val, _ = url.QueryUnescape(val)
+		kv = append(kv, k+"="+val)
+	}
+	return strings.Join(kv, "&")
+}
+
+// complete finishes the one upload of key with one part.
+func (e *walkEnv) complete(t *testing.T, b, key string) {
+	ids := e.uploads(t, b, key)
+	if len(ids) != 1 {
+		t.Fatalf("uploads of %s: %v", key, ids)
+	}
+	part, err := e.f.sdk.UploadPart(ctx(t), &s3.UploadPartInput{Bucket: &b, Key: &key, UploadId: &ids[0],
+		PartNumber: aws.Int32(1), Body: strings.NewReader("part")})
+	if err != nil {
+		t.Fatalf("UploadPart: %v", err)
+	}
+	_, err = e.f.sdk.CompleteMultipartUpload(ctx(t), &s3.CompleteMultipartUploadInput{Bucket: &b, Key: &key, UploadId: &ids[0],
+		MultipartUpload: &types.CompletedMultipartUpload{Parts: []types.CompletedPart{{PartNumber: aws.Int32(1), ETag: part.ETag}}}})
+	if err != nil {
+		t.Fatalf("CompleteMultipartUpload: %v", err)
+	}
+}
+
+// checkBucketLock checks that the bucket the walk created (named after
+// key, as run names it) has object lock exactly when asked.
+func (e *walkEnv) checkBucketLock(t *testing.T, key, value string) {
+	out, err := e.f.sdk.ListBuckets(ctx(t), &s3.ListBucketsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := strings.ToLower(strings.ReplaceAll(key, "_", "-")) + "-"
+	for _, bk := range out.Buckets {
+		if name := aws.ToString(bk.Name); strings.HasPrefix(name, prefix) {
+			_, err := e.f.sdk.GetObjectLockConfiguration(ctx(t), &s3.GetObjectLockConfigurationInput{Bucket: &name})
+			if strings.EqualFold(value, "true") {
+				if err != nil {
+					t.Errorf("bucket created with object lock: %v", err)
+				}
+			} else if errCode(err) != "ObjectLockConfigurationNotFoundError" {
+				t.Errorf("bucket created without object lock: %v", err)
+			}
+			return
+		}
+	}
+	t.Errorf("no bucket named %s*", prefix)
+}
+
+func (e *walkEnv) uploads(t *testing.T, b, key string) []string {
+	out, err := e.f.sdk.ListMultipartUploads(ctx(t), &s3.ListMultipartUploadsInput{Bucket: &b, Prefix: &key})
 	if err != nil {
 		t.Fatalf("ListMultipartUploads: %v", err)
 	}

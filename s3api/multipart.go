@@ -21,7 +21,11 @@ func (s *Server) createMultipartUpload(ctx context.Context, req *request) (*resp
 	if err != nil {
 		return nil, err
 	}
-	opts := storage.PutOptions{Size: -1, Meta: meta}
+	tags, lock, err := tagsAndLock(req)
+	if err != nil {
+		return nil, err
+	}
+	opts := storage.PutOptions{Size: -1, Meta: meta, Tags: tags, Lock: lock}
 	if v := req.Header.Get("X-Amz-Checksum-Algorithm"); v != "" {
 		a, ok := parseAlgorithm(v)
 		if !ok {

@@ -54,6 +54,10 @@ func (s *Server) putObject(ctx context.Context, req *request) (*response, error)
 	if err != nil {
 		return nil, err
 	}
+	tags, lock, err := tagsAndLock(req)
+	if err != nil {
+		return nil, err
+	}
 	body, err := payload(req, maxObjectSize)
 	if err != nil {
 		return nil, err
@@ -62,6 +66,7 @@ func (s *Server) putObject(ctx context.Context, req *request) (*response, error)
 		Size: req.bodySize, Meta: meta, Checksum: body.checksum(),
 		IfNoneMatchStar: strings.TrimSpace(req.Header.Get("If-None-Match")) == "*",
 		IfMatch:         req.Header.Get("If-Match"),
+		Tags:            tags, Lock: lock, Digested: body.spec.digest(),
 	}
 	info, err := s.backend.PutObject(ctx, req.route.Bucket, req.route.Key, body, opts)
 	if err != nil {
@@ -104,6 +109,8 @@ func objectHeaders(req *request, info storage.ObjectInfo) http.Header {
 	h.Set("Last-Modified", info.ModTime.UTC().Format(http.TimeFormat))
 	h.Set("Accept-Ranges", "bytes")
 	versionHeader(h, info.VersionID)
+	taggingCount(h, info.Tags)
+	lockResponseHeaders(h, info.Lock)
 	if strings.EqualFold(req.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") {
 		setChecksumHeaders(h, info.Checksums)
 	}
@@ -187,7 +194,8 @@ func (s *Server) deleteObject(ctx context.Context, req *request) (*response, err
 	if _, ok := q["versionId"]; ok && q.Get("versionId") == "" {
 		return nil, apiErr(ErrInvalidArgument, "Version id cannot be the empty string")
 	}
-	res, err := s.backend.DeleteObject(ctx, req.route.Bucket, req.route.Key, storage.DeleteOptions{VersionID: q.Get("versionId")})
+	res, err := s.backend.DeleteObject(ctx, req.route.Bucket, req.route.Key,
+		storage.DeleteOptions{VersionID: q.Get("versionId"), BypassGovernance: s.bypassGovernance(ctx, req)})
 	if err != nil {
 		return nil, err
 	}
@@ -222,8 +230,9 @@ func (s *Server) deleteObjects(ctx context.Context, req *request) (*response, er
 		}
 	}
 	out := deleteResult{NS: s3NS}
+	bypass := s.bypassGovernance(ctx, req)
 	for _, o := range in.Objects {
-		res, err := s.deleteOne(ctx, req.route.Bucket, o.Key, o.VersionID)
+		res, err := s.deleteOne(ctx, req.route.Bucket, o.Key, storage.DeleteOptions{VersionID: o.VersionID, BypassGovernance: bypass})
 		if err != nil {
 			ae := toAPIError(err)
 			out.Errors = append(out.Errors, deleteErrorEntry{Key: o.Key, VersionID: o.VersionID, Code: string(ae.Code), Message: ae.message()})
@@ -241,11 +250,11 @@ func (s *Server) deleteObjects(ctx context.Context, req *request) (*response, er
 	return &response{xml: out}, nil
 }
 
-func (s *Server) deleteOne(ctx context.Context, bucket, key, version string) (storage.DeleteResult, error) {
+func (s *Server) deleteOne(ctx context.Context, bucket, key string, opts storage.DeleteOptions) (storage.DeleteResult, error) {
 	if err := validateKey(key); err != nil {
 		return storage.DeleteResult{}, err
 	}
-	return s.backend.DeleteObject(ctx, bucket, key, storage.DeleteOptions{VersionID: version})
+	return s.backend.DeleteObject(ctx, bucket, key, opts)
 }
 
 // copySource reads x-amz-copy-source and its conditions.
@@ -289,6 +298,18 @@ func (s *Server) copyObject(ctx context.Context, req *request) (*response, error
 		}
 		opts.ChecksumAlgorithm = a
 	}
+	tags, lock, err := tagsAndLock(req)
+	if err != nil {
+		return nil, err
+	}
+	opts.Lock = lock
+	switch req.Header.Get("X-Amz-Tagging-Directive") {
+	case "", "COPY": // the source's tags; S3 ignores x-amz-tagging then
+	case "REPLACE":
+		opts.ReplaceTags, opts.Tags = true, tags
+	default:
+		return nil, apiErr(ErrInvalidArgument, "Unknown tagging directive.")
+	}
 	info, err := s.backend.CopyObject(ctx, src, req.route.Bucket, req.route.Key, opts)
 	if err != nil {
 		return nil, copyError(err)
@@ -321,3 +342,13 @@ type readCloser struct {
 }
 
 func (r readCloser) Close() error { return r.c.Close() }
+
+// tagsAndLock reads x-amz-tagging and the object lock headers of a write.
+func tagsAndLock(req *request) ([]storage.Tag, storage.ObjectLock, error) {
+	tags, err := parseTaggingHeader(req.Header)
+	if err != nil {
+		return nil, storage.ObjectLock{}, err
+	}
+	lock, err := lockHeaders(req.Header)
+	return tags, lock, err
+}

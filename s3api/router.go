@@ -38,8 +38,24 @@ const (
 	OpAbortMultipartUpload    Operation = "AbortMultipartUpload"
 	OpListParts               Operation = "ListParts"
 	OpGetObjectAttributes     Operation = "GetObjectAttributes"
-	OpNotImplemented          Operation = "NotImplemented"
-	OpMethodNotAllowed        Operation = "MethodNotAllowed"
+	OpPutObjectTagging        Operation = "PutObjectTagging"
+	OpGetObjectTagging        Operation = "GetObjectTagging"
+	OpDeleteObjectTagging     Operation = "DeleteObjectTagging"
+	OpPutBucketTagging        Operation = "PutBucketTagging"
+	OpGetBucketTagging        Operation = "GetBucketTagging"
+	OpDeleteBucketTagging     Operation = "DeleteBucketTagging"
+	OpPutObjectLockConfig     Operation = "PutObjectLockConfiguration"
+	OpGetObjectLockConfig     Operation = "GetObjectLockConfiguration"
+	OpPutObjectRetention      Operation = "PutObjectRetention"
+	OpGetObjectRetention      Operation = "GetObjectRetention"
+	OpPutObjectLegalHold      Operation = "PutObjectLegalHold"
+	OpGetObjectLegalHold      Operation = "GetObjectLegalHold"
+	// OpBypassGovernanceRetention is never routed: it is the permission a
+	// request needs for x-amz-bypass-governance-retention to take effect,
+	// asked of the Authorizer beside the request's own operation.
+	OpBypassGovernanceRetention Operation = "BypassGovernanceRetention"
+	OpNotImplemented            Operation = "NotImplemented"
+	OpMethodNotAllowed          Operation = "MethodNotAllowed"
 )
 
 // Route is a classified request.
@@ -58,10 +74,10 @@ type Route struct {
 // mistaken for a plain GET/PUT/DELETE.
 var unsupported = []string{
 	"accelerate", "analytics", "cors", "encryption", "intelligent-tiering",
-	"inventory", "legal-hold", "lifecycle", "logging", "metadataTableConfiguration", "metrics",
-	"notification", "object-lock", "ownershipControls", "policy", "policyStatus",
-	"publicAccessBlock", "replication", "requestPayment", "restore", "retention", "select",
-	"tagging", "torrent", "website", "session", "renameObject", "abac", "annotation",
+	"inventory", "lifecycle", "logging", "metadataTableConfiguration", "metrics",
+	"notification", "ownershipControls", "policy", "policyStatus",
+	"publicAccessBlock", "replication", "requestPayment", "restore", "select",
+	"torrent", "website", "session", "renameObject", "abac", "annotation",
 	"metadataConfiguration", "metadataTable", "metadataAnnotationTable", "metadataInventoryTable",
 	"metadataJournalTable",
 }
@@ -111,7 +127,41 @@ func classify(r *http.Request, domain string) Route {
 	default:
 		rt.Op = classifyObject(r, q)
 	}
+	if rt.Op == OpNotImplemented {
+		rt.Sub = misplacedSub(q, key == "")
+	}
 	return rt
+}
+
+// misplacedSub names a subresource sent to the wrong level (object lock
+// configuration on an object, a retention on a bucket), which is refused
+// rather than taken for a plain request on that level.
+func misplacedSub(q map[string][]string, bucketLevel bool) string {
+	subs := []string{"object-lock"}
+	if bucketLevel {
+		subs = []string{"retention", "legal-hold"}
+	}
+	for _, s := range subs {
+		if _, ok := q[s]; ok {
+			return s
+		}
+	}
+	return ""
+}
+
+// subOp picks the operation of a subresource that is routed per method.
+func subOp(method string, put, get, del Operation) Operation {
+	switch method {
+	case http.MethodPut:
+		return put
+	case http.MethodGet:
+		return get
+	case http.MethodDelete:
+		if del != "" {
+			return del
+		}
+	}
+	return OpMethodNotAllowed
 }
 
 func classifyService(method string) Operation {
@@ -123,8 +173,15 @@ func classifyService(method string) Operation {
 
 func classifyBucket(method string, q map[string][]string) Operation {
 	has := func(k string) bool { _, ok := q[k]; return ok }
-	if has("attributes") {
+	switch {
+	case has("attributes"):
 		return OpNotImplemented // an object subresource; no bucket operation has it
+	case has("tagging"):
+		return subOp(method, OpPutBucketTagging, OpGetBucketTagging, OpDeleteBucketTagging)
+	case has("object-lock"):
+		return subOp(method, OpPutObjectLockConfig, OpGetObjectLockConfig, "")
+	case has("retention"), has("legal-hold"):
+		return OpNotImplemented
 	}
 	switch method {
 	case http.MethodPut:
@@ -167,12 +224,21 @@ func classifyBucket(method string, q map[string][]string) Operation {
 func classifyObject(r *http.Request, q map[string][]string) Operation {
 	has := func(k string) bool { _, ok := q[k]; return ok }
 	copySrc := r.Header.Get("X-Amz-Copy-Source") != ""
-	if has("attributes") {
+	switch {
+	case has("attributes"):
 		// GetObjectAttributes is the only operation on this subresource.
 		if r.Method == http.MethodGet {
 			return OpGetObjectAttributes
 		}
 		return OpMethodNotAllowed
+	case has("tagging"):
+		return subOp(r.Method, OpPutObjectTagging, OpGetObjectTagging, OpDeleteObjectTagging)
+	case has("retention"):
+		return subOp(r.Method, OpPutObjectRetention, OpGetObjectRetention, "")
+	case has("legal-hold"):
+		return subOp(r.Method, OpPutObjectLegalHold, OpGetObjectLegalHold, "")
+	case has("object-lock"):
+		return OpNotImplemented
 	}
 	switch r.Method {
 	case http.MethodPut:

@@ -237,6 +237,18 @@ func (s *Server) handlers() map[Operation]handlerFunc {
 		OpAbortMultipartUpload:    s.abortMultipartUpload,
 		OpListParts:               s.listParts,
 		OpGetObjectAttributes:     s.getObjectAttributes,
+		OpPutObjectTagging:        s.putObjectTagging,
+		OpGetObjectTagging:        s.getObjectTagging,
+		OpDeleteObjectTagging:     s.deleteObjectTagging,
+		OpPutBucketTagging:        s.putBucketTagging,
+		OpGetBucketTagging:        s.getBucketTagging,
+		OpDeleteBucketTagging:     s.deleteBucketTagging,
+		OpPutObjectLockConfig:     s.putObjectLockConfig,
+		OpGetObjectLockConfig:     s.getObjectLockConfig,
+		OpPutObjectRetention:      s.putObjectRetention,
+		OpGetObjectRetention:      s.getObjectRetention,
+		OpPutObjectLegalHold:      s.putObjectLegalHold,
+		OpGetObjectLegalHold:      s.getObjectLegalHold,
 	}
 }
 

@@ -20,6 +20,8 @@ type Backend interface {
 	// (-1 unknown) holds while its body streams in, so the protocol layer
 	// can bound the memory of concurrent uploads before accepting one.
 	WriteMemory(size int64) int64
+	ObjectTagging
+	ObjectLocks
 }
 
 // Buckets manages the bucket namespace and bucket settings.

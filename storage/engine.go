@@ -315,6 +315,7 @@ func getHeadFrom(ctx context.Context, kv meta.KV, bucket, key string) (headRecor
 // versionEntry is a version record with its meta key.
 type versionEntry struct {
 	metaKey string
+	rev     uint64
 	rec     versionRecord
 }
 
@@ -330,7 +331,7 @@ func (e *Engine) listKeyVersions(ctx context.Context, bucket, key string) ([]ver
 		if err := decode(ent.Value, &v); err != nil {
 			return nil, err
 		}
-		out = append(out, versionEntry{ent.Key, v})
+		out = append(out, versionEntry{ent.Key, ent.Revision, v})
 	}
 	return out, nil
 }

@@ -14,6 +14,9 @@ func (e *Engine) CreateBucket(ctx context.Context, name string, opts CreateBucke
 		return ErrInvalidBucketName
 	}
 	br := bucketRecord{Name: name, Created: e.cfg.Now().UTC(), Region: opts.Region, Owner: opts.Owner}
+	if opts.ObjectLock {
+		br.ObjectLock, br.Versioning = true, VersioningEnabled
+	}
 	err := e.txn(ctx, meta.Txn{
 		Compares: []meta.Compare{{Key: bucketKey(name), Revision: 0}},
 		Ops:      []meta.Op{meta.Put(bucketKey(name), encode(br))},
@@ -34,7 +37,7 @@ func (e *Engine) HeadBucket(ctx context.Context, name string) (BucketInfo, error
 }
 
 func (b bucketRecord) info() BucketInfo {
-	return BucketInfo{Name: b.Name, Created: b.Created, Region: b.Region, Owner: b.Owner, Versioning: b.Versioning}
+	return BucketInfo{Name: b.Name, Created: b.Created, Region: b.Region, Owner: b.Owner, Versioning: b.Versioning, ObjectLock: b.ObjectLock}
 }
 
 // ListBuckets implements Buckets.
@@ -148,6 +151,9 @@ func (e *Engine) SetBucketVersioning(ctx context.Context, name string, st Versio
 		br, rev, err := e.getBucket(ctx, name)
 		if err != nil {
 			return err
+		}
+		if br.ObjectLock && st != VersioningEnabled {
+			return ErrVersioningLocked
 		}
 		br.Versioning = st
 		err = e.txn(ctx, meta.Txn{

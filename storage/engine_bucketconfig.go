@@ -59,10 +59,14 @@ func validKind(k ConfigKind) bool {
 	return false
 }
 
+// enginesOwn are the kinds the engine decodes and enforces itself; they
+// are written only through their typed methods (PutObjectLockConfig).
+func enginesOwn(k ConfigKind) bool { return k == ConfigObjectLock }
+
 // PutBucketConfig implements BucketConfigs. The write compares the bucket
 // record's revision, so it cannot land on a bucket being deleted.
 func (e *Engine) PutBucketConfig(ctx context.Context, bucket string, kind ConfigKind, doc []byte) error {
-	if !validKind(kind) || len(doc) == 0 || len(doc) > maxConfigBytes {
+	if !validKind(kind) || enginesOwn(kind) || len(doc) == 0 || len(doc) > maxConfigBytes {
 		return ErrInvalidArgument
 	}
 	return e.writeBucketConfig(ctx, bucket, meta.Put(configKey(bucket, kind), doc))
@@ -70,7 +74,7 @@ func (e *Engine) PutBucketConfig(ctx context.Context, bucket string, kind Config
 
 // DeleteBucketConfig implements BucketConfigs.
 func (e *Engine) DeleteBucketConfig(ctx context.Context, bucket string, kind ConfigKind) error {
-	if !validKind(kind) {
+	if !validKind(kind) || enginesOwn(kind) {
 		return ErrInvalidArgument
 	}
 	return e.writeBucketConfig(ctx, bucket, meta.Delete(configKey(bucket, kind)))

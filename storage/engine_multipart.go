@@ -22,6 +22,9 @@ const maxParts = 10000
 // CreateMultipartUpload implements Multipart. The bucket's revision guards
 // the new record, so an upload never outlives a bucket deleted meanwhile.
 func (e *Engine) CreateMultipartUpload(ctx context.Context, bucket, key string, opts PutOptions) (string, error) {
+	if err := e.checkUploadLock(ctx, bucket, opts); err != nil {
+		return "", err
+	}
 	ctype, err := UploadChecksumType(opts.ChecksumAlgorithm, opts.ChecksumType)
 	if err != nil {
 		return "", err
@@ -32,7 +35,8 @@ func (e *Engine) CreateMultipartUpload(ctx context.Context, bucket, key string, 
 		}
 		return "", ErrInvalidObjectName
 	}
-	u := uploadRecord{UploadID: newID(), Key: key, Meta: opts.Meta, ChecksumAlgorithm: opts.ChecksumAlgorithm, ChecksumType: ctype}
+	u := uploadRecord{UploadID: newID(), Key: key, Meta: opts.Meta, ChecksumAlgorithm: opts.ChecksumAlgorithm, ChecksumType: ctype,
+		Tags: opts.Tags, Lock: opts.Lock}
 	for range retries {
 		_, brev, err := e.getBucket(ctx, bucket)
 		if err != nil {
@@ -258,7 +262,7 @@ func (e *Engine) CompleteMultipartUpload(ctx context.Context, bucket, key, uploa
 	if err != nil {
 		return ObjectInfo{}, err
 	}
-	v := versionRecord{Meta: u.Meta, Multipart: true, Parts: chosen, PartsCount: len(chosen), UploadID: uploadID}
+	v := versionRecord{Meta: u.Meta, Multipart: true, Parts: chosen, PartsCount: len(chosen), UploadID: uploadID, Tags: u.Tags, Lock: u.Lock}
 	md5s := md5.New()
 	for _, p := range chosen {
 		v.Size += p.Size

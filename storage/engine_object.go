@@ -36,21 +36,28 @@ func writeConditions(ifNoneMatchStar bool, ifMatch, bucket, key string) precondi
 	}
 }
 
-// checkPre evaluates a precondition against the current head before any data
-// is written, so a doomed write costs no drive I/O. It is evaluated again at
-// commit, atomically.
-func (e *Engine) checkPre(ctx context.Context, bucket, key string, pre precondition) error {
-	err := e.checkPreFrom(ctx, e.casKV, bucket, key, pre)
+// checkPre evaluates a precondition and the lock settings of a write
+// against the current head and bucket before any data is written, so a
+// doomed write costs no drive I/O. Both are evaluated again at commit,
+// atomically.
+func (e *Engine) checkPre(ctx context.Context, bucket, key string, pre precondition, nv newVersion) error {
+	err := e.checkPreFrom(ctx, e.casKV, bucket, key, pre, nv)
 	if err != nil && e.casKV != e.kv {
 		// The local replica may lag: only a linearizable read may refuse.
-		err = e.checkPreFrom(ctx, e.kv, bucket, key, pre)
+		err = e.checkPreFrom(ctx, e.kv, bucket, key, pre, nv)
 	}
 	return err
 }
 
-func (e *Engine) checkPreFrom(ctx context.Context, kv meta.KV, bucket, key string, pre precondition) error {
-	if _, _, err := e.getBucketFrom(ctx, kv, bucket); err != nil {
+func (e *Engine) checkPreFrom(ctx context.Context, kv meta.KV, bucket, key string, pre precondition, nv newVersion) error {
+	br, _, err := e.getBucketFrom(ctx, kv, bucket)
+	if err != nil {
 		return err
+	}
+	if br.ObjectLock || nv.lock != (ObjectLock{}) {
+		if err := e.lockPrecheck(ctx, kv, br, nv.lock, nv.digested); err != nil {
+			return err
+		}
 	}
 	if pre == nil {
 		return nil
@@ -105,6 +112,13 @@ func (e *Engine) commitVersion(ctx context.Context, bucket, key string, v versio
 			// Keep versions ordered even if the clock steps back.
 			v.ModTime = h.Latest.ModTime.Add(time.Nanosecond)
 		}
+		lockCmps, err := applyLock(ctx, rd, br, &v)
+		if err != nil {
+			if stale {
+				continue
+			}
+			return v, err
+		}
 		vkey := versionKeyPrefix(bucket, key) + versionOrder(v.ModTime) + v.VersionID
 		nh := headRecord{Latest: v, LatestKey: vkey, NullKey: h.NullKey}
 		var garbage []dataRecord
@@ -118,6 +132,9 @@ func (e *Engine) commitVersion(ctx context.Context, bucket, key string, v versio
 		if v.Null {
 			if h.NullKey != "" {
 				old, err := versionAt(ctx, rd, h.NullKey)
+				if err == nil && old.Lock.Protects(e.cfg.Now(), false) {
+					return v, ErrObjectLocked // a locked null version is never replaced
+				}
 				if err == nil {
 					garbage, err = loadPartsFrom(ctx, rd, old)
 				}
@@ -136,6 +153,7 @@ func (e *Engine) commitVersion(ctx context.Context, bucket, key string, v versio
 		}
 		ops = append(ops, meta.Put(headKey(bucket, key), encode(nh)))
 		cmps := append([]meta.Compare{{Key: bucketKey(bucket), Revision: brev}, {Key: headKey(bucket, key), Revision: hrev}}, extra.Compares...)
+		cmps = append(cmps, lockCmps...)
 		err = e.txn(ctx, meta.Txn{Compares: cmps, Ops: ops})
 		if errors.Is(err, errRetry) {
 			continue
@@ -162,7 +180,11 @@ func versionAt(ctx context.Context, kv meta.KV, vkey string) (versionRecord, err
 // PutObject implements Objects.
 func (e *Engine) PutObject(ctx context.Context, bucket, key string, r io.Reader, opts PutOptions) (ObjectInfo, error) {
 	pre := writeConditions(opts.IfNoneMatchStar, opts.IfMatch, bucket, key)
-	return e.put(ctx, bucket, key, r, opts.Size, opts.Meta, func() []Checksum {
+	if err := checkTagCount(opts.Tags); err != nil {
+		return ObjectInfo{}, err
+	}
+	nv := newVersion{meta: opts.Meta, tags: opts.Tags, lock: opts.Lock, digested: opts.Digested}
+	return e.put(ctx, bucket, key, r, opts.Size, nv, func() []Checksum {
 		if opts.Checksum != nil && opts.Checksum.Algorithm != "" {
 			return []Checksum{*opts.Checksum}
 		}
@@ -170,13 +192,23 @@ func (e *Engine) PutObject(ctx context.Context, bucket, key string, r io.Reader,
 	}, pre)
 }
 
+// newVersion is what a write stores beside the data.
+type newVersion struct {
+	meta Metadata
+	tags []Tag
+	lock ObjectLock
+	// digested: the bytes were verified against a digest the client sent
+	// (or come from a stored object).
+	digested bool
+}
+
 // put writes data then commits a version; sums is called after the body
 // reached EOF, when the caller's verifying reader has filled it.
-func (e *Engine) put(ctx context.Context, bucket, key string, r io.Reader, size int64, md Metadata, sums func() []Checksum, pre precondition) (ObjectInfo, error) {
+func (e *Engine) put(ctx context.Context, bucket, key string, r io.Reader, size int64, nv newVersion, sums func() []Checksum, pre precondition) (ObjectInfo, error) {
 	if !ValidObjectKey(key) {
 		return ObjectInfo{}, ErrInvalidObjectName
 	}
-	if err := e.checkPre(ctx, bucket, key, pre); err != nil {
+	if err := e.checkPre(ctx, bucket, key, pre, nv); err != nil {
 		return ObjectInfo{}, err
 	}
 	d, err := e.writeData(ctx, hashKey(bucket, key), r, size)
@@ -184,7 +216,8 @@ func (e *Engine) put(ctx context.Context, bucket, key string, r io.Reader, size 
 		return ObjectInfo{}, err
 	}
 	d.Checksums, d.Name = sums(), bucket+"/"+key
-	v := versionRecord{Size: d.Size, ETag: d.ETag, Meta: md, Checksums: d.Checksums, Parts: []dataRecord{d}, PartsCount: 1}
+	v := versionRecord{Size: d.Size, ETag: d.ETag, Meta: nv.meta, Checksums: d.Checksums, Parts: []dataRecord{d}, PartsCount: 1,
+		Tags: nv.tags, Lock: nv.lock}
 	v, err = e.commitVersion(ctx, bucket, key, v, pre, meta.Txn{})
 	if err != nil {
 		if !errors.Is(err, ErrCommitUnknown) {
@@ -287,10 +320,10 @@ func (e *Engine) DeleteObject(ctx context.Context, bucket, key string, opts Dele
 		if err := validVersionID(opts.VersionID); err != nil {
 			return DeleteResult{}, err
 		}
-		return e.removeVersion(ctx, bucket, key, opts.VersionID)
+		return e.removeVersion(ctx, bucket, key, opts.VersionID, opts.BypassGovernance)
 	}
 	if br.Versioning == VersioningUnset {
-		res, err := e.removeVersion(ctx, bucket, key, NullVersionID)
+		res, err := e.removeVersion(ctx, bucket, key, NullVersionID, opts.BypassGovernance)
 		return DeleteResult{DeleteMarker: res.DeleteMarker}, err
 	}
 	v, err := e.commitVersion(ctx, bucket, key, versionRecord{DeleteMarker: true}, nil, meta.Txn{})
@@ -301,8 +334,10 @@ func (e *Engine) DeleteObject(ctx context.Context, bucket, key string, opts Dele
 }
 
 // removeVersion permanently deletes one version; a missing one is success,
-// as S3 deletes are idempotent.
-func (e *Engine) removeVersion(ctx context.Context, bucket, key, versionID string) (DeleteResult, error) {
+// as S3 deletes are idempotent. A version its lock protects at the
+// engine's clock is refused; the version record's revision is compared so
+// a concurrent retention change is never lost.
+func (e *Engine) removeVersion(ctx context.Context, bucket, key, versionID string, bypassGovernance bool) (DeleteResult, error) {
 	for range retries {
 		h, hrev, err := e.getHead(ctx, bucket, key)
 		if err != nil || hrev == 0 {
@@ -323,6 +358,9 @@ func (e *Engine) removeVersion(ctx context.Context, bucket, key, versionID strin
 			return DeleteResult{VersionID: versionID}, nil
 		}
 		gone := vs[idx]
+		if gone.rec.Lock.Protects(e.cfg.Now(), bypassGovernance) {
+			return DeleteResult{}, ErrObjectLocked
+		}
 		garbage, err := e.loadParts(ctx, gone.rec)
 		if err != nil {
 			return DeleteResult{}, err
@@ -341,7 +379,7 @@ func (e *Engine) removeVersion(ctx context.Context, bucket, key, versionID strin
 			}
 			ops = append(ops, meta.Put(headKey(bucket, key), encode(nh)))
 		}
-		err = e.txn(ctx, meta.Txn{Compares: []meta.Compare{{Key: headKey(bucket, key), Revision: hrev}}, Ops: ops})
+		err = e.txn(ctx, meta.Txn{Compares: []meta.Compare{{Key: headKey(bucket, key), Revision: hrev}, {Key: gone.metaKey, Revision: gone.rev}}, Ops: ops})
 		if errors.Is(err, errRetry) {
 			continue
 		}
@@ -368,9 +406,15 @@ func (e *Engine) CopyObject(ctx context.Context, src CopySource, dstBucket, dstK
 	if src.Bucket == dstBucket && src.Key == dstKey && latest && !opts.ReplaceMeta {
 		return ObjectInfo{}, ErrInvalidCopy
 	}
-	md := v.Meta
+	if err := checkTagCount(opts.Tags); err != nil {
+		return ObjectInfo{}, err
+	}
+	nv := newVersion{meta: v.Meta, tags: v.Tags, lock: opts.Lock, digested: true}
 	if opts.ReplaceMeta {
-		md = opts.Meta
+		nv.meta = opts.Meta
+	}
+	if opts.ReplaceTags {
+		nv.tags = opts.Tags
 	}
 	rc, err := e.openVersion(ctx, src.Bucket, src.Key, v, nil)
 	if err != nil {
@@ -399,5 +443,5 @@ func (e *Engine) CopyObject(ctx context.Context, src CopySource, dstBucket, dstK
 		return []Checksum{{Algorithm: alg, Value: base64.StdEncoding.EncodeToString(h.Sum(nil)), Type: ChecksumFullObject}}
 	}
 	pre := writeConditions(opts.IfNoneMatchStar, opts.IfMatch, dstBucket, dstKey)
-	return e.put(ctx, dstBucket, dstKey, body, v.Size, md, sums, pre)
+	return e.put(ctx, dstBucket, dstKey, body, v.Size, nv, sums, pre)
 }

@@ -61,7 +61,10 @@ type bucketRecord struct {
 	Region     string          `json:"region"`
 	Owner      string          `json:"owner,omitempty"`
 	Versioning VersioningState `json:"versioning,omitempty"`
-	Deleting   bool            `json:"deleting,omitempty"`
+	// ObjectLock is set once and never cleared: every version delete
+	// checks it, so it lives here rather than in a settings document.
+	ObjectLock bool `json:"lock,omitempty"`
+	Deleting   bool `json:"deleting,omitempty"`
 }
 
 // ECInfo is the erasure geometry data was written with.
@@ -116,6 +119,9 @@ type versionRecord struct {
 	// UploadID is the multipart upload that made the version, so a
 	// repeated CompleteMultipartUpload finds what the first one made.
 	UploadID string `json:"uid,omitempty"`
+	// Tags and Lock change without rewriting data (see updateVersion).
+	Tags []Tag      `json:"tags,omitempty"`
+	Lock ObjectLock `json:"lock,omitzero"`
 }
 
 // partsRecord is where a version's bytes are.
@@ -139,6 +145,9 @@ type uploadRecord struct {
 	Meta              Metadata          `json:"meta"`
 	ChecksumAlgorithm ChecksumAlgorithm `json:"calg,omitempty"`
 	ChecksumType      string            `json:"ctype,omitempty"`
+	// Tags and Lock go to the version the upload completes into.
+	Tags []Tag      `json:"tags,omitempty"`
+	Lock ObjectLock `json:"lock,omitzero"`
 }
 
 func encode(v any) []byte {
@@ -164,7 +173,7 @@ func (v *versionRecord) info(bucket, key string, latest bool) ObjectInfo {
 	}
 	oi := ObjectInfo{Bucket: bucket, Key: key, VersionID: id, IsLatest: latest, DeleteMarker: v.DeleteMarker,
 		Size: v.Size, ETag: v.ETag, ModTime: v.ModTime, Meta: v.Meta, Checksums: v.Checksums,
-		Versioned: v.Versioned, StorageClass: "STANDARD"}
+		Versioned: v.Versioned, StorageClass: "STANDARD", Tags: v.Tags, Lock: v.Lock}
 	if v.Multipart {
 		oi.PartsCount = v.PartsCount
 	}

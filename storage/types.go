@@ -21,6 +21,9 @@ const NullVersionID = "null"
 type CreateBucketOptions struct {
 	Region string
 	Owner  string
+	// ObjectLock creates the bucket with object lock enabled, which also
+	// enables versioning; neither can be turned off afterwards.
+	ObjectLock bool
 }
 
 // BucketInfo describes a bucket.
@@ -30,6 +33,7 @@ type BucketInfo struct {
 	Region     string
 	Owner      string
 	Versioning VersioningState
+	ObjectLock bool
 }
 
 // Checksum algorithms supported for x-amz-checksum-*.
@@ -83,6 +87,14 @@ type PutOptions struct {
 	IfNoneMatchStar bool
 	IfMatch         string
 	// ContentMD5 is verified by the caller's reader; the engine computes ETag.
+	// Tags are the new version's tags (already validated by the caller).
+	Tags []Tag
+	// Lock is the new version's retention and legal hold; without a
+	// retention, a lock-enabled bucket's default retention applies.
+	Lock ObjectLock
+	// Digested says the body carried a Content-MD5 or checksum the caller's
+	// reader verifies; object lock accepts only such bodies.
+	Digested bool
 }
 
 // PartOptions carries what UploadPart stores.
@@ -138,11 +150,17 @@ type ObjectInfo struct {
 	StorageClass string
 	// Parts of a multipart object, in order, when GetOptions.Parts asked.
 	Parts []PartInfo
+	Tags  []Tag
+	Lock  ObjectLock
 }
 
 // DeleteOptions selects a version to delete.
 type DeleteOptions struct {
 	VersionID string
+	// BypassGovernance lets the delete remove a version under GOVERNANCE
+	// retention. The protocol layer sets it only when the request asks for
+	// it and the principal is allowed s3:BypassGovernanceRetention.
+	BypassGovernance bool
 }
 
 // DeleteResult says what a delete did.
@@ -166,6 +184,11 @@ type CopyOptions struct {
 	ChecksumAlgorithm ChecksumAlgorithm
 	IfNoneMatchStar   bool
 	IfMatch           string
+	// ReplaceTags gives the copy Tags instead of the source's tags.
+	ReplaceTags bool
+	Tags        []Tag
+	// Lock is the copy's retention and legal hold (never the source's).
+	Lock ObjectLock
 }
 
 // ListOptions are the ListObjects (V1/V2) parameters after decoding.
