@@ -204,7 +204,7 @@ type Config struct {
 	Profiles []Profile
 	// Mix weighs the mixed load's operations.
 	Mix Mix
-	// ListMaxKeys is the page size of list loads and cleanup listings.
+	// ListMaxKeys is the page size of list loads.
 	ListMaxKeys int
 	// MaxErrors is the highest tolerated share of failed operations
 	// (0.01 = 1 %); above it Run returns an *ErrorRateError.

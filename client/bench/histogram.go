@@ -95,13 +95,17 @@ func (h *Histogram) Mean() time.Duration {
 
 // Quantile returns the value at quantile q (0 < q ≤ 1): the smallest
 // recorded value v such that at least q of all values are ≤ v, read at the
-// midpoint of its bucket and clamped to the exact min and max.
+// midpoint of its bucket and clamped to the exact min and max (the top
+// rank is the exact max).
 func (h *Histogram) Quantile(q float64) time.Duration {
 	if h.n == 0 {
 		return 0
 	}
 	rank := uint64(math.Ceil(q * float64(h.n)))
 	rank = min(max(rank, 1), h.n)
+	if rank == h.n {
+		return time.Duration(h.max)
+	}
 	var seen uint64
 	for i, c := range h.counts {
 		seen += c

@@ -18,12 +18,13 @@ type Memory struct {
 
 	mu      sync.Mutex
 	buckets map[string]map[string]int64
+	sorted  map[string][]string // a bucket's keys in order, until it changes
 	calls   map[string]int
 }
 
 // NewMemory returns an empty endpoint.
 func NewMemory() *Memory {
-	return &Memory{buckets: map[string]map[string]int64{}, calls: map[string]int{}}
+	return &Memory{buckets: map[string]map[string]int64{}, sorted: map[string][]string{}, calls: map[string]int{}}
 }
 
 // Calls returns how often op ("PutObject", "GetObject", ...) was called.
@@ -49,18 +50,21 @@ func (m *Memory) Buckets() []string {
 func (m *Memory) Keys(bucket string) []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.sortedKeys(bucket, "")
+	return append([]string(nil), m.sortedKeys(bucket)...)
 }
 
-func (m *Memory) sortedKeys(bucket, prefix string) []string {
-	var out []string
-	for k := range m.buckets[bucket] {
-		if strings.HasPrefix(k, prefix) {
-			out = append(out, k)
-		}
+// sortedKeys are bucket's keys in order (shared; callers copy what they keep).
+func (m *Memory) sortedKeys(bucket string) []string {
+	if keys, ok := m.sorted[bucket]; ok {
+		return keys
 	}
-	sort.Strings(out)
-	return out
+	keys := make([]string, 0, len(m.buckets[bucket]))
+	for k := range m.buckets[bucket] {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	m.sorted[bucket] = keys
+	return keys
 }
 
 // enter counts the call, checks the fault hook and locks; the caller
@@ -125,6 +129,7 @@ func (m *Memory) DeleteBucket(ctx context.Context, bucket string) error {
 		return &S3Error{Status: http.StatusConflict, Code: "BucketNotEmpty"}
 	}
 	delete(m.buckets, bucket)
+	delete(m.sorted, bucket)
 	return ctx.Err()
 }
 
@@ -136,6 +141,9 @@ func (m *Memory) PutObject(ctx context.Context, bucket, key string, body []byte)
 	objs, err := m.objects(bucket)
 	if err != nil {
 		return err
+	}
+	if _, ok := objs[key]; !ok {
+		delete(m.sorted, bucket)
 	}
 	objs[key] = int64(len(body))
 	return ctx.Err()
@@ -188,6 +196,7 @@ func (m *Memory) DeleteObject(ctx context.Context, bucket, key string) error {
 		return err
 	}
 	delete(objs, key)
+	delete(m.sorted, bucket)
 	return ctx.Err()
 }
 
@@ -201,18 +210,19 @@ func (m *Memory) ListObjects(ctx context.Context, bucket, prefix, token string, 
 	if _, err := m.objects(bucket); err != nil {
 		return ListPage{}, err
 	}
-	keys := m.sortedKeys(bucket, prefix)
-	i := sort.SearchStrings(keys, token)
-	if i < len(keys) && keys[i] == token {
+	all := m.sortedKeys(bucket)
+	i := sort.SearchStrings(all, max(prefix, token))
+	if i < len(all) && all[i] == token {
 		i++
 	}
-	keys = keys[i:]
 	var page ListPage
-	if len(keys) > maxKeys {
-		keys = keys[:maxKeys]
-		page.Next = keys[len(keys)-1]
+	for ; i < len(all) && strings.HasPrefix(all[i], prefix); i++ {
+		if len(page.Keys) == maxKeys {
+			page.Next = page.Keys[len(page.Keys)-1]
+			break
+		}
+		page.Keys = append(page.Keys, all[i])
 	}
-	page.Keys = keys
 	return page, ctx.Err()
 }
 
@@ -228,6 +238,7 @@ func (m *Memory) DeleteObjects(ctx context.Context, bucket string, keys []string
 	for _, k := range keys {
 		delete(objs, k)
 	}
+	delete(m.sorted, bucket)
 	return ctx.Err()
 }
 

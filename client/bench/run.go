@@ -286,7 +286,7 @@ func (r *runner) cleanup(prefix string) (int, error) {
 	defer cancel()
 	var keys []string
 	for token := ""; ; {
-		page, err := r.c.ListObjects(ctx, r.bucket, prefix, token, r.cfg.ListMaxKeys)
+		page, err := r.c.ListObjects(ctx, r.bucket, prefix, token, deleteBatch)
 		if err != nil {
 			return 0, fmt.Errorf("cleanup: listing %s: %w", prefix, err)
 		}
