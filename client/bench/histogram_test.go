@@ -47,9 +47,11 @@ func exactQuantile(sorted []time.Duration, q float64) time.Duration {
 func TestQuantilesWithinHalfAPercent(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	dists := map[string]func() time.Duration{
-		"uniform 0-10ms":   func() time.Duration { return time.Duration(r.Int64N(int64(10 * time.Millisecond))) },
-		"lognormal ~1ms":   func() time.Duration { return time.Duration(math.Exp(r.NormFloat64()*1.2) * float64(time.Millisecond)) },
-		"bimodal 50µs/2s":  func() time.Duration { return [2]time.Duration{50 * time.Microsecond, 2 * time.Second}[r.IntN(2)] + time.Duration(r.IntN(1000)) },
+		"uniform 0-10ms": func() time.Duration { return time.Duration(r.Int64N(int64(10 * time.Millisecond))) },
+		"lognormal ~1ms": func() time.Duration { return time.Duration(math.Exp(r.NormFloat64()*1.2) * float64(time.Millisecond)) },
+		"bimodal 50µs/2s": func() time.Duration {
+			return [2]time.Duration{50 * time.Microsecond, 2 * time.Second}[r.IntN(2)] + time.Duration(r.IntN(1000))
+		},
 		"exponential 80ms": func() time.Duration { return time.Duration(r.ExpFloat64() * float64(80*time.Millisecond)) },
 		"tiny ns":          func() time.Duration { return time.Duration(r.IntN(300)) },
 	}
