@@ -23,6 +23,7 @@ const (
 	// after the run was interrupted.
 	cleanupTimeout = 10 * time.Minute
 	deleteBatch    = 1000
+	cleanupRounds  = 5
 )
 
 // ErrorRateError is a run whose share of failed operations in a profile
@@ -94,13 +95,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 	}
 	if created {
-		if err := r.removeBucket(); err != nil && runErr == nil {
-			runErr = err
+		if err := r.removeBucket(); err != nil {
+			runErr = errors.Join(runErr, err)
 		}
 	}
 	if ctx.Err() != nil {
 		rep.Interrupted = true
-		runErr = ctx.Err()
+		if !errors.Is(runErr, ctx.Err()) {
+			runErr = errors.Join(ctx.Err(), runErr)
+		}
 	}
 	if runErr == nil {
 		runErr = rep.checkErrors(cfg.MaxErrors)
@@ -149,7 +152,12 @@ func (r *runner) openBucket(ctx context.Context) (created bool, err error) {
 	return true, nil
 }
 
+// removeBucket deletes the bucket the run created, after one more sweep
+// of the run's prefix.
 func (r *runner) removeBucket() error {
+	if _, err := r.cleanup(r.prefix); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
 	if err := r.c.DeleteBucket(ctx, r.bucket); err != nil {
@@ -279,30 +287,38 @@ func (r *runner) measure(ctx context.Context, index int, p Profile, prefix strin
 	res.Ops, res.Total = summarize(workers)
 }
 
-// cleanup deletes every key under prefix and checks none is left. It runs
-// on its own context, so an interrupted run still cleans up.
+// cleanup deletes every key under prefix until a listing finds none. It
+// runs on its own context, so an interrupted run still cleans up, and it
+// lists again after deleting: requests cut off by an interrupt may still
+// be committed by the server after the first listing.
 func (r *runner) cleanup(prefix string) (int, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
-	var keys []string
-	for token := ""; ; {
-		page, err := r.c.ListObjects(ctx, r.bucket, prefix, token, deleteBatch)
-		if err != nil {
-			return 0, fmt.Errorf("cleanup: listing %s: %w", prefix, err)
+	deleted := 0
+	for round := range cleanupRounds {
+		var keys []string
+		for token := ""; ; {
+			page, err := r.c.ListObjects(ctx, r.bucket, prefix, token, deleteBatch)
+			if err != nil {
+				return deleted, fmt.Errorf("cleanup: listing %s: %w", prefix, err)
+			}
+			keys = append(keys, page.Keys...)
+			if token = page.Next; token == "" {
+				break
+			}
 		}
-		keys = append(keys, page.Keys...)
-		if token = page.Next; token == "" {
-			break
+		if len(keys) == 0 {
+			return deleted, nil
+		}
+		if err := r.deleteKeys(ctx, keys); err != nil {
+			return deleted, fmt.Errorf("cleanup: %w", err)
+		}
+		deleted += len(keys)
+		if round > 0 {
+			time.Sleep(time.Duration(round) * 200 * time.Millisecond)
 		}
 	}
-	if err := r.deleteKeys(ctx, keys); err != nil {
-		return 0, fmt.Errorf("cleanup: %w", err)
-	}
-	page, err := r.c.ListObjects(ctx, r.bucket, prefix, "", 1)
-	if err == nil && len(page.Keys) > 0 {
-		err = fmt.Errorf("cleanup: objects remain under %s after deleting %d", prefix, len(keys))
-	}
-	return len(keys), err
+	return deleted, fmt.Errorf("cleanup: objects remain under %s after deleting %d in %d rounds", prefix, deleted, cleanupRounds)
 }
 
 // deleteKeys removes keys in DeleteObjects batches, four at a time, and
