@@ -34,5 +34,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeTxn$$' -fuzztime $(FUZZTIME) ./cluster/meta/
 	$(GO) test -run '^$$' -fuzz '^FuzzXMLBodies$$' -fuzztime $(FUZZTIME) ./s3api/
 
+# Short Go benchmarks, then `filesphere bench suite --set quick` against a
+# fresh local server (scripts/bench.sh; BENCHTIME, DURATION, SET tune it).
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./erasure/ ./storage/...
+	GO=$(GO) ./scripts/bench.sh
