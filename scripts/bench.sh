@@ -4,12 +4,12 @@
 # port, four drive folders, EC 2+2), which prints one table. The server is
 # stopped and its data removed at the end.
 #
-#   BENCHTIME=200ms  -benchtime of the Go benchmarks
+#   BENCHTIME=100ms  -benchtime of the Go benchmarks
 #   DURATION=3s      timed phase of each bench profile
 #   SET=quick        profile set (standard is the reference measurement)
 set -euo pipefail
 GO=${GO:-go}
-BENCHTIME=${BENCHTIME:-200ms}
+BENCHTIME=${BENCHTIME:-100ms}
 DURATION=${DURATION:-3s}
 SET=${SET:-quick}
 
