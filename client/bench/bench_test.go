@@ -61,7 +61,7 @@ func BenchmarkClient(b *testing.B) {
 	const size = 4 << 10
 	srv := httptest.NewServer(nullHandler(size, listingXML(1000)))
 	defer srv.Close()
-	body := make([]byte, size)
+	body := BytesBody(make([]byte, size))
 	scratch := make([]byte, scratchSize)
 	for _, kind := range []ClientKind{ClientHTTP, ClientSDK} {
 		for _, mode := range []PayloadMode{PayloadSigned, PayloadUnsigned} {

@@ -22,8 +22,8 @@ type Client interface {
 	HeadBucket(ctx context.Context, bucket string) error
 	CreateBucket(ctx context.Context, bucket string) error
 	DeleteBucket(ctx context.Context, bucket string) error
-	// PutObject uploads body (which the caller does not change meanwhile).
-	PutObject(ctx context.Context, bucket, key string, body []byte) error
+	// PutObject uploads body (whose buffer nobody changes meanwhile).
+	PutObject(ctx context.Context, bucket, key string, body Body) error
 	// GetObject reads the whole object, using buf as scratch space, and
 	// returns the number of body bytes received.
 	GetObject(ctx context.Context, bucket, key string, buf []byte) (int64, error)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -278,6 +279,7 @@ func (c *Config) Validate() error {
 	if err := c.Mix.validate(); err != nil {
 		return err
 	}
+	c.Profiles = slices.Clone(c.Profiles) // defaults go into Run's copy only
 	names := map[string]bool{}
 	for i := range c.Profiles {
 		c.Profiles[i] = c.Profiles[i].withDefaults(c.Duration)

@@ -79,20 +79,22 @@ func escapeKey(k string) string {
 // do signs and sends a request. body may be nil; payloadHash is the signed
 // hash of it. The caller closes the response body of a 2xx answer; other
 // answers are returned as *S3Error.
-func (c *httpClient) do(ctx context.Context, method, rawURL string, body []byte, payloadHash string, hdr http.Header) (*http.Response, error) {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, rawURL, rd)
+func (c *httpClient) do(ctx context.Context, method, rawURL string, body *Body, payloadHash string, hdr http.Header) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, rawURL, nil)
 	if err != nil {
 		return nil, err
 	}
 	for k, v := range hdr {
 		req.Header[k] = v
 	}
-	if body != nil {
-		req.ContentLength = int64(len(body))
+	if body != nil && body.Len() > 0 {
+		b := *body
+		req.Body, req.ContentLength = io.NopCloser(b.Reader()), b.Len()
+		// Lets the transport resend on a keep-alive connection the
+		// server had closed, as it does for any replayable body.
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(b.Reader()), nil }
+	} else if body != nil {
+		req.Body = http.NoBody
 	}
 	req.Header.Set("X-Amz-Content-Sha256", payloadHash)
 	if err := c.signer.SignHTTP(ctx, c.creds, req, payloadHash, "s3", c.region, c.now()); err != nil {
@@ -110,7 +112,7 @@ func (c *httpClient) do(ctx context.Context, method, rawURL string, body []byte,
 }
 
 // call is do for answers whose body is not needed.
-func (c *httpClient) call(ctx context.Context, method, rawURL string, body []byte, payloadHash string, hdr http.Header) error {
+func (c *httpClient) call(ctx context.Context, method, rawURL string, body *Body, payloadHash string, hdr http.Header) error {
 	resp, err := c.do(ctx, method, rawURL, body, payloadHash, hdr)
 	if err != nil {
 		return err
@@ -150,12 +152,12 @@ func (c *httpClient) HeadBucket(ctx context.Context, bucket string) error {
 }
 
 func (c *httpClient) CreateBucket(ctx context.Context, bucket string) error {
-	var body []byte
+	body := BytesBody(nil)
 	if c.region != "us-east-1" {
-		body = []byte(`<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>` +
-			c.region + `</LocationConstraint></CreateBucketConfiguration>`)
+		body = BytesBody([]byte(`<CreateBucketConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LocationConstraint>` +
+			c.region + `</LocationConstraint></CreateBucketConfiguration>`))
 	}
-	return c.call(ctx, http.MethodPut, c.objectURL(bucket, ""), body, c.payloadHash(body), nil)
+	return c.call(ctx, http.MethodPut, c.objectURL(bucket, ""), &body, c.payloadHash(body), nil)
 }
 
 func (c *httpClient) DeleteBucket(ctx context.Context, bucket string) error {
@@ -164,19 +166,15 @@ func (c *httpClient) DeleteBucket(ctx context.Context, bucket string) error {
 
 // payloadHash is the x-amz-content-sha256 of a body: its SHA-256 when
 // payloads are signed, else UNSIGNED-PAYLOAD.
-func (c *httpClient) payloadHash(body []byte) string {
+func (c *httpClient) payloadHash(body Body) string {
 	if c.payload == PayloadUnsigned {
 		return unsignedPayload
 	}
-	s := sha256.Sum256(body)
-	return hex.EncodeToString(s[:])
+	return body.sha256Hex()
 }
 
-func (c *httpClient) PutObject(ctx context.Context, bucket, key string, body []byte) error {
-	if body == nil {
-		body = []byte{}
-	}
-	return c.call(ctx, http.MethodPut, c.objectURL(bucket, key), body, c.payloadHash(body), nil)
+func (c *httpClient) PutObject(ctx context.Context, bucket, key string, body Body) error {
+	return c.call(ctx, http.MethodPut, c.objectURL(bucket, key), &body, c.payloadHash(body), nil)
 }
 
 func (c *httpClient) GetObject(ctx context.Context, bucket, key string, buf []byte) (int64, error) {
@@ -322,10 +320,10 @@ func (c *httpClient) DeleteObjects(ctx context.Context, bucket string, keys []st
 		b.WriteString("</Key></Object>")
 	}
 	b.WriteString("</Delete>")
-	body := b.Bytes()
-	sum := md5.Sum(body) //nolint:gosec // required by the API, not for security
+	sum := md5.Sum(b.Bytes()) //nolint:gosec // required by the API, not for security
 	hdr := http.Header{"Content-Md5": {base64.StdEncoding.EncodeToString(sum[:])}, "Content-Type": {"application/xml"}}
-	resp, err := c.do(ctx, http.MethodPost, c.objectURL(bucket, "")+"?delete=", body, c.payloadHash(body), hdr)
+	body := BytesBody(b.Bytes())
+	resp, err := c.do(ctx, http.MethodPost, c.objectURL(bucket, "")+"?delete=", &body, c.payloadHash(body), hdr)
 	if err != nil {
 		return err
 	}

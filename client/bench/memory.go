@@ -133,7 +133,7 @@ func (m *Memory) DeleteBucket(ctx context.Context, bucket string) error {
 	return ctx.Err()
 }
 
-func (m *Memory) PutObject(ctx context.Context, bucket, key string, body []byte) error {
+func (m *Memory) PutObject(ctx context.Context, bucket, key string, body Body) error {
 	if err := m.enter("PutObject", bucket, key); err != nil {
 		return err
 	}
@@ -145,7 +145,7 @@ func (m *Memory) PutObject(ctx context.Context, bucket, key string, body []byte)
 	if _, ok := objs[key]; !ok {
 		delete(m.sorted, bucket)
 	}
-	objs[key] = int64(len(body))
+	objs[key] = body.Len()
 	return ctx.Err()
 }
 

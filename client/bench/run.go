@@ -17,6 +17,8 @@ const (
 	// payloadSlack is how far PUT bodies start apart in the shared buffer,
 	// so consecutive objects differ while no body is allocated.
 	payloadSlack = 64 << 10
+	// maxPayloadBuffer caps the shared buffer; larger objects repeat it.
+	maxPayloadBuffer = 16 << 20
 	// scratchSize is each worker's buffer for draining GET bodies.
 	scratchSize = 256 << 10
 	// cleanupTimeout bounds removing a profile's objects, which runs even
@@ -206,24 +208,23 @@ func (r *runner) profile(ctx context.Context, index int, p Profile) (ProfileResu
 // payload is the shared random buffer PUT bodies are cut from.
 type payload struct {
 	buf  []byte
-	size int
+	size int64
 }
 
 func newPayload(size int64, r *rand.Rand) payload {
-	buf := make([]byte, int(size)+payloadSlack)
+	buf := make([]byte, min(size, maxPayloadBuffer)+payloadSlack)
 	for i := 0; i+8 <= len(buf); i += 8 {
 		v := r.Uint64()
 		for j := range 8 {
 			buf[i+j] = byte(v >> (8 * j))
 		}
 	}
-	return payload{buf: buf, size: int(size)}
+	return payload{buf: buf, size: size}
 }
 
-// body is a size-long window of the buffer at a random offset.
-func (p payload) body(r *rand.Rand) []byte {
-	off := r.IntN(payloadSlack + 1)
-	return p.buf[off : off+p.size : off+p.size]
+// body starts at a random offset, so consecutive objects differ.
+func (p payload) body(r *rand.Rand) Body {
+	return Body{buf: p.buf, off: r.IntN(payloadSlack + 1), size: p.size}
 }
 
 // upload PUTs the profile's object set with its concurrency; the first

@@ -183,7 +183,7 @@ func TestRunKeepsAnExistingBucketAndOthersObjects(t *testing.T) {
 	if err := m.CreateBucket(ctx, "mine"); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.PutObject(ctx, "mine", "photo.jpg", []byte("x")); err != nil {
+	if err := m.PutObject(ctx, "mine", "photo.jpg", BytesBody([]byte("x"))); err != nil {
 		t.Fatal(err)
 	}
 	cfg := testConfig(t, m, Profile{Op: OpMixed, Size: 10, Concurrency: 4, Objects: 20})
@@ -324,7 +324,7 @@ type slowClient struct {
 	d time.Duration
 }
 
-func (s slowClient) PutObject(ctx context.Context, b, k string, body []byte) error {
+func (s slowClient) PutObject(ctx context.Context, b, k string, body Body) error {
 	time.Sleep(s.d)
 	return s.Memory.PutObject(ctx, b, k, body)
 }

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -114,9 +113,9 @@ func (c *sdkClient) DeleteBucket(ctx context.Context, bucket string) error {
 	return sdkError(err)
 }
 
-func (c *sdkClient) PutObject(ctx context.Context, bucket, key string, body []byte) error {
+func (c *sdkClient) PutObject(ctx context.Context, bucket, key string, body Body) error {
 	_, err := c.s3.PutObject(ctx, &s3.PutObjectInput{
-		Bucket: &bucket, Key: &key, Body: bytes.NewReader(body), ContentLength: aws.Int64(int64(len(body))),
+		Bucket: &bucket, Key: &key, Body: body.Reader(), ContentLength: aws.Int64(body.Len()),
 	})
 	return sdkError(err)
 }

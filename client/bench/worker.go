@@ -89,7 +89,7 @@ func (w *worker) put(ctx context.Context) (string, bool) {
 	w.seq++
 	body := w.pl.body(w.rng)
 	lat, err := w.timed(ctx, func(ctx context.Context) error { return w.r.c.PutObject(ctx, w.r.bucket, key, body) })
-	w.record(ctx, kindPut, lat, int64(len(body)), 1, err)
+	w.record(ctx, kindPut, lat, body.Len(), 1, err)
 	return key, err == nil
 }
 
