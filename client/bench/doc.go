@@ -16,8 +16,9 @@
 //     payloads hash every PUT body (SHA-256) as clients do over plain HTTP;
 //     unsigned ones send UNSIGNED-PAYLOAD. No x-amz-checksum-* is sent
 //     (see ClientSDK for the SDK's default CRCs, which are off).
-//   - PUT bodies are windows of one shared random buffer (nothing is
-//     allocated per body); GET bodies are drained into a per-worker buffer
+//   - PUT bodies are windows of one shared random buffer of at most 16 MiB,
+//     repeated for larger objects (nothing is allocated per body, memory is
+//     bounded for any size); GET bodies are drained into a per-worker buffer
 //     and must have exactly the object's size (else ShortRead or
 //     SizeMismatch); a LIST pass must return exactly the uploaded keys
 //     (else ListMismatch). The mixed load never sends a request that may
