@@ -37,5 +37,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecryptReader$$' -fuzztime $(FUZZTIME) ./storage/sse/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecrypt$$' -fuzztime $(FUZZTIME) ./kms/
 
+# Short Go benchmarks, then `filesphere bench suite --set quick` against a
+# fresh local server (scripts/bench.sh; BENCHTIME, DURATION, SET tune it).
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./erasure/ ./storage/...
+	GO=$(GO) ./scripts/bench.sh

@@ -44,6 +44,8 @@ var layers = map[string]rule{
 	"e2e/harness": {pkgs: []string{"*"}, libs: sdks},
 
 	// Protocol.
+	"client/bench": {libs: join(sdks, []string{"github.com/dustin/go-humanize", "github.com/sirupsen/logrus"}),
+		testPkgs: []string{"internal/s3test"}},
 	"s3api": {pkgs: []string{"s3api/sigv4", "storage"}, testPkgs: []string{"internal/s3test"},
 		libs:     join(obs, []string{"github.com/gorilla/mux", "golang.org/x/sync/semaphore"}),
 		testLibs: join(sdks, logTest, []string{"github.com/minio/crc64nvme", "github.com/prometheus/client_golang/prometheus/promhttp"})},
