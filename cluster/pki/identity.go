@@ -124,7 +124,11 @@ func (id *Identity) Swap(certPEM, keyPEM []byte, nodeID string) error {
 	if c.Leaf, err = x509.ParseCertificate(c.Certificate[0]); err != nil {
 		return err
 	}
-	if _, err := c.Leaf.Verify(id.verifyOpts(x509.ExtKeyUsageClientAuth)); err != nil {
+	// Checked at a moment inside its validity: this is about who issued it;
+	// an expired certificate is the caller's to renew (NeedsRenewal).
+	opts := x509.VerifyOptions{Roots: id.pool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+		CurrentTime: c.Leaf.NotBefore.Add(c.Leaf.NotAfter.Sub(c.Leaf.NotBefore) / 2)}
+	if _, err := c.Leaf.Verify(opts); err != nil {
 		return fmt.Errorf("%w: %v", ErrForeignCertificate, err)
 	}
 	if c.Leaf.Subject.CommonName != nodeID {
@@ -132,10 +136,6 @@ func (id *Identity) Swap(certPEM, keyPEM []byte, nodeID string) error {
 	}
 	id.cur.Store(&c)
 	return nil
-}
-
-func (id *Identity) verifyOpts(usage x509.ExtKeyUsage) x509.VerifyOptions {
-	return x509.VerifyOptions{Roots: id.pool, KeyUsages: []x509.ExtKeyUsage{usage}}
 }
 
 // CA is the cluster CA certificate trusted.

@@ -280,11 +280,17 @@ func (c *Client) transportError(ctx context.Context, cs callSpec, err error, sen
 	return fmt.Errorf("rpc %s: %w: node %s unreachable: %w", cs.op, drive.ErrOffline, node, err)
 }
 
-// neverSent reports whether err proves the request never left this node:
-// the connection could not be established.
+// neverSent reports whether err proves the request never reached the
+// peer's handler: the connection could not be established, or its TLS
+// handshake failed (this node refused the peer's certificate, or the peer
+// refused this node's with an alert).
 func neverSent(err error) bool {
 	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
+	if errors.As(err, &op) && (op.Op == "dial" || op.Op == "remote error") {
+		return true
+	}
+	var ve *tls.CertificateVerificationError
+	if errors.As(err, &ve) {
 		return true
 	}
 	var dns *net.DNSError
