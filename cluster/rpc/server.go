@@ -1,6 +1,9 @@
-// Package rpc is the node-to-node data and control plane: HTTP/2 over
-// cleartext between the nodes of one cluster, authenticated by a shared
-// secret (see auth.go).
+// Package rpc is the node-to-node data and control plane: HTTP/2 between
+// the nodes of one cluster, over mutual TLS with certificates of the
+// cluster CA (ClientConfig.TLS, ServerConfig.RequirePeerCert; cleartext
+// only in this package's tests), and every request also signed with the
+// shared secret (see auth.go). A joining node gets its certificate through
+// the enrollment endpoint (enroll.go).
 //
 // The Server exposes a node's local drives, its metadata service and its
 // cluster service; the Client reaches them on other nodes. Client.Drive
