@@ -79,7 +79,8 @@ type Config struct {
 	// TrustForwardedProto counts "X-Forwarded-Proto: https" as TLS, for a
 	// server behind a TLS-terminating proxy (transport.go).
 	TrustForwardedProto bool
-	Log       *logrus.Entry
+
+	Log *logrus.Entry
 	// Registry receives the API metrics; nil disables them.
 	Registry prometheus.Registerer
 	Now      func() time.Time
