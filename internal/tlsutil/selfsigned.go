@@ -96,9 +96,11 @@ func GenerateSelfSigned(hosts []string, now time.Time, validity time.Duration) (
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: serial,
-		Subject:      pkix.Name{Organization: []string{"FileSphere"}, CommonName: "FileSphere self-signed"},
-		NotBefore:    now.Add(-time.Hour),
-		NotAfter:     now.Add(validity),
+		// A name of its own: OpenSSL finds issuers by name, so two of these
+		// in one CA bundle must not share one.
+		Subject:   pkix.Name{Organization: []string{"FileSphere"}, CommonName: "FileSphere self-signed " + serial.Text(16)[:12]},
+		NotBefore: now.Add(-time.Hour),
+		NotAfter:  now.Add(validity),
 		// Its own issuer: a CA that signs only itself, so it can sit in a
 		// client's CA bundle.
 		IsCA:                  true,

@@ -2,6 +2,7 @@ package tlsutil
 
 import (
 	"bufio"
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/tls"
@@ -353,5 +354,28 @@ func TestNewReloaderRefusesABadPair(t *testing.T) {
 	}
 	if _, err := NewReloader(filepath.Join(dir, "none.crt"), kf, nil); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("missing file: %v", err)
+	}
+}
+
+// TestWatchPicksUpChangedFiles: the poll reloads without being asked.
+func TestWatchPicksUpChangedFiles(t *testing.T) {
+	dir := t.TempDir()
+	cf, kf, _ := pair(t, dir, "w")
+	r, err := NewReloader(cf, kf, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go r.Watch(ctx, 10*time.Millisecond)
+	ncf, nkf, next := pair(t, dir, "next")
+	replace(t, nkf, kf)
+	replace(t, ncf, cf)
+	deadline := time.Now().Add(10 * time.Second)
+	for !r.Leaf().Equal(next) {
+		if time.Now().After(deadline) {
+			t.Fatal("Watch did not reload the changed files")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
