@@ -57,7 +57,7 @@ var layers = map[string]rule{
 	"iam/policy": {},
 
 	// Mechanisms.
-	"cluster": {pkgs: []string{"cluster/rpc", "cluster/ring", "cluster/meta", "storage/drive"},
+	"cluster": {pkgs: []string{"cluster/rpc", "cluster/ring", "cluster/meta", "cluster/pki", "storage/drive"},
 		testPkgs: []string{"internal/clocktest"},
 		libs:     join(obs, []string{"github.com/hashicorp/raft"})},
 	"cluster/rpc": {pkgs: []string{"storage/drive", "cluster/meta", "cluster/pki"}, testPkgs: []string{"storage/drive/drivetest"}, libs: obs},
