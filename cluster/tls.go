@@ -83,6 +83,10 @@ func (n *Node) prepareIdentity(ctx context.Context) error {
 		if err := n.checkSameCA(id); err != nil {
 			return err
 		}
+		if !n.hasState && id.NeedsRenewal(time.Now(), 0) {
+			// Enrolled once, never joined, and expired since: ask again.
+			return n.enroll(ctx)
+		}
 		n.identity = id
 		if n.hasState && id.NeedsRenewal(time.Now(), n.cfg.CertRenewBefore) {
 			// Down for long: renew before peers see an expired certificate.

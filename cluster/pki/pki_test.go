@@ -372,3 +372,23 @@ func parseCertPEM(b []byte) (*x509.Certificate, error) {
 }
 
 func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// BenchmarkOpenCA is the cost a node pays once per process to open the
+// sealed CA (scrypt dominates).
+func BenchmarkOpenCA(b *testing.B) {
+	ca, err := NewCA(time.Now())
+	if err != nil {
+		b.Fatal(err)
+	}
+	secret := []byte("the-cluster-secret-0123")
+	blob, err := ca.Seal(secret)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := OpenCA(blob, secret); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

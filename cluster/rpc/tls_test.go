@@ -18,11 +18,11 @@ import (
 
 // tlsCluster is a CA and the identities issued from it.
 type tlsCluster struct {
-	t  *testing.T
+	t  testing.TB
 	ca *pki.CA
 }
 
-func newTLSCluster(t *testing.T) *tlsCluster {
+func newTLSCluster(t testing.TB) *tlsCluster {
 	t.Helper()
 	ca, err := pki.NewCA(time.Now())
 	if err != nil {
@@ -58,7 +58,7 @@ func (c *tlsCluster) SignNodeCertificate(_ context.Context, node string, csr []b
 }
 
 // startTLS serves h over HTTP/2 on TLS with the node's server settings.
-func startTLS(t *testing.T, h http.Handler, id *pki.Identity) string {
+func startTLS(t testing.TB, h http.Handler, id *pki.Identity) string {
 	t.Helper()
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", id.ServerConfig("h2"))
 	if err != nil {
@@ -70,7 +70,7 @@ func startTLS(t *testing.T, h http.Handler, id *pki.Identity) string {
 	return ln.Addr().String()
 }
 
-func tlsEnv(t *testing.T, c *tlsCluster) (addr string, e *env) {
+func tlsEnv(t testing.TB, c *tlsCluster) (addr string, e *env) {
 	t.Helper()
 	e = &env{drives: &drives{}, meta: &fakeMeta{}, cluster: &fakeCluster{}}
 	cfg := DefaultServerConfig()
