@@ -136,23 +136,12 @@ func (n *Node) createCA(why string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(n.tlsDir(), 0o700); err != nil {
-		return err
-	}
-	if err := writeFile(filepath.Join(n.tlsDir(), pki.SealedCAFile), sealed); err != nil {
+	if err := pki.SaveSealedCA(n.tlsDir(), sealed); err != nil {
 		return err
 	}
 	n.ca.Store(ca)
 	n.log.WithField("reason", why).Info("created the cluster CA")
 	return n.issue(ca)
-}
-
-func writeFile(path string, b []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 // issue makes a fresh key and certificate for this node from ca, saves them

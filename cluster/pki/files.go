@@ -64,3 +64,11 @@ func SaveFiles(dir string, f Files) error {
 	}
 	return tlsutil.WriteFileAtomic(filepath.Join(dir, CAFile), f.CA, 0o644)
 }
+
+// SaveSealedCA keeps a sealed CA in dir (SealedCAFile, mode 0600).
+func SaveSealedCA(dir string, sealed []byte) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	return tlsutil.WriteFileAtomic(filepath.Join(dir, SealedCAFile), sealed, 0o600)
+}
