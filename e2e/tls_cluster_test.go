@@ -68,7 +68,11 @@ func (p *tap) relay(c net.Conn) {
 	p.firsts = append(p.firsts, first)
 	p.mu.Unlock()
 	done := make(chan struct{}, 2)
-	go func() { io.Copy(u, io.TeeReader(c, io.MultiWriter(first, p))); u.(*net.TCPConn).CloseWrite(); done <- struct{}{} }()
+	go func() {
+		io.Copy(u, io.TeeReader(c, io.MultiWriter(first, p)))
+		u.(*net.TCPConn).CloseWrite()
+		done <- struct{}{}
+	}()
 	go func() { io.Copy(c, io.TeeReader(u, p)); c.(*net.TCPConn).CloseWrite(); done <- struct{}{} }()
 	<-done
 	<-done
