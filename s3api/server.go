@@ -31,6 +31,10 @@ type Authenticator interface {
 type Identity struct {
 	AccessKey string
 	Anonymous bool
+	// SecureTransport says the request came over TLS (see
+	// secureTransport): the policy key aws:SecureTransport, and what SSE-C
+	// requires.
+	SecureTransport bool
 }
 
 // Authorizer decides whether an identity may perform an operation.
@@ -72,7 +76,11 @@ type Config struct {
 	Admin Admin
 	// AccessLog logs one info line per S3 request.
 	AccessLog bool
-	Log       *logrus.Entry
+	// TrustForwardedProto counts "X-Forwarded-Proto: https" as TLS, for a
+	// server behind a TLS-terminating proxy (transport.go).
+	TrustForwardedProto bool
+
+	Log *logrus.Entry
 	// Registry receives the API metrics; nil disables them.
 	Registry prometheus.Registerer
 	Now      func() time.Time
@@ -329,7 +337,8 @@ func (s *Server) handle(ctx context.Context, req *request) (*response, error) {
 	if err != nil {
 		return nil, err
 	}
-	req.id = Identity{AccessKey: res.AccessKey, Anonymous: res.Anonymous}
+	req.id = Identity{AccessKey: res.AccessKey, Anonymous: res.Anonymous,
+		SecureTransport: secureTransport(req.Request, s.cfg.TrustForwardedProto)}
 	req.body, req.bodySize, req.trailer, req.maxBuffered = res.Body, res.ContentLength, res.Trailer, res.MaxBuffered
 	if req.body == nil {
 		req.body = req.Body

@@ -54,6 +54,7 @@ type serverFlags struct {
 	bodyReadTimeout   time.Duration
 	minBodyRate       int64
 	uploadMemory      int64
+	tls               tlsFlags
 }
 
 func newServerCmd() *cobra.Command {
@@ -71,7 +72,11 @@ first start generates random ones, stores them in <data>/root-credentials.json (
 prints them once; later starts reuse them and print only the access key.
 
 Prometheus metrics are served to signed requests at /.filesphere/admin/v1/metrics; with
---metrics-public also to unsigned GET /metrics.`,
+--metrics-public also to unsigned GET /metrics.
+
+HTTPS: --tls-cert/--tls-key (reloaded on SIGHUP and when the files change), or --tls-auto
+for a self-signed certificate in <data>/tls/ that clients trust as their CA bundle. The
+node-to-node port always runs mutual TLS with certificates of the cluster's own CA.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := bindEnv(cmd.Flags()); err != nil {
 				return err
@@ -105,6 +110,7 @@ Prometheus metrics are served to signed requests at /.filesphere/admin/v1/metric
 	fs.DurationVar(&f.bodyReadTimeout, "body-read-timeout", api.BodyReadTimeout, "how long a request body may pause before the request fails with RequestTimeout")
 	fs.Int64Var(&f.minBodyRate, "min-body-rate", api.MinBodyRate, "slowest average rate (bytes/s) a request body may arrive at")
 	fs.Int64Var(&f.uploadMemory, "upload-memory", api.UploadMemory, "bytes of memory the request bodies being read may hold; past it requests get SlowDown")
+	addTLSFlags(fs, &f.tls)
 	return cmd
 }
 
@@ -189,6 +195,10 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	if err != nil {
 		return err
 	}
+	s3tls, err := setupS3TLS(f, log)
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -243,7 +253,7 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	}
 	scfg := s3api.DefaultConfig()
 	scfg.Domain, scfg.Region, scfg.Log, scfg.Registry = f.domain, f.region, log, reg
-	scfg.AccessLog = f.accessLog
+	scfg.AccessLog, scfg.TrustForwardedProto = f.accessLog, f.tls.trustForwarded
 	scfg.Metrics, scfg.MetricsPublic = promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), f.metricsPublic
 	scfg.Admin = adminService{engine: engine, node: node}
 	scfg.Ready = node.Ready
@@ -258,15 +268,16 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	// legitimate; s3api bounds body reads by a minimum rate instead.
 	srv := &http.Server{Handler: api, MaxHeaderBytes: 1 << 20, ReadHeaderTimeout: f.readHeaderTimeout,
 		IdleTimeout: f.idleTimeout, ConnState: guard.ConnState, ConnContext: guard.ConnContext}
-	printBanner(ln.Addr(), f, k, m, paths, creds, generated)
+	printBanner(ln.Addr(), f, k, m, paths, creds, generated, s3tls)
 	log.WithFields(logrus.Fields{"address": ln.Addr().String(), "node": nodeID, "drives": len(paths), "ec": fmt.Sprintf("%d+%d", k, m),
 		"max_connections": guard.Max()}).Info("serving S3")
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	engine.RunBackground(ctx)
+	reloadOnSignals(ctx, s3tls, node, log)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(guard.Listener(ln)) }()
+	go func() { errc <- s3tls.serve(srv, guard.Listener(ln)) }()
 	select {
 	case err := <-errc:
 		return err
@@ -297,13 +308,15 @@ func newConnGuard(maxConns int, reg prometheus.Registerer) (*connguard.Guard, er
 	return connguard.New(cfg)
 }
 
-func printBanner(addr net.Addr, f serverFlags, k, m int, paths []string, c rootCredentials, generated bool) {
+func printBanner(addr net.Addr, f serverFlags, k, m int, paths []string, c rootCredentials, generated bool, t *s3TLS) {
 	host := "127.0.0.1"
 	if h, _, err := net.SplitHostPort(f.address); err == nil && h != "" && h != "0.0.0.0" && h != "::" {
 		host = h
 	}
 	_, port, _ := net.SplitHostPort(addr.String())
-	fmt.Printf("FileSphere S3 endpoint: http://%s\n", net.JoinHostPort(host, port))
+	endpoint := t.scheme() + "://" + net.JoinHostPort(host, port)
+	fmt.Printf("FileSphere S3 endpoint: %s\n", endpoint)
+	t.printBanner(os.Stdout)
 	fmt.Printf("Drives: %d (erasure %d+%d), data folder: %s\n", len(paths), k, m, f.dataDir)
 	// Clients sign for a region; one without it configured signs us-east-1.
 	fmt.Printf("Region: %s (configure clients with it: export AWS_REGION=%s)\n", f.region, f.region)
@@ -318,5 +331,5 @@ func printBanner(addr net.Addr, f serverFlags, k, m int, paths []string, c rootC
 		fmt.Printf("Root access key %s; its secret key is in %s\n", c.AccessKey, c.source)
 		fmt.Printf("  export AWS_ACCESS_KEY_ID=%s\n", c.AccessKey)
 	}
-	fmt.Printf("  aws --endpoint-url http://%s s3 ls\n", net.JoinHostPort(host, port))
+	fmt.Printf("  %s\n", t.awsHint(endpoint))
 }

@@ -42,6 +42,10 @@ type ClusterOptions struct {
 	ReadyTimeout time.Duration
 	// ExtraArgs and ExtraEnv are added to every node.
 	ExtraArgs, ExtraEnv []string
+	// Advertise, when set, gives node i the --cluster-advertise address
+	// peers dial instead of its cluster address (say, a proxy in front of
+	// it); "" keeps the cluster address.
+	Advertise func(i int, clusterAddr string) string
 }
 
 // Cluster is a set of filesphere server processes forming one cluster.
@@ -223,6 +227,11 @@ func (c *Cluster) Running() []int {
 func (c *Cluster) NodeOptions(i int, clusterAddr, joinAddr string) NodeOptions {
 	o := c.opts
 	args := []string{"--node-id", c.ID(i), "--cluster-address", clusterAddr}
+	if o.Advertise != nil {
+		if a := o.Advertise(i, clusterAddr); a != "" {
+			args = append(args, "--cluster-advertise", a)
+		}
+	}
 	if joinAddr != "" {
 		args = append(args, "--join", joinAddr)
 	}
@@ -316,7 +325,7 @@ func (c *Cluster) Admin(i int, args ...string) Result {
 	if err != nil {
 		return Result{Err: err}
 	}
-	return RunCommand(30*time.Second, env, os.TempDir(), bin, append(append([]string{"admin"}, args...), "--endpoint", n.Endpoint())...)
+	return RunCommand(30*time.Second, env, os.TempDir(), bin, append(append([]string{"admin"}, args...), n.AdminArgs()...)...)
 }
 
 // Status runs `filesphere admin cluster status --json` against node i.

@@ -61,10 +61,10 @@ var layers = map[string]rule{
 	"iam/policy": {},
 
 	// Mechanisms.
-	"cluster": {pkgs: []string{"cluster/rpc", "cluster/ring", "cluster/meta", "storage/drive"},
+	"cluster": {pkgs: []string{"cluster/rpc", "cluster/ring", "cluster/meta", "cluster/pki", "storage/drive"},
 		testPkgs: []string{"internal/clocktest"},
 		libs:     join(obs, []string{"github.com/hashicorp/raft"})},
-	"cluster/rpc": {pkgs: []string{"storage/drive", "cluster/meta"}, testPkgs: []string{"storage/drive/drivetest"}, libs: obs},
+	"cluster/rpc": {pkgs: []string{"storage/drive", "cluster/meta", "cluster/pki"}, testPkgs: []string{"storage/drive/drivetest"}, libs: obs},
 
 	// Leaves.
 	"kms":           {pkgs: []string{"cluster/meta"}, libs: []string{"github.com/sirupsen/logrus"}},
@@ -72,6 +72,10 @@ var layers = map[string]rule{
 	"erasure":       {libs: []string{"github.com/klauspost/reedsolomon", "github.com/minio/sha256-simd"}},
 	"storage/drive": {testPkgs: []string{"storage/drive/drivetest"}, libs: obs, testLibs: logTest},
 	"cluster/ring":  {libs: []string{"github.com/cespare/xxhash/v2"}},
+	"cluster/pki":   {pkgs: []string{"internal/tlsutil"}, libs: []string{"golang.org/x/crypto/scrypt"}},
+	// TLS mechanics of the public listeners (production code, not test
+	// support, despite living under internal/).
+	"internal/tlsutil": {libs: []string{"github.com/sirupsen/logrus"}},
 	"cluster/meta": {testPkgs: []string{"cluster/meta/metatest"},
 		libs: []string{"github.com/hashicorp/go-hclog", "github.com/hashicorp/raft", "github.com/hashicorp/raft-boltdb/v2", "go.etcd.io/bbolt"}},
 
