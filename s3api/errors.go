@@ -75,6 +75,12 @@ const (
 	ErrNoSuchBucketPolicy             ErrorCode = "NoSuchBucketPolicy"
 	ErrInvalidPartNumber              ErrorCode = "InvalidPartNumber"
 	ErrInvalidStorageClass            ErrorCode = "InvalidStorageClass"
+	ErrBadRequest                     ErrorCode = "BadRequest"
+	ErrAccessForbidden                ErrorCode = "AccessForbidden"
+	ErrNoSuchCORSConfiguration        ErrorCode = "NoSuchCORSConfiguration"
+	ErrInvalidPolicyDocument          ErrorCode = "InvalidPolicyDocument"
+	ErrMaxPostPreDataLengthExceeded   ErrorCode = "MaxPostPreDataLengthExceeded"
+	ErrIncorrectNumberOfFilesInPost   ErrorCode = "IncorrectNumberOfFilesInPostRequest"
 	// ErrInvalidAction is the IAM/STS Query API code for an action the
 	// endpoint does not offer.
 	ErrInvalidAction ErrorCode = "InvalidAction"
@@ -133,6 +139,13 @@ var errorTable = map[ErrorCode]apiErrorDef{
 	ErrNoSuchBucketPolicy:             {http.StatusNotFound, "The bucket policy does not exist."},
 	ErrInvalidPartNumber:              {http.StatusRequestedRangeNotSatisfiable, "The requested partnumber is not satisfiable."},
 	ErrInvalidStorageClass:            {http.StatusBadRequest, "The storage class you specified is not valid."},
+	ErrBadRequest:                     {http.StatusBadRequest, "Bad Request."},
+	ErrAccessForbidden:                {http.StatusForbidden, "CORSResponse: This CORS request is not allowed."},
+	ErrNoSuchCORSConfiguration:        {http.StatusNotFound, "The CORS configuration does not exist"},
+	ErrInvalidPolicyDocument:          {http.StatusBadRequest, "The content of the form does not meet the conditions specified in the policy document."},
+	ErrMaxPostPreDataLengthExceeded:   {http.StatusBadRequest, "Your POST request fields preceding the upload file were too large."},
+	ErrIncorrectNumberOfFilesInPost:   {http.StatusBadRequest, "POST requires exactly one file upload per request."},
+	ErrMalformedPOSTRequest:           {http.StatusBadRequest, "The body of your POST request is not well-formed multipart/form-data."},
 	ErrInvalidAction:                  {http.StatusBadRequest, "The action or operation requested is invalid. Verify that the action is typed correctly."},
 }
 
@@ -150,7 +163,21 @@ type APIError struct {
 	// Region is the region the server expects, sent with
 	// AuthorizationHeaderMalformed so clients can retry there.
 	Region string
-	Err    error // the cause, logged, never shown
+	// Extra are further elements S3 sends with some errors
+	// (MaxSizeAllowed, Method, Condition, ...), in order.
+	Extra []errorField
+	Err   error // the cause, logged, never shown
+}
+
+// errorField is one extra element of an error document.
+type errorField struct {
+	XMLName xml.Name
+	Value   string `xml:",chardata"`
+}
+
+// field builds an errorField.
+func field(name, value string) errorField {
+	return errorField{XMLName: xml.Name{Local: name}, Value: value}
 }
 
 func (e *APIError) Error() string {
@@ -190,6 +217,7 @@ type errorBody struct {
 	VersionID  string `xml:"VersionId,omitempty"`
 	UploadID   string `xml:"UploadId,omitempty"`
 	Region     string `xml:",omitempty"`
+	Extra      []errorField
 	RequestID  string `xml:"RequestId"`
 	HostID     string `xml:"HostId"`
 }
@@ -247,6 +275,7 @@ func sigv4Code(err error) (ErrorCode, bool) {
 		{sigv4.ErrUnsupportedAlgorithm, ErrInvalidArgument},
 		{sigv4.ErrInvalidContentSHA256, ErrInvalidArgument},
 		{sigv4.ErrAccessDenied, ErrAccessDenied},
+		{sigv4.ErrInvalidPostForm, ErrInvalidArgument},
 	}
 	for _, row := range table {
 		if errors.Is(err, row.err) {
@@ -262,6 +291,7 @@ func storageError(err error) *APIError {
 		onf *storage.ObjectNotFoundError
 		vnf *storage.VersionNotFoundError
 		unf *storage.UploadNotFoundError
+		cnf *storage.ConfigNotFoundError
 	)
 	switch {
 	case errors.As(err, &bnf):
@@ -282,6 +312,8 @@ func storageError(err error) *APIError {
 		return e
 	case errors.As(err, &unf):
 		return &APIError{Code: ErrNoSuchUpload, UploadID: unf.UploadID, Err: err}
+	case errors.As(err, &cnf) && cnf.Kind == storage.ConfigCORS:
+		return &APIError{Code: ErrNoSuchCORSConfiguration, BucketName: cnf.Bucket, Err: err}
 	}
 	table := []struct {
 		err  error
