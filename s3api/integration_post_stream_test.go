@@ -163,7 +163,7 @@ func TestIntegrationPostSlowClients(t *testing.T) {
 	t.Run("upload budget", func(t *testing.T) {
 		const budget = 6 << 20
 		f := newFixture(t, s3test.WithAPIConfig(func(c *s3api.Config) { c.UploadMemory = budget }))
-		if cost := f.Engine.WriteMemory(-1); cost <= budget/2 || cost > budget-64<<10 {
+		if cost := f.Engine.WriteMemory(-1); cost <= budget/2 || cost > budget-128<<10 {
 			t.Fatalf("a POST costs about %d bytes; the test needs (%d, %d)", cost, budget/2, budget)
 		}
 		b := f.bucket(t)

@@ -1,6 +1,7 @@
 package s3api
 
 import (
+	"bufio"
 	"context"
 	"encoding/xml"
 	"errors"
@@ -26,6 +27,9 @@ const (
 	// postRawSlack is what may come with the field data before the file:
 	// part headers, boundaries, the multipart reader's read-ahead.
 	postRawSlack = 16 << 10
+	// postReadBuffer buffers the body under the multipart reader, whose own
+	// 4 KiB buffer would otherwise cost a socket read per 4 KiB of file.
+	postReadBuffer = 64 << 10
 	// maxPostTrailer is how much of what follows the file (fields S3
 	// ignores, the closing boundary) is read after a success, so the
 	// connection can serve the next request.
@@ -84,13 +88,14 @@ func (s *Server) postObject(ctx context.Context, req *request) (*response, error
 	if err != nil {
 		return nil, err
 	}
-	release, err := s.uploads.acquire(s.backend.WriteMemory(-1) + maxPostPreData + postRawSlack)
+	release, err := s.uploads.acquire(s.backend.WriteMemory(-1) + maxPostPreData + postRawSlack + postReadBuffer)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
 	raw := &formReader{r: req.Body, limit: maxPostPreData + postRawSlack}
-	form, err := readForm(multipart.NewReader(raw, boundary))
+	buffered := bufio.NewReaderSize(raw, postReadBuffer)
+	form, err := readForm(multipart.NewReader(buffered, boundary))
 	if err != nil {
 		return nil, formError(err, raw.eof)
 	}
@@ -125,7 +130,7 @@ func (s *Server) postObject(ctx context.Context, req *request) (*response, error
 	}
 	resp, err := s.storePost(ctx, req, form, policy)
 	if err == nil {
-		_, _ = io.CopyN(io.Discard, raw, maxPostTrailer)
+		_, _ = io.CopyN(io.Discard, buffered, maxPostTrailer)
 	}
 	return resp, err
 }
