@@ -276,8 +276,15 @@ var postFields = headerRules{
 			"x-amz-security-token", "success_action_redirect", "redirect", "success_action_status", "file")),
 	refused: join(
 		[]refusal{{name: "acl", feature: "ACLs other than the owner's full control", valid: objectCannedACLs, invalid: ErrInvalidArgument}},
-		refuseStorageClass, refuseSSE, refuseSSEC, refuseObjectLock, refuseWebsite, refuseNewChecksums, refuseAlgorithm,
-		refused("object tagging", "tagging")),
+		refuseStorageClass, refuseSSE, refuseSSEC, refuseWebsite, refuseNewChecksums, refuseAlgorithm,
+		// Refused here on their own, not through the PutObject groups: a
+		// POST stores them only once postobject.go does.
+		[]refusal{
+			{name: "x-amz-object-lock-mode", feature: "object lock on POST uploads", valid: []string{"GOVERNANCE", "COMPLIANCE"}, invalid: ErrInvalidArgument},
+			{name: "x-amz-object-lock-legal-hold", feature: "object lock on POST uploads", valid: []string{"ON", "OFF"}, invalid: ErrInvalidArgument},
+		},
+		refused("object lock on POST uploads", "x-amz-object-lock-retain-until-date"),
+		refused("object tagging on POST uploads", "tagging")),
 }
 
 // common applies to every operation without its own rules.

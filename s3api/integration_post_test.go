@@ -408,7 +408,7 @@ func TestIntegrationPostRefused(t *testing.T) {
 		{"tagging not built", "tagged", func() postForm {
 			return postForm{fields: f.signed([]field{{"key", "tagged"}, {"tagging", "<Tagging><TagSet></TagSet></Tagging>"}}, signing{}, anyKey,
 				[]any{"starts-with", "$tagging", ""}), file: data}
-		}, 501, "NotImplemented", "object tagging (tagging)"},
+		}, 501, "NotImplemented", "object tagging on POST uploads (tagging)"},
 		{"server-side encryption not built", "sse", func() postForm {
 			return postForm{fields: f.signed([]field{{"key", "sse"}, {"x-amz-server-side-encryption", "AES256"}}, signing{}, anyKey), file: data}
 		}, 501, "NotImplemented", "server-side encryption"},
