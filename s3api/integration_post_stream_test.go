@@ -140,6 +140,19 @@ func TestIntegrationPostSlowClients(t *testing.T) {
 			t.Fatal("no Connection: close")
 		}
 	})
+	t.Run("longer than any object, before the body", func(t *testing.T) {
+		f := newFixture(t)
+		b := f.bucket(t)
+		rc := f.dial(t)
+		req := f.postHead(t, b, "multipart/form-data; boundary=x", 6<<30)
+		req.Header.Set("Expect", "100-continue")
+		rc.sendHead(req)
+		resp, body := rc.response(answerWithin)
+		if resp.StatusCode == http.StatusContinue {
+			t.Fatal("asked for the body of a POST longer than any object")
+		}
+		wantXMLError(t, resp, body, "EntityTooLarge", http.StatusBadRequest)
+	})
 	t.Run("minimum rate", func(t *testing.T) {
 		f := newFixture(t, s3test.WithAPIConfig(func(c *s3api.Config) { c.BodyReadTimeout, c.MinBodyRate = timeout, 32<<10 }))
 		b := f.bucket(t)

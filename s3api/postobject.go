@@ -88,6 +88,10 @@ func (s *Server) postObject(ctx context.Context, req *request) (*response, error
 	if err != nil {
 		return nil, err
 	}
+	if req.ContentLength > maxObjectSize+maxPostPreData+postRawSlack+maxPostTrailer {
+		// No form of this length can hold an object S3 would take.
+		return nil, &APIError{Code: ErrEntityTooLarge, Extra: []errorField{field("MaxSizeAllowed", fmt.Sprint(int64(maxObjectSize)))}}
+	}
 	release, err := s.uploads.acquire(s.backend.WriteMemory(-1) + maxPostPreData + postRawSlack + postReadBuffer)
 	if err != nil {
 		return nil, err
