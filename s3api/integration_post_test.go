@@ -353,6 +353,10 @@ func TestIntegrationPostRefused(t *testing.T) {
 		{"bucket condition", "otherbucket", func() postForm {
 			return postForm{fields: f.signed(k("otherbucket"), signing{}, anyKey, map[string]string{"bucket": "another"}), file: data}
 		}, 403, "AccessDenied", `Policy Condition failed: ["eq", "$bucket", "another"]`},
+		{"a bucket field cannot stand for the bucket", "bucketfield", func() postForm {
+			return postForm{fields: f.signed([]field{{"key", "bucketfield"}, {"bucket", "another"}}, signing{}, anyKey,
+				map[string]string{"bucket": "another"}), file: data}
+		}, 403, "AccessDenied", `Policy Condition failed: ["eq", "$bucket", "another"]`},
 		{"content-type list", "types", func() postForm {
 			return postForm{fields: f.signed([]field{{"key", "types"}, {"Content-Type", "image/png, text/html"}}, signing{},
 				anyKey, []any{"starts-with", "$Content-Type", "image/"}), file: data}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -114,19 +115,9 @@ func (s *Server) postObject(ctx context.Context, req *request) (*response, error
 	if err != nil {
 		return nil, err
 	}
-	var policy *postPolicy
-	if form.has("policy") {
-		if policy, err = parsePostPolicy(form.fields["policy"]); err != nil {
-			return nil, err
-		}
-		values := map[string]string{"bucket": req.route.Bucket}
-		for n, v := range form.fields {
-			values[n] = v
-		}
-		values["key"] = key
-		if err := policy.check(s.cfg.Now(), values, form.names); err != nil {
-			return nil, err
-		}
+	policy, err := s.checkPolicy(req, form, key)
+	if err != nil {
+		return nil, err
 	}
 	req.route.Key = key
 	if err := s.authz.Authorize(ctx, req.id, req.route); err != nil {
@@ -137,6 +128,23 @@ func (s *Server) postObject(ctx context.Context, req *request) (*response, error
 		_, _ = io.CopyN(io.Discard, buffered, maxPostTrailer)
 	}
 	return resp, err
+}
+
+// checkPolicy applies a signed form's policy (nil for an unsigned form).
+// Its conditions test the form's fields, except that "bucket" is the bucket
+// the form is posted to, whatever a field says, and "key" is the key after
+// ${filename}.
+func (s *Server) checkPolicy(req *request, form *postForm, key string) (*postPolicy, error) {
+	if !form.has("policy") {
+		return nil, nil
+	}
+	policy, err := parsePostPolicy(form.fields["policy"])
+	if err != nil {
+		return nil, err
+	}
+	values := maps.Clone(form.fields)
+	values["bucket"], values["key"] = req.route.Bucket, key
+	return policy, policy.check(s.cfg.Now(), values, form.names)
 }
 
 // postBoundary checks the request is a multipart form and returns its
