@@ -80,6 +80,11 @@ const (
 	ErrNoSuchTagSet                   ErrorCode = "NoSuchTagSet"
 	ErrObjectLockConfigNotFound       ErrorCode = "ObjectLockConfigurationNotFoundError"
 	ErrNoSuchObjectLockConfig         ErrorCode = "NoSuchObjectLockConfiguration"
+	ErrAccessForbidden                ErrorCode = "AccessForbidden"
+	ErrNoSuchCORSConfiguration        ErrorCode = "NoSuchCORSConfiguration"
+	ErrInvalidPolicyDocument          ErrorCode = "InvalidPolicyDocument"
+	ErrMaxPostPreDataLengthExceeded   ErrorCode = "MaxPostPreDataLengthExceeded"
+	ErrIncorrectNumberOfFilesInPost   ErrorCode = "IncorrectNumberOfFilesInPostRequest"
 	// ErrInvalidAction is the IAM/STS Query API code for an action the
 	// endpoint does not offer.
 	ErrInvalidAction ErrorCode = "InvalidAction"
@@ -143,6 +148,12 @@ var errorTable = map[ErrorCode]apiErrorDef{
 	ErrNoSuchTagSet:                   {http.StatusNotFound, "The TagSet does not exist"},
 	ErrObjectLockConfigNotFound:       {http.StatusNotFound, "Object Lock configuration does not exist for this bucket"},
 	ErrNoSuchObjectLockConfig:         {http.StatusNotFound, "The specified object does not have a ObjectLock configuration"},
+	ErrAccessForbidden:                {http.StatusForbidden, "CORSResponse: This CORS request is not allowed."},
+	ErrNoSuchCORSConfiguration:        {http.StatusNotFound, "The CORS configuration does not exist"},
+	ErrInvalidPolicyDocument:          {http.StatusBadRequest, "The content of the form does not meet the conditions specified in the policy document."},
+	ErrMaxPostPreDataLengthExceeded:   {http.StatusBadRequest, "Your POST request fields preceding the upload file were too large."},
+	ErrIncorrectNumberOfFilesInPost:   {http.StatusBadRequest, "POST requires exactly one file upload per request."},
+	ErrMalformedPOSTRequest:           {http.StatusBadRequest, "The body of your POST request is not well-formed multipart/form-data."},
 	ErrInvalidAction:                  {http.StatusBadRequest, "The action or operation requested is invalid. Verify that the action is typed correctly."},
 }
 
@@ -160,7 +171,21 @@ type APIError struct {
 	// Region is the region the server expects, sent with
 	// AuthorizationHeaderMalformed so clients can retry there.
 	Region string
-	Err    error // the cause, logged, never shown
+	// Extra are further elements S3 sends with some errors
+	// (MaxSizeAllowed, Method, Condition, ...), in order.
+	Extra []errorField
+	Err   error // the cause, logged, never shown
+}
+
+// errorField is one extra element of an error document.
+type errorField struct {
+	XMLName xml.Name
+	Value   string `xml:",chardata"`
+}
+
+// field builds an errorField.
+func field(name, value string) errorField {
+	return errorField{XMLName: xml.Name{Local: name}, Value: value}
 }
 
 func (e *APIError) Error() string {
@@ -200,6 +225,7 @@ type errorBody struct {
 	VersionID  string `xml:"VersionId,omitempty"`
 	UploadID   string `xml:"UploadId,omitempty"`
 	Region     string `xml:",omitempty"`
+	Extra      []errorField
 	RequestID  string `xml:"RequestId"`
 	HostID     string `xml:"HostId"`
 }
@@ -257,6 +283,7 @@ func sigv4Code(err error) (ErrorCode, bool) {
 		{sigv4.ErrUnsupportedAlgorithm, ErrInvalidArgument},
 		{sigv4.ErrInvalidContentSHA256, ErrInvalidArgument},
 		{sigv4.ErrAccessDenied, ErrAccessDenied},
+		{sigv4.ErrInvalidPostForm, ErrInvalidArgument},
 	}
 	for _, row := range table {
 		if errors.Is(err, row.err) {
@@ -298,6 +325,8 @@ func storageError(err error) *APIError {
 			Message: "The checksum algorithm or checksum type does not match the one the multipart upload was created with."}
 	case errors.As(err, &cnf) && cnf.Kind == storage.ConfigTagging:
 		return &APIError{Code: ErrNoSuchTagSet, BucketName: cnf.Bucket, Err: err}
+	case errors.As(err, &cnf) && cnf.Kind == storage.ConfigCORS:
+		return &APIError{Code: ErrNoSuchCORSConfiguration, BucketName: cnf.Bucket, Err: err}
 	}
 	table := []struct {
 		err  error

@@ -297,6 +297,35 @@ var headerTable = map[Operation]headerRules{
 		honoured: requestPayer,
 		refused:  join(refuseOwner, refused("conditional aborts", "x-amz-if-match-initiated-time")),
 	},
+	// A POST upload says what it stores in its form fields (postFields),
+	// not in headers.
+	OpPostObject:       {refused: refuseOwner},
+	OpPutBucketCors:    {honoured: payloadChecksums, refused: join(refuseOwner, refuseNewChecksums, refuseSDKAlgorithm)},
+	OpGetBucketCors:    {refused: refuseOwner},
+	OpDeleteBucketCors: {refused: refuseOwner},
+}
+
+// postFields is the table of the form fields of a browser-based upload
+// (POST Object), with the same meaning as headerTable: a field S3 defines
+// is honoured or refused, a field S3 does not define is ignored (unless
+// the policy forbids it). Field names are case-insensitive.
+var postFields = headerRules{
+	honoured: join(contentHeaders, honoured("content-md5", "x-amz-checksum-crc32", "x-amz-checksum-crc32c",
+		"x-amz-checksum-crc64nvme", "x-amz-checksum-sha1", "x-amz-checksum-sha256"), checksumAlgorithm, standardClass,
+		[]honour{{name: "acl", values: []string{"private", "bucket-owner-full-control"}}},
+		honoured("key", "policy", "x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-signature",
+			"x-amz-security-token", "success_action_redirect", "redirect", "success_action_status", "file")),
+	refused: join(
+		[]refusal{{name: "acl", feature: "ACLs other than the owner's full control", valid: objectCannedACLs, invalid: ErrInvalidArgument}},
+		refuseStorageClass, refuseSSE, refuseSSEC, refuseWebsite, refuseNewChecksums, refuseAlgorithm,
+		// Refused here on their own, not through the PutObject groups: a
+		// POST stores them only once postobject.go does.
+		[]refusal{
+			{name: "x-amz-object-lock-mode", feature: "object lock on POST uploads", valid: []string{"GOVERNANCE", "COMPLIANCE"}, invalid: ErrInvalidArgument},
+			{name: "x-amz-object-lock-legal-hold", feature: "object lock on POST uploads", valid: []string{"ON", "OFF"}, invalid: ErrInvalidArgument},
+		},
+		refused("object lock on POST uploads", "x-amz-object-lock-retain-until-date"),
+		refused("object tagging on POST uploads", "tagging")),
 }
 
 // common applies to every operation without its own rules.
@@ -337,9 +366,13 @@ func rulesFor(op Operation) headerRules {
 }
 
 // refuse builds the error for a refused header value.
-func (r refusal) refuse(name, v string) *APIError {
+func (r refusal) refuse(name, v string) *APIError { return r.refuseAs("header", name, v) }
+
+// refuseAs builds the error for a refused value of a header or form field
+// (what).
+func (r refusal) refuseAs(what, name, v string) *APIError {
 	if r.valid != nil && !hasValue(r.valid, v, r.fold) {
-		msg := fmt.Sprintf("The value of the %s header is not valid.", name)
+		msg := fmt.Sprintf("The value of the %s %s is not valid.", name, what)
 		if r.invalid == ErrInvalidStorageClass {
 			msg = "The storage class you specified is not valid."
 		}
@@ -347,21 +380,23 @@ func (r refusal) refuse(name, v string) *APIError {
 	}
 	// Only enumerated values are echoed: others may be secrets (an SSE-C
 	// key) and end up in logs.
-	what := name
+	shown := name
 	if r.valid != nil {
-		what = name + ": " + v
+		shown = name + ": " + v
 	}
 	return apiErr(ErrNotImplemented, fmt.Sprintf(
-		"A header you provided implies functionality that is not implemented: FileSphere does not support %s (%s).",
-		r.feature, what))
+		"A %s you provided implies functionality that is not implemented: FileSphere does not support %s (%s).",
+		what, r.feature, shown))
 }
 
 // checkHonoured refuses a request that carries a header S3 defines for its
 // operation which FileSphere does not honour, or a value of one it honours
 // only in part. Headers are walked in sorted order so the answer is
 // deterministic.
-func checkHonoured(op Operation, h http.Header) error {
-	rs := rulesFor(op)
+func checkHonoured(op Operation, h http.Header) error { return rulesFor(op).check("header", h) }
+
+// check applies the rules to headers (or form fields, what says which).
+func (rs headerRules) check(what string, h http.Header) error {
 	names := make([]string, 0, len(h))
 	for k := range h {
 		names = append(names, k)
@@ -374,7 +409,7 @@ func checkHonoured(op Operation, h http.Header) error {
 				continue
 			}
 			if r, ok := rs.refusal(name); ok {
-				return r.refuse(name, v)
+				return r.refuseAs(what, name, v)
 			}
 		}
 	}

@@ -202,7 +202,7 @@ func TestIntegrationNotImplemented(t *testing.T) {
 	}
 	_, err = f.sdk.GetBucketPolicy(ctx(t), &s3.GetBucketPolicyInput{Bucket: &b})
 	wantErr(t, err, "NotImplemented", http.StatusNotImplemented)
-	_, err = f.sdk.GetBucketCors(ctx(t), &s3.GetBucketCorsInput{Bucket: &b})
+	_, err = f.sdk.GetBucketWebsite(ctx(t), &s3.GetBucketWebsiteInput{Bucket: &b})
 	wantErr(t, err, "NotImplemented", http.StatusNotImplemented)
 	_, err = f.sdk.GetBucketLifecycleConfiguration(ctx(t), &s3.GetBucketLifecycleConfigurationInput{Bucket: &b})
 	wantErr(t, err, "NotImplemented", http.StatusNotImplemented)

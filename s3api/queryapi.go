@@ -95,7 +95,7 @@ func errorDocument(req *request, ae *APIError, status int) (body []byte, content
 	body, _ = xml.Marshal(errorBody{
 		Code: ae.Code, Message: ae.message(), Resource: req.URL.Path,
 		BucketName: ae.BucketName, Key: ae.Key, VersionID: ae.VersionID, UploadID: ae.UploadID,
-		Region: ae.Region, RequestID: req.reqID, HostID: req.reqID,
+		Region: ae.Region, Extra: ae.Extra, RequestID: req.reqID, HostID: req.reqID,
 	})
 	return body, "application/xml"
 }

@@ -58,6 +58,17 @@ const (
 	OpMethodNotAllowed          Operation = "MethodNotAllowed"
 )
 
+// Operations of browser access: HTML form uploads and CORS.
+const (
+	OpPostObject       Operation = "PostObject"
+	OpPutBucketCors    Operation = "PutBucketCors"
+	OpGetBucketCors    Operation = "GetBucketCors"
+	OpDeleteBucketCors Operation = "DeleteBucketCors"
+	// OpPreflight is a CORS preflight (OPTIONS object): unauthenticated,
+	// answered from the bucket's CORS rules.
+	OpPreflight Operation = "PreflightRequest"
+)
+
 // Route is a classified request.
 type Route struct {
 	Op     Operation
@@ -73,7 +84,7 @@ type Route struct {
 // implement yet; any of them answers NotImplemented instead of being
 // mistaken for a plain GET/PUT/DELETE.
 var unsupported = []string{
-	"accelerate", "analytics", "cors", "encryption", "intelligent-tiering",
+	"accelerate", "analytics", "encryption", "intelligent-tiering",
 	"inventory", "lifecycle", "logging", "metadataTableConfiguration", "metrics",
 	"notification", "ownershipControls", "policy", "policyStatus",
 	"publicAccessBlock", "replication", "requestPayment", "restore", "select",
@@ -110,6 +121,12 @@ func classify(r *http.Request, domain string) Route {
 	rt := Route{Bucket: bucket, Key: key, API: classifyAPI(r, bucket)}
 	if rt.API != APIS3 {
 		rt.Op = queryOperations[rt.API]
+		return rt
+	}
+	if r.Method == http.MethodOptions && bucket != "" {
+		// A preflight asks about the request it precedes, whatever its
+		// subresource.
+		rt.Op = OpPreflight
 		return rt
 	}
 	q := r.URL.Query()
@@ -188,6 +205,8 @@ func classifyBucket(method string, q map[string][]string) Operation {
 		switch {
 		case has("versioning"):
 			return OpPutBucketVersioning
+		case has("cors"):
+			return OpPutBucketCors
 		case has("acl"):
 			return OpNotImplemented
 		}
@@ -204,6 +223,8 @@ func classifyBucket(method string, q map[string][]string) Operation {
 			return OpListMultipartUploads
 		case has("acl"):
 			return OpGetBucketACL
+		case has("cors"):
+			return OpGetBucketCors
 		case len(q["list-type"]) > 0 && q["list-type"][0] == "2":
 			return OpListObjectsV2
 		}
@@ -211,12 +232,16 @@ func classifyBucket(method string, q map[string][]string) Operation {
 	case http.MethodHead:
 		return OpHeadBucket
 	case http.MethodDelete:
+		if has("cors") {
+			return OpDeleteBucketCors
+		}
 		return OpDeleteBucket
 	case http.MethodPost:
 		if has("delete") {
 			return OpDeleteObjects
 		}
-		return OpNotImplemented
+		// A browser-based upload: an HTML form POSTed to the bucket.
+		return OpPostObject
 	}
 	return OpMethodNotAllowed
 }

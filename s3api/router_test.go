@@ -82,7 +82,19 @@ func TestClassify(t *testing.T) {
 		{"GET", "/?Action=AssumeRoleWithWebIdentity", nil, "", "", Route{Op: OpSTS, API: APISTS}},
 		// An S3 scope stays S3 whatever the form says.
 		{"POST", "/", map[string]string{"Authorization": strings.Replace(iamAuth, "/iam/", "/s3/", 1), "Content-Type": "application/x-www-form-urlencoded"}, "", "", Route{Op: OpMethodNotAllowed}},
-		{"POST", "/bucket", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, "", "", Route{Op: OpNotImplemented, Bucket: "bucket"}},
+		// A POST to a bucket is a browser-based upload, whatever its
+		// form (the handler refuses what is not multipart/form-data).
+		{"POST", "/bucket", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, "", "", Route{Op: OpPostObject, Bucket: "bucket"}},
+		{"POST", "/examplebucket", map[string]string{"Content-Type": "multipart/form-data; boundary=9431149156168"}, "", "", Route{Op: OpPostObject, Bucket: "examplebucket"}},
+		{"POST", "/", map[string]string{"Content-Type": "multipart/form-data; boundary=x"}, "s3.example.test", "examplebucket.s3.example.test", Route{Op: OpPostObject, Bucket: "examplebucket"}},
+		// CORS: the configuration, and preflights on buckets and objects.
+		{"PUT", "/examplebucket?cors", nil, "", "", Route{Op: OpPutBucketCors, Bucket: "examplebucket"}},
+		{"GET", "/examplebucket?cors", nil, "", "", Route{Op: OpGetBucketCors, Bucket: "examplebucket"}},
+		{"DELETE", "/examplebucket?cors", nil, "", "", Route{Op: OpDeleteBucketCors, Bucket: "examplebucket"}},
+		{"OPTIONS", "/examplebucket/exampleobject", map[string]string{"Origin": "http://www.example.com", "Access-Control-Request-Method": "PUT"}, "", "", Route{Op: OpPreflight, Bucket: "examplebucket", Key: "exampleobject"}},
+		{"OPTIONS", "/examplebucket", nil, "", "", Route{Op: OpPreflight, Bucket: "examplebucket"}},
+		{"OPTIONS", "/examplebucket/o?tagging", nil, "", "", Route{Op: OpPreflight, Bucket: "examplebucket", Key: "o"}},
+		{"OPTIONS", "/", nil, "", "", Route{Op: OpMethodNotAllowed}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.method+" "+tc.target, func(t *testing.T) {

@@ -25,6 +25,9 @@ import (
 // reader to use; *sigv4.Verifier satisfies it.
 type Authenticator interface {
 	Verify(r *http.Request) (*sigv4.Result, error)
+	// VerifyPost verifies the signature fields of a browser-based POST
+	// upload's form.
+	VerifyPost(f sigv4.PostForm) (*sigv4.Result, error)
 }
 
 // Identity is who made a request.
@@ -35,6 +38,23 @@ type Identity struct {
 	// secureTransport): the policy key aws:SecureTransport, and what SSE-C
 	// requires.
 	SecureTransport bool
+	// AuthType is how the request was signed, as S3 names it for the
+	// s3:authType condition key: "REST-HEADER", "REST-QUERY-STRING" or
+	// "POST" (a browser-based upload's form); empty when anonymous.
+	AuthType string
+}
+
+// authType names the way a verified request was signed.
+func authType(res *sigv4.Result) string {
+	switch {
+	case res.Anonymous:
+		return ""
+	case res.PostPolicy:
+		return "POST"
+	case res.Presigned:
+		return "REST-QUERY-STRING"
+	}
+	return "REST-HEADER"
 }
 
 // Authorizer decides whether an identity may perform an operation.
@@ -101,12 +121,17 @@ type Config struct {
 	// answer is on the wire and its connection only lingers before it
 	// closes, so that a connection limiter may reclaim it first.
 	Answered func(ctx context.Context)
+	// CORSCacheTTL is how long a node answers from a bucket's CORS
+	// configuration as it read it: a change made through another node
+	// takes up to this long to apply here. Zero reads it on every request
+	// with an Origin header.
+	CORSCacheTTL time.Duration
 }
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{Region: "us-east-1", MaxHeaderBytes: 16 << 10, Now: time.Now,
-		BodyReadTimeout: 20 * time.Second, MinBodyRate: 4 << 10, UploadMemory: 1 << 30}
+		BodyReadTimeout: 20 * time.Second, MinBodyRate: 4 << 10, UploadMemory: 1 << 30, CORSCacheTTL: 5 * time.Second}
 }
 
 // Validate checks a Config.
@@ -126,6 +151,9 @@ func (c Config) Validate() error {
 	if c.UploadMemory <= 0 {
 		return errors.New("s3api: UploadMemory must be positive")
 	}
+	if c.CORSCacheTTL < 0 {
+		return errors.New("s3api: CORSCacheTTL must not be negative")
+	}
 	return nil
 }
 
@@ -140,6 +168,7 @@ type Server struct {
 	metrics *metrics
 	ops     map[Operation]handlerFunc
 	uploads *uploadBudget
+	cors    *corsCache
 }
 
 // New builds a Server.
@@ -157,7 +186,7 @@ func New(cfg Config, backend storage.Backend, authn Authenticator, authz Authori
 	}
 	s := &Server{cfg: cfg, backend: backend, authn: authn, authz: authz,
 		log: cfg.Log.WithField("component", "s3api"), metrics: newMetrics(cfg.Registry),
-		uploads: newUploadBudget(cfg.UploadMemory)}
+		uploads: newUploadBudget(cfg.UploadMemory), cors: newCORSCache(backend, cfg.Now, cfg.CORSCacheTTL)}
 	r := mux.NewRouter().SkipClean(true).UseEncodedPath()
 	// Health and metrics answer only unsigned requests, so a bucket named
 	// "health" or "metrics" stays reachable through S3.
@@ -257,6 +286,9 @@ func (s *Server) handlers() map[Operation]handlerFunc {
 		OpGetObjectRetention:      s.getObjectRetention,
 		OpPutObjectLegalHold:      s.putObjectLegalHold,
 		OpGetObjectLegalHold:      s.getObjectLegalHold,
+		OpPutBucketCors:           s.putBucketCors,
+		OpGetBucketCors:           s.getBucketCors,
+		OpDeleteBucketCors:        s.deleteBucketCors,
 	}
 }
 
@@ -295,6 +327,7 @@ func (s *Server) serveS3(w http.ResponseWriter, r *http.Request) {
 		w = counted
 	}
 	resp, err := s.handle(r.Context(), req)
+	s.corsHeaders(r.Context(), w.Header(), req)
 	closing := false
 	if guard != nil {
 		if terr := guard.timedOut(); terr != nil && err != nil {
@@ -333,11 +366,18 @@ func (s *Server) handle(ctx context.Context, req *request) (*response, error) {
 	if err := checkHonoured(req.route.Op, req.Header); err != nil {
 		return nil, err
 	}
+	switch req.route.Op {
+	case OpPreflight:
+		return s.preflight(ctx, req)
+	case OpPostObject:
+		// Authenticated by its form, which is read from the body.
+		return s.postObject(ctx, req)
+	}
 	res, err := s.authn.Verify(req.Request)
 	if err != nil {
 		return nil, err
 	}
-	req.id = Identity{AccessKey: res.AccessKey, Anonymous: res.Anonymous,
+	req.id = Identity{AccessKey: res.AccessKey, Anonymous: res.Anonymous, AuthType: authType(res),
 		SecureTransport: secureTransport(req.Request, s.cfg.TrustForwardedProto)}
 	req.body, req.bodySize, req.trailer, req.maxBuffered = res.Body, res.ContentLength, res.Trailer, res.MaxBuffered
 	if req.body == nil {

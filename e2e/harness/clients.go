@@ -26,14 +26,18 @@ const (
 	S3cmd   = "/usr/bin/s3cmd"
 	Python3 = "/usr/bin/python3"
 	Curl    = "/usr/bin/curl"
+	// Chromium is Debian's package, driven headless by chromedp; nothing
+	// downloads a browser.
+	Chromium = "/usr/bin/chromium"
 )
 
 var installHints = map[string]string{
-	AWSCLI:  "apt-get install awscli (aws cli v2 at /usr/bin/aws)",
-	Rclone:  "apt-get install rclone",
-	S3cmd:   "apt-get install s3cmd",
-	Python3: "apt-get install python3 python3-boto3",
-	Curl:    "apt-get install curl",
+	AWSCLI:   "apt-get install awscli (aws cli v2 at /usr/bin/aws)",
+	Rclone:   "apt-get install rclone",
+	S3cmd:    "apt-get install s3cmd",
+	Python3:  "apt-get install python3 python3-boto3",
+	Curl:     "apt-get install curl",
+	Chromium: "apt-get install chromium",
 }
 
 // RequireTool fails the test (rather than skipping it: CI installs the

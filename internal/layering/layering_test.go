@@ -29,6 +29,8 @@ var (
 	logTest = []string{"github.com/sirupsen/logrus/hooks/test"}
 	// sdks are the real S3 clients the protocol layer is tested with.
 	sdks = []string{"github.com/aws/aws-sdk-go-v2", "github.com/aws/smithy-go", "github.com/minio/minio-go/v7"}
+	// browser drives headless Chromium in the end-to-end tests.
+	browser = []string{"github.com/chromedp/chromedp"}
 )
 
 func join(groups ...[]string) []string { return slices.Concat(groups...) }
@@ -40,8 +42,8 @@ var layers = map[string]rule{
 	// Wiring and black-box tests.
 	"cmd/filesphere": {pkgs: []string{"*"}, testPkgs: []string{"*"},
 		libs: join(obs, []string{"github.com/spf13/cobra", "github.com/spf13/pflag", "github.com/aws/aws-sdk-go-v2"})},
-	"e2e":         {pkgs: []string{"*"}, testPkgs: []string{"*"}, testLibs: sdks},
-	"e2e/harness": {pkgs: []string{"*"}, libs: sdks},
+	"e2e":         {pkgs: []string{"*"}, testPkgs: []string{"*"}, testLibs: join(sdks, browser)},
+	"e2e/harness": {pkgs: []string{"*"}, libs: join(sdks, browser)},
 
 	// Protocol.
 	"client/bench": {libs: join(sdks, []string{"github.com/dustin/go-humanize", "github.com/sirupsen/logrus"}),

@@ -93,7 +93,10 @@ type Result struct {
 	SessionToken string
 	Anonymous    bool
 	Presigned    bool
-	Mode         PayloadMode
+	// PostPolicy marks a browser-based POST upload authenticated by its
+	// form's policy signature (VerifyPost).
+	PostPolicy bool
+	Mode       PayloadMode
 	// Body is the payload to consume instead of r.Body. It checks the payload
 	// as it is read and returns io.EOF only when all of it verified; any
 	// other error means the request must be rejected.
