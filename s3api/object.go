@@ -210,9 +210,17 @@ func (s *Server) deleteObjects(ctx context.Context, req *request) (*response, er
 			return nil, apiErr(ErrNotImplemented, "FileSphere does not implement conditional deletes (ETag, LastModifiedTime and Size in DeleteObjects).")
 		}
 	}
+	// Every key is authorized before any is deleted.
+	refused := make([]error, len(in.Objects))
+	for i, o := range in.Objects {
+		refused[i] = s.authorizeKey(ctx, req, o.Key, o.VersionID)
+	}
 	out := deleteResult{NS: s3NS}
-	for _, o := range in.Objects {
-		res, err := s.deleteOne(ctx, req.route.Bucket, o.Key, o.VersionID)
+	for i, o := range in.Objects {
+		res, err := storage.DeleteResult{}, refused[i]
+		if err == nil {
+			res, err = s.deleteOne(ctx, req.route.Bucket, o.Key, o.VersionID)
+		}
 		if err != nil {
 			ae := toAPIError(err)
 			out.Errors = append(out.Errors, deleteErrorEntry{Key: o.Key, VersionID: o.VersionID, Code: string(ae.Code), Message: ae.message()})

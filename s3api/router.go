@@ -37,8 +37,21 @@ const (
 	OpCompleteMultipartUpload Operation = "CompleteMultipartUpload"
 	OpAbortMultipartUpload    Operation = "AbortMultipartUpload"
 	OpListParts               Operation = "ListParts"
-	OpNotImplemented          Operation = "NotImplemented"
-	OpMethodNotAllowed        Operation = "MethodNotAllowed"
+	// Access (bucket policies, public access blocks, ACLs, ownership).
+	OpGetBucketPolicy               Operation = "GetBucketPolicy"
+	OpPutBucketPolicy               Operation = "PutBucketPolicy"
+	OpDeleteBucketPolicy            Operation = "DeleteBucketPolicy"
+	OpGetBucketPolicyStatus         Operation = "GetBucketPolicyStatus"
+	OpGetPublicAccessBlock          Operation = "GetPublicAccessBlock"
+	OpPutPublicAccessBlock          Operation = "PutPublicAccessBlock"
+	OpDeletePublicAccessBlock       Operation = "DeletePublicAccessBlock"
+	OpGetBucketOwnershipControls    Operation = "GetBucketOwnershipControls"
+	OpPutBucketOwnershipControls    Operation = "PutBucketOwnershipControls"
+	OpDeleteBucketOwnershipControls Operation = "DeleteBucketOwnershipControls"
+	OpPutBucketACL                  Operation = "PutBucketAcl"
+	OpPutObjectACL                  Operation = "PutObjectAcl"
+	OpNotImplemented                Operation = "NotImplemented"
+	OpMethodNotAllowed              Operation = "MethodNotAllowed"
 )
 
 // Route is a classified request.
@@ -58,8 +71,7 @@ type Route struct {
 var unsupported = []string{
 	"accelerate", "analytics", "attributes", "cors", "encryption", "intelligent-tiering",
 	"inventory", "legal-hold", "lifecycle", "logging", "metadataTableConfiguration", "metrics",
-	"notification", "object-lock", "ownershipControls", "policy", "policyStatus",
-	"publicAccessBlock", "replication", "requestPayment", "restore", "retention", "select",
+	"notification", "object-lock", "replication", "requestPayment", "restore", "retention", "select",
 	"tagging", "torrent", "website", "session", "renameObject", "abac", "annotation",
 	"metadataConfiguration", "metadataTable", "metadataAnnotationTable", "metadataInventoryTable",
 	"metadataJournalTable",
@@ -106,6 +118,10 @@ func classify(r *http.Request, domain string) Route {
 	case bucket == "":
 		rt.Op = classifyService(r.Method)
 	case key == "":
+		if op, ok := classifyBucketAccess(r.Method, q); ok {
+			rt.Op = op
+			return rt
+		}
 		rt.Op = classifyBucket(r.Method, q)
 	default:
 		rt.Op = classifyObject(r, q)
@@ -128,7 +144,7 @@ func classifyBucket(method string, q map[string][]string) Operation {
 		case has("versioning"):
 			return OpPutBucketVersioning
 		case has("acl"):
-			return OpNotImplemented
+			return OpPutBucketACL
 		}
 		return OpCreateBucket
 	case http.MethodGet:
@@ -167,7 +183,7 @@ func classifyObject(r *http.Request, q map[string][]string) Operation {
 	case http.MethodPut:
 		switch {
 		case has("acl"):
-			return OpNotImplemented
+			return OpPutObjectACL
 		case has("uploadId") && copySrc:
 			return OpUploadPartCopy
 		case has("uploadId"):

@@ -48,6 +48,9 @@ type BucketConfigs interface {
 	GetBucketConfig(ctx context.Context, bucket string, kind ConfigKind) ([]byte, error)
 	// DeleteBucketConfig removes the document; removing none is no error.
 	DeleteBucketConfig(ctx context.Context, bucket string, kind ConfigKind) error
+	// GetBucketConfigs returns the bucket and several documents at once
+	// (see Engine.GetBucketConfigs).
+	GetBucketConfigs(ctx context.Context, bucket string, kinds ...ConfigKind) (BucketInfo, []ConfigDoc, error)
 }
 
 func validKind(k ConfigKind) bool {

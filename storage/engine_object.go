@@ -360,6 +360,7 @@ func (e *Engine) CopyObject(ctx context.Context, src CopySource, dstBucket, dstK
 	if opts.ReplaceMeta {
 		md = opts.Meta
 	}
+	md.ACL = opts.ACL
 	rc, err := e.openVersion(ctx, src.Bucket, src.Key, v, nil)
 	if err != nil {
 		return ObjectInfo{}, err

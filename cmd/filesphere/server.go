@@ -15,7 +15,7 @@ import (
 
 	"github.com/filesphere/filesphere/cluster"
 	"github.com/filesphere/filesphere/s3api"
-	"github.com/filesphere/filesphere/s3api/sigv4"
+	"github.com/filesphere/filesphere/kms"
 	"github.com/filesphere/filesphere/storage"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -45,6 +45,7 @@ type serverFlags struct {
 	repairEvery     time.Duration
 	repairBandwidth int64
 	metricsPublic   bool
+	kmsKeyFile      string
 }
 
 func newServerCmd() *cobra.Command {
@@ -61,8 +62,15 @@ Root credentials come from FILESPHERE_ROOT_USER and FILESPHERE_ROOT_PASSWORD. Wh
 first start generates random ones, stores them in <data>/root-credentials.json (mode 0600) and
 prints them once; later starts reuse them and print only the access key.
 
-Prometheus metrics are served to signed requests at /.filesphere/admin/v1/metrics; with
---metrics-public also to unsigned GET /metrics.`,
+Users, groups, roles, access keys and policies are managed with the IAM API on the same
+endpoint (aws iam --endpoint-url ..., or filesphere admin user|group|policy|key). Their secrets
+are sealed with the KMS master key: --kms-master-key-file, else $FILESPHERE_KMS_MASTER_KEY, else
+<data>/kms-master.key, generated on a standalone node's first start. Every node of a cluster needs
+the same master key: copy the key file to a joining node's data folder, or give every node the
+flag or the variable.
+
+Prometheus metrics are served to signed requests allowed admin:Prometheus at
+/.filesphere/admin/v1/metrics; with --metrics-public also to unsigned GET /metrics.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := bindEnv(cmd.Flags()); err != nil {
 				return err
@@ -89,6 +97,7 @@ Prometheus metrics are served to signed requests at /.filesphere/admin/v1/metric
 	fs.DurationVar(&f.repairEvery, "repair-interval", time.Minute, "time between background repair and rebalance passes")
 	fs.Int64Var(&f.repairBandwidth, "repair-bandwidth", 0, "bytes per second background repair and rebalancing may write (0 = unlimited)")
 	fs.BoolVar(&f.metricsPublic, "metrics-public", false, "serve Prometheus metrics to unsigned GET /metrics (for a scraper that cannot sign)")
+	fs.StringVar(&f.kmsKeyFile, "kms-master-key-file", "", "file holding the KMS master key (64 hex digits) that seals secrets; every node of a cluster needs the same (default: $"+kms.MasterKeyEnv+", else <data>/"+kms.MasterKeyFileName+")")
 	return cmd
 }
 
@@ -173,6 +182,10 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	if err != nil {
 		return err
 	}
+	mkey, err := masterKey(f.kmsKeyFile, f.dataDir, f.join != "", log)
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -209,25 +222,19 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	node.SetRepairReport(func() any { return engine.HealStatus() })
 	repairOnEvents(node, engine)
 
-	vcfg := sigv4.DefaultConfig()
-	vcfg.Region = f.region
-	vcfg.Lookup = func(ak string) (string, error) {
-		if ak == creds.AccessKey {
-			return creds.SecretKey, nil
-		}
-		return "", sigv4.ErrInvalidAccessKeyID
-	}
-	verifier, err := sigv4.New(vcfg)
+	ids, err := openAccess(ctx, node.KV(), mkey, creds, log)
+	clear(mkey)
 	if err != nil {
 		return err
 	}
+	defer ids.Close()
 	scfg := s3api.DefaultConfig()
 	scfg.Domain, scfg.Region, scfg.Log, scfg.Registry = f.domain, f.region, log, reg
 	scfg.AccessLog = f.accessLog
 	scfg.Metrics, scfg.MetricsPublic = promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), f.metricsPublic
 	scfg.Admin = adminService{engine: engine, node: node}
 	scfg.Ready = node.Ready
-	api, err := s3api.New(scfg, engine, verifier, s3api.AuthenticatedOnly{})
+	api, err := s3api.New(scfg, engine, ids)
 	if err != nil {
 		return err
 	}

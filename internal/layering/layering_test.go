@@ -44,7 +44,7 @@ var layers = map[string]rule{
 	"e2e/harness": {pkgs: []string{"*"}, libs: sdks},
 
 	// Protocol.
-	"s3api": {pkgs: []string{"s3api/sigv4", "storage"}, testPkgs: []string{"internal/s3test"},
+	"s3api": {pkgs: []string{"s3api/sigv4", "storage", "iam", "iam/policy"}, testPkgs: []string{"internal/s3test", "internal/clocktest"},
 		libs:     join(obs, []string{"github.com/gorilla/mux"}),
 		testLibs: join(sdks, logTest, []string{"github.com/minio/crc64nvme", "github.com/prometheus/client_golang/prometheus/promhttp"})},
 	"s3api/sigv4": {testLibs: sdks},
