@@ -123,11 +123,27 @@ type queryAction struct {
 	run      func(ctx context.Context, s *Server, q *queryRequest) (any, error)
 }
 
-// serveQuery authenticates, parses and dispatches a Query API request.
+// serveQuery authenticates, parses and dispatches a Query API request;
+// answers carry x-amzn-RequestId as the Query APIs' do.
 func (s *Server) serveQuery(ctx context.Context, req *request) (*response, error) {
+	resp, err := s.query(ctx, req)
+	h := http.Header{"X-Amzn-Requestid": {req.reqID}}
+	if err != nil {
+		ae := toAPIError(queryError(err))
+		if ae.Code == ErrNotImplemented {
+			ae.Status = http.StatusBadRequest // never a 5xx: clients would retry
+		}
+		ae.Header = h
+		return nil, ae
+	}
+	resp.header.Set("X-Amzn-Requestid", req.reqID)
+	return resp, nil
+}
+
+func (s *Server) query(ctx context.Context, req *request) (*response, error) {
 	api := req.route.API
 	if err := s.authenticate(ctx, req); err != nil {
-		return nil, queryError(err)
+		return nil, err
 	}
 	form, err := readForm(req)
 	if err != nil {
@@ -147,8 +163,7 @@ func (s *Server) serveQuery(ctx context.Context, req *request) (*response, error
 	a, ok := actions[q.action]
 	if !ok {
 		if notBuiltActions[api][q.action] {
-			return nil, &APIError{Code: ErrNotImplemented, Status: http.StatusBadRequest,
-				Message: fmt.Sprintf("FileSphere does not implement the %s action %s.", strings.ToUpper(string(api)), q.action)}
+			return nil, apiErr(ErrNotImplemented, fmt.Sprintf("FileSphere does not implement the %s action %s.", strings.ToUpper(string(api)), q.action))
 		}
 		return nil, apiErr(ErrInvalidAction, fmt.Sprintf("Could not find operation %s for version %s", printableParam(q.action), queryVersions[api]))
 	}
@@ -162,7 +177,7 @@ func (s *Server) serveQuery(ctx context.Context, req *request) (*response, error
 	}
 	out, err := a.run(ctx, s, q)
 	if err != nil {
-		return nil, queryError(err)
+		return nil, err
 	}
 	return queryResponse(api, q.action, req.reqID, out)
 }
@@ -185,7 +200,7 @@ func readForm(req *request) (url.Values, error) {
 	}
 	b, err := io.ReadAll(io.LimitReader(req.body, maxQueryForm+1))
 	if err != nil {
-		return nil, queryError(err)
+		return nil, err
 	}
 	if len(b) > maxQueryForm {
 		return nil, apiErr(ErrInvalidParameterValue, "The request is too large.")
