@@ -340,6 +340,39 @@ func (s *Server) admitACL(ctx context.Context, b *bucketAccess, a *accessList, b
 	return nil
 }
 
+// newBucketAccess checks CreateBucket's x-amz-object-ownership and ACL
+// headers before the bucket is made: an ACL beyond the owner's full
+// control needs ownership that allows ACLs.
+func (s *Server) newBucketAccess(ctx context.Context, req *request) (own string, acl *accessList, err error) {
+	own = req.Header.Get("X-Amz-Object-Ownership")
+	if acl, err = headerACL(req.Header, s.account.CanonicalID); err != nil || acl == nil {
+		return own, nil, err
+	}
+	if err := s.checkACL(ctx, acl, true); err != nil {
+		return "", nil, err
+	}
+	if (own == "" || own == ownerEnforced) && acl.grantsOthers() {
+		return "", nil, apiErr(ErrInvalidBucketACLWithObjectOwnership, "")
+	}
+	return own, acl, nil
+}
+
+// storeNewBucketAccess writes a new bucket's ownership and ACL documents
+// (none for the defaults). Were this to fail, the bucket keeps the
+// defaults: ACLs disabled, the owner's full control.
+func (s *Server) storeNewBucketAccess(ctx context.Context, bucket, own string, acl *accessList) error {
+	if own != "" && own != ownerEnforced {
+		if err := s.putOwnership(ctx, bucket, own); err != nil {
+			return err
+		}
+	}
+	if acl != nil && acl.grantsOthers() {
+		doc, _ := json.Marshal(acl)
+		return s.putConfig(ctx, bucket, storage.ConfigACL, doc)
+	}
+	return nil
+}
+
 // aclToSet reads the ACL of a PutBucketAcl or PutObjectAcl: from the
 // headers or the body, one of them.
 func (s *Server) aclToSet(req *request) (*accessList, error) {

@@ -95,8 +95,15 @@ func (s *Server) createBucket(ctx context.Context, req *request) (*response, err
 			return nil, err
 		}
 	}
-	err := s.backend.CreateBucket(ctx, req.route.Bucket, storage.CreateBucketOptions{Region: region, Owner: req.id.AccessKey})
+	own, acl, err := s.newBucketAccess(ctx, req)
 	if err != nil {
+		return nil, err
+	}
+	err = s.backend.CreateBucket(ctx, req.route.Bucket, storage.CreateBucketOptions{Region: region, Owner: s.account.CanonicalID})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.storeNewBucketAccess(ctx, req.route.Bucket, own, acl); err != nil {
 		return nil, err
 	}
 	return &response{header: http.Header{"Location": {"/" + req.route.Bucket}}}, nil

@@ -20,6 +20,9 @@ func (s *Server) createMultipartUpload(ctx context.Context, req *request) (*resp
 	if err != nil {
 		return nil, err
 	}
+	if meta.ACL, err = s.requestACL(ctx, req); err != nil {
+		return nil, err
+	}
 	opts := storage.PutOptions{Size: -1, Meta: meta}
 	if v := req.Header.Get("X-Amz-Checksum-Algorithm"); v != "" {
 		a, ok := parseAlgorithm(v)

@@ -43,6 +43,9 @@ func (s *Server) putObject(ctx context.Context, req *request) (*response, error)
 	if err != nil {
 		return nil, err
 	}
+	if meta.ACL, err = s.requestACL(ctx, req); err != nil {
+		return nil, err
+	}
 	body, err := payload(req, maxObjectSize)
 	if err != nil {
 		return nil, err
@@ -268,6 +271,9 @@ func (s *Server) copyObject(ctx context.Context, req *request) (*response, error
 	opts := storage.CopyOptions{
 		IfNoneMatchStar: strings.TrimSpace(req.Header.Get("If-None-Match")) == "*",
 		IfMatch:         req.Header.Get("If-Match"),
+	}
+	if opts.ACL, err = s.requestACL(ctx, req); err != nil {
+		return nil, err
 	}
 	switch d := req.Header.Get("X-Amz-Metadata-Directive"); d {
 	case "", "COPY":
