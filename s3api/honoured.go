@@ -236,8 +236,8 @@ var headerTable = map[Operation]headerRules{
 		refused("the confirmation of removing the caller's own access", "x-amz-confirm-remove-self-bucket-access"))},
 	OpPutPublicAccessBlock:       {honoured: payloadChecksums, refused: join(refuseOwner, refuseNewChecksums, refuseSDKAlgorithm)},
 	OpPutBucketOwnershipControls: {honoured: payloadChecksums, refused: join(refuseOwner, refuseNewChecksums, refuseSDKAlgorithm)},
-	OpGetObject:  {honoured: join(readConditions, requestPayer, honoured("range", "x-amz-checksum-mode")), refused: join(refuseSSEC, refuseOwner)},
-	OpHeadObject: {honoured: join(readConditions, requestPayer, honoured("range", "x-amz-checksum-mode")), refused: join(refuseSSEC, refuseOwner)},
+	OpGetObject:                  {honoured: join(readConditions, requestPayer, honoured("range", "x-amz-checksum-mode")), refused: join(refuseSSEC, refuseOwner)},
+	OpHeadObject:                 {honoured: join(readConditions, requestPayer, honoured("range", "x-amz-checksum-mode")), refused: join(refuseSSEC, refuseOwner)},
 	OpDeleteObject: {
 		honoured: requestPayer,
 		refused: join(refuseOwner, refuseMFA, refuseGovernance, refused("conditional deletes", "if-match",

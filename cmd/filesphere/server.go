@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/filesphere/filesphere/cluster"
-	"github.com/filesphere/filesphere/s3api"
 	"github.com/filesphere/filesphere/kms"
+	"github.com/filesphere/filesphere/s3api"
 	"github.com/filesphere/filesphere/storage"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
