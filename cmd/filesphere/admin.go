@@ -36,7 +36,9 @@ func newAdminCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "admin",
 		Short: "Administer a running FileSphere server",
-		Long: `Administer a running FileSphere server over its admin API (SigV4-signed requests).
+		Long: `Administer a running FileSphere server over its admin API (SigV4-signed requests):
+repair, cluster membership and drains; and users, groups, managed policies and access keys
+over the IAM API (the requests the aws cli sends, authorized by the same policies).
 
 Credentials: --access-key/--secret-key, else FILESPHERE_ROOT_USER/FILESPHERE_ROOT_PASSWORD,
 else the root credentials a local server keeps in <data>/root-credentials.json.`,
@@ -50,7 +52,7 @@ else the root credentials a local server keeps in <data>/root-credentials.json.`
 	pf.StringVar(&f.secretKey, "secret-key", "", "secret key (default $FILESPHERE_ROOT_PASSWORD, else from --data)")
 	pf.StringVar(&f.region, "region", "us-east-1", "region to sign requests for")
 	pf.StringVar(&f.dataDir, "data", "./data", "data folder of a local server, whose root-credentials.json is used when no keys are given")
-	cmd.AddCommand(newHealCmd(f), newClusterCmd(f), newNodeCmd(f))
+	cmd.AddCommand(newHealCmd(f), newClusterCmd(f), newNodeCmd(f), newUserCmd(f), newGroupCmd(f), newManagedPolicyCmd(f), newKeyCmd(f))
 	return cmd
 }
 
