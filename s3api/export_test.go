@@ -13,3 +13,17 @@ func HeaderDisposition(op Operation, name, value string) string {
 	}
 	return ""
 }
+
+// RoutedOperations lists the operations the server has handlers for, so
+// the authorization matrix can check it covers them all.
+func RoutedOperations() []Operation {
+	s := &Server{}
+	ops := s.handlers()
+	s.adminHandlers(ops)
+	s.accessHandlers(ops)
+	out := make([]Operation, 0, len(ops))
+	for op := range ops {
+		out = append(out, op)
+	}
+	return out
+}
