@@ -136,7 +136,9 @@ func (s *Server) headBucket(ctx context.Context, req *request) (*response, error
 }
 
 func (s *Server) deleteBucket(ctx context.Context, req *request) (*response, error) {
-	if err := s.backend.DeleteBucket(ctx, req.route.Bucket); err != nil {
+	err := s.backend.DeleteBucket(ctx, req.route.Bucket)
+	s.buckets.forget(req.route.Bucket)
+	if err != nil {
 		return nil, err
 	}
 	return &response{status: http.StatusNoContent}, nil

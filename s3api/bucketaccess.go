@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/filesphere/filesphere/iam/policy"
 	"github.com/filesphere/filesphere/storage"
@@ -83,20 +85,67 @@ func (b *bucketAccess) policyFor(id *Identity, action string) *policy.Policy {
 	return b.policy
 }
 
-// bucketCache keeps the parsed settings of recently used buckets.
+// bucketCache keeps recently used buckets' access settings. An entry is
+// valid while the storage settings generation it was read under stays the
+// same; the generation is read from the local replica at most every
+// genCheck, so a change made through another node counts here once this
+// replica applied it, plus at most genCheck. A change made through this
+// node counts at once: forget drops the entry, and a load that raced with
+// the change is not kept (epoch). Entries are read linearizably.
 type bucketCache struct {
-	mu  sync.Mutex
-	m   map[string]*bucketSettings
-	max int
+	mu      sync.Mutex
+	m       map[string]cachedBucket
+	max     int
+	epoch   uint64 // bumped by forget
+	gen     atomic.Pointer[genReading]
+	started time.Time
 }
+
+type cachedBucket struct {
+	access *bucketAccess
+	gen    uint64
+}
+
+// genReading is one reading of the settings generation and when (in
+// monotonic time since started) it was taken.
+type genReading struct {
+	gen uint64
+	at  time.Duration
+}
+
+// genCheck bounds how long a generation reading is reused.
+const genCheck = 10 * time.Millisecond
 
 func (c *bucketCache) init(max int) {
-	c.m, c.max = make(map[string]*bucketSettings), max
+	c.m, c.max, c.started = make(map[string]cachedBucket), max, time.Now()
 }
 
-// load reads bucket's settings documents and returns them parsed, reusing
-// the cached parse when no document changed.
+func (c *bucketCache) generation(ctx context.Context, backend storage.BucketConfigs) (uint64, error) {
+	now := time.Since(c.started)
+	if r := c.gen.Load(); r != nil && now-r.at < genCheck {
+		return r.gen, nil
+	}
+	g, err := backend.BucketConfigGeneration(ctx)
+	if err != nil {
+		return 0, err
+	}
+	c.gen.Store(&genReading{gen: g, at: now})
+	return g, nil
+}
+
+// load returns bucket's access settings, from the cache while valid.
 func (c *bucketCache) load(ctx context.Context, backend storage.BucketConfigs, bucket string) (*bucketAccess, error) {
+	gen, err := c.generation(ctx, backend)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	e, ok := c.m[bucket]
+	epoch := c.epoch
+	c.mu.Unlock()
+	if ok && e.gen == gen {
+		return e.access, nil
+	}
 	info, docs, err := backend.GetBucketConfigs(ctx, bucket, accessKinds...)
 	if err != nil {
 		return nil, err
@@ -105,29 +154,30 @@ func (c *bucketCache) load(ctx context.Context, backend storage.BucketConfigs, b
 	for i := range docs {
 		revs[i] = docs[i].Revision
 	}
-	c.mu.Lock()
-	st, ok := c.m[bucket]
-	c.mu.Unlock()
-	if ok && st.revs == revs {
-		return &bucketAccess{info: info, bucketSettings: st}, nil
-	}
-	if st, err = parseSettings(bucket, docs, revs); err != nil {
+	var st *bucketSettings
+	if ok && e.access.revs == revs {
+		st = e.access.bucketSettings // unchanged documents: keep the parse
+	} else if st, err = parseSettings(bucket, docs, revs); err != nil {
 		return nil, err
 	}
+	b := &bucketAccess{info: info, bucketSettings: st}
 	c.mu.Lock()
-	if len(c.m) >= c.max {
-		c.m = make(map[string]*bucketSettings)
+	if c.epoch == epoch {
+		if len(c.m) >= c.max {
+			c.m = make(map[string]cachedBucket)
+		}
+		c.m[bucket] = cachedBucket{access: b, gen: gen}
 	}
-	c.m[bucket] = st
 	c.mu.Unlock()
-	return &bucketAccess{info: info, bucketSettings: st}, nil
+	return b, nil
 }
 
-// forget drops a bucket's cached settings (after this node changed them,
-// so that an unchanged revision can never be mistaken for the new one).
+// forget drops a bucket's entry after this node changed its settings, and
+// keeps loads that started before from storing what they read.
 func (c *bucketCache) forget(bucket string) {
 	c.mu.Lock()
 	delete(c.m, bucket)
+	c.epoch++
 	c.mu.Unlock()
 }
 

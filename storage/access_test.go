@@ -112,3 +112,52 @@ func TestObjectACL(t *testing.T) {
 		t.Errorf("missing version: %v", err)
 	}
 }
+
+// The settings generation moves with every settings change and bucket
+// deletion, and only then.
+func TestBucketConfigGeneration(t *testing.T) {
+	ctx := context.Background()
+	e := newTestEngine(t, 2, 1, 1<<16)
+	gen := func() uint64 {
+		t.Helper()
+		g, err := e.BucketConfigGeneration(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return g
+	}
+	g0 := gen()
+	if err := e.CreateBucket(ctx, "gen-bucket", storage.CreateBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.PutObject(ctx, "gen-bucket", "k", strings.NewReader("x"), storage.PutOptions{Size: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if gen() != g0 {
+		t.Fatal("the generation moved without a settings change")
+	}
+	steps := []struct {
+		name string
+		run  func() error
+	}{
+		{"put", func() error { return e.PutBucketConfig(ctx, "gen-bucket", storage.ConfigPolicy, []byte("{}")) }},
+		{"delete", func() error { return e.DeleteBucketConfig(ctx, "gen-bucket", storage.ConfigPolicy) }},
+		{"delete bucket", func() error {
+			if _, err := e.DeleteObject(ctx, "gen-bucket", "k", storage.DeleteOptions{}); err != nil {
+				return err
+			}
+			return e.DeleteBucket(ctx, "gen-bucket")
+		}},
+	}
+	last := g0
+	for _, s := range steps {
+		if err := s.run(); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if g := gen(); g <= last {
+			t.Fatalf("%s: generation %d, was %d", s.name, g, last)
+		} else {
+			last = g
+		}
+	}
+}

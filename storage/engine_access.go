@@ -7,6 +7,24 @@ import (
 	"github.com/filesphere/filesphere/cluster/meta"
 )
 
+func configGenKey() string { return meta.PrefixStorage + keyConfigGen }
+
+// bumpConfigGen is the op every settings change adds to its transaction.
+func bumpConfigGen() meta.Op { return meta.Put(configGenKey(), []byte{1}) }
+
+// BucketConfigGeneration implements BucketConfigs: a number, read from the
+// local replica, that changes whenever any bucket's settings documents are
+// written or deleted and whenever a bucket is deleted. A cache of
+// documents read (linearizably, GetBucketConfigs) after reading it is valid
+// while it stays the same.
+func (e *Engine) BucketConfigGeneration(ctx context.Context) (uint64, error) {
+	ent, err := e.casKV.Get(ctx, configGenKey())
+	if errors.Is(err, meta.ErrNotFound) {
+		return 0, nil
+	}
+	return ent.Revision, err
+}
+
 // ConfigDoc is one settings document as read by GetBucketConfigs: Doc is
 // nil when the bucket has none of that kind. Revision changes with every
 // write of the document, so a caller may cache what it derived from Doc
