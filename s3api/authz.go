@@ -91,7 +91,8 @@ type requestAuthz struct {
 	bucket *bucketAccess
 	cond   *policy.Context // built on first use
 	// decision is the last decision, for the access log.
-	decision string
+	decision policy.Decision
+	decided  bool
 }
 
 // authenticate verifies the request's signature with the secret iam holds
@@ -225,13 +226,13 @@ func (s *Server) allow(ctx context.Context, req *request, b *bucketAccess, actio
 	if err != nil {
 		return err
 	}
-	req.authz.decision = d.String()
+	req.authz.decision, req.authz.decided = d, true
 	if s.decisions != nil {
 		s.decisions.WithLabelValues(action, string(d.Effect), d.Reason.String(), d.Source.String()).Inc()
 	}
 	if s.log.Logger.IsLevelEnabled(logrus.DebugLevel) {
 		s.log.WithFields(logrus.Fields{"request_id": req.reqID, "op": req.route.Op, "action": action, "resource": resource,
-			"principal": principalName(&req.id), "decision": req.authz.decision}).Debug("authorization")
+			"principal": principalName(&req.id), "decision": d.String()}).Debug("authorization")
 	}
 	if d.Allowed() {
 		return nil
@@ -411,9 +412,12 @@ func unescapeQuery(s string) string {
 // refused before it learns that.
 func (s *Server) bucketAccess(ctx context.Context, bucket string) (*bucketAccess, error) {
 	b, err := s.buckets.load(ctx, s.backend, bucket)
+	if err == nil {
+		return b, nil
+	}
 	var nb *storage.BucketNotFoundError
 	if errors.As(err, &nb) {
 		return nil, nil
 	}
-	return b, err
+	return nil, err
 }
