@@ -39,7 +39,7 @@ func join(groups ...[]string) []string { return slices.Concat(groups...) }
 var layers = map[string]rule{
 	// Wiring and black-box tests.
 	"cmd/filesphere": {pkgs: []string{"*"}, testPkgs: []string{"*"},
-		libs: join(obs, []string{"github.com/spf13/cobra", "github.com/spf13/pflag", "github.com/aws/aws-sdk-go-v2"})},
+		libs: join(obs, []string{"github.com/spf13/cobra", "github.com/spf13/pflag", "github.com/aws/aws-sdk-go-v2", "github.com/aws/smithy-go"})},
 	"e2e":         {pkgs: []string{"*"}, testPkgs: []string{"*"}, testLibs: sdks},
 	"e2e/harness": {pkgs: []string{"*"}, libs: sdks},
 
