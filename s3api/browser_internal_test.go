@@ -58,6 +58,10 @@ func (c *configsOnly) PutBucketConfig(context.Context, string, storage.ConfigKin
 func (c *configsOnly) DeleteBucketConfig(context.Context, string, storage.ConfigKind) error {
 	return nil
 }
+func (c *configsOnly) GetBucketConfigs(context.Context, string, ...storage.ConfigKind) (storage.BucketInfo, []storage.ConfigDoc, error) {
+	return storage.BucketInfo{}, nil, errors.New("configsOnly: GetBucketConfigs is not used by the CORS cache")
+}
+func (c *configsOnly) BucketConfigGeneration(context.Context) (uint64, error) { return 0, nil }
 func (c *configsOnly) GetBucketConfig(_ context.Context, bucket string, kind storage.ConfigKind) ([]byte, error) {
 	c.reads++
 	if c.err != nil {
@@ -160,7 +164,7 @@ func BenchmarkCORSHeaders(b *testing.B) {
 	}
 }
 
-func policyOf(t testing.TB, doc any) string {
+func postPolicyDoc(t testing.TB, doc any) string {
 	t.Helper()
 	b, err := json.Marshal(doc)
 	if err != nil {
@@ -177,29 +181,29 @@ func TestParsePostPolicy(t *testing.T) {
 		policy string
 		msg    string // "" parses
 	}{
-		{"the AWS example's shape", policyOf(t, map[string]any{"expiration": exp, "conditions": []any{
+		{"the AWS example's shape", postPolicyDoc(t, map[string]any{"expiration": exp, "conditions": []any{
 			map[string]string{"bucket": "sigv4examplebucket"}, []any{"starts-with", "$key", "user/user1/"},
 			[]any{"content-length-range", 1, 1048576}}}), ""},
-		{"several exact matches in one object", policyOf(t, map[string]any{"expiration": exp, "conditions": []any{
+		{"several exact matches in one object", postPolicyDoc(t, map[string]any{"expiration": exp, "conditions": []any{
 			map[string]string{"bucket": "b", "acl": "private"}}}), ""},
 		{"not base64", "!!!", "not valid base64"},
 		{"not JSON", b64([]byte("{")), "Invalid JSON."},
 		{"trailing comma", b64([]byte(`{"expiration":"` + exp + `","conditions":[],}`)), "Invalid JSON."},
 		{"two documents", b64([]byte(`{"expiration":"` + exp + `","conditions":[]}{}`)), "Invalid JSON."},
-		{"unknown key", policyOf(t, map[string]any{"expiration": exp, "conditions": []any{}, "extra": 1}), "Invalid JSON."},
-		{"no expiration", policyOf(t, map[string]any{"conditions": []any{}}), "Policy missing expiration."},
-		{"bad expiration", policyOf(t, map[string]any{"expiration": "tomorrow", "conditions": []any{}}), "Invalid 'expiration' value"},
-		{"no conditions", policyOf(t, map[string]any{"expiration": exp}), "Policy missing conditions."},
-		{"empty object", policyOf(t, map[string]any{"expiration": exp, "conditions": []any{map[string]string{}}}), "exactly one property"},
-		{"number value", policyOf(t, map[string]any{"expiration": exp, "conditions": []any{map[string]int{"acl": 1}}}), "value must be a string"},
-		{"unknown operation", policyOf(t, map[string]any{"expiration": exp, "conditions": []any{[]any{"ends-with", "$key", "x"}}}), "unknown operation"},
-		{"no $", policyOf(t, map[string]any{"expiration": exp, "conditions": []any{[]any{"eq", "key", "x"}}}), "must start with '$'"},
-		{"short list", policyOf(t, map[string]any{"expiration": exp, "conditions": []any{[]any{"eq", "$key"}}}), "exactly two arguments"},
+		{"unknown key", postPolicyDoc(t, map[string]any{"expiration": exp, "conditions": []any{}, "extra": 1}), "Invalid JSON."},
+		{"no expiration", postPolicyDoc(t, map[string]any{"conditions": []any{}}), "Policy missing expiration."},
+		{"bad expiration", postPolicyDoc(t, map[string]any{"expiration": "tomorrow", "conditions": []any{}}), "Invalid 'expiration' value"},
+		{"no conditions", postPolicyDoc(t, map[string]any{"expiration": exp}), "Policy missing conditions."},
+		{"empty object", postPolicyDoc(t, map[string]any{"expiration": exp, "conditions": []any{map[string]string{}}}), "exactly one property"},
+		{"number value", postPolicyDoc(t, map[string]any{"expiration": exp, "conditions": []any{map[string]int{"acl": 1}}}), "value must be a string"},
+		{"unknown operation", postPolicyDoc(t, map[string]any{"expiration": exp, "conditions": []any{[]any{"ends-with", "$key", "x"}}}), "unknown operation"},
+		{"no $", postPolicyDoc(t, map[string]any{"expiration": exp, "conditions": []any{[]any{"eq", "key", "x"}}}), "must start with '$'"},
+		{"short list", postPolicyDoc(t, map[string]any{"expiration": exp, "conditions": []any{[]any{"eq", "$key"}}}), "exactly two arguments"},
 		{"float range", b64([]byte(`{"expiration":"` + exp + `","conditions":[["content-length-range",0,512.0]]}`)), "content-length-range"},
 		{"string range", b64([]byte(`{"expiration":"` + exp + `","conditions":[["content-length-range","0","512"]]}`)), "content-length-range"},
-		{"inverted range", policyOf(t, map[string]any{"expiration": exp, "conditions": []any{[]any{"content-length-range", 10, 1}}}), "content-length-range"},
-		{"negative range", policyOf(t, map[string]any{"expiration": exp, "conditions": []any{[]any{"content-length-range", -1, 1}}}), "content-length-range"},
-		{"scalar condition", policyOf(t, map[string]any{"expiration": exp, "conditions": []any{"key"}}), "must be an object or a list"},
+		{"inverted range", postPolicyDoc(t, map[string]any{"expiration": exp, "conditions": []any{[]any{"content-length-range", 10, 1}}}), "content-length-range"},
+		{"negative range", postPolicyDoc(t, map[string]any{"expiration": exp, "conditions": []any{[]any{"content-length-range", -1, 1}}}), "content-length-range"},
+		{"scalar condition", postPolicyDoc(t, map[string]any{"expiration": exp, "conditions": []any{"key"}}), "must be an object or a list"},
 	}
 	for _, tc := range tests {
 		_, err := parsePostPolicy(tc.policy)
@@ -213,7 +217,7 @@ func TestParsePostPolicy(t *testing.T) {
 }
 
 func TestPostPolicyCheck(t *testing.T) {
-	p, err := parsePostPolicy(policyOf(t, map[string]any{"expiration": "2030-01-01T00:00:00Z", "conditions": []any{
+	p, err := parsePostPolicy(postPolicyDoc(t, map[string]any{"expiration": "2030-01-01T00:00:00Z", "conditions": []any{
 		map[string]string{"bucket": "b"}, []any{"starts-with", "$key", "user/"}, []any{"starts-with", "$Content-Type", "image/"},
 		[]any{"eq", "$x-amz-meta-uuid", "14"}, []any{"starts-with", "$x-amz-meta-tag", ""}}}))
 	if err != nil {

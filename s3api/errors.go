@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/filesphere/filesphere/iam"
 	"github.com/filesphere/filesphere/s3api/sigv4"
 	"github.com/filesphere/filesphere/storage"
 )
@@ -88,6 +89,35 @@ const (
 	// ErrInvalidAction is the IAM/STS Query API code for an action the
 	// endpoint does not offer.
 	ErrInvalidAction ErrorCode = "InvalidAction"
+
+	// Access control.
+	ErrMalformedPolicy                     ErrorCode = "MalformedPolicy"
+	ErrMalformedACL                        ErrorCode = "MalformedACLError"
+	ErrNoSuchPublicAccessBlock             ErrorCode = "NoSuchPublicAccessBlockConfiguration"
+	ErrOwnershipControlsNotFound           ErrorCode = "OwnershipControlsNotFoundError"
+	ErrAccessControlListNotSupported       ErrorCode = "AccessControlListNotSupported"
+	ErrInvalidBucketACLWithObjectOwnership ErrorCode = "InvalidBucketAclWithObjectOwnership"
+	ErrUnresolvableGrantByEmail            ErrorCode = "UnresolvableGrantByEmailAddress"
+	ErrExpiredToken                        ErrorCode = "ExpiredToken"
+	ErrInvalidToken                        ErrorCode = "InvalidToken"
+
+	// The IAM and STS Query APIs (their own codes; statuses from the IAM
+	// and STS API references).
+	ErrNoSuchEntity               ErrorCode = "NoSuchEntity"
+	ErrEntityAlreadyExists        ErrorCode = "EntityAlreadyExists"
+	ErrDeleteConflict             ErrorCode = "DeleteConflict"
+	ErrLimitExceeded              ErrorCode = "LimitExceeded"
+	ErrMalformedPolicyDocument    ErrorCode = "MalformedPolicyDocument"
+	ErrValidationError            ErrorCode = "ValidationError"
+	ErrInvalidInput               ErrorCode = "InvalidInput"
+	ErrPasswordPolicyViolation    ErrorCode = "PasswordPolicyViolation"
+	ErrConcurrentModification     ErrorCode = "ConcurrentModification"
+	ErrInvalidClientTokenID       ErrorCode = "InvalidClientTokenId"
+	ErrMissingAction              ErrorCode = "MissingAction"
+	ErrMissingParameter           ErrorCode = "MissingParameter"
+	ErrInvalidParameterValue      ErrorCode = "InvalidParameterValue"
+	ErrPackedPolicyTooLarge       ErrorCode = "PackedPolicyTooLarge"
+	ErrMissingAuthenticationToken ErrorCode = "MissingAuthenticationToken"
 )
 
 var errorTable = map[ErrorCode]apiErrorDef{
@@ -155,12 +185,41 @@ var errorTable = map[ErrorCode]apiErrorDef{
 	ErrIncorrectNumberOfFilesInPost:   {http.StatusBadRequest, "POST requires exactly one file upload per request."},
 	ErrMalformedPOSTRequest:           {http.StatusBadRequest, "The body of your POST request is not well-formed multipart/form-data."},
 	ErrInvalidAction:                  {http.StatusBadRequest, "The action or operation requested is invalid. Verify that the action is typed correctly."},
+
+	ErrMalformedPolicy:                     {http.StatusBadRequest, "Policies must be valid JSON and the first byte must be '{'."},
+	ErrMalformedACL:                        {http.StatusBadRequest, "The XML you provided was not well formed or did not validate against our published schema."},
+	ErrNoSuchPublicAccessBlock:             {http.StatusNotFound, "The public access block configuration was not found."},
+	ErrOwnershipControlsNotFound:           {http.StatusNotFound, "The bucket ownership controls were not found."},
+	ErrAccessControlListNotSupported:       {http.StatusBadRequest, "The bucket does not allow ACLs."},
+	ErrInvalidBucketACLWithObjectOwnership: {http.StatusBadRequest, "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting."},
+	ErrUnresolvableGrantByEmail:            {http.StatusBadRequest, "The email address you provided does not match any account on record."},
+	ErrExpiredToken:                        {http.StatusBadRequest, "The provided token has expired."},
+	ErrInvalidToken:                        {http.StatusBadRequest, "The provided token is malformed or otherwise invalid."},
+
+	ErrNoSuchEntity:               {http.StatusNotFound, "The request was rejected because it referenced an entity that does not exist."},
+	ErrEntityAlreadyExists:        {http.StatusConflict, "The request was rejected because it attempted to create a resource that already exists."},
+	ErrDeleteConflict:             {http.StatusConflict, "The request was rejected because it attempted to delete a resource that has attached subordinate entities."},
+	ErrLimitExceeded:              {http.StatusConflict, "The request was rejected because it attempted to create resources beyond the current AWS account limits."},
+	ErrMalformedPolicyDocument:    {http.StatusBadRequest, "The request was rejected because the policy document was malformed."},
+	ErrValidationError:            {http.StatusBadRequest, "The input fails to satisfy the constraints specified by an AWS service."},
+	ErrInvalidInput:               {http.StatusBadRequest, "The request was rejected because an invalid or out-of-range value was supplied for an input parameter."},
+	ErrPasswordPolicyViolation:    {http.StatusBadRequest, "The request was rejected because the provided password did not meet the requirements imposed by the account password policy."},
+	ErrConcurrentModification:     {http.StatusConflict, "The request was rejected because multiple requests to change this object were submitted simultaneously."},
+	ErrInvalidClientTokenID:       {http.StatusForbidden, "The security token included in the request is invalid."},
+	ErrMissingAction:              {http.StatusBadRequest, "The request is missing an action or a required parameter."},
+	ErrMissingParameter:           {http.StatusBadRequest, "A required parameter for the specified action is not supplied."},
+	ErrInvalidParameterValue:      {http.StatusBadRequest, "An invalid or out-of-range value was supplied for the input parameter."},
+	ErrMissingAuthenticationToken: {http.StatusForbidden, "Request is missing Authentication Token"},
+	ErrPackedPolicyTooLarge:       {http.StatusBadRequest, "The request was rejected because the total packed size of the session policies and session tags combined was too large."},
 }
 
 // APIError is an error rendered to the client as S3 XML.
 type APIError struct {
 	Code    ErrorCode
 	Message string // overrides the table's message when set
+	// Status overrides the table's status when set (the Query APIs answer
+	// some codes with another status than S3).
+	Status int
 	// Header is added to the error response (e.g. x-amz-delete-marker).
 	Header http.Header
 	// Extra XML fields (BucketName, Key, ...).
@@ -198,6 +257,9 @@ func (e *APIError) Error() string {
 func (e *APIError) Unwrap() error { return e.Err }
 
 func (e *APIError) status() int {
+	if e.Status != 0 {
+		return e.Status
+	}
 	if d, ok := errorTable[e.Code]; ok {
 		return d.Status
 	}
@@ -247,6 +309,9 @@ func toAPIError(err error) *APIError {
 		}
 		return ae
 	}
+	if e := iamError(err); e != nil {
+		return e
+	}
 	if e := storageError(err); e != nil {
 		return e
 	}
@@ -284,6 +349,7 @@ func sigv4Code(err error) (ErrorCode, bool) {
 		{sigv4.ErrInvalidContentSHA256, ErrInvalidArgument},
 		{sigv4.ErrAccessDenied, ErrAccessDenied},
 		{sigv4.ErrInvalidPostForm, ErrInvalidArgument},
+		{sigv4.ErrBodyTooLarge, ErrEntityTooLarge},
 	}
 	for _, row := range table {
 		if errors.Is(err, row.err) {
@@ -291,6 +357,49 @@ func sigv4Code(err error) (ErrorCode, bool) {
 		}
 	}
 	return "", false
+}
+
+// iamError maps the errors of package iam: the authentication refusals as
+// S3 answers them (queryError rewords them for IAM and STS), and the
+// management errors of the IAM Query API with iam's AWS-worded message.
+func iamError(err error) *APIError {
+	var ie *iam.Error
+	if !errors.As(err, &ie) {
+		return nil
+	}
+	table := []struct {
+		kind error
+		code ErrorCode
+	}{
+		{iam.ErrInvalidAccessKeyID, ErrInvalidAccessKeyID},
+		{iam.ErrAccessKeyInactive, ErrInvalidAccessKeyID},
+		{iam.ErrUserDisabled, ErrAccessDenied},
+		{iam.ErrExpiredToken, ErrExpiredToken},
+		{iam.ErrInvalidToken, ErrInvalidToken},
+		{iam.ErrNoSuchEntity, ErrNoSuchEntity},
+		{iam.ErrEntityAlreadyExists, ErrEntityAlreadyExists},
+		{iam.ErrDeleteConflict, ErrDeleteConflict},
+		{iam.ErrLimitExceeded, ErrLimitExceeded},
+		{iam.ErrMalformedPolicyDocument, ErrMalformedPolicyDocument},
+		{iam.ErrValidation, ErrValidationError},
+		{iam.ErrInvalidInput, ErrInvalidInput},
+		{iam.ErrPasswordPolicyViolation, ErrPasswordPolicyViolation},
+		{iam.ErrConcurrentModification, ErrConcurrentModification},
+		{iam.ErrAccessDenied, ErrAccessDenied},
+		{iam.ErrNotImplemented, ErrNotImplemented},
+	}
+	for i, row := range table {
+		if errors.Is(err, row.kind) {
+			e := &APIError{Code: row.code, Err: err}
+			if i >= 5 {
+				// Management errors carry AWS's words; the authentication
+				// ones (the first five) name the key id, kept for the log.
+				e.Message = ie.Message
+			}
+			return e
+		}
+	}
+	return nil
 }
 
 func storageError(err error) *APIError {

@@ -101,9 +101,14 @@ var (
 	readConditions  = honoured("if-match", "if-none-match", "if-modified-since", "if-unmodified-since")
 	copyConditions  = honoured("x-amz-copy-source", "x-amz-copy-source-if-match", "x-amz-copy-source-if-none-match",
 		"x-amz-copy-source-if-modified-since", "x-amz-copy-source-if-unmodified-since")
-	// ownerACL: the bucket owner's full control is the one ACL FileSphere
-	// stores, so the canned ACLs that mean exactly that are honoured.
-	ownerACL = []honour{{name: "x-amz-acl", values: []string{"private", "bucket-owner-full-control"}}}
+	// objectACL: the canned ACLs and grants of an object (acl.go); only
+	// aws-exec-read, which grants to EC2, is not built.
+	objectACL = append([]honour{{name: "x-amz-acl", values: []string{"private", "public-read", "public-read-write",
+		"authenticated-read", "bucket-owner-read", "bucket-owner-full-control"}}},
+		honoured("x-amz-grant-full-control", "x-amz-grant-read", "x-amz-grant-read-acp", "x-amz-grant-write-acp")...)
+	// bucketACL: the canned ACLs and grants of a bucket.
+	bucketACL = append([]honour{{name: "x-amz-acl", values: bucketCannedACLs}},
+		honoured("x-amz-grant-full-control", "x-amz-grant-read", "x-amz-grant-read-acp", "x-amz-grant-write", "x-amz-grant-write-acp")...)
 	// standardClass: every object is stored in the one STANDARD class.
 	standardClass = []honour{{name: "x-amz-storage-class", values: []string{"STANDARD"}}}
 	// requestPayer acknowledges requester-pays charges; no FileSphere
@@ -124,10 +129,10 @@ var (
 
 // Refused groups.
 var (
-	refuseObjectACL = []refusal{{name: "x-amz-acl", feature: "ACLs other than the owner's full control",
+	refuseObjectACL = []refusal{{name: "x-amz-acl", feature: "the canned ACL aws-exec-read",
 		valid: objectCannedACLs, invalid: ErrInvalidArgument}}
-	refuseObjectGrants = refused("ACL grants", "x-amz-grant-full-control", "x-amz-grant-read",
-		"x-amz-grant-read-acp", "x-amz-grant-write-acp")
+	refuseBucketACL = []refusal{{name: "x-amz-acl", feature: "log delivery (the canned ACL log-delivery-write)",
+		valid: append([]string{"log-delivery-write"}, bucketCannedACLs...), invalid: ErrInvalidArgument}}
 	refuseStorageClass = []refusal{{name: "x-amz-storage-class", feature: "storage classes other than STANDARD",
 		valid: storageClasses, invalid: ErrInvalidStorageClass}}
 	refuseSSE = append([]refusal{{name: "x-amz-server-side-encryption", feature: "server-side encryption",
@@ -197,24 +202,24 @@ func join[T any](groups ...[]T) []T {
 // x-amz-expected-bucket-owner (refused for all, see common).
 var headerTable = map[Operation]headerRules{
 	OpPutObject: {
-		honoured: join(contentHeaders, payloadChecksums, writeConditions, ownerACL, standardClass, requestPayer,
+		honoured: join(contentHeaders, payloadChecksums, writeConditions, objectACL, standardClass, requestPayer,
 			objectLock, taggingHeader),
-		refused: join(refuseObjectACL, refuseObjectGrants, refuseStorageClass, refuseSSE, refuseSSEC, refuseObjectLock,
+		refused: join(refuseObjectACL, refuseStorageClass, refuseSSE, refuseSSEC, refuseObjectLock,
 			refuseWebsite, refuseOwner, refuseNewChecksums, refuseWriteConditions, refuseSDKAlgorithm,
 			refused("appends", "x-amz-write-offset-bytes")),
 	},
 	OpCopyObject: {
-		honoured: join(copyConditions, contentHeaders, writeConditions, ownerACL, standardClass, requestPayer,
+		honoured: join(copyConditions, contentHeaders, writeConditions, objectACL, standardClass, requestPayer,
 			honoured("x-amz-metadata-directive"), checksumAlgorithm, objectLock, taggingHeader,
 			[]honour{{name: "x-amz-tagging-directive", values: []string{"COPY", "REPLACE"}}}),
-		refused: join(refuseObjectACL, refuseObjectGrants, refuseStorageClass, refuseSSE, refuseSSEC, refuseCopySourceSSEC,
+		refused: join(refuseObjectACL, refuseStorageClass, refuseSSE, refuseSSEC, refuseCopySourceSSEC,
 			refuseObjectLock, refuseWebsite, refuseOwner, refuseSrcOwner, refuseWriteConditions, refuseAlgorithm,
 			refuseTaggingDirective,
 			refused("object annotations", "x-amz-object-annotation-directive")),
 	},
 	OpCreateMultipartUpload: {
-		honoured: join(contentHeaders, ownerACL, standardClass, requestPayer, checksumAlgorithm, checksumType, objectLock, taggingHeader),
-		refused: join(refuseObjectACL, refuseObjectGrants, refuseStorageClass, refuseSSE, refuseSSEC, refuseObjectLock,
+		honoured: join(contentHeaders, objectACL, standardClass, requestPayer, checksumAlgorithm, checksumType, objectLock, taggingHeader),
+		refused: join(refuseObjectACL, refuseStorageClass, refuseSSE, refuseSSEC, refuseObjectLock,
 			refuseWebsite, refuseOwner, refuseChecksumType, refuseAlgorithm),
 	},
 	OpUploadPart: {
@@ -232,26 +237,26 @@ var headerTable = map[Operation]headerRules{
 			refused("object size checks", "x-amz-mp-object-size")),
 	},
 	OpCreateBucket: {
-		honoured: []honour{
-			{name: "x-amz-acl", values: []string{"private"}},
+		honoured: join(bucketACL, []honour{
 			{name: "x-amz-bucket-object-lock-enabled", values: []string{"true", "false"}, fold: true}, // botocore sends "True"
-			// Bucket owner enforced (ACLs disabled, the owner owns every
-			// object) is how every FileSphere bucket works.
-			{name: "x-amz-object-ownership", values: []string{"BucketOwnerEnforced"}},
-		},
-		refused: join(
+			{name: "x-amz-object-ownership", values: []string{"BucketOwnerPreferred", "ObjectWriter", "BucketOwnerEnforced"}},
+		}),
+		refused: join(refuseBucketACL,
 			[]refusal{
-				{name: "x-amz-acl", feature: "bucket ACLs other than private", valid: bucketCannedACLs, invalid: ErrInvalidArgument},
 				{name: "x-amz-bucket-object-lock-enabled", valid: []string{"true", "false"}, invalid: ErrInvalidArgument, fold: true},
-				{name: "x-amz-object-ownership", feature: "object ownership other than BucketOwnerEnforced",
-					valid: []string{"BucketOwnerPreferred", "ObjectWriter", "BucketOwnerEnforced"}, invalid: ErrInvalidArgument},
+				{name: "x-amz-object-ownership", feature: "this object ownership", invalid: ErrInvalidArgument,
+					valid: []string{"BucketOwnerPreferred", "ObjectWriter", "BucketOwnerEnforced"}},
 			},
-			refused("ACL grants", "x-amz-grant-full-control", "x-amz-grant-read", "x-amz-grant-read-acp",
-				"x-amz-grant-write", "x-amz-grant-write-acp"),
 			refused("bucket namespaces", "x-amz-bucket-namespace")),
 	},
-	OpGetObject:  {honoured: join(readConditions, requestPayer, honoured("range", "x-amz-checksum-mode")), refused: join(refuseSSEC, refuseOwner)},
-	OpHeadObject: {honoured: join(readConditions, requestPayer, honoured("range", "x-amz-checksum-mode")), refused: join(refuseSSEC, refuseOwner)},
+	OpPutBucketACL: {honoured: join(bucketACL, payloadChecksums), refused: join(refuseBucketACL, refuseOwner, refuseNewChecksums, refuseSDKAlgorithm)},
+	OpPutObjectACL: {honoured: join(objectACL, payloadChecksums, requestPayer), refused: join(refuseObjectACL, refuseOwner, refuseNewChecksums, refuseSDKAlgorithm)},
+	OpPutBucketPolicy: {honoured: payloadChecksums, refused: join(refuseOwner, refuseNewChecksums, refuseSDKAlgorithm,
+		refused("the confirmation of removing the caller's own access", "x-amz-confirm-remove-self-bucket-access"))},
+	OpPutPublicAccessBlock:       {honoured: payloadChecksums, refused: join(refuseOwner, refuseNewChecksums, refuseSDKAlgorithm)},
+	OpPutBucketOwnershipControls: {honoured: payloadChecksums, refused: join(refuseOwner, refuseNewChecksums, refuseSDKAlgorithm)},
+	OpGetObject:                  {honoured: join(readConditions, requestPayer, honoured("range", "x-amz-checksum-mode")), refused: join(refuseSSEC, refuseOwner)},
+	OpHeadObject:                 {honoured: join(readConditions, requestPayer, honoured("range", "x-amz-checksum-mode")), refused: join(refuseSSEC, refuseOwner)},
 	OpDeleteObject: {
 		honoured: join(requestPayer, bypassGovernance),
 		refused: join(refuseOwner, refuseMFA, refuseGovernance, refused("conditional deletes", "if-match",

@@ -59,7 +59,8 @@ func TestCheckHonoured(t *testing.T) {
 		code   ErrorCode // "" honoured
 	}{
 		{OpPutObject, http.Header{"X-Amz-Acl": {"private"}, "X-Amz-Meta-A": {"b"}, "X-Amz-Storage-Class": {"STANDARD"}}, ""},
-		{OpPutObject, http.Header{"X-Amz-Acl": {"public-read"}}, ErrNotImplemented},
+		{OpPutObject, http.Header{"X-Amz-Acl": {"public-read"}}, ""},
+		{OpPutObject, http.Header{"X-Amz-Acl": {"aws-exec-read"}}, ErrNotImplemented},
 		{OpPutObject, http.Header{"X-Amz-Acl": {"nonsense"}}, ErrInvalidArgument},
 		{OpPutObject, http.Header{"X-Amz-Storage-Class": {"GLACIER"}}, ErrNotImplemented},
 		{OpPutObject, http.Header{"X-Amz-Storage-Class": {"ICE"}}, ErrInvalidStorageClass},

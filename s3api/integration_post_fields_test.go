@@ -48,9 +48,9 @@ var postFieldCases = []struct {
 	{"success_action_status", "201", ""}, {"success_action_status", "200", ""},
 	{"tagging", "<Tagging><TagSet><Tag><Key>a</Key><Value>b</Value></Tag></TagSet></Tagging>", ni},
 	{"x-amz-storage-class", "STANDARD", ""}, {"x-amz-storage-class", "GLACIER", ni}, {"x-amz-storage-class", "COLD", "InvalidStorageClass"},
-	// A session token is passed on with the identity (sigv4.Result), as
-	// with the header; a permanent key's token grants it nothing more.
-	{"x-amz-security-token", "token", ""},
+	// A session token is checked as with the header: a permanent key's
+	// form carrying one that is not its session's is refused.
+	{"x-amz-security-token", "token", "InvalidToken"},
 	{"x-amz-server-side-encryption", "AES256", ni}, {"x-amz-server-side-encryption", "rot13", inv},
 	{"x-amz-server-side-encryption-aws-kms-key-id", "key-1", ni}, {"x-amz-server-side-encryption-context", "e30=", ni},
 	{"x-amz-server-side-encryption-bucket-key-enabled", "true", ni},

@@ -1,80 +1,55 @@
 package s3api_test
 
 import (
-	"context"
 	"net/http"
-	"sync"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/filesphere/filesphere/internal/s3test"
 	"github.com/filesphere/filesphere/s3api"
 )
 
-// identityRecorder is an Authorizer that remembers the last identity it
-// was asked about and allows signed requests.
-type identityRecorder struct {
-	mu   sync.Mutex
-	last s3api.Identity
-	n    int
-}
-
-func (r *identityRecorder) Authorize(_ context.Context, id s3api.Identity, _ s3api.Route) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.last, r.n = id, r.n+1
-	return s3api.AuthenticatedOnly{}.Authorize(context.Background(), id, s3api.Route{})
-}
-
-func (r *identityRecorder) get() (s3api.Identity, int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.last, r.n
-}
-
-// TestSecureTransportReachesTheAuthorizer: the authorizer is told whether a
-// request came over TLS, and X-Forwarded-Proto counts only when trusted.
-func TestSecureTransportReachesTheAuthorizer(t *testing.T) {
+// TestSecureTransportReachesPolicies: aws:SecureTransport is true exactly
+// for requests that came over TLS, and X-Forwarded-Proto counts only when
+// trusted (and every hop says https).
+func TestSecureTransportReachesPolicies(t *testing.T) {
 	for _, trust := range []bool{false, true} {
-		rec := &identityRecorder{}
-		f := newFixture(t, s3test.WithAuthorizer(rec), s3test.WithAPIConfig(func(c *s3api.Config) { c.TrustForwardedProto = trust }))
+		f := newFixture(t, s3test.WithAPIConfig(func(c *s3api.Config) { c.TrustForwardedProto = trust }))
+		b := f.bucket(t)
+		f.put(t, b, "k", []byte("data"))
+		// The user may read only over TLS.
+		k := f.newUser(t, "tls-only", `{"Version":"2012-10-17","Statement":[
+			{"Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}]}`)
+		get := rawReq{method: http.MethodGet, bucket: b, key: "k"}.as(k)
+		withProto := func(v string) rawReq {
+			r := get
+			r.header = http.Header{"X-Forwarded-Proto": {v}}
+			return r
+		}
 		tests := []struct {
 			name string
-			send func() error
-			want bool
+			send func() int
+			want int
 		}{
-			{"https (SDK)", func() error { _, err := f.sdk.ListBuckets(ctx(t), &s3.ListBucketsInput{}); return err }, true},
-			{"plain http", func() error { return status(f.do(t, rawReq{method: http.MethodGet})) }, false},
-			{"plain http claiming https", func() error {
-				return status(f.do(t, rawReq{method: http.MethodGet, header: http.Header{"X-Forwarded-Proto": {"https"}}}))
-			}, trust},
-			{"plain http, proxy chain with an http hop", func() error {
-				return status(f.do(t, rawReq{method: http.MethodGet, header: http.Header{"X-Forwarded-Proto": {"https, http"}}}))
-			}, false},
+			{"https (SDK)", func() int {
+				out, err := f.sdkAs(t, k).GetObject(ctx(t), &s3.GetObjectInput{Bucket: &b, Key: aws.String("k")})
+				if err != nil {
+					return http.StatusForbidden
+				}
+				out.Body.Close()
+				return http.StatusOK
+			}, http.StatusOK},
+			{"plain http", func() int { resp, _ := f.do(t, get); return resp.StatusCode }, http.StatusForbidden},
+			{"plain http claiming https", func() int { resp, _ := f.do(t, withProto("https")); return resp.StatusCode },
+				map[bool]int{false: http.StatusForbidden, true: http.StatusOK}[trust]},
+			{"plain http, proxy chain with an http hop", func() int { resp, _ := f.do(t, withProto("https, http")); return resp.StatusCode },
+				http.StatusForbidden},
 		}
 		for _, tc := range tests {
-			_, before := rec.get()
-			if err := tc.send(); err != nil {
-				t.Fatalf("trust=%v %s: %v", trust, tc.name, err)
-			}
-			id, n := rec.get()
-			if n != before+1 {
-				t.Fatalf("trust=%v %s: authorizer asked %d times", trust, tc.name, n-before)
-			}
-			if id.SecureTransport != tc.want || id.AccessKey != f.AccessKey {
-				t.Errorf("trust=%v %s: identity %+v, want SecureTransport=%v", trust, tc.name, id, tc.want)
+			if got := tc.send(); got != tc.want {
+				t.Errorf("trust=%v %s: status %d, want %d", trust, tc.name, got, tc.want)
 			}
 		}
 	}
 }
-
-func status(resp *http.Response, body []byte) error {
-	if resp.StatusCode != http.StatusOK {
-		return &httpStatusError{resp.Status, string(body)}
-	}
-	return nil
-}
-
-type httpStatusError struct{ status, body string }
-
-func (e *httpStatusError) Error() string { return e.status + ": " + e.body }

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/filesphere/filesphere/iam"
 	"github.com/filesphere/filesphere/s3api/sigv4"
 	"github.com/filesphere/filesphere/storage"
 )
@@ -108,7 +109,7 @@ func (s *Server) postObject(ctx context.Context, req *request) (*response, error
 	if err := postFields.check("form field", form.asHeader()); err != nil {
 		return nil, err
 	}
-	if err := s.postAuthenticate(req, form); err != nil {
+	if err := s.postAuthenticate(ctx, req, form); err != nil {
 		return nil, err
 	}
 	key, err := postKey(form)
@@ -120,7 +121,7 @@ func (s *Server) postObject(ctx context.Context, req *request) (*response, error
 		return nil, err
 	}
 	req.route.Key = key
-	if err := s.authz.Authorize(ctx, req.id, req.route); err != nil {
+	if err := s.authorize(ctx, req); err != nil {
 		return nil, err
 	}
 	resp, err := s.storePost(ctx, req, form, policy)
@@ -252,7 +253,7 @@ func invalidField(name, msg string) error {
 
 // postAuthenticate sets the request's identity from the form: anonymous
 // without signature fields, else the key that signed the policy.
-func (s *Server) postAuthenticate(req *request, f *postForm) error {
+func (s *Server) postAuthenticate(ctx context.Context, req *request, f *postForm) error {
 	if f.has("awsaccesskeyid") || f.has("signature") {
 		return invalidField("AWSAccessKeyId", "Signature Version 2 POST forms (AWSAccessKeyId, signature) are not accepted, please sign the policy with AWS4-HMAC-SHA256.")
 	}
@@ -261,7 +262,7 @@ func (s *Server) postAuthenticate(req *request, f *postForm) error {
 		signed = signed || f.has(n)
 	}
 	if !signed {
-		req.id = Identity{Anonymous: true}
+		req.id = Identity{Anonymous: true, TLS: secureTransport(req.Request, s.cfg.TrustForwardedProto)}
 		return nil
 	}
 	for _, n := range postSignatureFields {
@@ -269,15 +270,15 @@ func (s *Server) postAuthenticate(req *request, f *postForm) error {
 			return invalidField(n, fmt.Sprintf("Bucket POST must contain a field named '%s'.  If it is specified, please check the order of the fields.", n))
 		}
 	}
-	res, err := s.authn.VerifyPost(sigv4.PostForm{
+	var cred *iam.Credential
+	res, err := s.verifier.VerifyPostWith(sigv4.PostForm{
 		Policy: f.fields["policy"], Algorithm: f.fields["x-amz-algorithm"], Credential: f.fields["x-amz-credential"],
 		Date: f.fields["x-amz-date"], Signature: f.fields["x-amz-signature"], SecurityToken: f.fields["x-amz-security-token"],
-	})
+	}, s.credentialLookup(ctx, &cred))
 	if err != nil {
 		return err
 	}
-	req.id = Identity{AccessKey: res.AccessKey, AuthType: authType(res)}
-	return nil
+	return s.identify(req, res, cred)
 }
 
 // postKey is the key field with ${filename} replaced by the file's name.

@@ -50,12 +50,21 @@ const (
 	OpGetObjectRetention      Operation = "GetObjectRetention"
 	OpPutObjectLegalHold      Operation = "PutObjectLegalHold"
 	OpGetObjectLegalHold      Operation = "GetObjectLegalHold"
-	// OpBypassGovernanceRetention is never routed: it is the permission a
-	// request needs for x-amz-bypass-governance-retention to take effect,
-	// asked of the Authorizer beside the request's own operation.
-	OpBypassGovernanceRetention Operation = "BypassGovernanceRetention"
-	OpNotImplemented            Operation = "NotImplemented"
-	OpMethodNotAllowed          Operation = "MethodNotAllowed"
+	// Access (bucket policies, public access blocks, ACLs, ownership).
+	OpGetBucketPolicy               Operation = "GetBucketPolicy"
+	OpPutBucketPolicy               Operation = "PutBucketPolicy"
+	OpDeleteBucketPolicy            Operation = "DeleteBucketPolicy"
+	OpGetBucketPolicyStatus         Operation = "GetBucketPolicyStatus"
+	OpGetPublicAccessBlock          Operation = "GetPublicAccessBlock"
+	OpPutPublicAccessBlock          Operation = "PutPublicAccessBlock"
+	OpDeletePublicAccessBlock       Operation = "DeletePublicAccessBlock"
+	OpGetBucketOwnershipControls    Operation = "GetBucketOwnershipControls"
+	OpPutBucketOwnershipControls    Operation = "PutBucketOwnershipControls"
+	OpDeleteBucketOwnershipControls Operation = "DeleteBucketOwnershipControls"
+	OpPutBucketACL                  Operation = "PutBucketAcl"
+	OpPutObjectACL                  Operation = "PutObjectAcl"
+	OpNotImplemented                Operation = "NotImplemented"
+	OpMethodNotAllowed              Operation = "MethodNotAllowed"
 )
 
 // Operations of browser access: HTML form uploads and CORS.
@@ -86,8 +95,7 @@ type Route struct {
 var unsupported = []string{
 	"accelerate", "analytics", "encryption", "intelligent-tiering",
 	"inventory", "lifecycle", "logging", "metadataTableConfiguration", "metrics",
-	"notification", "ownershipControls", "policy", "policyStatus",
-	"publicAccessBlock", "replication", "requestPayment", "restore", "select",
+	"notification", "replication", "requestPayment", "restore", "select",
 	"torrent", "website", "session", "renameObject", "abac", "annotation",
 	"metadataConfiguration", "metadataTable", "metadataAnnotationTable", "metadataInventoryTable",
 	"metadataJournalTable",
@@ -140,6 +148,10 @@ func classify(r *http.Request, domain string) Route {
 	case bucket == "":
 		rt.Op = classifyService(r.Method)
 	case key == "":
+		if op, ok := classifyBucketAccess(r.Method, q); ok {
+			rt.Op = op
+			return rt
+		}
 		rt.Op = classifyBucket(r.Method, q)
 	default:
 		rt.Op = classifyObject(r, q)
@@ -208,7 +220,7 @@ func classifyBucket(method string, q map[string][]string) Operation {
 		case has("cors"):
 			return OpPutBucketCors
 		case has("acl"):
-			return OpNotImplemented
+			return OpPutBucketACL
 		}
 		return OpCreateBucket
 	case http.MethodGet:
@@ -269,7 +281,7 @@ func classifyObject(r *http.Request, q map[string][]string) Operation {
 	case http.MethodPut:
 		switch {
 		case has("acl"):
-			return OpNotImplemented
+			return OpPutObjectACL
 		case has("uploadId") && copySrc:
 			return OpUploadPartCopy
 		case has("uploadId"):

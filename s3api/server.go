@@ -14,65 +14,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/filesphere/filesphere/s3api/sigv4"
+	"github.com/filesphere/filesphere/iam"
 	"github.com/filesphere/filesphere/storage"
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
 )
-
-// Authenticator verifies a request's signature and hands back the payload
-// reader to use; *sigv4.Verifier satisfies it.
-type Authenticator interface {
-	Verify(r *http.Request) (*sigv4.Result, error)
-	// VerifyPost verifies the signature fields of a browser-based POST
-	// upload's form.
-	VerifyPost(f sigv4.PostForm) (*sigv4.Result, error)
-}
-
-// Identity is who made a request.
-type Identity struct {
-	AccessKey string
-	Anonymous bool
-	// SecureTransport says the request came over TLS (see
-	// secureTransport): the policy key aws:SecureTransport, and what SSE-C
-	// requires.
-	SecureTransport bool
-	// AuthType is how the request was signed, as S3 names it for the
-	// s3:authType condition key: "REST-HEADER", "REST-QUERY-STRING" or
-	// "POST" (a browser-based upload's form); empty when anonymous.
-	AuthType string
-}
-
-// authType names the way a verified request was signed.
-func authType(res *sigv4.Result) string {
-	switch {
-	case res.Anonymous:
-		return ""
-	case res.PostPolicy:
-		return "POST"
-	case res.Presigned:
-		return "REST-QUERY-STRING"
-	}
-	return "REST-HEADER"
-}
-
-// Authorizer decides whether an identity may perform an operation.
-type Authorizer interface {
-	Authorize(ctx context.Context, id Identity, rt Route) error
-}
-
-// AuthenticatedOnly allows every signed request and refuses anonymous ones;
-// it stands until IAM and bucket policies exist.
-type AuthenticatedOnly struct{}
-
-// Authorize implements Authorizer.
-func (AuthenticatedOnly) Authorize(_ context.Context, id Identity, _ Route) error {
-	if id.Anonymous {
-		return apiErr(ErrAccessDenied, "Anonymous access is not allowed.")
-	}
-	return nil
-}
 
 // Config configures the S3 API server.
 type Config struct {
@@ -161,8 +108,7 @@ func (c Config) Validate() error {
 type Server struct {
 	cfg     Config
 	backend storage.Backend
-	authn   Authenticator
-	authz   Authorizer
+	access  // authentication and authorization (authz.go)
 	log     *logrus.Entry
 	router  *mux.Router
 	metrics *metrics
@@ -171,8 +117,10 @@ type Server struct {
 	cors    *corsCache
 }
 
-// New builds a Server.
-func New(cfg Config, backend storage.Backend, authn Authenticator, authz Authorizer) (*Server, error) {
+// New builds a Server. Every request is authenticated and authorized
+// through ids: its users, keys and sessions sign requests, its policies
+// and the buckets' policies and ACLs decide them.
+func New(cfg Config, backend storage.Backend, ids *iam.Service) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -184,9 +132,22 @@ func New(cfg Config, backend storage.Backend, authn Authenticator, authz Authori
 	if cfg.Ready == nil {
 		cfg.Ready = func() bool { return true }
 	}
-	s := &Server{cfg: cfg, backend: backend, authn: authn, authz: authz,
-		log: cfg.Log.WithField("component", "s3api"), metrics: newMetrics(cfg.Registry),
+	s := &Server{cfg: cfg, backend: backend, log: cfg.Log.WithField("component", "s3api"), metrics: newMetrics(cfg.Registry),
 		uploads: newUploadBudget(cfg.UploadMemory), cors: newCORSCache(backend, cfg.Now, cfg.CORSCacheTTL)}
+	if err := s.access.init(cfg, ids); err != nil {
+		return nil, err
+	}
+	s.objectTags = func(ctx context.Context, bucket, key, version string) (map[string]string, error) {
+		tags, _, err := backend.GetObjectTags(ctx, bucket, key, version)
+		if err != nil {
+			return nil, err
+		}
+		m := make(map[string]string, len(tags))
+		for _, t := range tags {
+			m[t.Key] = t.Value
+		}
+		return m, nil
+	}
 	r := mux.NewRouter().SkipClean(true).UseEncodedPath()
 	// Health and metrics answer only unsigned requests, so a bucket named
 	// "health" or "metrics" stays reachable through S3.
@@ -200,6 +161,10 @@ func New(cfg Config, backend storage.Backend, authn Authenticator, authz Authori
 	s.router = r
 	s.ops = s.handlers()
 	s.adminHandlers(s.ops)
+	s.accessHandlers(s.ops)
+	if missing := missingPermissions(s.ops); len(missing) > 0 {
+		return nil, fmt.Errorf("s3api: operations without a permission entry: %v", missing)
+	}
 	return s, nil
 }
 
@@ -227,6 +192,7 @@ type request struct {
 	*http.Request
 	route    Route
 	id       Identity
+	authz    requestAuthz // what authorization learnt (authz.go)
 	body     io.ReadCloser
 	bodySize int64 // decoded payload size, -1 unknown
 	// maxBuffered is what the authenticated body reader may hold in memory.
@@ -360,7 +326,7 @@ func (s *Server) handle(ctx context.Context, req *request) (*response, error) {
 		return nil, err
 	}
 	if req.route.API == APIIAM || req.route.API == APISTS {
-		return nil, queryAPINotBuilt(req.route.API)
+		return s.serveQuery(ctx, req)
 	}
 	// Refuse what is not honoured before any body is read or stored.
 	if err := checkHonoured(req.route.Op, req.Header); err != nil {
@@ -373,18 +339,10 @@ func (s *Server) handle(ctx context.Context, req *request) (*response, error) {
 		// Authenticated by its form, which is read from the body.
 		return s.postObject(ctx, req)
 	}
-	res, err := s.authn.Verify(req.Request)
-	if err != nil {
+	if err := s.authenticate(ctx, req); err != nil {
 		return nil, err
 	}
-	req.id = Identity{AccessKey: res.AccessKey, Anonymous: res.Anonymous, AuthType: authType(res),
-		SecureTransport: secureTransport(req.Request, s.cfg.TrustForwardedProto)}
-	req.body, req.bodySize, req.trailer, req.maxBuffered = res.Body, res.ContentLength, res.Trailer, res.MaxBuffered
-	if req.body == nil {
-		req.body = req.Body
-		req.bodySize = req.ContentLength
-	}
-	if err := s.authz.Authorize(ctx, req.id, req.route); err != nil {
+	if err := s.authorize(ctx, req); err != nil {
 		return nil, err
 	}
 	switch req.route.Op {

@@ -39,7 +39,9 @@ func newAdminCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "admin",
 		Short: "Administer a running FileSphere server",
-		Long: `Administer a running FileSphere server over its admin API (SigV4-signed requests).
+		Long: `Administer a running FileSphere server over its admin API (SigV4-signed requests):
+repair, cluster membership and drains; and users, groups, managed policies and access keys
+over the IAM API (the requests the aws cli sends, authorized by the same policies).
 
 Credentials: --access-key/--secret-key, else FILESPHERE_ROOT_USER/FILESPHERE_ROOT_PASSWORD,
 else the root credentials a local server keeps in <data>/root-credentials.json.
@@ -62,7 +64,7 @@ verification.`,
 	pf.StringVar(&f.dataDir, "data", "./data", "data folder of a local server, whose root-credentials.json is used when no keys are given (and tls/cert.pem as CA for https)")
 	pf.StringVar(&f.caCert, "ca-cert", "", "PEM file of CA certificates to trust for an https endpoint, besides the system's")
 	pf.BoolVar(&f.insecure, "insecure", false, "do not verify the server's TLS certificate")
-	cmd.AddCommand(newHealCmd(f), newClusterCmd(f), newNodeCmd(f))
+	cmd.AddCommand(newHealCmd(f), newClusterCmd(f), newNodeCmd(f), newUserCmd(f), newGroupCmd(f), newManagedPolicyCmd(f), newKeyCmd(f))
 	return cmd
 }
 

@@ -15,8 +15,8 @@ import (
 
 	"github.com/filesphere/filesphere/cluster"
 	"github.com/filesphere/filesphere/internal/connguard"
+	"github.com/filesphere/filesphere/kms"
 	"github.com/filesphere/filesphere/s3api"
-	"github.com/filesphere/filesphere/s3api/sigv4"
 	"github.com/filesphere/filesphere/storage"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -55,6 +55,7 @@ type serverFlags struct {
 	minBodyRate       int64
 	uploadMemory      int64
 	tls               tlsFlags
+	kmsKeyFile        string
 }
 
 func newServerCmd() *cobra.Command {
@@ -71,12 +72,20 @@ Root credentials come from FILESPHERE_ROOT_USER and FILESPHERE_ROOT_PASSWORD. Wh
 first start generates random ones, stores them in <data>/root-credentials.json (mode 0600) and
 prints them once; later starts reuse them and print only the access key.
 
-Prometheus metrics are served to signed requests at /.filesphere/admin/v1/metrics; with
---metrics-public also to unsigned GET /metrics.
+Users, groups, roles, access keys and policies are managed with the IAM API on the same
+endpoint (aws iam --endpoint-url ..., or filesphere admin user|group|policy|key). Their secrets
+are sealed with the KMS master key: --kms-master-key-file, else $FILESPHERE_KMS_MASTER_KEY, else
+<data>/kms-master.key, generated on a standalone node's first start. Every node of a cluster needs
+the same master key: copy the key file to a joining node's data folder, or give every node the
+flag or the variable.
+
+Prometheus metrics are served to signed requests allowed admin:Prometheus at
+/.filesphere/admin/v1/metrics; with --metrics-public also to unsigned GET /metrics.
 
 HTTPS: --tls-cert/--tls-key (reloaded on SIGHUP and when the files change), or --tls-auto
 for a self-signed certificate in <data>/tls/ that clients trust as their CA bundle. The
 node-to-node port always runs mutual TLS with certificates of the cluster's own CA.`,
+
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := bindEnv(cmd.Flags()); err != nil {
 				return err
@@ -111,6 +120,7 @@ node-to-node port always runs mutual TLS with certificates of the cluster's own 
 	fs.Int64Var(&f.minBodyRate, "min-body-rate", api.MinBodyRate, "slowest average rate (bytes/s) a request body may arrive at")
 	fs.Int64Var(&f.uploadMemory, "upload-memory", api.UploadMemory, "bytes of memory the request bodies being read may hold; past it requests get SlowDown")
 	addTLSFlags(fs, &f.tls)
+	fs.StringVar(&f.kmsKeyFile, "kms-master-key-file", "", "file holding the KMS master key (64 hex digits) that seals secrets; every node of a cluster needs the same (default: $"+kms.MasterKeyEnv+", else <data>/"+kms.MasterKeyFileName+")")
 	return cmd
 }
 
@@ -199,6 +209,10 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	if err != nil {
 		return err
 	}
+	mkey, err := masterKey(f.kmsKeyFile, f.dataDir, f.join != "", log)
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -239,18 +253,12 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	node.SetRepairReport(func() any { return engine.HealStatus() })
 	repairOnEvents(node, engine)
 
-	vcfg := sigv4.DefaultConfig()
-	vcfg.Region = f.region
-	vcfg.Lookup = func(ak string) (string, error) {
-		if ak == creds.AccessKey {
-			return creds.SecretKey, nil
-		}
-		return "", sigv4.ErrInvalidAccessKeyID
-	}
-	verifier, err := sigv4.New(vcfg)
+	ids, err := openAccess(ctx, node.KV(), mkey, creds, log)
+	clear(mkey)
 	if err != nil {
 		return err
 	}
+	defer ids.Close()
 	scfg := s3api.DefaultConfig()
 	scfg.Domain, scfg.Region, scfg.Log, scfg.Registry = f.domain, f.region, log, reg
 	scfg.AccessLog, scfg.TrustForwardedProto = f.accessLog, f.tls.trustForwarded
@@ -259,7 +267,7 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	scfg.Ready = node.Ready
 	scfg.BodyReadTimeout, scfg.MinBodyRate, scfg.UploadMemory = f.bodyReadTimeout, f.minBodyRate, f.uploadMemory
 	scfg.Answered = guard.Answered
-	api, err := s3api.New(scfg, engine, verifier, s3api.AuthenticatedOnly{})
+	api, err := s3api.New(scfg, engine, ids)
 	if err != nil {
 		return err
 	}

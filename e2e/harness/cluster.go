@@ -19,6 +19,9 @@ import (
 // nodes authenticate each other with.
 const ClusterSecretEnv = "FILESPHERE_CLUSTER_SECRET"
 
+// MasterKeyEnv carries the KMS master key (kms.MasterKeyEnv).
+const MasterKeyEnv = "FILESPHERE_KMS_MASTER_KEY"
+
 // ClusterOptions configure a multi-node cluster of real processes on
 // loopback. Every node gets the same root credentials, cluster secret and
 // erasure geometry.
@@ -32,6 +35,9 @@ type ClusterOptions struct {
 	ECData, ECParity int
 	// Secret is FILESPHERE_CLUSTER_SECRET (default: random, 32 characters).
 	Secret string
+	// MasterKey is FILESPHERE_KMS_MASTER_KEY, the KMS master key every
+	// node needs the same of (default: random, 64 hex digits).
+	MasterKey string
 	// AccessKey/SecretKey are the root credentials (default: random).
 	AccessKey, SecretKey string
 	// Name prefixes node labels and ids (default "node": node1, node2 …).
@@ -123,6 +129,9 @@ func NewCluster(t testing.TB, opts ClusterOptions) *Cluster {
 	}
 	if opts.Secret == "" {
 		opts.Secret = RandomString(32, alnum)
+	}
+	if opts.MasterKey == "" {
+		opts.MasterKey = RandomString(64, "0123456789abcdef")
 	}
 	if opts.AccessKey == "" {
 		opts.AccessKey = RandomString(20, upperAlnum)
@@ -236,7 +245,7 @@ func (c *Cluster) NodeOptions(i int, clusterAddr, joinAddr string) NodeOptions {
 		args = append(args, "--join", joinAddr)
 	}
 	args = append(args, o.ExtraArgs...)
-	env := append([]string{ClusterSecretEnv + "=" + o.Secret}, o.ExtraEnv...)
+	env := append([]string{ClusterSecretEnv + "=" + o.Secret, MasterKeyEnv + "=" + o.MasterKey}, o.ExtraEnv...)
 	return NodeOptions{
 		Name:         c.ID(i),
 		DriveCount:   o.DrivesPerNode,

@@ -41,14 +41,14 @@ func join(groups ...[]string) []string { return slices.Concat(groups...) }
 var layers = map[string]rule{
 	// Wiring and black-box tests.
 	"cmd/filesphere": {pkgs: []string{"*"}, testPkgs: []string{"*"},
-		libs: join(obs, []string{"github.com/spf13/cobra", "github.com/spf13/pflag", "github.com/aws/aws-sdk-go-v2"})},
+		libs: join(obs, []string{"github.com/spf13/cobra", "github.com/spf13/pflag", "github.com/aws/aws-sdk-go-v2", "github.com/aws/smithy-go"})},
 	"e2e":         {pkgs: []string{"*"}, testPkgs: []string{"*"}, testLibs: join(sdks, browser)},
 	"e2e/harness": {pkgs: []string{"*"}, libs: join(sdks, browser)},
 
 	// Protocol.
 	"client/bench": {libs: join(sdks, []string{"github.com/dustin/go-humanize", "github.com/sirupsen/logrus"}),
 		testPkgs: []string{"internal/s3test"}},
-	"s3api": {pkgs: []string{"s3api/sigv4", "storage"}, testPkgs: []string{"internal/s3test"},
+	"s3api": {pkgs: []string{"s3api/sigv4", "storage", "iam", "iam/policy"}, testPkgs: []string{"internal/s3test", "internal/clocktest"},
 		libs:     join(obs, []string{"github.com/gorilla/mux", "golang.org/x/sync/semaphore"}),
 		testLibs: join(sdks, logTest, []string{"github.com/minio/crc64nvme", "github.com/prometheus/client_golang/prometheus/promhttp"})},
 	"s3api/sigv4": {testLibs: sdks},

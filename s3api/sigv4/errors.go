@@ -73,6 +73,10 @@ var (
 	// upload form (x-amz-credential, x-amz-date, x-amz-signature, policy)
 	// cannot be read.
 	ErrInvalidPostForm = errors.New("invalid POST form signature field")
+	// ErrBodyTooLarge: EntityTooLarge (400). A request for another service
+	// than s3 without x-amz-content-sha256 whose body (which Verify must
+	// read to hash) exceeds Config.MaxHashedBody.
+	ErrBodyTooLarge = errors.New("body too large to hash")
 
 	// ErrAccessDenied: AccessDenied (403). Unsigned x-amz-* headers, a
 	// presigned URL used before its X-Amz-Date, a signed streaming payload on

@@ -24,7 +24,10 @@ type PostForm struct {
 // check the time against the clock: the policy's expiration bounds a form's
 // life. The Result has no Body (the file is a part of the form, read by the
 // caller) and PostPolicy set.
-func (v *Verifier) VerifyPost(f PostForm) (*Result, error) {
+func (v *Verifier) VerifyPost(f PostForm) (*Result, error) { return v.VerifyPostWith(f, v.cfg.Lookup) }
+
+// VerifyPostWith is VerifyPost with the secrets from lookup (see VerifyWith).
+func (v *Verifier) VerifyPostWith(f PostForm, lookup Lookup) (*Result, error) {
 	sentinel := ErrInvalidPostForm
 	if f.Algorithm != algorithm {
 		return nil, errorf(ErrUnsupportedAlgorithm, "x-amz-algorithm %.32q is not accepted, it only supports \"AWS4-HMAC-SHA256\"", f.Algorithm)
@@ -47,13 +50,17 @@ func (v *Verifier) VerifyPost(f PostForm) (*Result, error) {
 	if err := v.checkScope(cred, t, sentinel); err != nil {
 		return nil, err
 	}
-	key, err := v.signingKey(cred)
+	if cred.service != "s3" {
+		// Only S3 takes form uploads; a key scoped to iam or sts is not one.
+		return nil, errorf(sentinel, "incorrect service %.32q in x-amz-credential, expecting \"s3\"", cred.service)
+	}
+	key, err := v.signingKey(cred, lookup)
 	if err != nil {
 		return nil, err
 	}
 	if !signatureEqual(hmacSHA256(key, f.Policy), sig) {
 		return nil, &SignatureMismatchError{AccessKey: cred.accessKey, StringToSign: f.Policy}
 	}
-	return &Result{AccessKey: cred.accessKey, SessionToken: f.SecurityToken, PostPolicy: true,
+	return &Result{AccessKey: cred.accessKey, SessionToken: f.SecurityToken, PostPolicy: true, Service: cred.service, Signed: t,
 		ContentLength: -1, Trailer: func() http.Header { return nil }}, nil
 }
