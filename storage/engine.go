@@ -173,9 +173,9 @@ type Engine struct {
 	status    healStatus
 	// lcCache holds decoded lifecycle configurations (bucket → lcEntry);
 	// lcNow wakes the lifecycle worker; lc is its state for status.
-	lcCache sync.Map
-	lcNow   chan struct{}
-	lc      lifecycleState
+	lcCache   sync.Map
+	lcNow     chan struct{}
+	lc        lifecycleState
 	closing   chan struct{}
 	closeOnce sync.Once
 }

@@ -52,14 +52,14 @@ type LifecycleRescan struct {
 
 // LifecycleStatus is what `filesphere admin lifecycle status` shows.
 type LifecycleStatus struct {
-	Day     string           `json:"day"`
-	Running bool             `json:"running"`
-	Passes  int              `json:"passes"`
-	Totals  map[string]int64 `json:"totals"`
-	NextDue *time.Time       `json:"next_due,omitempty"`
-	Last    *LifecycleReport `json:"last,omitempty"`
+	Day     string            `json:"day"`
+	Running bool              `json:"running"`
+	Passes  int               `json:"passes"`
+	Totals  map[string]int64  `json:"totals"`
+	NextDue *time.Time        `json:"next_due,omitempty"`
+	Last    *LifecycleReport  `json:"last,omitempty"`
 	Rescans []LifecycleRescan `json:"rescans"`
-	Error   string           `json:"error,omitempty"`
+	Error   string            `json:"error,omitempty"`
 }
 
 // lifecycleState is the worker's state for status and metrics.
