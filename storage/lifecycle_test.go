@@ -240,7 +240,7 @@ func TestLifecycleNoncurrent(t *testing.T) {
 		t.Fatalf("keep/x: %v, want %v", ids, want)
 	}
 	lcPut(t, e, "ver", "keep/x", 9) // v3 is now the third noncurrent version,
-	clk.set(day(2030, 1, 6))         // noncurrent since v4 (4 January 09:00)
+	clk.set(day(2030, 1, 6))        // noncurrent since v4 (4 January 09:00)
 	runLC(t, e)
 	if ids := got(); len(ids) != 3 || slices.Contains(ids, keep[2].VersionID) {
 		t.Fatalf("keep/x after a new version: %v", ids)
