@@ -75,6 +75,9 @@ func TestCheckHonoured(t *testing.T) {
 		{OpPutObjectLockConfig, http.Header{"X-Amz-Bucket-Object-Lock-Token": {"t"}}, ErrNotImplemented},
 		{OpListBuckets, http.Header{"X-Amz-Expected-Bucket-Owner": {"123456789012"}}, ErrNotImplemented},
 		{OpDeleteObject, http.Header{"If-Match": {`"abc"`}}, ErrNotImplemented},
+		{OpPutBucketLifecycle, http.Header{"X-Amz-Transition-Default-Minimum-Object-Size": {"all_storage_classes_128K"}}, ""},
+		{OpPutBucketLifecycle, http.Header{"X-Amz-Transition-Default-Minimum-Object-Size": {"1k"}}, ErrInvalidArgument},
+		{OpGetBucketLifecycle, http.Header{"X-Amz-Expected-Bucket-Owner": {"123456789012"}}, ErrNotImplemented},
 	}
 	for _, tc := range tests {
 		err := checkHonoured(tc.op, tc.header)

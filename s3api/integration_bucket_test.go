@@ -204,7 +204,7 @@ func TestIntegrationNotImplemented(t *testing.T) {
 	wantErr(t, err, "NotImplemented", http.StatusNotImplemented)
 	_, err = f.sdk.GetBucketCors(ctx(t), &s3.GetBucketCorsInput{Bucket: &b})
 	wantErr(t, err, "NotImplemented", http.StatusNotImplemented)
-	_, err = f.sdk.GetBucketLifecycleConfiguration(ctx(t), &s3.GetBucketLifecycleConfigurationInput{Bucket: &b})
+	_, err = f.sdk.GetBucketLogging(ctx(t), &s3.GetBucketLoggingInput{Bucket: &b})
 	wantErr(t, err, "NotImplemented", http.StatusNotImplemented)
 	_, err = f.sdk.PutBucketAcl(ctx(t), &s3.PutBucketAclInput{Bucket: &b, ACL: types.BucketCannedACLPrivate})
 	wantErr(t, err, "NotImplemented", http.StatusNotImplemented)

@@ -75,6 +75,7 @@ func (s *Server) putObject(ctx context.Context, req *request) (*response, error)
 	h := http.Header{"Etag": {info.ETag}}
 	writeVersionHeader(h, info.VersionID)
 	setChecksumHeaders(h, info.Checksums)
+	expirationHeader(h, info.Expiration)
 	return &response{header: h}, nil
 }
 
@@ -111,6 +112,7 @@ func objectHeaders(req *request, info storage.ObjectInfo) http.Header {
 	versionHeader(h, info.VersionID)
 	taggingCount(h, info.Tags)
 	lockResponseHeaders(h, info.Lock)
+	expirationHeader(h, info.Expiration)
 	if strings.EqualFold(req.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") {
 		setChecksumHeaders(h, info.Checksums)
 	}
@@ -316,6 +318,7 @@ func (s *Server) copyObject(ctx context.Context, req *request) (*response, error
 	}
 	h := http.Header{}
 	writeVersionHeader(h, info.VersionID)
+	expirationHeader(h, info.Expiration)
 	if src.VersionID != "" {
 		h.Set("X-Amz-Copy-Source-Version-Id", src.VersionID)
 	}

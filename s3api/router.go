@@ -50,6 +50,9 @@ const (
 	OpGetObjectRetention      Operation = "GetObjectRetention"
 	OpPutObjectLegalHold      Operation = "PutObjectLegalHold"
 	OpGetObjectLegalHold      Operation = "GetObjectLegalHold"
+	OpPutBucketLifecycle      Operation = "PutBucketLifecycleConfiguration"
+	OpGetBucketLifecycle      Operation = "GetBucketLifecycleConfiguration"
+	OpDeleteBucketLifecycle   Operation = "DeleteBucketLifecycle"
 	// OpBypassGovernanceRetention is never routed: it is the permission a
 	// request needs for x-amz-bypass-governance-retention to take effect,
 	// asked of the Authorizer beside the request's own operation.
@@ -74,7 +77,7 @@ type Route struct {
 // mistaken for a plain GET/PUT/DELETE.
 var unsupported = []string{
 	"accelerate", "analytics", "cors", "encryption", "intelligent-tiering",
-	"inventory", "lifecycle", "logging", "metadataTableConfiguration", "metrics",
+	"inventory", "logging", "metadataTableConfiguration", "metrics",
 	"notification", "ownershipControls", "policy", "policyStatus",
 	"publicAccessBlock", "replication", "requestPayment", "restore", "select",
 	"torrent", "website", "session", "renameObject", "abac", "annotation",
@@ -137,7 +140,7 @@ func classify(r *http.Request, domain string) Route {
 // configuration on an object, a retention on a bucket), which is refused
 // rather than taken for a plain request on that level.
 func misplacedSub(q map[string][]string, bucketLevel bool) string {
-	subs := []string{"object-lock"}
+	subs := []string{"object-lock", "lifecycle"}
 	if bucketLevel {
 		subs = []string{"retention", "legal-hold"}
 	}
@@ -180,6 +183,8 @@ func classifyBucket(method string, q map[string][]string) Operation {
 		return subOp(method, OpPutBucketTagging, OpGetBucketTagging, OpDeleteBucketTagging)
 	case has("object-lock"):
 		return subOp(method, OpPutObjectLockConfig, OpGetObjectLockConfig, "")
+	case has("lifecycle"):
+		return subOp(method, OpPutBucketLifecycle, OpGetBucketLifecycle, OpDeleteBucketLifecycle)
 	case has("retention"), has("legal-hold"):
 		return OpNotImplemented
 	}
@@ -237,8 +242,8 @@ func classifyObject(r *http.Request, q map[string][]string) Operation {
 		return subOp(r.Method, OpPutObjectRetention, OpGetObjectRetention, "")
 	case has("legal-hold"):
 		return subOp(r.Method, OpPutObjectLegalHold, OpGetObjectLegalHold, "")
-	case has("object-lock"):
-		return OpNotImplemented
+	case has("object-lock"), has("lifecycle"):
+		return OpNotImplemented // bucket subresources
 	}
 	switch r.Method {
 	case http.MethodPut:

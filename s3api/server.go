@@ -249,6 +249,9 @@ func (s *Server) handlers() map[Operation]handlerFunc {
 		OpGetObjectRetention:      s.getObjectRetention,
 		OpPutObjectLegalHold:      s.putObjectLegalHold,
 		OpGetObjectLegalHold:      s.getObjectLegalHold,
+		OpPutBucketLifecycle:      s.putBucketLifecycle,
+		OpGetBucketLifecycle:      s.getBucketLifecycle,
+		OpDeleteBucketLifecycle:   s.deleteBucketLifecycle,
 	}
 }
 

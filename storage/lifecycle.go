@@ -102,7 +102,8 @@ var (
 	ErrLifecycleAbortTags       = errors.New("storage: abort incomplete upload with a tag filter")
 	ErrLifecycleAbortSize       = errors.New("storage: abort incomplete upload with a size filter")
 	ErrLifecycleMarkerFilter    = errors.New("storage: expired delete marker with a tag or size filter")
-	ErrLifecycleSizeRange       = errors.New("storage: object size bound out of range")
+	ErrLifecycleSizeGreater     = errors.New("storage: object size lower bound out of range")
+	ErrLifecycleSizeLess        = errors.New("storage: object size upper bound out of range")
 	ErrLifecycleSizeOrder       = errors.New("storage: object size bounds do not leave a size")
 	ErrLifecycleFilterTag       = errors.New("storage: invalid filter tag")
 	ErrLifecycleDuplicateTagKey = errors.New("storage: duplicate filter tag keys")
@@ -182,10 +183,10 @@ func (f LifecycleFilter) sized() bool { return f.SizeGreaterThan != nil || f.Siz
 
 func (f LifecycleFilter) validate() error {
 	if gt := f.SizeGreaterThan; gt != nil && (*gt < 0 || *gt >= MaxLifecycleObjectSize) {
-		return ErrLifecycleSizeRange
+		return ErrLifecycleSizeGreater
 	}
 	if lt := f.SizeLessThan; lt != nil && (*lt < 1 || *lt > MaxLifecycleObjectSize) {
-		return ErrLifecycleSizeRange
+		return ErrLifecycleSizeLess
 	}
 	if f.SizeGreaterThan != nil && f.SizeLessThan != nil && *f.SizeGreaterThan >= *f.SizeLessThan {
 		return ErrLifecycleSizeOrder

@@ -475,7 +475,7 @@ func TestLifecycleValidate(t *testing.T) {
 		{"abort size", storage.LifecycleRule{ID: "a", Filter: storage.LifecycleFilter{SizeLessThan: i64(5)},
 			AbortUpload: &storage.AbortUpload{DaysAfterInitiation: 1}}, storage.ErrLifecycleAbortSize},
 		{"size order", storage.LifecycleRule{ID: "a", Filter: storage.LifecycleFilter{SizeGreaterThan: i64(5), SizeLessThan: i64(5)}, Expiration: exp}, storage.ErrLifecycleSizeOrder},
-		{"size 0", storage.LifecycleRule{ID: "a", Filter: storage.LifecycleFilter{SizeLessThan: i64(0)}, Expiration: exp}, storage.ErrLifecycleSizeRange},
+		{"size 0", storage.LifecycleRule{ID: "a", Filter: storage.LifecycleFilter{SizeLessThan: i64(0)}, Expiration: exp}, storage.ErrLifecycleSizeLess},
 		{"dup tag", storage.LifecycleRule{ID: "a", Filter: storage.LifecycleFilter{Tags: []storage.Tag{{Key: "k"}, {Key: "k", Value: "x"}}}, Expiration: exp}, storage.ErrLifecycleDuplicateTagKey},
 	}
 	for _, tc := range tests {
