@@ -133,7 +133,20 @@ func TestLifecycleAWSCLI(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	t.Logf("tmp/a expired %v after its expiry date", time.Since(due).Round(time.Millisecond))
+	// The delete marker's time is when the server expired it (the cli's
+	// own latency aside).
+	var lv struct {
+		DeleteMarkers []struct {
+			Key          string
+			LastModified time.Time
+		}
+	}
+	jsonInto(t, c.MustAWS("s3api", "list-object-versions", "--bucket", b, "--prefix", "tmp/a"), &lv)
+	if len(lv.DeleteMarkers) != 1 || lv.DeleteMarkers[0].LastModified.Before(due) {
+		t.Fatalf("tmp/a delete markers %+v, expiry date %v", lv.DeleteMarkers, due)
+	}
+	t.Logf("tmp/a expired %v after its expiry date (seen by the cli %v after)",
+		lv.DeleteMarkers[0].LastModified.Sub(due), time.Since(due).Round(time.Millisecond))
 	if err := harness.Eventually(30*time.Second, 200*time.Millisecond, func() error {
 		vs, dms := versionIDs(t, c, b, "ver/x")
 		if len(vs) != 1 || vs[0] == v1 || len(dms) != 0 {
