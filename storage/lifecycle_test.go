@@ -493,3 +493,24 @@ func TestLifecycleValidate(t *testing.T) {
 		t.Errorf("1001 rules: %v", err)
 	}
 }
+
+// TestLifecycleGoesWithBucket: deleting a bucket removes its lifecycle
+// configuration and rescan; a bucket of the same name starts without one.
+func TestLifecycleGoesWithBucket(t *testing.T) {
+	ctx := context.Background()
+	e, _ := lcEngine(t, time.Date(2030, 1, 1, 8, 0, 0, 0, time.UTC))
+	mustOK(t, e.CreateBucket(ctx, "bkt", storage.CreateBucketOptions{}))
+	mustOK(t, e.PutBucketLifecycle(ctx, "bkt", storage.Lifecycle{Rules: []storage.LifecycleRule{
+		{ID: "mpu", Enabled: true, AbortUpload: &storage.AbortUpload{DaysAfterInitiation: 1}}}}))
+	_, err := e.CreateMultipartUpload(ctx, "bkt", "k", storage.PutOptions{})
+	mustOK(t, err)
+	mustOK(t, e.DeleteBucket(ctx, "bkt"))
+	mustOK(t, e.CreateBucket(ctx, "bkt", storage.CreateBucketOptions{}))
+	if _, err := e.GetBucketLifecycle(ctx, "bkt"); !errors.Is(err, storage.ErrNoSuchLifecycle) {
+		t.Fatalf("recreated bucket: %v", err)
+	}
+	st := e.LifecycleStatus(ctx)
+	if st.NextDue != nil || len(st.Rescans) != 0 {
+		t.Fatalf("lifecycle state left by the deleted bucket: %+v", st)
+	}
+}
