@@ -86,6 +86,7 @@ const (
 	ErrInvalidPolicyDocument          ErrorCode = "InvalidPolicyDocument"
 	ErrMaxPostPreDataLengthExceeded   ErrorCode = "MaxPostPreDataLengthExceeded"
 	ErrIncorrectNumberOfFilesInPost   ErrorCode = "IncorrectNumberOfFilesInPostRequest"
+	ErrNoSuchLifecycleConfiguration   ErrorCode = "NoSuchLifecycleConfiguration"
 	// ErrInvalidAction is the IAM/STS Query API code for an action the
 	// endpoint does not offer.
 	ErrInvalidAction ErrorCode = "InvalidAction"
@@ -184,6 +185,7 @@ var errorTable = map[ErrorCode]apiErrorDef{
 	ErrMaxPostPreDataLengthExceeded:   {http.StatusBadRequest, "Your POST request fields preceding the upload file were too large."},
 	ErrIncorrectNumberOfFilesInPost:   {http.StatusBadRequest, "POST requires exactly one file upload per request."},
 	ErrMalformedPOSTRequest:           {http.StatusBadRequest, "The body of your POST request is not well-formed multipart/form-data."},
+	ErrNoSuchLifecycleConfiguration:   {http.StatusNotFound, "The lifecycle configuration does not exist."},
 	ErrInvalidAction:                  {http.StatusBadRequest, "The action or operation requested is invalid. Verify that the action is typed correctly."},
 
 	ErrMalformedPolicy:                     {http.StatusBadRequest, "Policies must be valid JSON and the first byte must be '{'."},
@@ -466,6 +468,7 @@ func storageError(err error) *APIError {
 		{storage.ErrNoObjectLockConfig, ErrObjectLockConfigNotFound},
 		{storage.ErrNoObjectRetention, ErrNoSuchObjectLockConfig},
 		{storage.ErrInvalidRetentionMode, ErrMalformedXML},
+		{storage.ErrNoSuchLifecycle, ErrNoSuchLifecycleConfiguration},
 	}
 	for _, row := range table {
 		if errors.Is(err, row.err) {
@@ -487,10 +490,38 @@ func storageError(err error) *APIError {
 		{storage.ErrRetentionPeriodTooLong, ErrInvalidArgument, "Default retention period too large."},
 		{storage.ErrLockNeedsDigest, ErrInvalidRequest, "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters"},
 	}
-	for _, row := range detailed {
+	for _, row := range append(detailed, lifecycleErrors...) {
 		if errors.Is(err, row.err) {
 			return &APIError{Code: row.code, Message: row.msg, Err: err}
 		}
 	}
 	return nil
+}
+
+// lifecycleErrors are the lifecycle configuration checks, with S3's
+// codes and messages (those S3 documents or answers; the rest say
+// precisely what is wrong).
+var lifecycleErrors = []struct {
+	err  error
+	code ErrorCode
+	msg  string
+}{
+	{storage.ErrLifecycleTooManyRules, ErrInvalidRequest, "A lifecycle configuration can have at most 1000 rules."},
+	{storage.ErrLifecycleIDTooLong, ErrInvalidArgument, "ID length should not exceed allowed limit of 255"},
+	{storage.ErrLifecycleDuplicateID, ErrInvalidArgument, "Rule ID must be unique. Found same ID for more than one rule"},
+	{storage.ErrLifecycleNoAction, ErrInvalidRequest, "At least one action needs to be specified in a rule"},
+	{storage.ErrLifecycleExpiration, ErrMalformedXML, "An Expiration needs exactly one of Days, Date and ExpiredObjectDeleteMarker."},
+	{storage.ErrLifecycleDays, ErrInvalidArgument, "'Days' for Expiration action must be a positive integer"},
+	{storage.ErrLifecycleDate, ErrInvalidArgument, "'Date' must be at midnight GMT"},
+	{storage.ErrLifecycleNoncurrentDays, ErrInvalidArgument, "'NoncurrentDays' for NoncurrentVersionExpiration action must be a positive integer"},
+	{storage.ErrLifecycleNewerVersions, ErrInvalidArgument, "'NewerNoncurrentVersions' for NoncurrentVersionExpiration action must be a positive integer, at most 100"},
+	{storage.ErrLifecycleAbortDays, ErrInvalidArgument, "'DaysAfterInitiation' for AbortIncompleteMultipartUpload action must be a positive integer"},
+	{storage.ErrLifecycleAbortTags, ErrInvalidRequest, "AbortIncompleteMultipartUpload cannot be specified with Tags."},
+	{storage.ErrLifecycleAbortSize, ErrInvalidRequest, "AbortIncompleteMultipartUpload cannot be specified with Object Size."},
+	{storage.ErrLifecycleMarkerFilter, ErrMalformedXML, "ExpiredObjectDeleteMarker cannot be specified with a tag or object size filter."},
+	{storage.ErrLifecycleSizeGreater, ErrInvalidRequest, "'ObjectSizeGreaterThan' should be between 0 and 1099511627775999."},
+	{storage.ErrLifecycleSizeLess, ErrInvalidRequest, "'ObjectSizeLessThan' should be between 1 and 1099511627776000."},
+	{storage.ErrLifecycleSizeOrder, ErrInvalidRequest, "'ObjectSizeGreaterThan' must be less than 'ObjectSizeLessThan'."},
+	{storage.ErrLifecycleFilterTag, ErrInvalidTag, "The TagKey you have provided is invalid"},
+	{storage.ErrLifecycleDuplicateTagKey, ErrInvalidRequest, "Duplicate Tag Keys are not allowed."},
 }

@@ -277,6 +277,13 @@ var headerTable = map[Operation]headerRules{
 		honoured: join(payloadChecksums, requestPayer),
 		refused:  join(refuseDigests, refused("object lock tokens", "x-amz-bucket-object-lock-token")),
 	},
+	OpPutBucketLifecycle: {
+		honoured: join(payloadChecksums, []honour{{name: "x-amz-transition-default-minimum-object-size", values: transitionMinSizes}}),
+		refused: join(refuseDigests, []refusal{{name: "x-amz-transition-default-minimum-object-size",
+			valid: transitionMinSizes, invalid: ErrInvalidArgument}}),
+	},
+	OpGetBucketLifecycle:    {refused: refuseOwner},
+	OpDeleteBucketLifecycle: {refused: refuseOwner},
 	OpPutObjectRetention: {
 		honoured: join(payloadChecksums, requestPayer, bypassGovernance),
 		refused:  join(refuseDigests, refuseGovernance),

@@ -85,6 +85,9 @@ func TestCheckHonoured(t *testing.T) {
 		{OpPostObject, http.Header{"Content-Type": {"multipart/form-data; boundary=x"}, "X-Amz-Acl": {"public-read"}}, ""},
 		{OpPostObject, http.Header{"X-Amz-Expected-Bucket-Owner": {"123456789012"}}, ErrNotImplemented},
 		{OpPutBucketCors, http.Header{"Content-Md5": {"x"}, "X-Amz-Checksum-Sha512": {"AAAA"}}, ErrNotImplemented},
+		{OpPutBucketLifecycle, http.Header{"X-Amz-Transition-Default-Minimum-Object-Size": {"all_storage_classes_128K"}}, ""},
+		{OpPutBucketLifecycle, http.Header{"X-Amz-Transition-Default-Minimum-Object-Size": {"1k"}}, ErrInvalidArgument},
+		{OpGetBucketLifecycle, http.Header{"X-Amz-Expected-Bucket-Owner": {"123456789012"}}, ErrNotImplemented},
 	}
 	for _, tc := range tests {
 		err := checkHonoured(tc.op, tc.header)

@@ -69,6 +69,12 @@ func (a *fakeAdmin) HealStatus(context.Context) (s3api.AdminHealStatus, error) {
 		Unreachable: []s3api.AdminUnreachableNode{{Node: "n4", UnreachableSeconds: 8, LostAfterSeconds: 10}}}, nil
 }
 
+func (a *fakeAdmin) LifecycleStatus(context.Context) (s3api.AdminLifecycleStatus, error) {
+	a.record("LifecycleStatus")
+	return s3api.AdminLifecycleStatus{Leader: "n1", LifecycleStatus: storage.LifecycleStatus{Day: "24h0m0s", Passes: 2,
+		Totals: map[string]int64{"delete_marker": 3}, Rescans: []storage.LifecycleRescan{}}}, nil
+}
+
 func (a *fakeAdmin) ClusterStatus(context.Context) (s3api.AdminClusterStatus, error) {
 	a.record("ClusterStatus")
 	a.mu.Lock()
@@ -163,6 +169,7 @@ var allAdminReqs = []rawReq{
 	adminReq("POST", "node/drain", "node=n2"),
 	adminReq("GET", "node/drain", "node=n2"),
 	adminReq("GET", "metrics"),
+	adminReq("GET", "lifecycle/status"),
 }
 
 func TestAdminRefusesAnonymousAndWrongKeys(t *testing.T) {
@@ -304,6 +311,11 @@ func TestAdminResultsAreTypedJSON(t *testing.T) {
 	if resp.StatusCode != 200 || json.Unmarshal(body, &cs) != nil || len(cs.Nodes) != 1 || cs.Nodes[0].ID != "n1" {
 		t.Fatalf("cluster status: %d %s", resp.StatusCode, body)
 	}
+	resp, body = f.do(t, adminReq("GET", "lifecycle/status"))
+	var ls s3api.AdminLifecycleStatus
+	if resp.StatusCode != 200 || json.Unmarshal(body, &ls) != nil || ls.Leader != "n1" || ls.Totals["delete_marker"] != 3 {
+		t.Fatalf("lifecycle status: %d %s", resp.StatusCode, body)
+	}
 }
 
 // TestAdminOperationsArePolicyActions: admin requests are authorized like
@@ -320,7 +332,7 @@ func TestAdminOperationsArePolicyActions(t *testing.T) {
 		{"Effect":"Deny","Action":"admin:RemoveNode","Resource":"*"}]}`)
 	nobody := f.newUser(t, "nobody", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`)
 	ops := []s3api.Operation{s3api.OpAdminHeal, s3api.OpAdminHealStatus, s3api.OpAdminClusterStatus,
-		s3api.OpAdminRemoveNode, s3api.OpAdminDrainNode, s3api.OpAdminDrainStatus, s3api.OpAdminMetrics}
+		s3api.OpAdminRemoveNode, s3api.OpAdminDrainNode, s3api.OpAdminDrainStatus, s3api.OpAdminMetrics, s3api.OpAdminLifecycle}
 	for i, r := range allAdminReqs {
 		resp, body := f.do(t, r.as(operator))
 		if ops[i] == s3api.OpAdminRemoveNode {
@@ -347,7 +359,7 @@ func TestAdminOperationsArePolicyActions(t *testing.T) {
 		}
 		actions[act] = true
 	}
-	for _, act := range []string{"admin:Heal", "admin:ServerInfo", "admin:DrainNode", "admin:RemoveNode", "admin:Prometheus"} {
+	for _, act := range []string{"admin:Heal", "admin:ServerInfo", "admin:DrainNode", "admin:RemoveNode", "admin:Prometheus", "admin:LifecycleStatus"} {
 		if !actions[act] {
 			t.Errorf("no operation maps to %s", act)
 		}

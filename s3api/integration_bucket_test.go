@@ -204,7 +204,7 @@ func TestIntegrationNotImplemented(t *testing.T) {
 	wantErr(t, err, "NotImplemented", http.StatusNotImplemented)
 	_, err = f.sdk.GetBucketWebsite(ctx(t), &s3.GetBucketWebsiteInput{Bucket: &b})
 	wantErr(t, err, "NotImplemented", http.StatusNotImplemented)
-	_, err = f.sdk.GetBucketLifecycleConfiguration(ctx(t), &s3.GetBucketLifecycleConfigurationInput{Bucket: &b})
+	_, err = f.sdk.GetBucketLogging(ctx(t), &s3.GetBucketLoggingInput{Bucket: &b})
 	wantErr(t, err, "NotImplemented", http.StatusNotImplemented)
 	// The raw answer names the subresource and is never a fake success.
 	resp, body := f.do(t, rawReq{method: http.MethodGet, bucket: b, query: url.Values{"website": {""}}})

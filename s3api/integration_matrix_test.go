@@ -331,6 +331,14 @@ func matrixOps() []matrixOp {
 					`<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>`)
 			}},
 		{op: s3api.OpGetBucketCors, ok: 404, req: get(q("cors", ""))}, // NoSuchCORSConfiguration
+		{op: s3api.OpPutBucketLifecycle, ok: 200, stored: cfgStored(storage.ConfigLifecycle),
+			req: func(e cellEnv) rawReq {
+				return withMD5("PUT", e.bucket, "", q("lifecycle", ""), `<LifecycleConfiguration><Rule><ID>r</ID><Filter><Prefix>tmp/</Prefix></Filter>`+
+					`<Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>`)
+			}},
+		{op: s3api.OpGetBucketLifecycle, ok: 404, req: get(q("lifecycle", ""))}, // NoSuchLifecycleConfiguration
+		{op: s3api.OpDeleteBucketLifecycle, ok: 204,
+			req: func(e cellEnv) rawReq { return rawReq{method: "DELETE", bucket: e.bucket, query: q("lifecycle", "")} }},
 		{op: s3api.OpDeleteBucketCors, ok: 204,
 			req: func(e cellEnv) rawReq { return rawReq{method: "DELETE", bucket: e.bucket, query: q("cors", "")} }},
 	}

@@ -136,6 +136,7 @@ func (s *Server) completeMultipartUpload(ctx context.Context, req *request) (*re
 	}
 	h := http.Header{}
 	writeVersionHeader(h, info.VersionID)
+	expirationHeader(h, info.Expiration)
 	loc := "/" + req.route.Bucket + "/" + req.route.Key
 	return &response{header: h, xml: completeMultipartUploadResult{NS: s3NS, Location: loc, Bucket: req.route.Bucket,
 		Key: req.route.Key, ETag: info.ETag, checksumFields: checksumXML(info.Checksums)}}, nil

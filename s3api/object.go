@@ -78,6 +78,7 @@ func (s *Server) putObject(ctx context.Context, req *request) (*response, error)
 	h := http.Header{"Etag": {info.ETag}}
 	writeVersionHeader(h, info.VersionID)
 	setChecksumHeaders(h, info.Checksums)
+	expirationHeader(h, info.Expiration)
 	return &response{header: h}, nil
 }
 
@@ -114,6 +115,7 @@ func objectHeaders(req *request, info storage.ObjectInfo) http.Header {
 	versionHeader(h, info.VersionID)
 	taggingCount(h, info.Tags)
 	lockResponseHeaders(h, info.Lock)
+	expirationHeader(h, info.Expiration)
 	if strings.EqualFold(req.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") {
 		setChecksumHeaders(h, info.Checksums)
 	}
@@ -330,6 +332,7 @@ func (s *Server) copyObject(ctx context.Context, req *request) (*response, error
 	}
 	h := http.Header{}
 	writeVersionHeader(h, info.VersionID)
+	expirationHeader(h, info.Expiration)
 	if src.VersionID != "" {
 		h.Set("X-Amz-Copy-Source-Version-Id", src.VersionID)
 	}

@@ -63,8 +63,12 @@ const (
 	OpDeleteBucketOwnershipControls Operation = "DeleteBucketOwnershipControls"
 	OpPutBucketACL                  Operation = "PutBucketAcl"
 	OpPutObjectACL                  Operation = "PutObjectAcl"
-	OpNotImplemented                Operation = "NotImplemented"
-	OpMethodNotAllowed              Operation = "MethodNotAllowed"
+	// Lifecycle.
+	OpPutBucketLifecycle    Operation = "PutBucketLifecycleConfiguration"
+	OpGetBucketLifecycle    Operation = "GetBucketLifecycleConfiguration"
+	OpDeleteBucketLifecycle Operation = "DeleteBucketLifecycle"
+	OpNotImplemented        Operation = "NotImplemented"
+	OpMethodNotAllowed      Operation = "MethodNotAllowed"
 )
 
 // Operations of browser access: HTML form uploads and CORS.
@@ -94,7 +98,7 @@ type Route struct {
 // mistaken for a plain GET/PUT/DELETE.
 var unsupported = []string{
 	"accelerate", "analytics", "encryption", "intelligent-tiering",
-	"inventory", "lifecycle", "logging", "metadataTableConfiguration", "metrics",
+	"inventory", "logging", "metadataTableConfiguration", "metrics",
 	"notification", "replication", "requestPayment", "restore", "select",
 	"torrent", "website", "session", "renameObject", "abac", "annotation",
 	"metadataConfiguration", "metadataTable", "metadataAnnotationTable", "metadataInventoryTable",
@@ -166,7 +170,7 @@ func classify(r *http.Request, domain string) Route {
 // configuration on an object, a retention on a bucket), which is refused
 // rather than taken for a plain request on that level.
 func misplacedSub(q map[string][]string, bucketLevel bool) string {
-	subs := []string{"object-lock"}
+	subs := []string{"object-lock", "lifecycle"}
 	if bucketLevel {
 		subs = []string{"retention", "legal-hold"}
 	}
@@ -209,6 +213,8 @@ func classifyBucket(method string, q map[string][]string) Operation {
 		return subOp(method, OpPutBucketTagging, OpGetBucketTagging, OpDeleteBucketTagging)
 	case has("object-lock"):
 		return subOp(method, OpPutObjectLockConfig, OpGetObjectLockConfig, "")
+	case has("lifecycle"):
+		return subOp(method, OpPutBucketLifecycle, OpGetBucketLifecycle, OpDeleteBucketLifecycle)
 	case has("retention"), has("legal-hold"):
 		return OpNotImplemented
 	}
@@ -274,8 +280,8 @@ func classifyObject(r *http.Request, q map[string][]string) Operation {
 		return subOp(r.Method, OpPutObjectRetention, OpGetObjectRetention, "")
 	case has("legal-hold"):
 		return subOp(r.Method, OpPutObjectLegalHold, OpGetObjectLegalHold, "")
-	case has("object-lock"):
-		return OpNotImplemented
+	case has("object-lock"), has("lifecycle"):
+		return OpNotImplemented // bucket subresources
 	}
 	switch r.Method {
 	case http.MethodPut:

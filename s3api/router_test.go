@@ -38,6 +38,11 @@ func TestClassify(t *testing.T) {
 		{"PUT", "/examplebucket?object-lock", nil, "", "", Route{Op: OpPutObjectLockConfig, Bucket: "examplebucket"}},
 		{"GET", "/examplebucket?object-lock", nil, "", "", Route{Op: OpGetObjectLockConfig, Bucket: "examplebucket"}},
 		{"DELETE", "/examplebucket?object-lock", nil, "", "", Route{Op: OpMethodNotAllowed, Bucket: "examplebucket"}},
+		{"PUT", "/examplebucket?lifecycle", nil, "", "", Route{Op: OpPutBucketLifecycle, Bucket: "examplebucket"}},
+		{"GET", "/examplebucket?lifecycle", nil, "", "", Route{Op: OpGetBucketLifecycle, Bucket: "examplebucket"}},
+		{"DELETE", "/examplebucket?lifecycle", nil, "", "", Route{Op: OpDeleteBucketLifecycle, Bucket: "examplebucket"}},
+		{"POST", "/examplebucket?lifecycle", nil, "", "", Route{Op: OpMethodNotAllowed, Bucket: "examplebucket"}},
+		{"PUT", "/examplebucket/obj?lifecycle", nil, "", "", Route{Op: OpNotImplemented, Bucket: "examplebucket", Key: "obj", Sub: "lifecycle"}},
 		// A version's subresources on a bucket are refused, never a CreateBucket.
 		{"PUT", "/examplebucket?retention", nil, "", "", Route{Op: OpNotImplemented, Bucket: "examplebucket", Sub: "retention"}},
 		{"PUT", "/examplebucket?legal-hold", nil, "", "", Route{Op: OpNotImplemented, Bucket: "examplebucket", Sub: "legal-hold"}},

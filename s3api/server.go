@@ -255,6 +255,9 @@ func (s *Server) handlers() map[Operation]handlerFunc {
 		OpPutBucketCors:           s.putBucketCors,
 		OpGetBucketCors:           s.getBucketCors,
 		OpDeleteBucketCors:        s.deleteBucketCors,
+		OpPutBucketLifecycle:      s.putBucketLifecycle,
+		OpGetBucketLifecycle:      s.getBucketLifecycle,
+		OpDeleteBucketLifecycle:   s.deleteBucketLifecycle,
 	}
 }
 

@@ -84,6 +84,17 @@ type EngineConfig struct {
 	// DeleteGrace delays removing the shards of replaced or deleted
 	// versions so that reads already under way finish.
 	DeleteGrace time.Duration
+	// LifecycleDay is how long a lifecycle day lasts: 24 h, as in S3;
+	// shorter makes rules of days act in seconds, for tests (as RGW's
+	// debug interval does). Whole seconds.
+	LifecycleDay time.Duration
+	// LifecycleInterval is the longest the leader's lifecycle worker
+	// sleeps before looking for due entries (0: LifecycleDay/2, at most a
+	// minute); it also wakes at the earliest entry it knows of.
+	LifecycleInterval time.Duration
+	// LifecycleRate bounds lifecycle actions plus keys re-planned per
+	// second (0 = no limit).
+	LifecycleRate float64
 	// Now and After are the clock; background passes wait on After, so
 	// tests drive them with a fake one.
 	Now   func() time.Time
@@ -95,7 +106,8 @@ type EngineConfig struct {
 func DefaultEngineConfig() EngineConfig {
 	return EngineConfig{DataShards: 2, ParityShards: 2, BlockSize: 1 << 20, InlineThreshold: 16 << 10,
 		MinPartSize: 5 << 20, DeleteGrace: 10 * time.Second, Now: time.Now, After: time.After,
-		RepairInterval: time.Minute, ScrubEvery: 60, OrphanGrace: 24 * time.Hour}
+		RepairInterval: time.Minute, ScrubEvery: 60, OrphanGrace: 24 * time.Hour,
+		LifecycleDay: 24 * time.Hour, LifecycleRate: 1000}
 }
 
 // Validate checks an EngineConfig.
@@ -117,6 +129,10 @@ func (c EngineConfig) Validate() error {
 		return errors.New("storage: repair settings must be positive")
 	case c.DeleteGrace < 0:
 		return errors.New("storage: negative delete grace")
+	case c.LifecycleDay < time.Second || c.LifecycleDay%time.Second != 0:
+		return errors.New("storage: the lifecycle day must be a whole number of seconds")
+	case c.LifecycleInterval < 0 || c.LifecycleRate < 0:
+		return errors.New("storage: negative lifecycle interval or rate")
 	}
 	return nil
 }
@@ -155,6 +171,11 @@ type Engine struct {
 	codecs    sync.Map // ECInfo → *erasure.Codec
 	healLocks [256]sync.Mutex
 	status    healStatus
+	// lcCache holds decoded lifecycle configurations (bucket → lcEntry);
+	// lcNow wakes the lifecycle worker; lc is its state for status.
+	lcCache   sync.Map
+	lcNow     chan struct{}
+	lc        lifecycleState
 	closing   chan struct{}
 	closeOnce sync.Once
 }
@@ -176,8 +197,10 @@ func NewEngine(cfg EngineConfig, kv meta.KV, drives Drives, placement PlacementS
 		cfg.Log = logrus.NewEntry(l)
 	}
 	e := &Engine{cfg: cfg, kv: kv, drives: drives, placement: placement, codec: codec,
-		log: cfg.Log.WithField("component", "storage"), healQueue: make(chan healItem, 1024), passNow: make(chan struct{}, 1), closing: make(chan struct{})}
+		log: cfg.Log.WithField("component", "storage"), healQueue: make(chan healItem, 1024), passNow: make(chan struct{}, 1), closing: make(chan struct{}),
+		lcNow: make(chan struct{}, 1)}
 	e.status.metrics = newHealMetrics(cfg.Registry)
+	e.lc.metrics = newLifecycleMetrics(cfg.Registry)
 	e.casKV = kv
 	if s, ok := kv.(interface{ Stale() meta.KV }); ok {
 		e.casKV = s.Stale()
@@ -338,9 +361,21 @@ func (e *Engine) listKeyVersions(ctx context.Context, bucket, key string) ([]ver
 
 // resolve finds the version a read addresses.
 func (e *Engine) resolve(ctx context.Context, bucket, key, versionID string) (versionRecord, bool, error) {
-	if _, _, err := e.getBucket(ctx, bucket); err != nil {
-		return versionRecord{}, false, err
+	v, latest, _, err := e.resolveIn(ctx, bucket, key, versionID)
+	return v, latest, err
+}
+
+// resolveIn is resolve, also returning the bucket record it read.
+func (e *Engine) resolveIn(ctx context.Context, bucket, key, versionID string) (versionRecord, bool, bucketRecord, error) {
+	br, _, err := e.getBucket(ctx, bucket)
+	if err != nil {
+		return versionRecord{}, false, br, err
 	}
+	v, latest, err := e.resolveVersion(ctx, bucket, key, versionID)
+	return v, latest, br, err
+}
+
+func (e *Engine) resolveVersion(ctx context.Context, bucket, key, versionID string) (versionRecord, bool, error) {
 	if !ValidObjectKey(key) {
 		return versionRecord{}, false, &ObjectNotFoundError{Bucket: bucket, Key: key}
 	}

@@ -66,8 +66,9 @@ func validKind(k ConfigKind) bool {
 }
 
 // enginesOwn are the kinds the engine decodes and enforces itself; they
-// are written only through their typed methods (PutObjectLockConfig).
-func enginesOwn(k ConfigKind) bool { return k == ConfigObjectLock }
+// are written only through their typed methods (PutObjectLockConfig,
+// PutBucketLifecycle).
+func enginesOwn(k ConfigKind) bool { return k == ConfigObjectLock || k == ConfigLifecycle }
 
 // PutBucketConfig implements BucketConfigs. The write compares the bucket
 // record's revision, so it cannot land on a bucket being deleted.

@@ -38,14 +38,18 @@ func (e *Engine) CreateMultipartUpload(ctx context.Context, bucket, key string, 
 	u := uploadRecord{UploadID: newID(), Key: key, Meta: opts.Meta, ChecksumAlgorithm: opts.ChecksumAlgorithm, ChecksumType: ctype,
 		Tags: opts.Tags, Lock: opts.Lock}
 	for range retries {
-		_, brev, err := e.getBucket(ctx, bucket)
+		_, brev, lc, err := e.currentLifecycle(ctx, bucket)
 		if err != nil {
 			return "", err
 		}
 		u.Initiated = e.cfg.Now().UTC()
+		var val []byte
+		u.Due, val = e.uploadDueOf(lc, bucket, u)
+		ops := []meta.Op{meta.Put(uploadKey(bucket, key, u.UploadID), encode(u))}
+		ops = append(ops, dueOps("", u.Due, val)...)
 		err = e.txn(ctx, meta.Txn{
 			Compares: []meta.Compare{{Key: bucketKey(bucket), Revision: brev}},
-			Ops:      []meta.Op{meta.Put(uploadKey(bucket, key, u.UploadID), encode(u))},
+			Ops:      ops,
 		})
 		if !errors.Is(err, errRetry) {
 			return u.UploadID, err
@@ -275,6 +279,9 @@ func (e *Engine) CompleteMultipartUpload(ctx context.Context, bucket, key, uploa
 		return ObjectInfo{}, err
 	}
 	ops := []meta.Op{meta.Delete(uploadKey(bucket, key, uploadID))}
+	if u.Due != "" {
+		ops = append(ops, meta.Delete(u.Due))
+	}
 	for _, p := range stored {
 		ops = append(ops, meta.Delete(partKey(uploadID, p.Number)))
 	}
@@ -443,19 +450,34 @@ func matchObjectChecksum(want *Checksum, got []Checksum) error {
 
 // AbortMultipartUpload implements Multipart.
 func (e *Engine) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error {
-	_, urev, err := e.getUpload(ctx, bucket, key, uploadID)
+	return e.abortUploadIf(ctx, bucket, key, uploadID, nil, nil)
+}
+
+// abortUploadIf aborts an upload if check (given the upload record) allows
+// and cmps hold.
+func (e *Engine) abortUploadIf(ctx context.Context, bucket, key, uploadID string, cmps []meta.Compare, check func(uploadRecord) error) error {
+	u, urev, err := e.getUpload(ctx, bucket, key, uploadID)
 	if err != nil {
 		return err
+	}
+	if check != nil {
+		if err := check(u); err != nil {
+			return err
+		}
 	}
 	stored, err := e.listUploadParts(ctx, uploadID, 0, 0)
 	if err != nil {
 		return err
 	}
 	ops := []meta.Op{meta.Delete(uploadKey(bucket, key, uploadID))}
+	if u.Due != "" {
+		ops = append(ops, meta.Delete(u.Due))
+	}
 	for _, p := range stored {
 		ops = append(ops, meta.Delete(partKey(uploadID, p.Number)))
 	}
-	err = e.txn(ctx, meta.Txn{Compares: []meta.Compare{{Key: uploadKey(bucket, key, uploadID), Revision: urev}}, Ops: ops})
+	cmps = append([]meta.Compare{{Key: uploadKey(bucket, key, uploadID), Revision: urev}}, cmps...)
+	err = e.txn(ctx, meta.Txn{Compares: cmps, Ops: ops})
 	if errors.Is(err, errRetry) {
 		return &UploadNotFoundError{Bucket: bucket, Key: key, UploadID: uploadID}
 	}

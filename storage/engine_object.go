@@ -73,6 +73,16 @@ func (e *Engine) checkPreFrom(ctx context.Context, kv meta.KV, bucket, key strin
 // version when the bucket is not versioning-enabled. The head revision and
 // the bucket revision guard the transaction.
 func (e *Engine) commitVersion(ctx context.Context, bucket, key string, v versionRecord, pre precondition, extra meta.Txn) (versionRecord, error) {
+	return e.commitVersionIf(ctx, bucket, key, v, pre, extra, nil)
+}
+
+// commitCheck is a condition of a commit on the bucket, its rules and the
+// key's head as the commit reads them (the lifecycle's actions use it).
+type commitCheck func(br bucketRecord, lc *Lifecycle, h headRecord) error
+
+// commitVersionIf is commitVersion with a check evaluated on what the
+// transaction compares.
+func (e *Engine) commitVersionIf(ctx context.Context, bucket, key string, v versionRecord, pre precondition, extra meta.Txn, check commitCheck) (versionRecord, error) {
 	for attempt := range retries {
 		// The first attempt reads the local replica: the transaction's
 		// compares validate what it read. A refusal or a lost race is
@@ -92,6 +102,21 @@ func (e *Engine) commitVersion(ctx context.Context, bucket, key string, v versio
 		h, hrev, err := getHeadFrom(ctx, rd, bucket, key)
 		if err != nil {
 			return v, err
+		}
+		lc, err := e.lifecycleOf(ctx, rd, br)
+		if errors.Is(err, errLifecycleMoved) {
+			continue
+		}
+		if err != nil {
+			return v, err
+		}
+		if check != nil {
+			if err := check(br, lc, h); err != nil {
+				if stale {
+					continue
+				}
+				return v, err
+			}
 		}
 		if pre != nil {
 			if err := pre(h, hrev != 0); err != nil {
@@ -120,7 +145,15 @@ func (e *Engine) commitVersion(ctx context.Context, bucket, key string, v versio
 			return v, err
 		}
 		vkey := versionKeyPrefix(bucket, key) + versionOrder(v.ModTime) + v.VersionID
-		nh := headRecord{Latest: v, LatestKey: vkey, NullKey: h.NullKey}
+		replaced := ""
+		if v.Null {
+			replaced = h.NullKey
+		}
+		due, dops, err := e.commitDue(ctx, rd, lc, bucket, key, v, h, replaced)
+		if err != nil {
+			return v, err
+		}
+		nh := headRecord{Latest: v, LatestKey: vkey, NullKey: h.NullKey, Due: due}
 		var garbage []dataRecord
 		ops := append([]meta.Op{meta.Put(vkey, encode(v))}, extra.Ops...)
 		if len(v.Parts) > 0 {
@@ -152,6 +185,7 @@ func (e *Engine) commitVersion(ctx context.Context, bucket, key string, v versio
 			nh.NullKey = vkey
 		}
 		ops = append(ops, meta.Put(headKey(bucket, key), encode(nh)))
+		ops = append(ops, dops...)
 		cmps := append([]meta.Compare{{Key: bucketKey(bucket), Revision: brev}, {Key: headKey(bucket, key), Revision: hrev}}, extra.Compares...)
 		cmps = append(cmps, lockCmps...)
 		err = e.txn(ctx, meta.Txn{Compares: cmps, Ops: ops})
@@ -162,7 +196,7 @@ func (e *Engine) commitVersion(ctx context.Context, bucket, key string, v versio
 			return v, err
 		}
 		e.retireData(garbage...)
-		return v, nil
+		return e.withExpiry(lc, key, v), nil
 	}
 	return v, ErrConflict
 }
@@ -254,9 +288,19 @@ func (e *Engine) HeadObject(ctx context.Context, bucket, key string, opts GetOpt
 }
 
 func (e *Engine) prepareRead(ctx context.Context, bucket, key string, opts GetOptions) (versionRecord, ObjectInfo, *ResolvedRange, error) {
-	v, latest, err := e.resolve(ctx, bucket, key, opts.VersionID)
+	v, latest, br, err := e.resolveIn(ctx, bucket, key, opts.VersionID)
 	if err != nil {
 		return v, ObjectInfo{}, nil, err
+	}
+	if latest && br.Lifecycle {
+		lc, err := e.lifecycleOf(ctx, e.kv, br)
+		if errors.Is(err, errLifecycleMoved) {
+			_, _, lc, err = e.currentLifecycle(ctx, bucket)
+		}
+		if err != nil {
+			return v, ObjectInfo{}, nil, err
+		}
+		v = e.withExpiry(lc, key, v)
 	}
 	info := v.info(bucket, key, latest)
 	if err := CheckConditions(info, opts.Cond); err != nil {
@@ -338,7 +382,22 @@ func (e *Engine) DeleteObject(ctx context.Context, bucket, key string, opts Dele
 // engine's clock is refused; the version record's revision is compared so
 // a concurrent retention change is never lost.
 func (e *Engine) removeVersion(ctx context.Context, bucket, key, versionID string, bypassGovernance bool) (DeleteResult, error) {
+	return e.removeVersionIf(ctx, bucket, key, versionID, bypassGovernance, nil)
+}
+
+// removeCheck is a condition of a version removal on the bucket, its
+// rules, the key's versions (newest first) and the one removed.
+type removeCheck func(br bucketRecord, lc *Lifecycle, vs []versionEntry, idx int) error
+
+// removeVersionIf is removeVersion with a check evaluated on what the
+// transaction compares. The bucket record's revision is compared too, so
+// the key's lifecycle entry is planned with the rules in force.
+func (e *Engine) removeVersionIf(ctx context.Context, bucket, key, versionID string, bypassGovernance bool, check removeCheck) (DeleteResult, error) {
 	for range retries {
+		br, brev, lc, err := e.currentLifecycle(ctx, bucket)
+		if err != nil {
+			return DeleteResult{}, err
+		}
 		h, hrev, err := e.getHead(ctx, bucket, key)
 		if err != nil || hrev == 0 {
 			return DeleteResult{VersionID: versionID}, err
@@ -358,6 +417,11 @@ func (e *Engine) removeVersion(ctx context.Context, bucket, key, versionID strin
 			return DeleteResult{VersionID: versionID}, nil
 		}
 		gone := vs[idx]
+		if check != nil {
+			if err := check(br, lc, vs, idx); err != nil {
+				return DeleteResult{}, err
+			}
+		}
 		if gone.rec.Lock.Protects(e.cfg.Now(), bypassGovernance) {
 			return DeleteResult{}, ErrObjectLocked
 		}
@@ -370,16 +434,19 @@ func (e *Engine) removeVersion(ctx context.Context, bucket, key, versionID strin
 			ops = append(ops, meta.Delete(dataKey(gone.rec.DataKey)))
 		}
 		rest := append(append([]versionEntry{}, vs[:idx]...), vs[idx+1:]...)
+		due, val := e.restDue(lc, bucket, key, rest)
 		if len(rest) == 0 {
 			ops = append(ops, meta.Delete(headKey(bucket, key)))
 		} else {
-			nh := headRecord{Latest: rest[0].rec, LatestKey: rest[0].metaKey, NullKey: h.NullKey}
+			nh := headRecord{Latest: rest[0].rec, LatestKey: rest[0].metaKey, NullKey: h.NullKey, Due: due}
 			if gone.metaKey == h.NullKey {
 				nh.NullKey = ""
 			}
 			ops = append(ops, meta.Put(headKey(bucket, key), encode(nh)))
 		}
-		err = e.txn(ctx, meta.Txn{Compares: []meta.Compare{{Key: headKey(bucket, key), Revision: hrev}, {Key: gone.metaKey, Revision: gone.rev}}, Ops: ops})
+		ops = append(ops, dueOps(h.Due, due, val)...)
+		err = e.txn(ctx, meta.Txn{Compares: []meta.Compare{{Key: bucketKey(bucket), Revision: brev},
+			{Key: headKey(bucket, key), Revision: hrev}, {Key: gone.metaKey, Revision: gone.rev}}, Ops: ops})
 		if errors.Is(err, errRetry) {
 			continue
 		}

@@ -25,6 +25,15 @@ const (
 	// written or deleted (and every bucket deleted): caches of documents
 	// are valid while it stays.
 	keyConfigGen = "cgen"
+	// keyDue is the lifecycle index, ordered by due time so the worker
+	// reads only what is due: e/<due>/o/<bucket>\0<key> for a key (the
+	// head names it) and e/<due>/u/<bucket>\0<key>\0<upload id> for an
+	// upload (the upload record names it). <due> is 16 hex digits of Unix
+	// seconds. See lifecycle_index.go.
+	keyDue = "e/"
+	// keyRescan holds the lifecycle rescans: r/<bucket> → rescanRecord,
+	// written with each lifecycle configuration change.
+	keyRescan = "r/"
 )
 
 func bucketKey(b string) string  { return meta.PrefixStorage + keyBucket + b }
@@ -42,6 +51,7 @@ func configPrefix(b string) string        { return meta.PrefixStorage + keyConfi
 func configKey(b string, k ConfigKind) string {
 	return configPrefix(b) + string(k)
 }
+func rescanKey(b string) string { return meta.PrefixStorage + keyRescan + b }
 func partKey(uploadID string, n int) string {
 	return fmt.Sprintf("%s%05d", partPrefix(uploadID), n)
 }
@@ -69,6 +79,12 @@ type bucketRecord struct {
 	// checks it, so it lives here rather than in a settings document.
 	ObjectLock bool `json:"lock,omitempty"`
 	Deleting   bool `json:"deleting,omitempty"`
+	// LifecycleGen counts lifecycle configuration changes and Lifecycle
+	// says one is set; both change in the transaction that writes the
+	// document, so every write, which compares this record's revision,
+	// plans its lifecycle with the rules in force.
+	LifecycleGen uint64 `json:"lcgen,omitempty"`
+	Lifecycle    bool   `json:"lc,omitempty"`
 }
 
 // ECInfo is the erasure geometry data was written with.
@@ -126,6 +142,9 @@ type versionRecord struct {
 	// Tags and Lock change without rewriting data (see updateVersion).
 	Tags []Tag      `json:"tags,omitempty"`
 	Lock ObjectLock `json:"lock,omitzero"`
+	// expiry is what an Expiration rule says of the version as the
+	// current one (x-amz-expiration); computed, never stored.
+	expiry *Expiry
 }
 
 // partsRecord is where a version's bytes are.
@@ -140,6 +159,9 @@ type headRecord struct {
 	Latest    versionRecord `json:"latest"`
 	LatestKey string        `json:"lkey"`
 	NullKey   string        `json:"nkey,omitempty"`
+	// Due is the key's lifecycle index entry (the earliest lifecycle step
+	// of any of its versions), changed in the same transaction.
+	Due string `json:"due,omitempty"`
 }
 
 type uploadRecord struct {
@@ -152,6 +174,8 @@ type uploadRecord struct {
 	// Tags and Lock go to the version the upload completes into.
 	Tags []Tag      `json:"tags,omitempty"`
 	Lock ObjectLock `json:"lock,omitzero"`
+	// Due is the upload's lifecycle index entry (its abort).
+	Due string `json:"due,omitempty"`
 }
 
 func encode(v any) []byte {
@@ -177,7 +201,7 @@ func (v *versionRecord) info(bucket, key string, latest bool) ObjectInfo {
 	}
 	oi := ObjectInfo{Bucket: bucket, Key: key, VersionID: id, IsLatest: latest, DeleteMarker: v.DeleteMarker,
 		Size: v.Size, ETag: v.ETag, ModTime: v.ModTime, Meta: v.Meta, Checksums: v.Checksums,
-		Versioned: v.Versioned, StorageClass: "STANDARD", Tags: v.Tags, Lock: v.Lock}
+		Versioned: v.Versioned, StorageClass: "STANDARD", Tags: v.Tags, Lock: v.Lock, Expiration: v.expiry}
 	if v.Multipart {
 		oi.PartsCount = v.PartsCount
 	}

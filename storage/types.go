@@ -156,6 +156,9 @@ type ObjectInfo struct {
 	Parts []PartInfo
 	Tags  []Tag
 	Lock  ObjectLock
+	// Expiration is when an Expiration lifecycle rule expires the
+	// version as the current one (nil when none does).
+	Expiration *Expiry
 }
 
 // DeleteOptions selects a version to delete.

@@ -175,6 +175,25 @@ func TestAdminHealStatusTable(t *testing.T) {
 	}
 }
 
+func TestAdminLifecycleStatusTable(t *testing.T) {
+	var out bytes.Buffer
+	next := time.Date(2030, 1, 2, 0, 0, 0, 0, time.UTC)
+	st := s3api.AdminLifecycleStatus{Leader: "n2", LifecycleStatus: storage.LifecycleStatus{Day: "2s", Passes: 7,
+		Totals:  map[string]int64{"delete_marker": 4, "abort_upload": 1},
+		Last:    &storage.LifecycleReport{Started: next, Duration: "12ms", Due: 5, Actions: map[string]int{"delete_marker": 4, "abort_upload": 1}, LagSeconds: 3},
+		NextDue: &next, Rescans: []storage.LifecycleRescan{{Bucket: "photos", Phase: "keys", Scanned: 300, Changed: 12, Started: next}}}}
+	if err := printLifecycleStatus(&out, st); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	for _, want := range []string{"leader n2", "a day lasts 2s", "7 done", "5 due", "1 abort_upload, 4 delete_marker", "lag 3 s",
+		"photos: keys, 300 visited, 12 re-planned"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("table lacks %q:\n%s", want, text)
+		}
+	}
+}
+
 func TestAdminHealStatusJSONAndTable(t *testing.T) {
 	clearCredentialEnv(t)
 	body, _ := json.Marshal(sampleHealStatus())

@@ -45,7 +45,11 @@ type serverFlags struct {
 	// repairEvery and repairBandwidth tune the background repairer.
 	repairEvery     time.Duration
 	repairBandwidth int64
-	metricsPublic   bool
+	// lifecycleDay is how long a lifecycle day lasts; lifecycleRate
+	// paces the lifecycle worker.
+	lifecycleDay  time.Duration
+	lifecycleRate float64
+	metricsPublic bool
 	// Slow-client defences: connection bound, header/idle timeouts, body
 	// minimum rate, upload memory.
 	maxConns          int
@@ -111,6 +115,8 @@ node-to-node port always runs mutual TLS with certificates of the cluster's own 
 	fs.DurationVar(&f.lostAfter, "lost-after", 5*time.Minute, "how long a node may be unreachable before it is declared lost and its data rebuilt elsewhere")
 	fs.DurationVar(&f.repairEvery, "repair-interval", time.Minute, "time between background repair and rebalance passes")
 	fs.Int64Var(&f.repairBandwidth, "repair-bandwidth", 0, "bytes per second background repair and rebalancing may write (0 = unlimited)")
+	fs.DurationVar(&f.lifecycleDay, "lifecycle-day", 24*time.Hour, "how long a day of lifecycle rules lasts (shorter only for tests: rules of days then act in seconds; whole seconds)")
+	fs.Float64Var(&f.lifecycleRate, "lifecycle-rate", 1000, "lifecycle expirations and re-planned keys per second (0 = unlimited)")
 	fs.BoolVar(&f.metricsPublic, "metrics-public", false, "serve Prometheus metrics to unsigned GET /metrics (for a scraper that cannot sign)")
 	api := s3api.DefaultConfig()
 	fs.IntVar(&f.maxConns, "max-connections", 0, "most client connections held at once; idle or header-stalled ones are evicted to admit new ones (0 = from the open-file limit)")
@@ -242,6 +248,7 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	ecfg := storage.DefaultEngineConfig()
 	ecfg.DataShards, ecfg.ParityShards, ecfg.Log, ecfg.Registry = k, m, log, reg
 	ecfg.IsLeader, ecfg.RepairInterval, ecfg.RepairBandwidth = node.IsLeader, f.repairEvery, f.repairBandwidth
+	ecfg.LifecycleDay, ecfg.LifecycleRate = f.lifecycleDay, f.lifecycleRate
 	var engine *storage.Engine
 	// The leader finishes drains after the repair pass that emptied a node.
 	ecfg.PassDone = func(ctx context.Context, _ storage.HealReport) { node.FinishDrains(ctx, engine.ReferencedShards) }
@@ -250,7 +257,11 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 		return err
 	}
 	defer engine.Close()
-	node.SetRepairReport(func() any { return engine.HealStatus() })
+	node.SetRepairReport(func() any {
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		return leaderReport{HealStatus: engine.HealStatus(), Lifecycle: engine.LifecycleStatus(sctx)}
+	})
 	repairOnEvents(node, engine)
 
 	ids, err := openAccess(ctx, node.KV(), mkey, creds, log)
