@@ -233,6 +233,14 @@ func (s *AliasStore) Set(a Alias) error {
 		return err
 	}
 	a.URL = strings.TrimRight(a.URL, "/")
+	if a.CACert != "" {
+		if a.CACert, err = filepath.Abs(a.CACert); err != nil {
+			return err
+		}
+		if _, err := os.Stat(a.CACert); err != nil {
+			return usageErrorf("alias %s: --ca-cert: %v", a.Name, err)
+		}
+	}
 	cf.Aliases[a.Name] = a
 	return s.save(cf)
 }

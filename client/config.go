@@ -1,8 +1,6 @@
 package client
 
 import (
-	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -85,17 +83,17 @@ func defaultDir() string {
 func (c *Config) Validate() error {
 	switch {
 	case c.Dir == "":
-		return errors.New("no config folder: set $FILESPHERE_CONFIG_DIR or $HOME")
+		return usageErrorf("no config folder: set $FILESPHERE_CONFIG_DIR or $HOME")
 	case c.Stdout == nil || c.Stderr == nil || c.Now == nil:
-		return errors.New("config needs Stdout, Stderr and Now")
+		return usageErrorf("config needs Stdout, Stderr and Now")
 	case c.Jobs < 1 || c.PartJobs < 1:
-		return errors.New("parallel jobs must be at least 1")
+		return usageErrorf("parallel jobs must be at least 1")
 	case c.PartSize < MinPartSize || c.PartSize > MaxPartSize:
-		return fmt.Errorf("part size must be between 5 MiB and 5 GiB (S3's limits), not %d bytes", c.PartSize)
+		return usageErrorf("part size must be between 5 MiB and 5 GiB (S3's limits), not %d bytes", c.PartSize)
 	case c.MultipartThreshold < 0:
-		return errors.New("multipart threshold must not be negative")
+		return usageErrorf("multipart threshold must not be negative")
 	case c.LimitRate < 0:
-		return errors.New("rate limit must not be negative")
+		return usageErrorf("rate limit must not be negative")
 	}
 	return nil
 }

@@ -92,6 +92,7 @@ var headCodes = map[int][2]string{
 	http.StatusForbidden:          {"AccessDenied", "Access Denied."},
 	http.StatusMovedPermanently:   {"PermanentRedirect", "the bucket is in another region or needs another endpoint"},
 	http.StatusPreconditionFailed: {"PreconditionFailed", "a condition did not hold"},
+	http.StatusMethodNotAllowed:   {"MethodNotAllowed", "not allowed on this resource (a delete marker?)"},
 }
 
 // asS3Error extracts the server's answer from an SDK error.

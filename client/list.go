@@ -43,6 +43,8 @@ type ObjectInfo struct {
 
 	// rel is the path below the walked root (transfers).
 	rel string
+	// algs are the checksum algorithms a listing names (find --sha256).
+	algs []string
 }
 
 // walkRemote lists the objects under prefix: with recursive, every key;
@@ -68,9 +70,13 @@ func walkRemote(ctx context.Context, k *conn, loc Location, prefix string, recur
 		}
 		for _, o := range page.Contents {
 			key := aws.ToString(o.Key)
-			if err := fn(ObjectInfo{Type: TypeObject, Path: base.child(key).String(), Bucket: loc.Bucket, Key: key,
+			it := ObjectInfo{Type: TypeObject, Path: base.child(key).String(), Bucket: loc.Bucket, Key: key,
 				Size: aws.ToInt64(o.Size), LastModified: aws.ToTime(o.LastModified), ETag: trimETag(aws.ToString(o.ETag)),
-				StorageClass: string(o.StorageClass), rel: strings.TrimPrefix(key, prefix)}); err != nil {
+				StorageClass: string(o.StorageClass), rel: strings.TrimPrefix(key, prefix)}
+			for _, a := range o.ChecksumAlgorithm {
+				it.algs = append(it.algs, string(a))
+			}
+			if err := fn(it); err != nil {
 				return err
 			}
 		}

@@ -54,6 +54,12 @@ type barMeter struct {
 	files int
 	mu    sync.Mutex
 	last  time.Time
+	lines []pending
+}
+
+type pending struct {
+	w    io.Writer
+	line string
 }
 
 func (m *barMeter) file(name string, size int64) fileMeter {
@@ -70,8 +76,13 @@ func (m *barMeter) file(name string, size int64) fileMeter {
 	return &barFile{m: m, bar: b, start: time.Now()}
 }
 
-func (m *barMeter) println(_ io.Writer, line string) {
-	_, _ = m.p.Write([]byte(line + "\n"))
+// println keeps the line until the bars are done: mpb prints lines above
+// its bars only at its next refresh, and loses those written after the
+// last one.
+func (m *barMeter) println(w io.Writer, line string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.lines = append(m.lines, pending{w, line})
 }
 
 func (m *barMeter) wait() {
@@ -79,6 +90,11 @@ func (m *barMeter) wait() {
 		m.total.Abort(false)
 	}
 	m.p.Wait()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, l := range m.lines {
+		_, _ = io.WriteString(l.w, l.line+"\n")
+	}
 }
 
 type barFile struct {

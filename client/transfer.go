@@ -317,7 +317,7 @@ func (c *Client) run(ctx context.Context, op string, jobs []*job, after func(con
 	close(next)
 	wg.Wait()
 	m.wait()
-	if !c.cfg.JSON && !c.cfg.Quiet && len(jobs) > 0 {
+	if !c.cfg.JSON && !c.cfg.Quiet && len(jobs) > 1 {
 		secs := time.Since(start).Seconds()
 		fmt.Fprintf(c.cfg.Stderr, "%s: %d of %d files, %s in %.1fs (%s/s)\n", op, copied, len(jobs), FormatSize(bytes), secs,
 			FormatSize(int64(float64(bytes)/max(secs, 0.001))))
