@@ -132,6 +132,10 @@ func Describe(err error) string {
 	if errors.As(err, &oe) {
 		return oe.Error()
 	}
+	var re *ResumableError
+	if errors.As(err, &re) {
+		return re.Error()
+	}
 	if se, ok := asS3Error(err); ok {
 		return se.Error()
 	}

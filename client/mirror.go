@@ -104,6 +104,9 @@ func (c *Client) Mirror(ctx context.Context, srcPath, dstPath string, o MirrorOp
 		}
 		return nil
 	}
+	if len(jobs)+len(removals) == 0 && !c.cfg.JSON && !c.cfg.Quiet {
+		fmt.Fprintln(c.cfg.Stderr, "mirror: the target is up to date")
+	}
 	err = c.run(ctx, "mirror", jobs, nil)
 	if ctx.Err() != nil || err != nil && len(removals) > 0 {
 		return err // never remove after a failed copy

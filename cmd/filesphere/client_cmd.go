@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/filesphere/filesphere/client"
@@ -131,6 +132,10 @@ func exitCode(w io.Writer, err error) int {
 		return re.code
 	}
 	fmt.Fprintln(w, "filesphere:", err)
+	var ue *client.UsageError
+	if errors.As(err, &ue) {
+		fmt.Fprintln(w, "Run 'filesphere help' or add --help for usage.")
+	}
 	return client.ExitCode(err)
 }
 
@@ -139,15 +144,20 @@ func exitCode(w io.Writer, err error) int {
 func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if err := check(cmd, args); err != nil {
-			return &client.UsageError{Msg: cmd.CommandPath() + ": " + err.Error()}
+			return &client.UsageError{Msg: verbPath(cmd) + ": " + err.Error()}
 		}
 		return nil
 	}
 }
 
+// verbPath is the command without the program name: "alias set".
+func verbPath(cmd *cobra.Command) string {
+	return strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
+}
+
 // flagUsageError makes a bad flag a usage error (exit 2).
 func flagUsageError(cmd *cobra.Command, err error) error {
-	return &client.UsageError{Msg: cmd.CommandPath() + ": " + err.Error()}
+	return &client.UsageError{Msg: verbPath(cmd) + ": " + err.Error()}
 }
 
 // clientCommands are the client verbs beside server and admin.

@@ -158,7 +158,9 @@ func newRestoreCmd() *cobra.Command {
 	var version string
 	cmd := verb("restore ALIAS/bucket/key --version ID", "Make an old version of an object the current one",
 		"Copy an old version onto its key, as a new version; the history is kept.", cobra.ExactArgs(1), f,
-		func(ctx context.Context, c *client.Client, args []string) error { return c.Restore(ctx, args[0], version) })
+		func(ctx context.Context, c *client.Client, args []string) error {
+			return c.Restore(ctx, args[0], version)
+		})
 	cmd.Flags().StringVar(&version, "version", "", "the version to restore (see filesphere versions)")
 	return cmd
 }
