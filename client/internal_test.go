@@ -31,8 +31,8 @@ func filepathHasPrefix(p, root string) bool {
 func TestPartSize(t *testing.T) {
 	tests := []struct{ size, conf, want int64 }{
 		{30 << 20, 8 << 20, 8 << 20},
-		{80 << 30, 8 << 20, 9 << 20},        // 80 GiB / 10,000 parts, rounded up to MiB
-		{5 << 40, 8 << 20, 525 << 20},       // 5 TiB
+		{80 << 30, 8 << 20, 9 << 20},          // 80 GiB / 10,000 parts, rounded up to MiB
+		{5 << 40, 8 << 20, 525 << 20},         // 5 TiB
 		{10000 * (8 << 20), 8 << 20, 8 << 20}, // exactly 10,000 parts
 	}
 	for _, tc := range tests {
