@@ -88,7 +88,7 @@ func (e *S3Error) Error() string {
 // headCodes names the errors of bodiless (HEAD) answers as S3 would in a
 // body, so HEAD and GET failures read alike.
 var headCodes = map[int][2]string{
-	http.StatusNotFound:           {"NotFound", "not found"},
+	http.StatusNotFound:           {"NotFound", "no such object or bucket"},
 	http.StatusForbidden:          {"AccessDenied", "Access Denied."},
 	http.StatusMovedPermanently:   {"PermanentRedirect", "the bucket is in another region or needs another endpoint"},
 	http.StatusPreconditionFailed: {"PreconditionFailed", "a condition did not hold"},

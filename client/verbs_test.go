@@ -345,7 +345,8 @@ func TestErrorsAreOneLineWithTheServersWords(t *testing.T) {
 	}
 	mkBucket(t, c, "bkt")
 	err = c.Stat(ctx, "fs/bkt/missing", "")
-	if got := client.Describe(err); got != "stat fs/bkt/missing: NotFound: not found" && !strings.HasPrefix(got, "stat fs/bkt/missing: NotFound: not found (request ") {
+	if got := client.Describe(err); got != "stat fs/bkt/missing: NotFound: no such object or bucket" &&
+		!strings.HasPrefix(got, "stat fs/bkt/missing: NotFound: no such object or bucket (request ") {
 		t.Errorf("HEAD error: %q", got)
 	}
 	var ue *client.UsageError

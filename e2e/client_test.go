@@ -366,41 +366,55 @@ func TestClientResumeAfterKill(t *testing.T) {
 	sum := harness.WriteRandomFile(t, src, 30<<20, 7)
 	args := []string{"cp", src, "fs/res/big.bin", "--part-size", "5MiB", "--part-parallel", "2"}
 
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, harness.BinaryPath(t), append(args, "--limit-rate", "4MiB")...)
-	cmd.Env = c.env()
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	must(t, cmd.Start())
-	// Wait until the state file records two finished parts, then kill.
 	var state struct {
 		UploadID string                     `json:"upload_id"`
 		Parts    map[string]json.RawMessage `json:"parts"`
 	}
-	err := harness.Eventually(time.Minute, 20*time.Millisecond, func() error {
-		files, _ := filepath.Glob(filepath.Join(c.cfg, "uploads", "*.json"))
-		if len(files) != 1 {
-			return errors.New("no state file yet")
+	// interrupt starts the upload at a capped rate, waits until the state
+	// file records at least parts finished parts, and sends sig.
+	interrupt := func(parts int, sig syscall.Signal) (int, string) {
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, harness.BinaryPath(t), append(args, "--limit-rate", "4MiB")...)
+		cmd.Env = c.env()
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		must(t, cmd.Start())
+		err := harness.Eventually(time.Minute, 20*time.Millisecond, func() error {
+			files, _ := filepath.Glob(filepath.Join(c.cfg, "uploads", "*.json"))
+			if len(files) != 1 {
+				return errors.New("no state file yet")
+			}
+			b, err := os.ReadFile(files[0])
+			if err != nil || json.Unmarshal(b, &state) != nil || len(state.Parts) < parts {
+				return fmt.Errorf("fewer than %d parts recorded", parts)
+			}
+			return nil
+		})
+		if err != nil {
+			_ = cmd.Process.Kill()
+			t.Fatalf("upload did not progress: %v\n%s", err, out.String())
 		}
-		b, err := os.ReadFile(files[0])
-		if err != nil || json.Unmarshal(b, &state) != nil || len(state.Parts) < 2 {
-			return errors.New("fewer than two parts recorded")
-		}
-		return nil
-	})
-	if err != nil {
-		_ = cmd.Process.Kill()
-		t.Fatalf("upload did not progress: %v\n%s", err, out.String())
+		must(t, cmd.Process.Signal(sig))
+		return exitStatus(cmd.Wait()), out.String()
 	}
-	must(t, cmd.Process.Signal(syscall.SIGKILL))
-	_ = cmd.Wait()
+	// Ctrl-C: exit 130, the upload kept for later.
+	code, out := interrupt(1, syscall.SIGINT)
+	if code != client.ExitInterrupted || !strings.Contains(out, "interrupted") {
+		t.Fatalf("SIGINT: exit %d\n%s", code, out)
+	}
+	firstUpload := state.UploadID
+	// Then kill -9 midway through the resumed run.
+	interrupt(3, syscall.SIGKILL)
+	if state.UploadID != firstUpload {
+		t.Fatalf("the run after Ctrl-C started a new upload (%s, was %s)", state.UploadID, firstUpload)
+	}
 
 	sdk := n.SDKClient()
 	lp, err := sdk.ListParts(t.Context(), &s3.ListPartsInput{Bucket: aws.String("res"), Key: aws.String("big.bin"), UploadId: aws.String(state.UploadID)})
 	must(t, err)
 	onServer := len(lp.Parts)
-	if onServer < 2 || onServer >= 6 {
+	if onServer < 3 || onServer >= 6 {
 		t.Fatalf("%d parts on the server after the kill (want some, not all)", onServer)
 	}
 	logBefore := len(n.Log())

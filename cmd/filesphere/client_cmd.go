@@ -96,6 +96,10 @@ func clientRun(f *clientFlags, fn func(ctx context.Context, c *client.Client, ar
 	return func(cmd *cobra.Command, args []string) error {
 		ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
+		go func() {
+			<-ctx.Done()
+			stop() // the default again: a second Ctrl-C ends the process at once
+		}()
 		cfg, err := f.config(cmd)
 		var c *client.Client
 		if err == nil {
