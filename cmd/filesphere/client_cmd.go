@@ -129,7 +129,8 @@ func clientRun(f *clientFlags, fn func(ctx context.Context, c *client.Client, ar
 }
 
 // exitCode prints err (unless a client verb already did) and returns the
-// process status: 2 for a wrong command line, 1 for other errors.
+// process status: the client verb's (see client.ExitCode), else 2 for a
+// wrong client command line and 1 for any other error, as before.
 func exitCode(w io.Writer, err error) int {
 	var re *reportedError
 	if errors.As(err, &re) {
@@ -139,8 +140,9 @@ func exitCode(w io.Writer, err error) int {
 	var ue *client.UsageError
 	if errors.As(err, &ue) {
 		fmt.Fprintln(w, "Run 'filesphere help' or add --help for usage.")
+		return client.ExitUsage
 	}
-	return client.ExitCode(err)
+	return client.ExitError
 }
 
 // usageArgs wraps a cobra argument check so its complaint is a usage
