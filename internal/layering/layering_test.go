@@ -31,6 +31,8 @@ var (
 	sdks = []string{"github.com/aws/aws-sdk-go-v2", "github.com/aws/smithy-go", "github.com/minio/minio-go/v7"}
 	// browser drives headless Chromium in the end-to-end tests.
 	browser = []string{"github.com/chromedp/chromedp"}
+	// pty runs the client verbs on a pseudo-terminal (progress bars).
+	pty = []string{"github.com/creack/pty"}
 )
 
 func join(groups ...[]string) []string { return slices.Concat(groups...) }
@@ -41,11 +43,15 @@ func join(groups ...[]string) []string { return slices.Concat(groups...) }
 var layers = map[string]rule{
 	// Wiring and black-box tests.
 	"cmd/filesphere": {pkgs: []string{"*"}, testPkgs: []string{"*"},
-		libs: join(obs, []string{"github.com/spf13/cobra", "github.com/spf13/pflag", "github.com/aws/aws-sdk-go-v2", "github.com/aws/smithy-go"})},
-	"e2e":         {pkgs: []string{"*"}, testPkgs: []string{"*"}, testLibs: join(sdks, browser)},
+		libs: join(obs, []string{"github.com/spf13/cobra", "github.com/spf13/pflag", "github.com/aws/aws-sdk-go-v2", "github.com/aws/smithy-go", "golang.org/x/term"})},
+	"e2e":         {pkgs: []string{"*"}, testPkgs: []string{"*"}, testLibs: join(sdks, browser, pty)},
 	"e2e/harness": {pkgs: []string{"*"}, libs: join(sdks, browser)},
 
 	// Protocol.
+	// The S3 client behind the CLI verbs: any endpoint, so no project
+	// package; progress bars (mpb), a shared rate limit, parallel parts.
+	"client": {libs: join([]string{"github.com/aws/aws-sdk-go-v2", "github.com/aws/smithy-go", "github.com/vbauerster/mpb/v8", "golang.org/x/time/rate", "golang.org/x/sync/errgroup"}),
+		testPkgs: []string{"internal/s3test"}, testLibs: []string{"github.com/sirupsen/logrus"}},
 	"client/bench": {libs: join(sdks, []string{"github.com/dustin/go-humanize", "github.com/sirupsen/logrus"}),
 		testPkgs: []string{"internal/s3test"}},
 	"s3api": {pkgs: []string{"s3api/sigv4", "storage", "iam", "iam/policy"}, testPkgs: []string{"internal/s3test", "internal/clocktest"},
