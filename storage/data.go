@@ -16,14 +16,17 @@ import (
 	"github.com/filesphere/filesphere/storage/drive"
 )
 
+// codecFor returns the codec a stream was written with: its geometry and
+// its own bitrot hash, whatever new writes use now.
 func (e *Engine) codecFor(ec ECInfo) (*erasure.Codec, error) {
-	if ec.Data == e.cfg.DataShards && ec.Parity == e.cfg.ParityShards && ec.BlockSize == e.cfg.BlockSize {
+	ec.Bitrot = ec.bitrot()
+	if ec == e.cfg.newECInfo() {
 		return e.codec, nil
 	}
 	if c, ok := e.codecs.Load(ec); ok {
 		return c.(*erasure.Codec), nil
 	}
-	c, err := erasure.New(ec.Data, ec.Parity, erasure.WithBlockSize(ec.BlockSize))
+	c, err := newCodec(ec)
 	if err != nil {
 		return nil, fmt.Errorf("storage: record geometry %+v: %w", ec, err)
 	}
@@ -67,7 +70,7 @@ func (e *Engine) WriteMemory(size int64) int64 {
 func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, size int64) (dataRecord, error) {
 	h := md5.New()
 	tee := io.TeeReader(r, h)
-	ec := ECInfo{Data: e.cfg.DataShards, Parity: e.cfg.ParityShards, BlockSize: e.cfg.BlockSize}
+	ec := e.cfg.newECInfo()
 	d := dataRecord{EC: ec, ModTime: e.cfg.Now().UTC()}
 	var src io.Reader = tee
 	if size < 0 {

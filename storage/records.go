@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/filesphere/filesphere/cluster/meta"
+	"github.com/filesphere/filesphere/erasure"
 )
 
 // The storage key space, all under meta.PrefixStorage. Bucket and object
@@ -67,11 +68,22 @@ type bucketRecord struct {
 	Deleting   bool `json:"deleting,omitempty"`
 }
 
-// ECInfo is the erasure geometry data was written with.
+// ECInfo is the erasure geometry and bitrot hash data was written with.
 type ECInfo struct {
 	Data      int `json:"k"`
 	Parity    int `json:"m"`
 	BlockSize int `json:"bs"`
+	// Bitrot is the frame hash; records written before it was recorded
+	// have none, and all of them used SHA-256 (see bitrot()).
+	Bitrot erasure.Bitrot `json:"bitrot,omitempty"`
+}
+
+// bitrot is the stream's frame hash, SHA-256 for records without one.
+func (ec ECInfo) bitrot() erasure.Bitrot {
+	if ec.Bitrot == "" {
+		return erasure.BitrotSHA256
+	}
+	return ec.Bitrot
 }
 
 // dataRecord locates one erasure-coded (or inline) stream: a whole object
