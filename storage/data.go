@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/md5"
@@ -294,7 +293,9 @@ func (e *Engine) openVersion(ctx context.Context, bucket, key string, v versionR
 	}
 	release := e.refs.acquire(parts)
 	ctx, cancel := context.WithCancel(ctx)
-	pr, pw := io.Pipe()
+	// The codec's verified chunks go to the reader's consumer as they are
+	// (erasure.Pipe: WriteTo writes them out with no copy).
+	pr, pw := erasure.Pipe()
 	go func() {
 		defer release()
 		heal, err := e.streamParts(ctx, parts, pw, start, length)
@@ -303,13 +304,12 @@ func (e *Engine) openVersion(ctx context.Context, bucket, key string, v versionR
 		}
 		pw.CloseWithError(err)
 	}()
-	br := bufio.NewReaderSize(pr, 64<<10)
-	if _, err := br.Peek(1); err != nil && err != io.EOF {
+	if err := pr.Ready(); err != nil && err != io.EOF {
 		cancel()
 		pr.Close()
 		return nil, err
 	}
-	return &pipeReader{Reader: br, pr: pr, cancel: cancel}, nil
+	return &pipeReader{PipeReader: pr, cancel: cancel}, nil
 }
 
 type eofReader struct{}
@@ -317,14 +317,13 @@ type eofReader struct{}
 func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
 
 type pipeReader struct {
-	*bufio.Reader
-	pr     *io.PipeReader
+	*erasure.PipeReader
 	cancel context.CancelFunc
 }
 
 func (p *pipeReader) Close() error {
 	p.cancel()
-	return p.pr.Close()
+	return p.PipeReader.Close()
 }
 
 // streamParts writes the bytes [start, start+length) of the concatenated
