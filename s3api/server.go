@@ -195,7 +195,10 @@ type request struct {
 	// maxBuffered is what the authenticated body reader may hold in memory.
 	maxBuffered int64
 	trailer     func() http.Header
-	reqID       string
+	// payloadSHA256 is the signed payload's SHA-256 (sigv4.Result), which
+	// body checks before its io.EOF; nil for other payload modes.
+	payloadSHA256 []byte
+	reqID         string
 }
 
 // response is what a handler returns; render writes it.
@@ -331,6 +334,7 @@ func (s *Server) handle(ctx context.Context, req *request) (*response, error) {
 	}
 	req.id = Identity{AccessKey: res.AccessKey, Anonymous: res.Anonymous}
 	req.body, req.bodySize, req.trailer, req.maxBuffered = res.Body, res.ContentLength, res.Trailer, res.MaxBuffered
+	req.payloadSHA256 = res.PayloadSHA256
 	if req.body == nil {
 		req.body = req.Body
 		req.bodySize = req.ContentLength

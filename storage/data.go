@@ -3,7 +3,6 @@ package storage
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -65,10 +64,14 @@ func (e *Engine) WriteMemory(size int64) int64 {
 
 // writeData streams r into a new data stream: inline when small, else
 // erasure-coded onto the drives placement picks. On error nothing is left
-// committed.
-func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, size int64) (dataRecord, error) {
-	h := md5.New()
-	tee := io.TeeReader(r, h)
+// committed. dg, when it computes MD5 and SHA-256, is fed by the caller
+// with exactly the bytes r yields, so they are not hashed again here.
+func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, size int64, dg *Digest) (dataRecord, error) {
+	tee := r
+	if !dg.content() {
+		dg = newContentDigest()
+		tee = io.TeeReader(r, dg)
+	}
 	ec := e.cfg.newECInfo()
 	d := dataRecord{EC: ec, ModTime: e.cfg.Now().UTC()}
 	var src io.Reader = tee
@@ -79,7 +82,8 @@ func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, si
 		n, err := io.ReadFull(tee, buf)
 		switch {
 		case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
-			d.Size, d.Inline, d.ETag = int64(n), buf[:n:n], quotedMD5(h.Sum(nil))
+			d.Size, d.Inline = int64(n), buf[:n:n]
+			d.setDigest(dg)
 			return d, nil
 		case err != nil:
 			return d, bodyError(err)
@@ -94,7 +98,8 @@ func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, si
 		if err := expectEOF(r); err != nil {
 			return d, bodyError(err)
 		}
-		d.Size, d.Inline, d.ETag = size, buf, quotedMD5(h.Sum(nil))
+		d.Size, d.Inline = size, buf
+		d.setDigest(dg)
 		return d, nil
 	}
 	n := ec.Data + ec.Parity
@@ -122,7 +127,8 @@ func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, si
 	if err := e.commitShards(d, writers); err != nil {
 		return d, err
 	}
-	d.Size, d.ETag = written, quotedMD5(h.Sum(nil))
+	d.Size = written
+	d.setDigest(dg)
 	return d, nil
 }
 

@@ -93,7 +93,10 @@ type dataRecord struct {
 	Size      int64      `json:"size"`
 	ETag      string     `json:"etag"`
 	Checksums []Checksum `json:"sums,omitempty"`
-	ModTime   time.Time  `json:"mtime"`
+	// SHA256 is the hex SHA-256 of the stream's bytes (none in records
+	// written before it was kept).
+	SHA256  string    `json:"sha256,omitempty"`
+	ModTime time.Time `json:"mtime"`
 	// DataID names the shards: shard i is on Drives[i] as shardID(DataID, i).
 	DataID string `json:"id,omitempty"`
 	// Name is "bucket/key" of the object the data belongs to, so repairs
@@ -118,8 +121,11 @@ type versionRecord struct {
 	ModTime      time.Time  `json:"mtime"`
 	Meta         Metadata   `json:"meta"`
 	Checksums    []Checksum `json:"sums,omitempty"`
-	Multipart    bool       `json:"mp,omitempty"`
-	PartsCount   int        `json:"np,omitempty"`
+	// SHA256 is the hex SHA-256 of the whole content, for versions made of
+	// one stream (PUT, copy); a multipart version has it per part only.
+	SHA256     string `json:"sha256,omitempty"`
+	Multipart  bool   `json:"mp,omitempty"`
+	PartsCount int    `json:"np,omitempty"`
 	// DataKey names the partsRecord holding where the bytes are; it is kept
 	// apart so listings and heads never load part lists or inline data.
 	DataKey string `json:"dkey,omitempty"`
