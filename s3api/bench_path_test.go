@@ -106,9 +106,11 @@ func BenchmarkPathPut(b *testing.B) {
 				b.SetBytes(int64(size))
 				b.ReportAllocs()
 				b.ResetTimer()
+				done := cpuMeter(b)
 				for b.Loop() {
 					benchDo(b, benchRequest(b, env, http.MethodPut, "/bench/obj", data, hdr, payload))
 				}
+				done()
 			})
 		}
 	}
@@ -124,9 +126,11 @@ func BenchmarkPathGet(b *testing.B) {
 			b.SetBytes(int64(size))
 			b.ReportAllocs()
 			b.ResetTimer()
+			done := cpuMeter(b)
 			for b.Loop() {
 				benchDo(b, benchRequest(b, env, http.MethodGet, "/bench/obj", nil, nil, emptySHA256))
 			}
+			done()
 		})
 	}
 }
