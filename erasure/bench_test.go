@@ -32,16 +32,21 @@ func discardWriters(n int) []io.Writer {
 // codec of block size bs.
 func benchEach(b *testing.B, bs int, fn func(b *testing.B, c *Codec, data []byte)) {
 	for _, alg := range bitrots {
-		for _, g := range benchGeometries {
-			for _, sz := range benchSizes {
-				b.Run(fmt.Sprintf("%s/%d+%d/%s", alg, g.k, g.m, sz.name), func(b *testing.B) {
-					c := newCodec(b, g.k, g.m, bs, WithBitrot(alg))
-					data := randomBytes(1, sz.n)
-					b.SetBytes(int64(sz.n))
-					b.ReportAllocs()
-					fn(b, c, data)
-				})
-			}
+		b.Run(string(alg), func(b *testing.B) { benchByGeometry(b, bs, fn, WithBitrot(alg)) })
+	}
+}
+
+// benchByGeometry runs fn for every geometry × size.
+func benchByGeometry(b *testing.B, bs int, fn func(b *testing.B, c *Codec, data []byte), opts ...Option) {
+	for _, g := range benchGeometries {
+		for _, sz := range benchSizes {
+			b.Run(fmt.Sprintf("%d+%d/%s", g.k, g.m, sz.name), func(b *testing.B) {
+				c := newCodec(b, g.k, g.m, bs, opts...)
+				data := randomBytes(1, sz.n)
+				b.SetBytes(int64(sz.n))
+				b.ReportAllocs()
+				fn(b, c, data)
+			})
 		}
 	}
 }
@@ -122,7 +127,7 @@ func BenchmarkHeal(b *testing.B) {
 // BenchmarkRawReedSolomon is the baseline: plain enc.Encode over the same
 // per-block shard buffers, no hashing, framing, copying or I/O.
 func BenchmarkRawReedSolomon(b *testing.B) {
-	benchEach(b, DefaultBlockSize, func(b *testing.B, c *Codec, data []byte) {
+	benchByGeometry(b, DefaultBlockSize, func(b *testing.B, c *Codec, data []byte) {
 		enc, err := reedsolomon.New(c.k, c.m, reedsolomon.WithMaxGoroutines(1))
 		if err != nil {
 			b.Fatal(err)
