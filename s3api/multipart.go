@@ -75,7 +75,7 @@ func (s *Server) uploadPart(ctx context.Context, req *request) (*response, error
 		return nil, err
 	}
 	pi, err := s.backend.UploadPart(ctx, req.route.Bucket, req.route.Key, req.URL.Query().Get("uploadId"), n, body,
-		storage.PartOptions{Size: req.bodySize, Checksum: body.checksum()})
+		storage.PartOptions{Size: req.bodySize, Checksum: body.checksum(), Digest: body.digest()})
 	if err != nil {
 		return nil, err
 	}

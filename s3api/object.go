@@ -25,7 +25,10 @@ func payload(req *request, max int64) (*verifyingReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := newVerifyingReader(req.body, size, spec, req.trailer)
+	// One pass computes the checks and what the engine records; a signed
+	// payload's SHA-256 is the one SigV4 verifies, not hashed again.
+	v := newDigestingReader(req.body, size, spec, req.trailer,
+		storage.DigestSpec{MD5: true, SHA256: true, SignedSHA256: req.payloadSHA256})
 	v.limit = max
 	return v, nil
 }
@@ -66,7 +69,7 @@ func (s *Server) putObject(ctx context.Context, req *request) (*response, error)
 		return nil, err
 	}
 	opts := storage.PutOptions{
-		Size: req.bodySize, Meta: meta, Checksum: body.checksum(),
+		Size: req.bodySize, Meta: meta, Checksum: body.checksum(), Digest: body.digest(),
 		IfNoneMatchStar: strings.TrimSpace(req.Header.Get("If-None-Match")) == "*",
 		IfMatch:         req.Header.Get("If-Match"),
 		Tags:            tags, Lock: lock, Digested: body.spec.digest(),

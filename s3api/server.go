@@ -198,7 +198,10 @@ type request struct {
 	// maxBuffered is what the authenticated body reader may hold in memory.
 	maxBuffered int64
 	trailer     func() http.Header
-	reqID       string
+	// payloadSHA256 is the signed payload's SHA-256 (sigv4.Result), which
+	// body checks before its io.EOF; nil for other payload modes.
+	payloadSHA256 []byte
+	reqID         string
 }
 
 // response is what a handler returns; render writes it.

@@ -1,10 +1,8 @@
 package storage
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"crypto/md5"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -16,14 +14,17 @@ import (
 	"github.com/filesphere/filesphere/storage/drive"
 )
 
+// codecFor returns the codec a stream was written with: its geometry and
+// its own bitrot hash, whatever new writes use now.
 func (e *Engine) codecFor(ec ECInfo) (*erasure.Codec, error) {
-	if ec.Data == e.cfg.DataShards && ec.Parity == e.cfg.ParityShards && ec.BlockSize == e.cfg.BlockSize {
+	ec.Bitrot = ec.bitrot()
+	if ec == e.cfg.newECInfo() {
 		return e.codec, nil
 	}
 	if c, ok := e.codecs.Load(ec); ok {
 		return c.(*erasure.Codec), nil
 	}
-	c, err := erasure.New(ec.Data, ec.Parity, erasure.WithBlockSize(ec.BlockSize))
+	c, err := newCodec(ec)
 	if err != nil {
 		return nil, fmt.Errorf("storage: record geometry %+v: %w", ec, err)
 	}
@@ -63,11 +64,15 @@ func (e *Engine) WriteMemory(size int64) int64 {
 
 // writeData streams r into a new data stream: inline when small, else
 // erasure-coded onto the drives placement picks. On error nothing is left
-// committed.
-func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, size int64) (dataRecord, error) {
-	h := md5.New()
-	tee := io.TeeReader(r, h)
-	ec := ECInfo{Data: e.cfg.DataShards, Parity: e.cfg.ParityShards, BlockSize: e.cfg.BlockSize}
+// committed. dg, when it computes MD5 and SHA-256, is fed by the caller
+// with exactly the bytes r yields, so they are not hashed again here.
+func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, size int64, dg *Digest) (dataRecord, error) {
+	tee := r
+	if !dg.content() {
+		dg = newContentDigest()
+		tee = io.TeeReader(r, dg)
+	}
+	ec := e.cfg.newECInfo()
 	d := dataRecord{EC: ec, ModTime: e.cfg.Now().UTC()}
 	var src io.Reader = tee
 	if size < 0 {
@@ -77,7 +82,8 @@ func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, si
 		n, err := io.ReadFull(tee, buf)
 		switch {
 		case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
-			d.Size, d.Inline, d.ETag = int64(n), buf[:n:n], quotedMD5(h.Sum(nil))
+			d.Size, d.Inline = int64(n), buf[:n:n]
+			d.setDigest(dg)
 			return d, nil
 		case err != nil:
 			return d, bodyError(err)
@@ -92,7 +98,8 @@ func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, si
 		if err := expectEOF(r); err != nil {
 			return d, bodyError(err)
 		}
-		d.Size, d.Inline, d.ETag = size, buf, quotedMD5(h.Sum(nil))
+		d.Size, d.Inline = size, buf
+		d.setDigest(dg)
 		return d, nil
 	}
 	n := ec.Data + ec.Parity
@@ -120,7 +127,8 @@ func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, si
 	if err := e.commitShards(d, writers); err != nil {
 		return d, err
 	}
-	d.Size, d.ETag = written, quotedMD5(h.Sum(nil))
+	d.Size = written
+	d.setDigest(dg)
 	return d, nil
 }
 
@@ -291,7 +299,9 @@ func (e *Engine) openVersion(ctx context.Context, bucket, key string, v versionR
 	}
 	release := e.refs.acquire(parts)
 	ctx, cancel := context.WithCancel(ctx)
-	pr, pw := io.Pipe()
+	// The codec's verified chunks go to the reader's consumer as they are
+	// (erasure.Pipe: WriteTo writes them out with no copy).
+	pr, pw := erasure.Pipe()
 	go func() {
 		defer release()
 		heal, err := e.streamParts(ctx, parts, pw, start, length)
@@ -300,13 +310,12 @@ func (e *Engine) openVersion(ctx context.Context, bucket, key string, v versionR
 		}
 		pw.CloseWithError(err)
 	}()
-	br := bufio.NewReaderSize(pr, 64<<10)
-	if _, err := br.Peek(1); err != nil && err != io.EOF {
+	if err := pr.Ready(); err != nil && err != io.EOF {
 		cancel()
 		pr.Close()
 		return nil, err
 	}
-	return &pipeReader{Reader: br, pr: pr, cancel: cancel}, nil
+	return &pipeReader{PipeReader: pr, cancel: cancel}, nil
 }
 
 type eofReader struct{}
@@ -314,14 +323,13 @@ type eofReader struct{}
 func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
 
 type pipeReader struct {
-	*bufio.Reader
-	pr     *io.PipeReader
+	*erasure.PipeReader
 	cancel context.CancelFunc
 }
 
 func (p *pipeReader) Close() error {
 	p.cancel()
-	return p.pr.Close()
+	return p.PipeReader.Close()
 }
 
 // streamParts writes the bytes [start, start+length) of the concatenated

@@ -59,6 +59,9 @@ type EngineConfig struct {
 	DataShards   int
 	ParityShards int
 	BlockSize    int
+	// Bitrot is the frame hash of new writes. Each stream records its own,
+	// so reads, heals and scrubs of older streams keep theirs.
+	Bitrot erasure.Bitrot
 	// InlineThreshold: objects up to this size are kept in the version
 	// record instead of on drives.
 	InlineThreshold int64
@@ -102,9 +105,10 @@ type EngineConfig struct {
 	Log   *logrus.Entry
 }
 
-// DefaultEngineConfig is EC 2+2 with 1 MiB blocks.
+// DefaultEngineConfig is EC 2+2 with 1 MiB blocks and the codec's default
+// bitrot hash.
 func DefaultEngineConfig() EngineConfig {
-	return EngineConfig{DataShards: 2, ParityShards: 2, BlockSize: 1 << 20, InlineThreshold: 16 << 10,
+	return EngineConfig{DataShards: 2, ParityShards: 2, BlockSize: 1 << 20, Bitrot: erasure.DefaultBitrot, InlineThreshold: 16 << 10,
 		MinPartSize: 5 << 20, DeleteGrace: 10 * time.Second, Now: time.Now, After: time.After,
 		RepairInterval: time.Minute, ScrubEvery: 60, OrphanGrace: 24 * time.Hour,
 		LifecycleDay: 24 * time.Hour, LifecycleRate: 1000}
@@ -112,6 +116,9 @@ func DefaultEngineConfig() EngineConfig {
 
 // Validate checks an EngineConfig.
 func (c EngineConfig) Validate() error {
+	if _, err := erasure.ParseBitrot(string(c.Bitrot)); err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
 	switch {
 	case c.DataShards < 1:
 		return errors.New("storage: need at least one data shard")
@@ -187,7 +194,7 @@ func NewEngine(cfg EngineConfig, kv meta.KV, drives Drives, placement PlacementS
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	codec, err := erasure.New(cfg.DataShards, cfg.ParityShards, erasure.WithBlockSize(cfg.BlockSize))
+	codec, err := newCodec(cfg.newECInfo())
 	if err != nil {
 		return nil, err
 	}

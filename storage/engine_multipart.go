@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"slices"
 	"strconv"
@@ -108,7 +107,7 @@ func (e *Engine) getUpload(ctx context.Context, bucket, key, id string) (uploadR
 
 // UploadPart implements Multipart.
 func (e *Engine) UploadPart(ctx context.Context, bucket, key, uploadID string, n int, r io.Reader, opts PartOptions) (PartInfo, error) {
-	return e.storePart(ctx, bucket, key, uploadID, n, r, opts.Size, func() []Checksum {
+	return e.storePart(ctx, bucket, key, uploadID, n, r, opts.Size, opts.Digest, func() []Checksum {
 		if opts.Checksum != nil && opts.Checksum.Algorithm != "" {
 			return []Checksum{{Algorithm: opts.Checksum.Algorithm, Value: opts.Checksum.Value}}
 		}
@@ -117,10 +116,12 @@ func (e *Engine) UploadPart(ctx context.Context, bucket, key, uploadID string, n
 }
 
 // storePart writes a part. In an upload created with a checksum algorithm
-// every part gets that checksum, computed here as the bytes stream (a
-// client's own, already verified, is the same value), so the object's
-// checksum can always be made from its parts'.
-func (e *Engine) storePart(ctx context.Context, bucket, key, uploadID string, n int, r io.Reader, size int64, given func() []Checksum) (PartInfo, error) {
+// every part gets that checksum, computed as the bytes stream (a client's
+// own, already verified, is the same value), so the object's checksum can
+// always be made from its parts'. dg is the caller's Digest of r, or nil;
+// when it lacks the upload's checksum one Digest here computes that with
+// the ETag and content hash, in one pass.
+func (e *Engine) storePart(ctx context.Context, bucket, key, uploadID string, n int, r io.Reader, size int64, dg *Digest, given func() []Checksum) (PartInfo, error) {
 	if n < 1 || n > maxParts {
 		return PartInfo{}, ErrInvalidPartNumber
 	}
@@ -128,24 +129,23 @@ func (e *Engine) storePart(ctx context.Context, bucket, key, uploadID string, n 
 	if err != nil {
 		return PartInfo{}, err
 	}
-	var h hash.Hash
-	if u.ChecksumAlgorithm != "" {
-		h = NewChecksumHash(u.ChecksumAlgorithm)
-		r = io.TeeReader(r, h)
+	if u.ChecksumAlgorithm != "" && (!dg.content() || dg.ChecksumAlgorithm() != u.ChecksumAlgorithm) {
+		dg = NewDigest(DigestSpec{MD5: true, SHA256: true, Checksum: u.ChecksumAlgorithm})
+		r = io.TeeReader(r, dg)
 	}
-	d, err := e.writeData(ctx, hashKey(bucket, key), r, size)
+	d, err := e.writeData(ctx, hashKey(bucket, key), r, size, dg)
 	if err != nil {
 		return PartInfo{}, err
 	}
 	d.Checksums, d.Name = given(), bucket+"/"+key
-	if h != nil {
+	if u.ChecksumAlgorithm != "" {
 		for _, c := range d.Checksums {
 			if c.Algorithm != u.ChecksumAlgorithm {
 				e.deleteData(d)
 				return PartInfo{}, fmt.Errorf("%w: part checksum %s, upload created with %s", ErrChecksumMismatch, c.Algorithm, u.ChecksumAlgorithm)
 			}
 		}
-		d.Checksums = []Checksum{{Algorithm: u.ChecksumAlgorithm, Value: base64.StdEncoding.EncodeToString(h.Sum(nil))}}
+		d.Checksums = []Checksum{{Algorithm: u.ChecksumAlgorithm, Value: base64.StdEncoding.EncodeToString(dg.Checksum())}}
 	}
 	d.Number = n
 	for range retries {
@@ -219,7 +219,7 @@ func (e *Engine) UploadPartCopy(ctx context.Context, src CopySource, bucket, key
 		return PartInfo{}, err
 	}
 	defer rc.Close()
-	return e.storePart(ctx, bucket, key, uploadID, n, rc, rr.Length, func() []Checksum { return nil })
+	return e.storePart(ctx, bucket, key, uploadID, n, rc, rr.Length, nil, func() []Checksum { return nil })
 }
 
 // listUploadParts reads every part record of an upload in number order.

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"time"
 
@@ -218,7 +217,7 @@ func (e *Engine) PutObject(ctx context.Context, bucket, key string, r io.Reader,
 		return ObjectInfo{}, err
 	}
 	nv := newVersion{meta: opts.Meta, tags: opts.Tags, lock: opts.Lock, digested: opts.Digested}
-	return e.put(ctx, bucket, key, r, opts.Size, nv, func() []Checksum {
+	return e.put(ctx, bucket, key, r, opts.Size, opts.Digest, nv, func() []Checksum {
 		if opts.Checksum != nil && opts.Checksum.Algorithm != "" {
 			return []Checksum{*opts.Checksum}
 		}
@@ -237,20 +236,21 @@ type newVersion struct {
 }
 
 // put writes data then commits a version; sums is called after the body
-// reached EOF, when the caller's verifying reader has filled it.
-func (e *Engine) put(ctx context.Context, bucket, key string, r io.Reader, size int64, nv newVersion, sums func() []Checksum, pre precondition) (ObjectInfo, error) {
+// reached EOF, when the caller's verifying reader has filled it. dg is the
+// caller's Digest of r, or nil.
+func (e *Engine) put(ctx context.Context, bucket, key string, r io.Reader, size int64, dg *Digest, nv newVersion, sums func() []Checksum, pre precondition) (ObjectInfo, error) {
 	if !ValidObjectKey(key) {
 		return ObjectInfo{}, ErrInvalidObjectName
 	}
 	if err := e.checkPre(ctx, bucket, key, pre, nv); err != nil {
 		return ObjectInfo{}, err
 	}
-	d, err := e.writeData(ctx, hashKey(bucket, key), r, size)
+	d, err := e.writeData(ctx, hashKey(bucket, key), r, size, dg)
 	if err != nil {
 		return ObjectInfo{}, err
 	}
 	d.Checksums, d.Name = sums(), bucket+"/"+key
-	v := versionRecord{Size: d.Size, ETag: d.ETag, Meta: nv.meta, Checksums: d.Checksums, Parts: []dataRecord{d}, PartsCount: 1,
+	v := versionRecord{Size: d.Size, ETag: d.ETag, SHA256: d.SHA256, Meta: nv.meta, Checksums: d.Checksums, Parts: []dataRecord{d}, PartsCount: 1,
 		Tags: nv.tags, Lock: nv.lock}
 	v, err = e.commitVersion(ctx, bucket, key, v, pre, meta.Txn{})
 	if err != nil {
@@ -496,20 +496,19 @@ func (e *Engine) CopyObject(ctx context.Context, src CopySource, dstBucket, dstK
 	if alg == "" && len(v.Checksums) > 0 {
 		alg = v.Checksums[0].Algorithm
 	}
-	var body io.Reader = rc
-	var h hash.Hash
-	if alg != "" {
-		if h = NewChecksumHash(alg); h == nil {
-			return ObjectInfo{}, fmt.Errorf("%w: checksum algorithm %q", ErrInvalidArgument, alg)
-		}
-		body = io.TeeReader(rc, h)
+	if alg != "" && NewChecksumHash(alg) == nil {
+		return ObjectInfo{}, fmt.Errorf("%w: checksum algorithm %q", ErrInvalidArgument, alg)
 	}
+	// One pass hashes the copy for the ETag, the content hash and the
+	// checksum.
+	dg := NewDigest(DigestSpec{MD5: true, SHA256: true, Checksum: alg})
+	body := io.TeeReader(rc, dg)
 	sums := func() []Checksum {
-		if h == nil {
+		if alg == "" {
 			return nil
 		}
-		return []Checksum{{Algorithm: alg, Value: base64.StdEncoding.EncodeToString(h.Sum(nil)), Type: ChecksumFullObject}}
+		return []Checksum{{Algorithm: alg, Value: base64.StdEncoding.EncodeToString(dg.Checksum()), Type: ChecksumFullObject}}
 	}
 	pre := writeConditions(opts.IfNoneMatchStar, opts.IfMatch, dstBucket, dstKey)
-	return e.put(ctx, dstBucket, dstKey, body, v.Size, nv, sums, pre)
+	return e.put(ctx, dstBucket, dstKey, body, v.Size, dg, nv, sums, pre)
 }

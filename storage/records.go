@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/filesphere/filesphere/cluster/meta"
+	"github.com/filesphere/filesphere/erasure"
 )
 
 // The storage key space, all under meta.PrefixStorage. Bucket and object
@@ -87,11 +88,22 @@ type bucketRecord struct {
 	Lifecycle    bool   `json:"lc,omitempty"`
 }
 
-// ECInfo is the erasure geometry data was written with.
+// ECInfo is the erasure geometry and bitrot hash data was written with.
 type ECInfo struct {
 	Data      int `json:"k"`
 	Parity    int `json:"m"`
 	BlockSize int `json:"bs"`
+	// Bitrot is the frame hash; records written before it was recorded
+	// have none, and all of them used SHA-256 (see bitrot()).
+	Bitrot erasure.Bitrot `json:"bitrot,omitempty"`
+}
+
+// bitrot is the stream's frame hash, SHA-256 for records without one.
+func (ec ECInfo) bitrot() erasure.Bitrot {
+	if ec.Bitrot == "" {
+		return erasure.BitrotSHA256
+	}
+	return ec.Bitrot
 }
 
 // dataRecord locates one erasure-coded (or inline) stream: a whole object
@@ -101,7 +113,10 @@ type dataRecord struct {
 	Size      int64      `json:"size"`
 	ETag      string     `json:"etag"`
 	Checksums []Checksum `json:"sums,omitempty"`
-	ModTime   time.Time  `json:"mtime"`
+	// SHA256 is the hex SHA-256 of the stream's bytes (none in records
+	// written before it was kept).
+	SHA256  string    `json:"sha256,omitempty"`
+	ModTime time.Time `json:"mtime"`
 	// DataID names the shards: shard i is on Drives[i] as shardID(DataID, i).
 	DataID string `json:"id,omitempty"`
 	// Name is "bucket/key" of the object the data belongs to, so repairs
@@ -126,8 +141,11 @@ type versionRecord struct {
 	ModTime      time.Time  `json:"mtime"`
 	Meta         Metadata   `json:"meta"`
 	Checksums    []Checksum `json:"sums,omitempty"`
-	Multipart    bool       `json:"mp,omitempty"`
-	PartsCount   int        `json:"np,omitempty"`
+	// SHA256 is the hex SHA-256 of the whole content, for versions made of
+	// one stream (PUT, copy); a multipart version has it per part only.
+	SHA256     string `json:"sha256,omitempty"`
+	Multipart  bool   `json:"mp,omitempty"`
+	PartsCount int    `json:"np,omitempty"`
 	// DataKey names the partsRecord holding where the bytes are; it is kept
 	// apart so listings and heads never load part lists or inline data.
 	DataKey string `json:"dkey,omitempty"`

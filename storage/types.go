@@ -99,12 +99,20 @@ type PutOptions struct {
 	// Digested says the body carried a Content-MD5 or checksum the caller's
 	// reader verifies; object lock accepts only such bodies.
 	Digested bool
+	// Digest, when set, is the caller's Digest of exactly the bytes the
+	// body yields (complete at its io.EOF); with MD5 and SHA-256 in it the
+	// engine takes the ETag and content hash from it instead of hashing
+	// the body again.
+	Digest *Digest
 }
 
 // PartOptions carries what UploadPart stores.
 type PartOptions struct {
 	Size     int64
 	Checksum *Checksum
+	// Digest is as in PutOptions; its checksum also serves an upload
+	// created with the same checksum algorithm.
+	Digest *Digest
 }
 
 // GetOptions selects a version and a range and evaluates conditions.

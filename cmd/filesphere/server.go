@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/filesphere/filesphere/cluster"
+	"github.com/filesphere/filesphere/erasure"
 	"github.com/filesphere/filesphere/internal/connguard"
 	"github.com/filesphere/filesphere/kms"
 	"github.com/filesphere/filesphere/s3api"
@@ -33,6 +34,7 @@ type serverFlags struct {
 	region    string
 	ecData    int
 	ecParity  int
+	bitrot    bitrotFlag
 	logFormat string
 	logLevel  string
 	accessLog bool
@@ -104,6 +106,8 @@ node-to-node port always runs mutual TLS with certificates of the cluster's own 
 	fs.StringVar(&f.region, "region", "us-east-1", "region reported to clients and accepted in signatures")
 	fs.IntVar(&f.ecData, "ec-data", 0, "erasure data shards k (default: half the drives)")
 	fs.IntVar(&f.ecParity, "ec-parity", 0, "erasure parity shards m (default: half the drives)")
+	f.bitrot.alg = erasure.DefaultBitrot
+	fs.Var(&f.bitrot, "bitrot", "frame hash of new writes: highwayhash or sha256 (each object keeps the one it was written with)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.BoolVar(&f.accessLog, "access-log", false, "log one info line per S3 request (method, path, status, bytes, duration, request id, access key)")
@@ -247,6 +251,7 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 
 	ecfg := storage.DefaultEngineConfig()
 	ecfg.DataShards, ecfg.ParityShards, ecfg.Log, ecfg.Registry = k, m, log, reg
+	ecfg.Bitrot = f.bitrot.alg
 	ecfg.IsLeader, ecfg.RepairInterval, ecfg.RepairBandwidth = node.IsLeader, f.repairEvery, f.repairBandwidth
 	ecfg.LifecycleDay, ecfg.LifecycleRate = f.lifecycleDay, f.lifecycleRate
 	var engine *storage.Engine
