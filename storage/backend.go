@@ -22,6 +22,7 @@ type Backend interface {
 	WriteMemory(size int64) int64
 	ObjectTagging
 	ObjectLocks
+	BucketEncryptions
 }
 
 // Buckets manages the bucket namespace and bucket settings.

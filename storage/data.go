@@ -8,12 +8,14 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"sync"
 	"time"
 
 	"github.com/filesphere/filesphere/erasure"
 	"github.com/filesphere/filesphere/storage/drive"
+	"github.com/filesphere/filesphere/storage/sse"
 )
 
 func (e *Engine) codecFor(ec ECInfo) (*erasure.Codec, error) {
@@ -62,13 +64,21 @@ func (e *Engine) WriteMemory(size int64) int64 {
 }
 
 // writeData streams r into a new data stream: inline when small, else
-// erasure-coded onto the drives placement picks. On error nothing is left
+// erasure-coded onto the drives placement picks; sealed first when enc is
+// set (the stream's Size stays the plaintext's). On error nothing is left
 // committed.
-func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, size int64) (dataRecord, error) {
+func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, size int64, enc *streamEnc) (dataRecord, error) {
 	h := md5.New()
-	tee := io.TeeReader(r, h)
+	var tee io.Reader = r
+	if enc == nil || enc.plainETag {
+		tee = io.TeeReader(r, h)
+	}
 	ec := ECInfo{Data: e.cfg.DataShards, Parity: e.cfg.ParityShards, BlockSize: e.cfg.BlockSize}
 	d := dataRecord{EC: ec, ModTime: e.cfg.Now().UTC()}
+	if enc != nil {
+		p := enc.params
+		d.SSE = &p
+	}
 	var src io.Reader = tee
 	if size < 0 {
 		// Unknown length (a chunked request): a body that ends within the
@@ -77,8 +87,7 @@ func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, si
 		n, err := io.ReadFull(tee, buf)
 		switch {
 		case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
-			d.Size, d.Inline, d.ETag = int64(n), buf[:n:n], quotedMD5(h.Sum(nil))
-			return d, nil
+			return e.inlineData(d, buf[:n:n], enc, h)
 		case err != nil:
 			return d, bodyError(err)
 		}
@@ -92,8 +101,27 @@ func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, si
 		if err := expectEOF(r); err != nil {
 			return d, bodyError(err)
 		}
-		d.Size, d.Inline, d.ETag = size, buf, quotedMD5(h.Sum(nil))
-		return d, nil
+		return e.inlineData(d, buf, enc, h)
+	}
+	streamSize := size
+	var sealer *sse.Reader
+	if enc != nil {
+		if size >= 0 {
+			// The sealer marks its last package at EOF: it must see the
+			// declared end, never bytes beyond it (expectEOF finds those).
+			src = io.LimitReader(src, size)
+		}
+		var err error
+		if sealer, err = sse.NewReader(src, enc.key, enc.params, size); err != nil {
+			return d, err
+		}
+		src = sealer
+		if !enc.plainETag {
+			src = io.TeeReader(sealer, h)
+		}
+		if size >= 0 {
+			streamSize = sse.EncryptedSize(size)
+		}
 	}
 	n := ec.Data + ec.Parity
 	place := e.placement.Placement() // one snapshot: version and drives agree
@@ -109,7 +137,7 @@ func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, si
 			dst[i] = w
 		}
 	}
-	written, _, err := e.codec.Encode(ctx, src, dst, size, e.cfg.WriteQuorum())
+	written, _, err := e.codec.Encode(ctx, src, dst, streamSize, e.cfg.WriteQuorum())
 	if err == nil {
 		err = expectEOF(r)
 	}
@@ -121,6 +149,33 @@ func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, si
 		return d, err
 	}
 	d.Size, d.ETag = written, quotedMD5(h.Sum(nil))
+	if sealer != nil {
+		d.Size = sealer.Size()
+	}
+	return d, nil
+}
+
+// inlineData keeps a small stream in the record, sealed when enc is set;
+// h has hashed the plaintext unless the ETag is the ciphertext's.
+func (e *Engine) inlineData(d dataRecord, plain []byte, enc *streamEnc, h hash.Hash) (dataRecord, error) {
+	d.Size, d.Inline = int64(len(plain)), plain
+	if enc != nil {
+		sealed := make([]byte, 0, sse.EncryptedSize(d.Size))
+		r, err := sse.NewReader(bytes.NewReader(plain), enc.key, enc.params, d.Size)
+		if err != nil {
+			return d, err
+		}
+		w := bytes.NewBuffer(sealed)
+		if _, err := io.Copy(w, r); err != nil {
+			return d, err
+		}
+		d.Inline = w.Bytes()
+		clear(plain)
+		if !enc.plainETag {
+			h.Write(d.Inline)
+		}
+	}
+	d.ETag = quotedMD5(h.Sum(nil))
 	return d, nil
 }
 
@@ -267,17 +322,18 @@ func (e *Engine) readData(ctx context.Context, d dataRecord, w io.Writer, off, l
 	if err != nil {
 		return false, err
 	}
-	serrs, err := codec.Decode(ctx, w, e.sources(d), off, length, d.Size)
+	serrs, err := codec.Decode(ctx, w, e.sources(d), off, length, d.storedSize())
 	if errors.Is(err, erasure.ErrReadQuorum) {
 		return true, fmt.Errorf("%w: %v", ErrReadQuorum, err)
 	}
 	return serrs.Count() > 0, err
 }
 
-// openVersion streams rr (nil = whole) of a version. The first bytes are
-// fetched before returning so that a read that cannot start (read quorum)
-// is reported as an error rather than as a truncated body.
-func (e *Engine) openVersion(ctx context.Context, bucket, key string, v versionRecord, rr *ResolvedRange) (io.ReadCloser, error) {
+// openVersion streams rr (nil = whole) of a version; ok is the object key
+// of an encrypted one (see openKey). The first bytes are fetched before
+// returning so that a read that cannot start (read quorum) is reported as
+// an error rather than as a truncated body.
+func (e *Engine) openVersion(ctx context.Context, bucket, key string, v versionRecord, rr *ResolvedRange, ok sse.Key) (io.ReadCloser, error) {
 	start, length := int64(0), v.Size
 	if rr != nil {
 		start, length = rr.Start, rr.Length
@@ -288,6 +344,9 @@ func (e *Engine) openVersion(ctx context.Context, bucket, key string, v versionR
 	parts, err := e.loadParts(ctx, v)
 	if err != nil {
 		return nil, err
+	}
+	if v.SSE != nil {
+		return e.openSealed(ctx, bucket, key, v.VersionID, parts, ok, start, length)
 	}
 	release := e.refs.acquire(parts)
 	ctx, cancel := context.WithCancel(ctx)

@@ -13,6 +13,7 @@ import (
 	"github.com/filesphere/filesphere/cluster/meta"
 	"github.com/filesphere/filesphere/erasure"
 	"github.com/filesphere/filesphere/storage/drive"
+	"github.com/filesphere/filesphere/storage/sse"
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
@@ -89,6 +90,9 @@ type EngineConfig struct {
 	Now   func() time.Time
 	After func(time.Duration) <-chan time.Time
 	Log   *logrus.Entry
+	// Keys makes SSE-S3 and SSE-KMS data keys; nil refuses both (SSE-C
+	// needs no key service).
+	Keys KeyService
 }
 
 // DefaultEngineConfig is EC 2+2 with 1 MiB blocks.
@@ -157,6 +161,9 @@ type Engine struct {
 	status    healStatus
 	closing   chan struct{}
 	closeOnce sync.Once
+	// suite seals new encrypted streams (AES-GCM where the CPU has AES
+	// instructions); each stream records its own.
+	suite sse.Suite
 }
 
 type healItem struct{ bucket, key, versionID string }
@@ -176,7 +183,8 @@ func NewEngine(cfg EngineConfig, kv meta.KV, drives Drives, placement PlacementS
 		cfg.Log = logrus.NewEntry(l)
 	}
 	e := &Engine{cfg: cfg, kv: kv, drives: drives, placement: placement, codec: codec,
-		log: cfg.Log.WithField("component", "storage"), healQueue: make(chan healItem, 1024), passNow: make(chan struct{}, 1), closing: make(chan struct{})}
+		log: cfg.Log.WithField("component", "storage"), healQueue: make(chan healItem, 1024), passNow: make(chan struct{}, 1), closing: make(chan struct{}),
+		suite: sse.DefaultSuite()}
 	e.status.metrics = newHealMetrics(cfg.Registry)
 	e.casKV = kv
 	if s, ok := kv.(interface{ Stale() meta.KV }); ok {

@@ -60,8 +60,9 @@ func validKind(k ConfigKind) bool {
 }
 
 // enginesOwn are the kinds the engine decodes and enforces itself; they
-// are written only through their typed methods (PutObjectLockConfig).
-func enginesOwn(k ConfigKind) bool { return k == ConfigObjectLock }
+// are written only through their typed methods (PutObjectLockConfig,
+// PutBucketEncryption).
+func enginesOwn(k ConfigKind) bool { return k == ConfigObjectLock || k == ConfigEncryption }
 
 // PutBucketConfig implements BucketConfigs. The write compares the bucket
 // record's revision, so it cannot land on a bucket being deleted.

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/filesphere/filesphere/cluster/meta"
+	"github.com/filesphere/filesphere/storage/sse"
 )
 
 // maxParts is S3's limit on parts per upload.
@@ -37,6 +38,17 @@ func (e *Engine) CreateMultipartUpload(ctx context.Context, bucket, key string, 
 	}
 	u := uploadRecord{UploadID: newID(), Key: key, Meta: opts.Meta, ChecksumAlgorithm: opts.ChecksumAlgorithm, ChecksumType: ctype,
 		Tags: opts.Tags, Lock: opts.Lock}
+	// One object key for the whole upload: every part is sealed under it
+	// (with its own part number and IV), so parts cannot carry other keys.
+	enc, err := e.writeEncryption(ctx, bucket, opts.SSE)
+	if err != nil {
+		return "", err
+	}
+	if enc != nil {
+		if u.SSE, _, err = e.sealNew(ctx, bucket, key, enc); err != nil {
+			return "", err
+		}
+	}
 	for range retries {
 		_, brev, err := e.getBucket(ctx, bucket)
 		if err != nil {
@@ -104,7 +116,7 @@ func (e *Engine) getUpload(ctx context.Context, bucket, key, id string) (uploadR
 
 // UploadPart implements Multipart.
 func (e *Engine) UploadPart(ctx context.Context, bucket, key, uploadID string, n int, r io.Reader, opts PartOptions) (PartInfo, error) {
-	return e.storePart(ctx, bucket, key, uploadID, n, r, opts.Size, func() []Checksum {
+	return e.storePart(ctx, bucket, key, uploadID, n, r, opts.Size, opts.CustomerKey, func() []Checksum {
 		if opts.Checksum != nil && opts.Checksum.Algorithm != "" {
 			return []Checksum{{Algorithm: opts.Checksum.Algorithm, Value: opts.Checksum.Value}}
 		}
@@ -112,15 +124,37 @@ func (e *Engine) UploadPart(ctx context.Context, bucket, key, uploadID string, n
 	})
 }
 
+// uploadObjectKey returns the object key of an encrypted upload. An SSE-C
+// upload takes parts only with its customer key; a customer key for any
+// other upload is refused.
+func (e *Engine) uploadObjectKey(ctx context.Context, bucket, key string, u uploadRecord, customer *sse.Key) (sse.Key, error) {
+	ok, err := e.openKey(ctx, bucket, key, u.SSE, customer, true)
+	switch {
+	case errors.Is(err, ErrSSECKeyRequired):
+		return ok, ErrSSEUploadKeyRequired
+	case errors.Is(err, ErrSSECKeyMismatch), errors.Is(err, ErrSSENotApplicable):
+		return ok, ErrSSEUploadMismatch
+	}
+	return ok, err
+}
+
 // storePart writes a part. In an upload created with a checksum algorithm
 // every part gets that checksum, computed here as the bytes stream (a
 // client's own, already verified, is the same value), so the object's
 // checksum can always be made from its parts'.
-func (e *Engine) storePart(ctx context.Context, bucket, key, uploadID string, n int, r io.Reader, size int64, given func() []Checksum) (PartInfo, error) {
+func (e *Engine) storePart(ctx context.Context, bucket, key, uploadID string, n int, r io.Reader, size int64, customer *sse.Key, given func() []Checksum) (PartInfo, error) {
 	if n < 1 || n > maxParts {
 		return PartInfo{}, ErrInvalidPartNumber
 	}
 	u, _, err := e.getUpload(ctx, bucket, key, uploadID)
+	if err != nil {
+		return PartInfo{}, err
+	}
+	ok, err := e.uploadObjectKey(ctx, bucket, key, u, customer)
+	if err != nil {
+		return PartInfo{}, err
+	}
+	enc, err := e.streamFor(u.SSE, ok, n) // the real part number, bound into the stream key
 	if err != nil {
 		return PartInfo{}, err
 	}
@@ -129,7 +163,7 @@ func (e *Engine) storePart(ctx context.Context, bucket, key, uploadID string, n 
 		h = NewChecksumHash(u.ChecksumAlgorithm)
 		r = io.TeeReader(r, h)
 	}
-	d, err := e.writeData(ctx, hashKey(bucket, key), r, size)
+	d, err := e.writeData(ctx, hashKey(bucket, key), r, size, enc)
 	if err != nil {
 		return PartInfo{}, err
 	}
@@ -179,7 +213,9 @@ func (e *Engine) storePart(ctx context.Context, bucket, key, uploadID string, n 
 		if old != nil {
 			e.deleteData(*old)
 		}
-		return d.partInfo(), nil
+		pi := d.partInfo()
+		pi.SSE = u.SSE.info()
+		return pi, nil
 	}
 	e.deleteData(d)
 	return PartInfo{}, ErrConflict
@@ -189,16 +225,32 @@ func (d dataRecord) partInfo() PartInfo {
 	return PartInfo{Number: d.Number, ETag: d.ETag, Size: d.Size, ModTime: d.ModTime, Checksums: d.Checksums}
 }
 
-// UploadPartCopy implements Multipart.
-func (e *Engine) UploadPartCopy(ctx context.Context, src CopySource, bucket, key, uploadID string, n int, _ CopyOptions) (PartInfo, error) {
-	if _, _, err := e.getUpload(ctx, bucket, key, uploadID); err != nil {
+// UploadPartCopy implements Multipart: the source is decrypted with its
+// key and the part sealed under the upload's.
+func (e *Engine) UploadPartCopy(ctx context.Context, src CopySource, bucket, key, uploadID string, n int, opts CopyOptions) (PartInfo, error) {
+	u, _, err := e.getUpload(ctx, bucket, key, uploadID)
+	if err != nil {
 		return PartInfo{}, err
+	}
+	var customer *sse.Key
+	if opts.SSE != nil {
+		if opts.SSE.Type != SSEC {
+			return PartInfo{}, fmt.Errorf("%w: a part takes its upload's encryption", ErrInvalidArgument)
+		}
+		customer = &opts.SSE.CustomerKey
+	}
+	if _, err := e.uploadObjectKey(ctx, bucket, key, u, customer); err != nil {
+		return PartInfo{}, err // before the source is read
 	}
 	v, latest, err := e.resolve(ctx, src.Bucket, src.Key, src.VersionID)
 	if err != nil {
 		return PartInfo{}, err
 	}
 	if err := CheckConditions(v.info(src.Bucket, src.Key, latest), src.Cond); err != nil {
+		return PartInfo{}, err
+	}
+	sok, err := e.openKey(ctx, src.Bucket, src.Key, v.SSE, src.CustomerKey, true)
+	if err != nil {
 		return PartInfo{}, err
 	}
 	rr := &ResolvedRange{Start: 0, Length: v.Size, Size: v.Size}
@@ -210,12 +262,12 @@ func (e *Engine) UploadPartCopy(ctx context.Context, src CopySource, bucket, key
 			return PartInfo{}, err
 		}
 	}
-	rc, err := e.openVersion(ctx, src.Bucket, src.Key, v, rr)
+	rc, err := e.openVersion(ctx, src.Bucket, src.Key, v, rr, sok)
 	if err != nil {
 		return PartInfo{}, err
 	}
 	defer rc.Close()
-	return e.storePart(ctx, bucket, key, uploadID, n, rc, rr.Length, func() []Checksum { return nil })
+	return e.storePart(ctx, bucket, key, uploadID, n, rc, rr.Length, customer, func() []Checksum { return nil })
 }
 
 // listUploadParts reads every part record of an upload in number order.
@@ -254,6 +306,11 @@ func (e *Engine) CompleteMultipartUpload(ctx context.Context, bucket, key, uploa
 	if opts.ChecksumType != "" && opts.ChecksumType != u.ChecksumType {
 		return ObjectInfo{}, fmt.Errorf("%w: the upload was created with checksum type %q, not %s", ErrChecksumMismatch, u.ChecksumType, opts.ChecksumType)
 	}
+	if opts.CustomerKey != nil {
+		if _, err := e.uploadObjectKey(ctx, bucket, key, u, opts.CustomerKey); err != nil {
+			return ObjectInfo{}, err
+		}
+	}
 	stored, err := e.listUploadParts(ctx, uploadID, 0, 0)
 	if err != nil {
 		return ObjectInfo{}, err
@@ -262,7 +319,11 @@ func (e *Engine) CompleteMultipartUpload(ctx context.Context, bucket, key, uploa
 	if err != nil {
 		return ObjectInfo{}, err
 	}
-	v := versionRecord{Meta: u.Meta, Multipart: true, Parts: chosen, PartsCount: len(chosen), UploadID: uploadID, Tags: u.Tags, Lock: u.Lock}
+	if err := checkPartsSealed(u, chosen); err != nil {
+		return ObjectInfo{}, err
+	}
+	v := versionRecord{Meta: u.Meta, Multipart: true, Parts: chosen, PartsCount: len(chosen), UploadID: uploadID, Tags: u.Tags, Lock: u.Lock,
+		SSE: u.SSE}
 	md5s := md5.New()
 	for _, p := range chosen {
 		v.Size += p.Size
@@ -345,6 +406,18 @@ func (e *Engine) selectParts(stored []dataRecord, parts []CompletePart) ([]dataR
 		}
 	}
 	return chosen, nil
+}
+
+// checkPartsSealed refuses to complete an upload whose parts are not all
+// sealed as the upload says (each under its own part number), so an object
+// never mixes clear and sealed parts or parts of other streams.
+func checkPartsSealed(u uploadRecord, parts []dataRecord) error {
+	for _, p := range parts {
+		if (u.SSE == nil) != (p.SSE == nil) || p.SSE != nil && p.SSE.Part != uint32(p.Number) {
+			return fmt.Errorf("%w: part %d is not sealed as the upload", ErrInvalidPart, p.Number)
+		}
+	}
+	return nil
 }
 
 func unusedParts(stored, chosen []dataRecord) []dataRecord {
@@ -472,7 +545,8 @@ func (e *Engine) ListParts(ctx context.Context, bucket, key, uploadID string, op
 	if err != nil {
 		return ListPartsResult{}, err
 	}
-	res := ListPartsResult{Meta: u.Meta, ChecksumAlgorithm: u.ChecksumAlgorithm, ChecksumType: u.ChecksumType, Initiated: u.Initiated}
+	res := ListPartsResult{Meta: u.Meta, ChecksumAlgorithm: u.ChecksumAlgorithm, ChecksumType: u.ChecksumType, Initiated: u.Initiated,
+		SSE: u.SSE.info()}
 	if opts.MaxParts <= 0 {
 		return res, nil
 	}

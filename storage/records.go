@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/filesphere/filesphere/cluster/meta"
+	"github.com/filesphere/filesphere/storage/sse"
 )
 
 // The storage key space, all under meta.PrefixStorage. Bucket and object
@@ -94,6 +95,9 @@ type dataRecord struct {
 	RingVersion uint64   `json:"ring,omitempty"`
 	Drives      []string `json:"drives,omitempty"`
 	Inline      []byte   `json:"inline,omitempty"`
+	// SSE is how an encrypted stream is sealed (its part number and IV);
+	// then Size is the plaintext's, Inline and the shards hold ciphertext.
+	SSE *sse.Params `json:"sse,omitempty"`
 }
 
 // versionRecord is one object version; delete markers have no parts.
@@ -122,6 +126,8 @@ type versionRecord struct {
 	// Tags and Lock change without rewriting data (see updateVersion).
 	Tags []Tag      `json:"tags,omitempty"`
 	Lock ObjectLock `json:"lock,omitzero"`
+	// SSE is the version's encryption; its parts carry their Params.
+	SSE *sseRecord `json:"sse,omitempty"`
 }
 
 // partsRecord is where a version's bytes are.
@@ -148,6 +154,9 @@ type uploadRecord struct {
 	// Tags and Lock go to the version the upload completes into.
 	Tags []Tag      `json:"tags,omitempty"`
 	Lock ObjectLock `json:"lock,omitzero"`
+	// SSE is the upload's encryption: every part is sealed under its one
+	// object key, and the completed version takes it.
+	SSE *sseRecord `json:"sse,omitempty"`
 }
 
 func encode(v any) []byte {
@@ -173,7 +182,7 @@ func (v *versionRecord) info(bucket, key string, latest bool) ObjectInfo {
 	}
 	oi := ObjectInfo{Bucket: bucket, Key: key, VersionID: id, IsLatest: latest, DeleteMarker: v.DeleteMarker,
 		Size: v.Size, ETag: v.ETag, ModTime: v.ModTime, Meta: v.Meta, Checksums: v.Checksums,
-		Versioned: v.Versioned, StorageClass: "STANDARD", Tags: v.Tags, Lock: v.Lock}
+		Versioned: v.Versioned, StorageClass: "STANDARD", Tags: v.Tags, Lock: v.Lock, SSE: v.SSE.info()}
 	if v.Multipart {
 		oi.PartsCount = v.PartsCount
 	}
