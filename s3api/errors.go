@@ -80,6 +80,12 @@ const (
 	ErrNoSuchTagSet                   ErrorCode = "NoSuchTagSet"
 	ErrObjectLockConfigNotFound       ErrorCode = "ObjectLockConfigurationNotFoundError"
 	ErrNoSuchObjectLockConfig         ErrorCode = "NoSuchObjectLockConfiguration"
+	// Server-side encryption: S3 answers KMS failures with KMS's own
+	// exception names.
+	ErrKMSNotFound            ErrorCode = "KMS.NotFoundException"
+	ErrKMSDisabled            ErrorCode = "KMS.DisabledException"
+	ErrKMSAlreadyExists       ErrorCode = "KMS.AlreadyExistsException"
+	ErrNoSuchEncryptionConfig ErrorCode = "ServerSideEncryptionConfigurationNotFoundError"
 	// ErrInvalidAction is the IAM/STS Query API code for an action the
 	// endpoint does not offer.
 	ErrInvalidAction ErrorCode = "InvalidAction"
@@ -144,6 +150,10 @@ var errorTable = map[ErrorCode]apiErrorDef{
 	ErrObjectLockConfigNotFound:       {http.StatusNotFound, "Object Lock configuration does not exist for this bucket"},
 	ErrNoSuchObjectLockConfig:         {http.StatusNotFound, "The specified object does not have a ObjectLock configuration"},
 	ErrInvalidAction:                  {http.StatusBadRequest, "The action or operation requested is invalid. Verify that the action is typed correctly."},
+	ErrKMSNotFound:                    {http.StatusBadRequest, "The KMS key does not exist."},
+	ErrKMSDisabled:                    {http.StatusBadRequest, "The KMS key is disabled."},
+	ErrKMSAlreadyExists:               {http.StatusBadRequest, "The KMS key already exists."},
+	ErrNoSuchEncryptionConfig:         {http.StatusNotFound, "The server side encryption configuration was not found"},
 }
 
 // APIError is an error rendered to the client as S3 XML.
@@ -224,6 +234,9 @@ func toAPIError(err error) *APIError {
 	if e := storageError(err); e != nil {
 		return e
 	}
+	if e := sseError(err); e != nil {
+		return e
+	}
 	if e := adminError(err); e != nil {
 		return e
 	}
@@ -298,6 +311,8 @@ func storageError(err error) *APIError {
 			Message: "The checksum algorithm or checksum type does not match the one the multipart upload was created with."}
 	case errors.As(err, &cnf) && cnf.Kind == storage.ConfigTagging:
 		return &APIError{Code: ErrNoSuchTagSet, BucketName: cnf.Bucket, Err: err}
+	case errors.As(err, &cnf) && cnf.Kind == storage.ConfigEncryption:
+		return &APIError{Code: ErrNoSuchEncryptionConfig, BucketName: cnf.Bucket, Err: err}
 	}
 	table := []struct {
 		err  error

@@ -73,7 +73,7 @@ type Route struct {
 // implement yet; any of them answers NotImplemented instead of being
 // mistaken for a plain GET/PUT/DELETE.
 var unsupported = []string{
-	"accelerate", "analytics", "cors", "encryption", "intelligent-tiering",
+	"accelerate", "analytics", "cors", "intelligent-tiering",
 	"inventory", "lifecycle", "logging", "metadataTableConfiguration", "metrics",
 	"notification", "ownershipControls", "policy", "policyStatus",
 	"publicAccessBlock", "replication", "requestPayment", "restore", "select",
@@ -137,7 +137,7 @@ func classify(r *http.Request, domain string) Route {
 // configuration on an object, a retention on a bucket), which is refused
 // rather than taken for a plain request on that level.
 func misplacedSub(q map[string][]string, bucketLevel bool) string {
-	subs := []string{"object-lock"}
+	subs := []string{"object-lock", "encryption"}
 	if bucketLevel {
 		subs = []string{"retention", "legal-hold"}
 	}
@@ -180,6 +180,8 @@ func classifyBucket(method string, q map[string][]string) Operation {
 		return subOp(method, OpPutBucketTagging, OpGetBucketTagging, OpDeleteBucketTagging)
 	case has("object-lock"):
 		return subOp(method, OpPutObjectLockConfig, OpGetObjectLockConfig, "")
+	case has("encryption"):
+		return subOp(method, OpPutBucketEncryption, OpGetBucketEncryption, OpDeleteBucketEncryption)
 	case has("retention"), has("legal-hold"):
 		return OpNotImplemented
 	}
@@ -237,7 +239,7 @@ func classifyObject(r *http.Request, q map[string][]string) Operation {
 		return subOp(r.Method, OpPutObjectRetention, OpGetObjectRetention, "")
 	case has("legal-hold"):
 		return subOp(r.Method, OpPutObjectLegalHold, OpGetObjectLegalHold, "")
-	case has("object-lock"):
+	case has("object-lock"), has("encryption"):
 		return OpNotImplemented
 	}
 	switch r.Method {

@@ -70,6 +70,8 @@ type Config struct {
 	MetricsPublic bool
 	// Admin backs the admin API under AdminPrefix; nil disables it.
 	Admin Admin
+	// KMS backs the KMS admin operations; nil disables them.
+	KMS KeyManager
 	// AccessLog logs one info line per S3 request.
 	AccessLog bool
 	Log       *logrus.Entry
@@ -163,6 +165,7 @@ func New(cfg Config, backend storage.Backend, authn Authenticator, authz Authori
 	s.router = r
 	s.ops = s.handlers()
 	s.adminHandlers(s.ops)
+	s.encryptionHandlers(s.ops)
 	return s, nil
 }
 
