@@ -50,7 +50,7 @@ else the root credentials a local server keeps in <data>/root-credentials.json.`
 	pf.StringVar(&f.secretKey, "secret-key", "", "secret key (default $FILESPHERE_ROOT_PASSWORD, else from --data)")
 	pf.StringVar(&f.region, "region", "us-east-1", "region to sign requests for")
 	pf.StringVar(&f.dataDir, "data", "./data", "data folder of a local server, whose root-credentials.json is used when no keys are given")
-	cmd.AddCommand(newHealCmd(f), newClusterCmd(f), newNodeCmd(f))
+	cmd.AddCommand(newHealCmd(f), newClusterCmd(f), newNodeCmd(f), newKMSCmd(f))
 	return cmd
 }
 

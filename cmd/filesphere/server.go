@@ -54,6 +54,9 @@ type serverFlags struct {
 	bodyReadTimeout   time.Duration
 	minBodyRate       int64
 	uploadMemory      int64
+	// kmsKeyFile holds the KMS master key (else $FILESPHERE_KMS_MASTER_KEY,
+	// else one generated in the data folder).
+	kmsKeyFile string
 }
 
 func newServerCmd() *cobra.Command {
@@ -105,6 +108,7 @@ Prometheus metrics are served to signed requests at /.filesphere/admin/v1/metric
 	fs.DurationVar(&f.bodyReadTimeout, "body-read-timeout", api.BodyReadTimeout, "how long a request body may pause before the request fails with RequestTimeout")
 	fs.Int64Var(&f.minBodyRate, "min-body-rate", api.MinBodyRate, "slowest average rate (bytes/s) a request body may arrive at")
 	fs.Int64Var(&f.uploadMemory, "upload-memory", api.UploadMemory, "bytes of memory the request bodies being read may hold; past it requests get SlowDown")
+	fs.StringVar(&f.kmsKeyFile, "kms-master-key-file", "", "file holding the KMS master key (64 hex digits); default $FILESPHERE_KMS_MASTER_KEY, else <data>/kms-master.key, generated on first start")
 	return cmd
 }
 
@@ -214,10 +218,15 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 		return err
 	}
 	defer node.Close()
+	keys, err := openKMS(ctx, f.kmsKeyFile, f.dataDir, node.KV(), log)
+	if err != nil {
+		return err
+	}
 
 	ecfg := storage.DefaultEngineConfig()
 	ecfg.DataShards, ecfg.ParityShards, ecfg.Log, ecfg.Registry = k, m, log, reg
 	ecfg.IsLeader, ecfg.RepairInterval, ecfg.RepairBandwidth = node.IsLeader, f.repairEvery, f.repairBandwidth
+	ecfg.Keys = keys
 	var engine *storage.Engine
 	// The leader finishes drains after the repair pass that emptied a node.
 	ecfg.PassDone = func(ctx context.Context, _ storage.HealReport) { node.FinishDrains(ctx, engine.ReferencedShards) }
@@ -245,7 +254,7 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	scfg.Domain, scfg.Region, scfg.Log, scfg.Registry = f.domain, f.region, log, reg
 	scfg.AccessLog = f.accessLog
 	scfg.Metrics, scfg.MetricsPublic = promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), f.metricsPublic
-	scfg.Admin = adminService{engine: engine, node: node}
+	scfg.Admin, scfg.KMS = adminService{engine: engine, node: node}, keys
 	scfg.Ready = node.Ready
 	scfg.BodyReadTimeout, scfg.MinBodyRate, scfg.UploadMemory = f.bodyReadTimeout, f.minBodyRate, f.uploadMemory
 	scfg.Answered = guard.Answered

@@ -32,6 +32,9 @@ type ClusterOptions struct {
 	ECData, ECParity int
 	// Secret is FILESPHERE_CLUSTER_SECRET (default: random, 32 characters).
 	Secret string
+	// MasterKey is FILESPHERE_KMS_MASTER_KEY, which every node of a
+	// cluster needs the same of (default: random, 64 hex digits).
+	MasterKey string
 	// AccessKey/SecretKey are the root credentials (default: random).
 	AccessKey, SecretKey string
 	// Name prefixes node labels and ids (default "node": node1, node2 …).
@@ -119,6 +122,9 @@ func NewCluster(t testing.TB, opts ClusterOptions) *Cluster {
 	}
 	if opts.Secret == "" {
 		opts.Secret = RandomString(32, alnum)
+	}
+	if opts.MasterKey == "" {
+		opts.MasterKey = RandomString(64, "0123456789abcdef")
 	}
 	if opts.AccessKey == "" {
 		opts.AccessKey = RandomString(20, upperAlnum)
@@ -227,7 +233,7 @@ func (c *Cluster) NodeOptions(i int, clusterAddr, joinAddr string) NodeOptions {
 		args = append(args, "--join", joinAddr)
 	}
 	args = append(args, o.ExtraArgs...)
-	env := append([]string{ClusterSecretEnv + "=" + o.Secret}, o.ExtraEnv...)
+	env := append([]string{ClusterSecretEnv + "=" + o.Secret, "FILESPHERE_KMS_MASTER_KEY=" + o.MasterKey}, o.ExtraEnv...)
 	return NodeOptions{
 		Name:         c.ID(i),
 		DriveCount:   o.DrivesPerNode,
