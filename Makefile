@@ -33,6 +33,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzChunkedReader$$' -fuzztime $(FUZZTIME) ./s3api/sigv4/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeTxn$$' -fuzztime $(FUZZTIME) ./cluster/meta/
 	$(GO) test -run '^$$' -fuzz '^FuzzXMLBodies$$' -fuzztime $(FUZZTIME) ./s3api/
+	$(GO) test -run '^$$' -fuzz '^FuzzSSEHeaders$$' -fuzztime $(FUZZTIME) ./s3api/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./iam/policy/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecryptReader$$' -fuzztime $(FUZZTIME) ./storage/sse/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecrypt$$' -fuzztime $(FUZZTIME) ./kms/
