@@ -149,7 +149,7 @@ func TestSSENoPlaintextOnDisk(t *testing.T) {
 	marker := "FSMARKER-" + harness.RandomString(12, "ABCDEFGHJKLMNPQRSTUVWXYZ23456789")
 	dir := t.TempDir()
 	small, big := filepath.Join(dir, "small.txt"), filepath.Join(dir, "big.bin")
-	smallData := markerFile(t, small, marker, 3000)      // inline in the metadata record
+	smallData := markerFile(t, small, marker, 3000)     // inline in the metadata record
 	bigData := markerFile(t, big, marker, 20<<20+12345) // multipart with the aws cli, boto3 and rclone
 	sums := map[string]string{"small": harness.SHA256(smallData), "big": harness.SHA256(bigData)}
 	mustKMS(t, n, "key", "add", "testkey-1")
