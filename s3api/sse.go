@@ -45,9 +45,10 @@ var (
 		"The header 'x-amz-server-side-encryption-context' shall be Base64-encoded UTF-8 string holding JSON which represents a string-string map")
 )
 
-// secureTransport reports whether the request came over TLS, which SSE-C
-// requires (S3 refuses customer keys sent in clear).
-func secureTransport(req *request) bool { return req.TLS != nil }
+// customerKeyTransport reports whether the request may carry an SSE-C
+// key: only over TLS, as S3 requires. (With a TLS-terminating proxy this
+// is the identity's SecureTransport, once that exists.)
+func customerKeyTransport(req *request) bool { return req.TLS != nil }
 
 // customerKeyErrors are S3's answers to bad SSE-C headers.
 var customerKeyErrors = []struct {
@@ -69,7 +70,7 @@ func customerKey(req *request, prefix string) (*sse.Key, error) {
 	if alg == "" && key == "" && sum == "" {
 		return nil, nil
 	}
-	if !secureTransport(req) {
+	if !customerKeyTransport(req) {
 		return nil, errSSECOverHTTP
 	}
 	k, err := sse.ParseCustomerKey(alg, key, sum)
