@@ -134,7 +134,7 @@ func TestSSECRefusals(t *testing.T) {
 	}
 	f.put(t, b, "plain", []byte("plain"))
 	bad := k.header("x-amz-")
-	bad.Set("x-amz-server-side-encryption-customer-key-md5", other.md5)
+	bad["x-amz-server-side-encryption-customer-key-md5"] = []string{other.md5}
 	tests := []struct {
 		name   string
 		req    rawReq
@@ -158,7 +158,7 @@ func TestSSECRefusals(t *testing.T) {
 			header: http.Header{"x-amz-server-side-encryption-customer-algorithm": {"AES256"}}},
 			"InvalidArgument", 400, "must provide an appropriate secret key"},
 		{"PUT with SSE-C and SSE-S3", rawReq{method: "PUT", bucket: b, key: "m", body: []byte("x"), secure: true,
-			header: func() http.Header { h := k.header("x-amz-"); h.Set("x-amz-server-side-encryption", "AES256"); return h }()},
+			header: func() http.Header { h := k.header("x-amz-"); h["x-amz-server-side-encryption"] = []string{"AES256"}; return h }()},
 			"InvalidArgument", 400, "incompatible"},
 		{"copy without the source key", rawReq{method: "PUT", bucket: b, key: "cp", secure: true,
 			header: http.Header{"x-amz-copy-source": {b + "/c"}}}, "InvalidRequest", 400, "The correct parameters must be provided"},
