@@ -198,25 +198,6 @@ func copyEncryption(req *request) (*storage.Encryption, *sse.Key, error) {
 	return enc, src, err
 }
 
-// SSEConditionKeys are the values of the policy condition keys S3 derives
-// from a request's encryption headers (s3:x-amz-server-side-encryption,
-// s3:x-amz-server-side-encryption-aws-kms-key-id,
-// s3:x-amz-server-side-encryption-customer-algorithm), for an authorizer
-// evaluating bucket policies; absent headers give no key.
-func SSEConditionKeys(h http.Header) map[string]string {
-	out := map[string]string{}
-	for cond, hdr := range map[string]string{
-		"s3:x-amz-server-side-encryption":                    hdrSSE,
-		"s3:x-amz-server-side-encryption-aws-kms-key-id":     hdrSSEKMSKeyID,
-		"s3:x-amz-server-side-encryption-customer-algorithm": hdrSSECAlg,
-	} {
-		if v := h.Get(hdr); v != "" {
-			out[cond] = v
-		}
-	}
-	return out
-}
-
 // sseError maps the engine's and the key service's encryption errors to
 // S3's answers (nil for other errors).
 func sseError(err error) *APIError {
