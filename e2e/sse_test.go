@@ -139,8 +139,8 @@ print(json.dumps(out))
 // rclone against the real binary, reads each back, and then scans every
 // file of every drive folder and the data folder (Raft log, snapshots,
 // metadata store): neither the marker nor the master key appears.
-// SSE-C over plain HTTP is refused; SSE-C objects are covered in-process
-// over TLS (storage and s3api tests) until the server speaks TLS.
+// SSE-C over plain HTTP is refused (TestSSECClientsOverTLS writes SSE-C
+// objects over HTTPS and scans for them the same way).
 func TestSSENoPlaintextOnDisk(t *testing.T) {
 	master := harness.RandomString(64, "0123456789abcdef")
 	n := harness.StartNode(t, harness.NodeOptions{Name: "sse", DriveCount: 4, ECData: 2, ECParity: 2,
@@ -316,7 +316,7 @@ func TestSSEKMSKeysAndHeal(t *testing.T) {
 	if fi, err := os.Stat(keyFile); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("master key file: %v %v", fi, err)
 	}
-	if err := n.WaitForLog("generated a new master key in the data folder", defaultTimeout); err != nil {
+	if err := n.WaitForLog("KMS master key: generated the key file in the data folder", defaultTimeout); err != nil {
 		t.Fatal(err)
 	}
 	c := n.Clients(t)
@@ -400,7 +400,7 @@ func TestSSEKMSKeysAndHeal(t *testing.T) {
 	// A restart reuses the master key in the data folder.
 	must(t, n.Stop())
 	n.MustStart()
-	if strings.Contains(n.Log(), "generated a new master key") {
+	if strings.Contains(n.Log(), "generated the key file") {
 		t.Fatal("a new master key was generated on restart")
 	}
 	for key, want := range map[string]string{"old": oldSum, "new": newSum, "read": harness.SHA256(data), "unread": harness.SHA256(data)} {

@@ -1,14 +1,12 @@
 package e2e
 
 import (
-	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/filesphere/filesphere/e2e/harness"
-	"github.com/filesphere/filesphere/internal/s3test"
 )
 
 // sseCBoto3Script round-trips an SSE-C object with boto3 (which computes
@@ -32,21 +30,21 @@ except botocore.exceptions.ClientError as e:
 print(json.dumps(out))
 `
 
-// TestSSECClientsOverTLS: SSE-C with the real aws cli, boto3 and rclone.
-// They need TLS, which the binary does not serve yet, so the server is
-// the in-process one (internal/s3test) on an httptest TLS listener whose
-// certificate the clients are given.
+// TestSSECClientsOverTLS: SSE-C with the real aws cli, boto3 and rclone
+// against the binary serving HTTPS (--tls-auto): multipart uploads,
+// ranges, wrong and missing keys, copies between SSE-C, SSE-KMS and
+// another SSE-C key. Afterwards no file of the drives or the data folder
+// holds the objects' marker or a customer key.
 func TestSSECClientsOverTLS(t *testing.T) {
-	env := s3test.New(t)
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	must(t, os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: env.Server.Certificate().Raw}), 0o600))
-	c := harness.NewClients(t, env.URL, env.AccessKey, env.SecretKey)
-	c.Env = []string{"AWS_CA_BUNDLE=" + ca}
+	n := harness.StartNode(t, harness.NodeOptions{Name: "ssec", DriveCount: 4, ECData: 2, ECParity: 2, ExtraArgs: []string{"--tls-auto"}})
+	c := n.Clients(t)
 	key, other := strings.Repeat("K", 32), strings.Repeat("O", 32)
+	marker := "FSMARKER-" + harness.RandomString(12, "ABCDEFGHJKLMNPQRSTUVWXYZ23456789")
 	dir := t.TempDir()
 	small, big := filepath.Join(dir, "small.bin"), filepath.Join(dir, "big.bin")
-	smallSum := harness.WriteRandomFile(t, small, 100_000, 1)
-	bigSum := harness.WriteRandomFile(t, big, 17<<20+3, 2) // multipart with the cli's 8 MiB threshold
+	smallData := markerFile(t, small, marker, 100_000)
+	bigData := markerFile(t, big, marker, 17<<20+3) // multipart with the cli's 8 MiB threshold
+	smallSum, bigSum := harness.SHA256(smallData), harness.SHA256(bigData)
 	b := harness.BucketName("ssec")
 	c.MustAWS("s3", "mb", "s3://"+b)
 	for _, f := range []string{small, big} {
@@ -94,28 +92,28 @@ func TestSSECClientsOverTLS(t *testing.T) {
 	harness.RequireTool(t, harness.Python3)
 	var bo struct{ Alg, Md5, Range, Nokey string }
 	jsonInto(t, c.Must(c.Python(sseCBoto3Script, b, small, key)), &bo)
-	data, err := os.ReadFile(small)
-	must(t, err)
-	if bo.Alg != "AES256" || bo.Md5 != head.SSECustomerKeyMD5 || bo.Range != harness.SHA256(data[65000:70001]) || bo.Nokey != "InvalidRequest" {
+	if bo.Alg != "AES256" || bo.Md5 != head.SSECustomerKeyMD5 || bo.Range != harness.SHA256(smallData[65000:70001]) || bo.Nokey != "InvalidRequest" {
 		t.Fatalf("boto3: %+v", bo)
 	}
 
-	// rclone with sse_customer_key (it is given the certificate itself).
+	// rclone with sse_customer_key.
 	harness.RequireTool(t, harness.Rclone)
-	rc := harness.NewClients(t, env.URL, env.AccessKey, env.SecretKey)
+	rc := n.Clients(t)
 	rc.Env = []string{"RCLONE_CONFIG_FS_SSE_CUSTOMER_ALGORITHM=AES256", "RCLONE_CONFIG_FS_SSE_CUSTOMER_KEY=" + key}
 	src := filepath.Join(t.TempDir(), "src")
 	must(t, os.MkdirAll(src, 0o700))
-	for _, f := range []string{small, big} {
-		b, err := os.ReadFile(f)
-		must(t, err)
-		must(t, os.WriteFile(filepath.Join(src, filepath.Base(f)), b, 0o600))
-	}
+	must(t, os.WriteFile(filepath.Join(src, "small.bin"), smallData, 0o600))
+	must(t, os.WriteFile(filepath.Join(src, "big.bin"), bigData, 0o600))
 	remote := harness.RcloneRemote + ":" + b + "/rclone"
-	flags := []string{"-q", "--ca-cert", ca, "--retries", "1", "--low-level-retries", "1", "--s3-upload-cutoff", "16M", "--s3-chunk-size", "5M"}
+	flags := []string{"-q", "--retries", "1", "--low-level-retries", "1", "--s3-upload-cutoff", "16M", "--s3-chunk-size", "5M"}
 	rc.MustRclone(append([]string{"copy", src, remote}, flags...)...)
 	rc.MustRclone(append([]string{"check", "--download", src, remote}, flags...)...)
 	if got, r := get("rclone/big.bin", "--sse-c", "AES256", "--sse-c-key", key); got != bigSum {
 		t.Fatalf("rclone's upload read with the aws cli: %v\n%s", r.Err, r.Output)
+	}
+
+	must(t, n.Stop())
+	if files := scanTree(t, secretForms([]byte(marker), []byte(key), []byte(other)), append([]string{n.DataDir()}, n.Drives()...)...); files < 30 {
+		t.Fatalf("scanned only %d files", files)
 	}
 }

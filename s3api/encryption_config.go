@@ -94,10 +94,3 @@ func (s *Server) deleteBucketEncryption(ctx context.Context, req *request) (*res
 	}
 	return &response{status: http.StatusNoContent}, nil
 }
-
-// encryptionHandlers adds the bucket encryption operations.
-func (s *Server) encryptionHandlers(ops map[Operation]handlerFunc) {
-	ops[OpPutBucketEncryption] = s.putBucketEncryption
-	ops[OpGetBucketEncryption] = s.getBucketEncryption
-	ops[OpDeleteBucketEncryption] = s.deleteBucketEncryption
-}

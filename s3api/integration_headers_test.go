@@ -137,12 +137,18 @@ var (
 		{"content-language", "en", ""}, {"content-type", "text/x-walk", ""}, {"expires", "{date}", ""},
 		{"x-amz-meta-*", "blue", ""},
 	}
+	// The walk's bucket has the default ownership, BucketOwnerEnforced:
+	// ACLs beyond the owner's full control are AccessControlListNotSupported.
 	aclCases = []headerCase{
-		{"x-amz-acl", "private", ""}, {"x-amz-acl", "bucket-owner-full-control", ""},
-		{"x-amz-acl", "public-read", ni}, {"x-amz-acl", "authenticated-read", ni}, {"x-amz-acl", "nonsense", inv},
+		{"x-amz-acl", "private", ""}, {"x-amz-acl", "bucket-owner-full-control", ""}, {"x-amz-acl", "bucket-owner-read", ""},
+		{"x-amz-acl", "public-read", "AccessControlListNotSupported"}, {"x-amz-acl", "authenticated-read", "AccessControlListNotSupported"},
+		{"x-amz-acl", "aws-exec-read", ni}, {"x-amz-acl", "nonsense", inv},
 	}
-	grantCases = refusedAll(`id="0123"`, "x-amz-grant-full-control", "x-amz-grant-read", "x-amz-grant-read-acp",
-		"x-amz-grant-write-acp")
+	grantCases = []headerCase{
+		{"x-amz-grant-full-control", `id="0123"`, inv}, {"x-amz-grant-full-control", "{owner}", ""},
+		{"x-amz-grant-read", `id="0123"`, inv}, {"x-amz-grant-read", `uri="http://acs.amazonaws.com/groups/global/AllUsers"`, "AccessControlListNotSupported"},
+		{"x-amz-grant-read-acp", `id="0123"`, inv}, {"x-amz-grant-write-acp", `id="0123"`, inv},
+	}
 	// The lock headers run against a lock-enabled bucket (see walkEnv.run),
 	// mode and date each with the other.
 	lockCases = append(refusedAll("ON", "x-amz-object-lock-event-hold"),
@@ -262,15 +268,17 @@ var headerCases = map[string][]headerCase{
 		{"x-amz-source-expected-bucket-owner", "123456789012", ni},
 	}),
 	"CreateBucket": {
-		{"x-amz-acl", "private", ""}, {"x-amz-acl", "public-read", ni}, {"x-amz-acl", "public-read-write", ni},
+		{"x-amz-acl", "private", ""}, {"x-amz-acl", "public-read", "InvalidBucketAclWithObjectOwnership"},
+		{"x-amz-acl", "public-read-write", "InvalidBucketAclWithObjectOwnership"}, {"x-amz-acl", "log-delivery-write", ni},
 		{"x-amz-acl", "nonsense", inv}, {"x-amz-bucket-namespace", "account-regional", ni},
-		{"x-amz-grant-full-control", `id="0123"`, ni}, {"x-amz-grant-read", `id="0123"`, ni},
-		{"x-amz-grant-read-acp", `id="0123"`, ni}, {"x-amz-grant-write", `id="0123"`, ni},
-		{"x-amz-grant-write-acp", `id="0123"`, ni},
+		{"x-amz-grant-full-control", `id="0123"`, inv}, {"x-amz-grant-full-control", "{owner}", ""},
+		{"x-amz-grant-read", `id="0123"`, inv}, {"x-amz-grant-read-acp", `id="0123"`, inv}, {"x-amz-grant-write", `id="0123"`, inv},
+		{"x-amz-grant-write-acp", `uri="http://acs.amazonaws.com/groups/global/AuthenticatedUsers"`, "InvalidBucketAclWithObjectOwnership"},
 		{"x-amz-bucket-object-lock-enabled", "true", ""}, {"x-amz-bucket-object-lock-enabled", "True", ""},
 		{"x-amz-bucket-object-lock-enabled", "false", ""},
 		{"x-amz-bucket-object-lock-enabled", "yes", inv},
-		{"x-amz-object-ownership", "BucketOwnerEnforced", ""}, {"x-amz-object-ownership", "ObjectWriter", ni},
+		{"x-amz-object-ownership", "BucketOwnerEnforced", ""}, {"x-amz-object-ownership", "ObjectWriter", ""},
+		{"x-amz-object-ownership", "BucketOwnerPreferred", ""},
 		{"x-amz-object-ownership", "Anyone", inv},
 	},
 	"CompleteMultipartUpload": cases(newChecksumCases, ssecCases, ownerCases, payerCases, []headerCase{
@@ -400,6 +408,8 @@ func (e *walkEnv) value(tc headerCase) string {
 		return contentMD5(key)
 	case "{ssecontext}":
 		return b64([]byte(`{"project":"walk"}`))
+	case "{owner}":
+		return `id="` + e.f.IAM.Account().CanonicalID + `"`
 	}
 	return tc.value
 }

@@ -178,6 +178,7 @@ type rawReq struct {
 	region  string // signing region; default s3test.Region
 	service string // signing service; default "s3"
 	secure  bool   // send to the TLS listener (SSE-C needs it)
+	token   string // X-Amz-Security-Token (session credentials)
 }
 
 func (f *fixture) newRaw(t *testing.T, r rawReq) *http.Request {
@@ -224,6 +225,9 @@ func (f *fixture) newRaw(t *testing.T, r rawReq) *http.Request {
 		ph = hex.EncodeToString(s[:])
 	}
 	req.Header.Set("X-Amz-Content-Sha256", ph)
+	if r.token != "" {
+		req.Header.Set("X-Amz-Security-Token", r.token)
+	}
 	ak, sk := f.AccessKey, f.SecretKey
 	if r.access != "" {
 		ak = r.access

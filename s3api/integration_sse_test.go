@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/filesphere/filesphere/s3api"
+	"github.com/filesphere/filesphere/storage"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/encrypt"
 )
@@ -158,7 +159,11 @@ func TestSSECRefusals(t *testing.T) {
 			header: http.Header{"x-amz-server-side-encryption-customer-algorithm": {"AES256"}}},
 			"InvalidArgument", 400, "must provide an appropriate secret key"},
 		{"PUT with SSE-C and SSE-S3", rawReq{method: "PUT", bucket: b, key: "m", body: []byte("x"), secure: true,
-			header: func() http.Header { h := k.header("x-amz-"); h["x-amz-server-side-encryption"] = []string{"AES256"}; return h }()},
+			header: func() http.Header {
+				h := k.header("x-amz-")
+				h["x-amz-server-side-encryption"] = []string{"AES256"}
+				return h
+			}()},
 			"InvalidArgument", 400, "incompatible"},
 		{"copy without the source key", rawReq{method: "PUT", bucket: b, key: "cp", secure: true,
 			header: http.Header{"x-amz-copy-source": {b + "/c"}}}, "InvalidRequest", 400, "The correct parameters must be provided"},
@@ -450,5 +455,70 @@ func TestSSEWithMinio(t *testing.T) {
 				t.Fatalf("read back: %d bytes %v", len(got), err)
 			}
 		})
+	}
+}
+
+// TestSSEBucketPolicyRequiresEncryption: a bucket policy can refuse
+// uploads that do not ask for SSE-KMS (s3:x-amz-server-side-encryption),
+// or that ask for another key than the bucket's; the uploads that do are
+// stored encrypted.
+func TestSSEBucketPolicyRequiresEncryption(t *testing.T) {
+	f := newFixture(t)
+	b := f.bucket(t)
+	if _, err := f.KMS.CreateKey(ctx(t), "team-key"); err != nil {
+		t.Fatal(err)
+	}
+	pol := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[
+		{"Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::%[1]s/*",
+		 "Condition":{"StringNotEquals":{"s3:x-amz-server-side-encryption":"aws:kms"}}},
+		{"Effect":"Deny","Principal":"*","Action":"s3:PutObject","Resource":"arn:aws:s3:::%[1]s/*",
+		 "Condition":{"StringNotEqualsIfExists":{"s3:x-amz-server-side-encryption-aws-kms-key-id":"team-key"}}}]}`, b)
+	if _, err := f.sdk.PutBucketPolicy(ctx(t), &s3.PutBucketPolicyInput{Bucket: &b, Policy: &pol}); err != nil {
+		t.Fatal(err)
+	}
+	u := f.sdkAs(t, f.newUser(t, "writer", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`))
+	put := func(key string, in s3.PutObjectInput) (*s3.PutObjectOutput, error) {
+		in.Bucket, in.Key, in.Body = &b, &key, strings.NewReader("payload")
+		return u.PutObject(ctx(t), &in)
+	}
+	_, err := put("plain", s3.PutObjectInput{})
+	wantErr(t, err, "AccessDenied", 403)
+	_, err = put("s3", s3.PutObjectInput{ServerSideEncryption: types.ServerSideEncryptionAes256})
+	wantErr(t, err, "AccessDenied", 403)
+	_, err = put("other", s3.PutObjectInput{ServerSideEncryption: types.ServerSideEncryptionAwsKms, SSEKMSKeyId: aws.String("filesphere-default")})
+	wantErr(t, err, "AccessDenied", 403)
+	out, err := put("ok", s3.PutObjectInput{ServerSideEncryption: types.ServerSideEncryptionAwsKms, SSEKMSKeyId: aws.String("team-key")})
+	if err != nil || out.ServerSideEncryption != types.ServerSideEncryptionAwsKms || !strings.HasSuffix(aws.ToString(out.SSEKMSKeyId), ":key/team-key") {
+		t.Fatalf("the upload the policy allows: %+v %v", out, err)
+	}
+	for _, k := range []string{"plain", "s3", "other"} {
+		if f.exists(t, b, k) {
+			t.Errorf("a refused upload stored %s", k)
+		}
+	}
+}
+
+// TestSSEPostUploadGetsBucketDefault: a browser form upload into a bucket
+// with default encryption is stored encrypted, and its answer says so.
+func TestSSEPostUploadGetsBucketDefault(t *testing.T) {
+	f := newFixture(t)
+	b := f.bucket(t)
+	if _, err := f.sdk.PutBucketEncryption(ctx(t), &s3.PutBucketEncryptionInput{Bucket: &b,
+		ServerSideEncryptionConfiguration: &types.ServerSideEncryptionConfiguration{Rules: []types.ServerSideEncryptionRule{{
+			ApplyServerSideEncryptionByDefault: &types.ServerSideEncryptionByDefault{SSEAlgorithm: types.ServerSideEncryptionAes256}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	data := randBytes(100_000, 5)
+	resp, body := f.post(t, b, postForm{fields: f.signed([]field{{"key", "form.bin"}}, signing{}, map[string]string{"bucket": b}, anyKey), file: data})
+	if resp.StatusCode != 204 || resp.Header.Get("X-Amz-Server-Side-Encryption") != "AES256" {
+		t.Fatalf("POST: %d %v %s", resp.StatusCode, resp.Header, body)
+	}
+	info, err := f.Engine.HeadObject(ctx(t), b, "form.bin", storage.GetOptions{})
+	if err != nil || info.SSE == nil || info.SSE.Type != storage.SSES3 {
+		t.Fatalf("stored: %+v %v", info.SSE, err)
+	}
+	get, err := f.sdk.GetObject(ctx(t), &s3.GetObjectInput{Bucket: &b, Key: aws.String("form.bin")})
+	if err != nil || !bytes.Equal(readAll(t, get.Body), data) {
+		t.Fatalf("read back: %v", err)
 	}
 }

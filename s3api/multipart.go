@@ -21,6 +21,9 @@ func (s *Server) createMultipartUpload(ctx context.Context, req *request) (*resp
 	if err != nil {
 		return nil, err
 	}
+	if meta.ACL, err = s.requestACL(ctx, req); err != nil {
+		return nil, err
+	}
 	tags, lock, err := tagsAndLock(req)
 	if err != nil {
 		return nil, err
@@ -192,7 +195,7 @@ func (s *Server) listParts(ctx context.Context, req *request) (*response, error)
 	if err != nil {
 		return nil, err
 	}
-	o := ownerOf(req.id)
+	o := s.owner()
 	out := listPartsResult{NS: s3NS, Bucket: req.route.Bucket, Key: req.route.Key, UploadID: q.Get("uploadId"), Initiator: o, Owner: o,
 		StorageClass: "STANDARD", PartNumberMarker: marker, NextPartNumberMarker: res.NextPartNumberMarker, MaxParts: maxParts,
 		IsTruncated: res.IsTruncated, ChecksumAlgorithm: string(res.ChecksumAlgorithm), ChecksumType: res.ChecksumType}
@@ -218,7 +221,7 @@ func (s *Server) listMultipartUploads(ctx context.Context, req *request) (*respo
 	if err != nil {
 		return nil, err
 	}
-	o := ownerOf(req.id)
+	o := s.owner()
 	out := listMultipartUploadsResult{NS: s3NS, Bucket: req.route.Bucket, KeyMarker: p.enc(q.Get("key-marker")), UploadIDMarker: q.Get("upload-id-marker"),
 		NextKeyMarker: p.enc(res.NextKeyMarker), NextUploadIDMarker: res.NextUploadIDMarker, Prefix: p.enc(p.prefix), Delimiter: p.enc(p.delimiter),
 		MaxUploads: maxUploads, EncodingType: p.encoding, IsTruncated: res.IsTruncated}

@@ -55,6 +55,9 @@ func (s *Server) putObject(ctx context.Context, req *request) (*response, error)
 	if err != nil {
 		return nil, err
 	}
+	if meta.ACL, err = s.requestACL(ctx, req); err != nil {
+		return nil, err
+	}
 	tags, lock, err := tagsAndLock(req)
 	if err != nil {
 		return nil, err
@@ -205,7 +208,7 @@ func (s *Server) deleteObject(ctx context.Context, req *request) (*response, err
 		return nil, apiErr(ErrInvalidArgument, "Version id cannot be the empty string")
 	}
 	res, err := s.backend.DeleteObject(ctx, req.route.Bucket, req.route.Key,
-		storage.DeleteOptions{VersionID: q.Get("versionId"), BypassGovernance: s.bypassGovernance(ctx, req)})
+		storage.DeleteOptions{VersionID: q.Get("versionId"), BypassGovernance: s.bypassGovernance(ctx, req, req.route.Key)})
 	if err != nil {
 		return nil, err
 	}
@@ -239,10 +242,18 @@ func (s *Server) deleteObjects(ctx context.Context, req *request) (*response, er
 			return nil, apiErr(ErrNotImplemented, "FileSphere does not implement conditional deletes (ETag, LastModifiedTime and Size in DeleteObjects).")
 		}
 	}
+	// Every key is authorized before any is deleted.
+	refused := make([]error, len(in.Objects))
+	for i, o := range in.Objects {
+		refused[i] = s.authorizeKey(ctx, req, o.Key, o.VersionID)
+	}
 	out := deleteResult{NS: s3NS}
-	bypass := s.bypassGovernance(ctx, req)
-	for _, o := range in.Objects {
-		res, err := s.deleteOne(ctx, req.route.Bucket, o.Key, storage.DeleteOptions{VersionID: o.VersionID, BypassGovernance: bypass})
+	for i, o := range in.Objects {
+		res, err := storage.DeleteResult{}, refused[i]
+		if err == nil {
+			res, err = s.deleteOne(ctx, req.route.Bucket, o.Key,
+				storage.DeleteOptions{VersionID: o.VersionID, BypassGovernance: s.bypassGovernance(ctx, req, o.Key)})
+		}
 		if err != nil {
 			ae := toAPIError(err)
 			out.Errors = append(out.Errors, deleteErrorEntry{Key: o.Key, VersionID: o.VersionID, Code: string(ae.Code), Message: ae.message()})
@@ -296,6 +307,9 @@ func (s *Server) copyObject(ctx context.Context, req *request) (*response, error
 		IfNoneMatchStar: strings.TrimSpace(req.Header.Get("If-None-Match")) == "*",
 		IfMatch:         req.Header.Get("If-Match"),
 		SSE:             enc,
+	}
+	if opts.ACL, err = s.requestACL(ctx, req); err != nil {
+		return nil, err
 	}
 	switch d := req.Header.Get("X-Amz-Metadata-Directive"); d {
 	case "", "COPY":

@@ -50,12 +50,32 @@ const (
 	OpGetObjectRetention      Operation = "GetObjectRetention"
 	OpPutObjectLegalHold      Operation = "PutObjectLegalHold"
 	OpGetObjectLegalHold      Operation = "GetObjectLegalHold"
-	// OpBypassGovernanceRetention is never routed: it is the permission a
-	// request needs for x-amz-bypass-governance-retention to take effect,
-	// asked of the Authorizer beside the request's own operation.
-	OpBypassGovernanceRetention Operation = "BypassGovernanceRetention"
-	OpNotImplemented            Operation = "NotImplemented"
-	OpMethodNotAllowed          Operation = "MethodNotAllowed"
+	// Access (bucket policies, public access blocks, ACLs, ownership).
+	OpGetBucketPolicy               Operation = "GetBucketPolicy"
+	OpPutBucketPolicy               Operation = "PutBucketPolicy"
+	OpDeleteBucketPolicy            Operation = "DeleteBucketPolicy"
+	OpGetBucketPolicyStatus         Operation = "GetBucketPolicyStatus"
+	OpGetPublicAccessBlock          Operation = "GetPublicAccessBlock"
+	OpPutPublicAccessBlock          Operation = "PutPublicAccessBlock"
+	OpDeletePublicAccessBlock       Operation = "DeletePublicAccessBlock"
+	OpGetBucketOwnershipControls    Operation = "GetBucketOwnershipControls"
+	OpPutBucketOwnershipControls    Operation = "PutBucketOwnershipControls"
+	OpDeleteBucketOwnershipControls Operation = "DeleteBucketOwnershipControls"
+	OpPutBucketACL                  Operation = "PutBucketAcl"
+	OpPutObjectACL                  Operation = "PutObjectAcl"
+	OpNotImplemented                Operation = "NotImplemented"
+	OpMethodNotAllowed              Operation = "MethodNotAllowed"
+)
+
+// Operations of browser access: HTML form uploads and CORS.
+const (
+	OpPostObject       Operation = "PostObject"
+	OpPutBucketCors    Operation = "PutBucketCors"
+	OpGetBucketCors    Operation = "GetBucketCors"
+	OpDeleteBucketCors Operation = "DeleteBucketCors"
+	// OpPreflight is a CORS preflight (OPTIONS object): unauthenticated,
+	// answered from the bucket's CORS rules.
+	OpPreflight Operation = "PreflightRequest"
 )
 
 // Route is a classified request.
@@ -73,10 +93,9 @@ type Route struct {
 // implement yet; any of them answers NotImplemented instead of being
 // mistaken for a plain GET/PUT/DELETE.
 var unsupported = []string{
-	"accelerate", "analytics", "cors", "intelligent-tiering",
+	"accelerate", "analytics", "intelligent-tiering",
 	"inventory", "lifecycle", "logging", "metadataTableConfiguration", "metrics",
-	"notification", "ownershipControls", "policy", "policyStatus",
-	"publicAccessBlock", "replication", "requestPayment", "restore", "select",
+	"notification", "replication", "requestPayment", "restore", "select",
 	"torrent", "website", "session", "renameObject", "abac", "annotation",
 	"metadataConfiguration", "metadataTable", "metadataAnnotationTable", "metadataInventoryTable",
 	"metadataJournalTable",
@@ -112,6 +131,12 @@ func classify(r *http.Request, domain string) Route {
 		rt.Op = queryOperations[rt.API]
 		return rt
 	}
+	if r.Method == http.MethodOptions && bucket != "" {
+		// A preflight asks about the request it precedes, whatever its
+		// subresource.
+		rt.Op = OpPreflight
+		return rt
+	}
 	q := r.URL.Query()
 	for _, s := range unsupported {
 		if _, ok := q[s]; ok {
@@ -123,6 +148,10 @@ func classify(r *http.Request, domain string) Route {
 	case bucket == "":
 		rt.Op = classifyService(r.Method)
 	case key == "":
+		if op, ok := classifyBucketAccess(r.Method, q); ok {
+			rt.Op = op
+			return rt
+		}
 		rt.Op = classifyBucket(r.Method, q)
 	default:
 		rt.Op = classifyObject(r, q)
@@ -190,8 +219,10 @@ func classifyBucket(method string, q map[string][]string) Operation {
 		switch {
 		case has("versioning"):
 			return OpPutBucketVersioning
+		case has("cors"):
+			return OpPutBucketCors
 		case has("acl"):
-			return OpNotImplemented
+			return OpPutBucketACL
 		}
 		return OpCreateBucket
 	case http.MethodGet:
@@ -206,6 +237,8 @@ func classifyBucket(method string, q map[string][]string) Operation {
 			return OpListMultipartUploads
 		case has("acl"):
 			return OpGetBucketACL
+		case has("cors"):
+			return OpGetBucketCors
 		case len(q["list-type"]) > 0 && q["list-type"][0] == "2":
 			return OpListObjectsV2
 		}
@@ -213,12 +246,16 @@ func classifyBucket(method string, q map[string][]string) Operation {
 	case http.MethodHead:
 		return OpHeadBucket
 	case http.MethodDelete:
+		if has("cors") {
+			return OpDeleteBucketCors
+		}
 		return OpDeleteBucket
 	case http.MethodPost:
 		if has("delete") {
 			return OpDeleteObjects
 		}
-		return OpNotImplemented
+		// A browser-based upload: an HTML form POSTed to the bucket.
+		return OpPostObject
 	}
 	return OpMethodNotAllowed
 }
@@ -246,7 +283,7 @@ func classifyObject(r *http.Request, q map[string][]string) Operation {
 	case http.MethodPut:
 		switch {
 		case has("acl"):
-			return OpNotImplemented
+			return OpPutObjectACL
 		case has("uploadId") && copySrc:
 			return OpUploadPartCopy
 		case has("uploadId"):

@@ -46,9 +46,9 @@ var (
 )
 
 // customerKeyTransport reports whether the request may carry an SSE-C
-// key: only over TLS, as S3 requires. (With a TLS-terminating proxy this
-// is the identity's SecureTransport, once that exists.)
-func customerKeyTransport(req *request) bool { return req.TLS != nil }
+// key: only over TLS (or from a trusted TLS-terminating proxy), as S3
+// requires.
+func customerKeyTransport(req *request) bool { return req.id.TLS }
 
 // customerKeyErrors are S3's answers to bad SSE-C headers.
 var customerKeyErrors = []struct {

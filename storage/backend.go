@@ -48,6 +48,9 @@ type Objects interface {
 	CopyObject(ctx context.Context, src CopySource, dstBucket, dstKey string, opts CopyOptions) (ObjectInfo, error)
 	ListObjects(ctx context.Context, bucket string, opts ListOptions) (ListResult, error)
 	ListObjectVersions(ctx context.Context, bucket string, opts ListVersionsOptions) (ListVersionsResult, error)
+	// SetObjectACL replaces the ACL (Metadata.ACL) of a version (the latest
+	// when versionID is empty); nothing else of it changes.
+	SetObjectACL(ctx context.Context, bucket, key, versionID string, acl []byte) error
 }
 
 // Multipart is the multipart upload API.

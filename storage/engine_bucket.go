@@ -100,7 +100,7 @@ func (e *Engine) DeleteBucket(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	_, err = e.kv.Txn(ctx, meta.Txn{Ops: append(ops, meta.Delete(bucketKey(name)))})
+	_, err = e.kv.Txn(ctx, meta.Txn{Ops: append(ops, meta.Delete(bucketKey(name)), bumpConfigGen())})
 	return err
 }
 

@@ -48,6 +48,12 @@ type BucketConfigs interface {
 	GetBucketConfig(ctx context.Context, bucket string, kind ConfigKind) ([]byte, error)
 	// DeleteBucketConfig removes the document; removing none is no error.
 	DeleteBucketConfig(ctx context.Context, bucket string, kind ConfigKind) error
+	// GetBucketConfigs returns the bucket and several documents at once
+	// (see Engine.GetBucketConfigs).
+	GetBucketConfigs(ctx context.Context, bucket string, kinds ...ConfigKind) (BucketInfo, []ConfigDoc, error)
+	// BucketConfigGeneration changes whenever any settings document does
+	// (see Engine.BucketConfigGeneration).
+	BucketConfigGeneration(ctx context.Context) (uint64, error)
 }
 
 func validKind(k ConfigKind) bool {
@@ -89,7 +95,7 @@ func (e *Engine) writeBucketConfig(ctx context.Context, bucket string, op meta.O
 		}
 		err = e.txn(ctx, meta.Txn{
 			Compares: []meta.Compare{{Key: bucketKey(bucket), Revision: rev}},
-			Ops:      []meta.Op{op},
+			Ops:      []meta.Op{op, bumpConfigGen()},
 		})
 		if !errors.Is(err, errRetry) {
 			return err

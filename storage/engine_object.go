@@ -449,6 +449,7 @@ func (e *Engine) CopyObject(ctx context.Context, src CopySource, dstBucket, dstK
 	if opts.ReplaceTags {
 		nv.tags = opts.Tags
 	}
+	nv.meta.ACL = opts.ACL // a copy never keeps the source's ACL
 	rc, err := e.openVersion(ctx, src.Bucket, src.Key, v, nil, ok)
 	if err != nil {
 		return ObjectInfo{}, err

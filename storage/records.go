@@ -22,6 +22,10 @@ const (
 	keyPart    = "p/" // p/<upload id>/<part number, 5 digits> → dataRecord
 	keyData    = "d/" // d/<data key id> → partsRecord of one version
 	keyConfig  = "c/" // c/<bucket>\0<kind> → a bucket settings document
+	// keyConfigGen's revision changes with every settings document
+	// written or deleted (and every bucket deleted): caches of documents
+	// are valid while it stays.
+	keyConfigGen = "cgen"
 )
 
 func bucketKey(b string) string  { return meta.PrefixStorage + keyBucket + b }

@@ -73,6 +73,10 @@ type Metadata struct {
 	CacheControl       string            `json:"cc,omitempty"`
 	Expires            string            `json:"ex,omitempty"`
 	User               map[string]string `json:"um,omitempty"` // lower-case names without x-amz-meta-
+	// ACL is the object's access control list in the protocol layer's
+	// encoding (nil: the owner's full control). Unlike the other fields a
+	// copy never keeps it: CopyObject stores CopyOptions.ACL.
+	ACL []byte `json:"acl,omitempty"`
 }
 
 // PutOptions carries what a PUT (or CreateMultipartUpload) stores.
@@ -192,6 +196,8 @@ type CopySource struct {
 type CopyOptions struct {
 	ReplaceMeta bool
 	Meta        Metadata
+	// ACL is the new object's ACL (Metadata.ACL), whatever the source had.
+	ACL []byte
 	// ChecksumAlgorithm requests a checksum on the new object.
 	ChecksumAlgorithm ChecksumAlgorithm
 	IfNoneMatchStar   bool

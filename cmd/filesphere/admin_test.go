@@ -31,7 +31,7 @@ func runAdmin(t *testing.T, args ...string) (string, error) {
 // clearCredentialEnv keeps the developer's environment out of a test.
 func clearCredentialEnv(t *testing.T) {
 	for _, k := range []string{"FILESPHERE_ROOT_USER", "FILESPHERE_ROOT_PASSWORD", "FILESPHERE_ACCESS_KEY",
-		"FILESPHERE_SECRET_KEY", "FILESPHERE_DATA", "FILESPHERE_ENDPOINT"} {
+		"FILESPHERE_SECRET_KEY", "FILESPHERE_DATA", "FILESPHERE_ENDPOINT", "FILESPHERE_CA_CERT", "FILESPHERE_INSECURE"} {
 		t.Setenv(k, "")
 		os.Unsetenv(k)
 	}

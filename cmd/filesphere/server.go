@@ -15,8 +15,8 @@ import (
 
 	"github.com/filesphere/filesphere/cluster"
 	"github.com/filesphere/filesphere/internal/connguard"
+	"github.com/filesphere/filesphere/kms"
 	"github.com/filesphere/filesphere/s3api"
-	"github.com/filesphere/filesphere/s3api/sigv4"
 	"github.com/filesphere/filesphere/storage"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -54,9 +54,8 @@ type serverFlags struct {
 	bodyReadTimeout   time.Duration
 	minBodyRate       int64
 	uploadMemory      int64
-	// kmsKeyFile holds the KMS master key (else $FILESPHERE_KMS_MASTER_KEY,
-	// else one generated in the data folder).
-	kmsKeyFile string
+	tls               tlsFlags
+	kmsKeyFile        string
 }
 
 func newServerCmd() *cobra.Command {
@@ -73,8 +72,20 @@ Root credentials come from FILESPHERE_ROOT_USER and FILESPHERE_ROOT_PASSWORD. Wh
 first start generates random ones, stores them in <data>/root-credentials.json (mode 0600) and
 prints them once; later starts reuse them and print only the access key.
 
-Prometheus metrics are served to signed requests at /.filesphere/admin/v1/metrics; with
---metrics-public also to unsigned GET /metrics.`,
+Users, groups, roles, access keys and policies are managed with the IAM API on the same
+endpoint (aws iam --endpoint-url ..., or filesphere admin user|group|policy|key). Their secrets
+are sealed with the KMS master key: --kms-master-key-file, else $FILESPHERE_KMS_MASTER_KEY, else
+<data>/kms-master.key, generated on a standalone node's first start. Every node of a cluster needs
+the same master key: copy the key file to a joining node's data folder, or give every node the
+flag or the variable.
+
+Prometheus metrics are served to signed requests allowed admin:Prometheus at
+/.filesphere/admin/v1/metrics; with --metrics-public also to unsigned GET /metrics.
+
+HTTPS: --tls-cert/--tls-key (reloaded on SIGHUP and when the files change), or --tls-auto
+for a self-signed certificate in <data>/tls/ that clients trust as their CA bundle. The
+node-to-node port always runs mutual TLS with certificates of the cluster's own CA.`,
+
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := bindEnv(cmd.Flags()); err != nil {
 				return err
@@ -108,7 +119,8 @@ Prometheus metrics are served to signed requests at /.filesphere/admin/v1/metric
 	fs.DurationVar(&f.bodyReadTimeout, "body-read-timeout", api.BodyReadTimeout, "how long a request body may pause before the request fails with RequestTimeout")
 	fs.Int64Var(&f.minBodyRate, "min-body-rate", api.MinBodyRate, "slowest average rate (bytes/s) a request body may arrive at")
 	fs.Int64Var(&f.uploadMemory, "upload-memory", api.UploadMemory, "bytes of memory the request bodies being read may hold; past it requests get SlowDown")
-	fs.StringVar(&f.kmsKeyFile, "kms-master-key-file", "", "file holding the KMS master key (64 hex digits); default $FILESPHERE_KMS_MASTER_KEY, else <data>/kms-master.key, generated on first start")
+	addTLSFlags(fs, &f.tls)
+	fs.StringVar(&f.kmsKeyFile, "kms-master-key-file", "", "file holding the KMS master key (64 hex digits) that seals secrets and encrypted objects; every node of a cluster needs the same (default: $"+kms.MasterKeyEnv+", else <data>/"+kms.MasterKeyFileName+")")
 	return cmd
 }
 
@@ -193,6 +205,14 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	if err != nil {
 		return err
 	}
+	s3tls, err := setupS3TLS(f, log)
+	if err != nil {
+		return err
+	}
+	mkey, err := masterKey(f.kmsKeyFile, f.dataDir, f.join != "", log)
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -218,7 +238,8 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 		return err
 	}
 	defer node.Close()
-	keys, err := openKMS(ctx, f.kmsKeyFile, f.dataDir, node.KV(), log)
+	keys, err := openKMS(ctx, node.KV(), mkey, log)
+	clear(mkey)
 	if err != nil {
 		return err
 	}
@@ -238,27 +259,20 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	node.SetRepairReport(func() any { return engine.HealStatus() })
 	repairOnEvents(node, engine)
 
-	vcfg := sigv4.DefaultConfig()
-	vcfg.Region = f.region
-	vcfg.Lookup = func(ak string) (string, error) {
-		if ak == creds.AccessKey {
-			return creds.SecretKey, nil
-		}
-		return "", sigv4.ErrInvalidAccessKeyID
-	}
-	verifier, err := sigv4.New(vcfg)
+	ids, err := openAccess(ctx, node.KV(), keys, creds, log)
 	if err != nil {
 		return err
 	}
+	defer ids.Close()
 	scfg := s3api.DefaultConfig()
 	scfg.Domain, scfg.Region, scfg.Log, scfg.Registry = f.domain, f.region, log, reg
-	scfg.AccessLog = f.accessLog
+	scfg.AccessLog, scfg.TrustForwardedProto = f.accessLog, f.tls.trustForwarded
 	scfg.Metrics, scfg.MetricsPublic = promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), f.metricsPublic
 	scfg.Admin, scfg.KMS = adminService{engine: engine, node: node}, keys
 	scfg.Ready = node.Ready
 	scfg.BodyReadTimeout, scfg.MinBodyRate, scfg.UploadMemory = f.bodyReadTimeout, f.minBodyRate, f.uploadMemory
 	scfg.Answered = guard.Answered
-	api, err := s3api.New(scfg, engine, verifier, s3api.AuthenticatedOnly{})
+	api, err := s3api.New(scfg, engine, ids)
 	if err != nil {
 		return err
 	}
@@ -267,15 +281,16 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	// legitimate; s3api bounds body reads by a minimum rate instead.
 	srv := &http.Server{Handler: api, MaxHeaderBytes: 1 << 20, ReadHeaderTimeout: f.readHeaderTimeout,
 		IdleTimeout: f.idleTimeout, ConnState: guard.ConnState, ConnContext: guard.ConnContext}
-	printBanner(ln.Addr(), f, k, m, paths, creds, generated)
+	printBanner(ln.Addr(), f, k, m, paths, creds, generated, s3tls)
 	log.WithFields(logrus.Fields{"address": ln.Addr().String(), "node": nodeID, "drives": len(paths), "ec": fmt.Sprintf("%d+%d", k, m),
 		"max_connections": guard.Max()}).Info("serving S3")
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	engine.RunBackground(ctx)
+	reloadOnSignals(ctx, s3tls, node, log)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(guard.Listener(ln)) }()
+	go func() { errc <- s3tls.serve(srv, guard.Listener(ln)) }()
 	select {
 	case err := <-errc:
 		return err
@@ -306,13 +321,15 @@ func newConnGuard(maxConns int, reg prometheus.Registerer) (*connguard.Guard, er
 	return connguard.New(cfg)
 }
 
-func printBanner(addr net.Addr, f serverFlags, k, m int, paths []string, c rootCredentials, generated bool) {
+func printBanner(addr net.Addr, f serverFlags, k, m int, paths []string, c rootCredentials, generated bool, t *s3TLS) {
 	host := "127.0.0.1"
 	if h, _, err := net.SplitHostPort(f.address); err == nil && h != "" && h != "0.0.0.0" && h != "::" {
 		host = h
 	}
 	_, port, _ := net.SplitHostPort(addr.String())
-	fmt.Printf("FileSphere S3 endpoint: http://%s\n", net.JoinHostPort(host, port))
+	endpoint := t.scheme() + "://" + net.JoinHostPort(host, port)
+	fmt.Printf("FileSphere S3 endpoint: %s\n", endpoint)
+	t.printBanner(os.Stdout)
 	fmt.Printf("Drives: %d (erasure %d+%d), data folder: %s\n", len(paths), k, m, f.dataDir)
 	// Clients sign for a region; one without it configured signs us-east-1.
 	fmt.Printf("Region: %s (configure clients with it: export AWS_REGION=%s)\n", f.region, f.region)
@@ -327,5 +344,5 @@ func printBanner(addr net.Addr, f serverFlags, k, m int, paths []string, c rootC
 		fmt.Printf("Root access key %s; its secret key is in %s\n", c.AccessKey, c.source)
 		fmt.Printf("  export AWS_ACCESS_KEY_ID=%s\n", c.AccessKey)
 	}
-	fmt.Printf("  aws --endpoint-url http://%s s3 ls\n", net.JoinHostPort(host, port))
+	fmt.Printf("  %s\n", t.awsHint(endpoint))
 }
