@@ -157,7 +157,7 @@ func (c *testCluster) start(nd *testNode) {
 	if nd.closeS == nil { // stopped with bolt stores: reopen them
 		nd.openBoltStores()
 	}
-	fsm, err := meta.OpenFSM(filepath.Join(nd.dir, "meta.db"))
+	fsm, err := meta.OpenFSM(filepath.Join(nd.dir, "meta.db"), meta.WithLogDurability())
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -178,8 +178,14 @@ func (c *testCluster) start(nd *testNode) {
 	c.reconnect()
 }
 
-// stop shuts a node down (as a crash that loses nothing fsynced).
-func (c *testCluster) stop(nd *testNode) {
+// stop shuts a node down cleanly.
+func (c *testCluster) stop(nd *testNode) { c.halt(nd, false) }
+
+// crash stops a node as kill -9 would: the FSM's database is left unsynced
+// with its unclean marker, so the next start rebuilds it.
+func (c *testCluster) crash(nd *testNode) { c.halt(nd, true) }
+
+func (c *testCluster) halt(nd *testNode, crash bool) {
 	c.t.Helper()
 	c.mu.Lock()
 	if !c.running[nd.id] {
@@ -192,7 +198,11 @@ func (c *testCluster) stop(nd *testNode) {
 		c.t.Errorf("shutdown %s: %v", nd.id, err)
 	}
 	nd.trans.Close()
-	if err := nd.fsm.Close(); err != nil {
+	closeFSM := nd.fsm.Close
+	if crash {
+		closeFSM = nd.fsm.CrashClose
+	}
+	if err := closeFSM(); err != nil {
 		c.t.Errorf("close fsm %s: %v", nd.id, err)
 	}
 	if c.opts.boltStores {
