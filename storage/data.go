@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/filesphere/filesphere/cluster/meta"
 	"github.com/filesphere/filesphere/erasure"
 	"github.com/filesphere/filesphere/storage/drive"
 )
@@ -278,6 +279,11 @@ func (e *Engine) readData(ctx context.Context, d dataRecord, w io.Writer, off, l
 // fetched before returning so that a read that cannot start (read quorum)
 // is reported as an error rather than as a truncated body.
 func (e *Engine) openVersion(ctx context.Context, bucket, key string, v versionRecord, rr *ResolvedRange) (io.ReadCloser, error) {
+	return e.openVersionFrom(ctx, e.kv, bucket, key, v, rr)
+}
+
+// openVersionFrom is openVersion reading the parts record through kv.
+func (e *Engine) openVersionFrom(ctx context.Context, kv meta.KV, bucket, key string, v versionRecord, rr *ResolvedRange) (io.ReadCloser, error) {
 	start, length := int64(0), v.Size
 	if rr != nil {
 		start, length = rr.Start, rr.Length
@@ -285,9 +291,12 @@ func (e *Engine) openVersion(ctx context.Context, bucket, key string, v versionR
 	if length == 0 {
 		return io.NopCloser(eofReader{}), nil
 	}
-	parts, err := e.loadParts(ctx, v)
+	parts, err := loadPartsFrom(ctx, kv, v)
 	if err != nil {
 		return nil, err
+	}
+	if rc, ok, err := e.smallRead(ctx, parts, bucket, key, v.VersionID, start, length); ok {
+		return rc, err
 	}
 	release := e.refs.acquire(parts)
 	ctx, cancel := context.WithCancel(ctx)

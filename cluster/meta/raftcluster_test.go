@@ -29,6 +29,8 @@ type clusterOpts struct {
 	conf func(*raft.Config)
 	// kvOpts are passed to every NewRaftKV.
 	kvOpts []meta.RaftKVOption
+	// wrapLogs wraps each node's log store (when its raft starts).
+	wrapLogs func(raft.LogStore) raft.LogStore
 }
 
 type testNode struct {
@@ -167,7 +169,11 @@ func (c *testCluster) start(nd *testNode) {
 	nd.fsm = fsm
 	nd.rfsm = meta.NewRaftFSM(fsm)
 	_, nd.trans = raft.NewInmemTransport(nd.addr)
-	nd.raft, err = raft.NewRaft(c.raftConfig(nd.id), nd.rfsm, nd.logs, nd.stable, nd.snaps, nd.trans)
+	logs := nd.logs
+	if c.opts.wrapLogs != nil {
+		logs = c.opts.wrapLogs(logs)
+	}
+	nd.raft, err = raft.NewRaft(c.raftConfig(nd.id), nd.rfsm, logs, nd.stable, nd.snaps, nd.trans)
 	if err != nil {
 		c.t.Fatal(err)
 	}

@@ -116,10 +116,21 @@ func WithStaleReads() RaftKVOption {
 //
 // Reads are linearizable by default: a Get or List sees every Txn that was
 // acknowledged (on any node) before it started. The leader confirms it is
-// still leader (raft.VerifyLeader) and reads locally; a follower asks the
-// leader for a read index (the leader's applied index, confirmed the same
-// way), waits until its own FSM has applied that far and reads locally.
-// WithStaleReads (or Stale) reads locally without that round trip.
+// still leader and reads locally; a follower asks the leader for a read index
+// (the leader's applied index, confirmed the same way), waits until its own
+// FSM has applied that far and reads locally. WithStaleReads (or Stale) reads
+// locally without that round trip; Linearize does the round trip once for
+// any number of Stale reads after it.
+//
+// How the leader confirms it leads (ReadIndex) without queueing each read
+// behind the log writes of raft's leader loop: when the latest configuration
+// has at most two voters and this node is one of them, no other node can win
+// an election without this node's vote, and raft steps a node down before it
+// grants a vote in a later term, so "State() == Leader" alone proves it —
+// no round trip, no clock assumption. With more voters, concurrent reads
+// share rounds of raft.VerifyLeader (a read joins the next round to start,
+// never one already under way, whose heartbeats may predate it), so n
+// concurrent reads cost about one round, not n.
 //
 // RaftKV owns neither the raft.Raft nor the FSM: shut raft down first, then
 // close the FSM.
@@ -133,6 +144,9 @@ type RaftKV struct {
 	// barrier applied: from then on its FSM holds every entry committed in
 	// earlier terms, so its applied index is a valid read index.
 	barrierTerm atomic.Uint64
+
+	// verify shares leadership confirmations among concurrent reads.
+	verify verifyRounds
 }
 
 var _ KV = (*RaftKV)(nil)
@@ -281,10 +295,45 @@ func (kv *RaftKV) ReadIndex(ctx context.Context) (uint64, error) {
 		kv.barrierTerm.Store(term)
 	}
 	idx := kv.fsm.AppliedIndex()
-	if err := waitFuture(ctx, kv.r.VerifyLeader()); err != nil {
+	if kv.soleElector() {
+		return idx, nil
+	}
+	if err := kv.verify.join(ctx, func() error { return kv.r.VerifyLeader().Error() }); err != nil {
 		return 0, translateReadError(err)
 	}
 	return idx, nil
+}
+
+// soleElector reports whether this node leads and no leader can be elected
+// without its vote: it is a voter of the latest configuration (the newest
+// appended, committed or not), which has at most two voters. Checked after
+// the read started, it proves no other leader acknowledged anything before.
+func (kv *RaftKV) soleElector() bool {
+	if kv.r.State() != raft.Leader {
+		return false
+	}
+	_, self := kv.r.LeaderWithID() // a leader knows itself as leader
+	f := kv.r.GetConfiguration()   // answered at once from raft's copy
+	if f.Error() != nil {
+		return false
+	}
+	voters, voter := 0, false
+	for _, s := range f.Configuration().Servers {
+		if s.Suffrage == raft.Voter {
+			voters++
+			voter = voter || s.ID == self
+		}
+	}
+	return voter && voters <= 2 && kv.r.State() == raft.Leader
+}
+
+// Linearize returns once the local replica has applied every Txn
+// acknowledged (on any node) before the call: after it, reads through Stale
+// see at least that state (and never go back), so one Linearize followed by
+// several Stale reads is as linearizable as each read on its own, at the
+// cost of one read-index round instead of one per read.
+func (kv *RaftKV) Linearize(ctx context.Context) error {
+	return kv.syncRead(ctx)
 }
 
 // syncRead makes the local FSM current enough for a linearizable read.

@@ -62,3 +62,53 @@ func (f *FSM) WaitApplied(ctx context.Context, index uint64) error {
 		}
 	}
 }
+
+// verifyRounds lets concurrent reads share leadership confirmations: a read
+// joins the next round to start (never one already under way: its
+// heartbeats may predate the read), and one round runs at a time, so any
+// number of reads arriving during a round cost one more round between them.
+type verifyRounds struct {
+	mu      sync.Mutex
+	running bool
+	next    *verifyRound // the round new readers join; nil until one does
+}
+
+type verifyRound struct {
+	done chan struct{}
+	err  error
+}
+
+// join waits for the next round of verify (started here if none is
+// running) or for ctx.
+func (v *verifyRounds) join(ctx context.Context, verify func() error) error {
+	v.mu.Lock()
+	if v.next == nil {
+		v.next = &verifyRound{done: make(chan struct{})}
+	}
+	r := v.next
+	if !v.running {
+		v.running, v.next = true, nil
+		go v.run(r, verify)
+	}
+	v.mu.Unlock()
+	select {
+	case <-r.done:
+		return r.err
+	case <-ctx.Done():
+		return &waitAbandoned{ctx.Err()}
+	}
+}
+
+// run runs r, then every round readers joined meanwhile, one at a time.
+func (v *verifyRounds) run(r *verifyRound, verify func() error) {
+	for r != nil {
+		r.err = verify()
+		close(r.done)
+		v.mu.Lock()
+		r, v.next = v.next, nil
+		if r == nil {
+			v.running = false
+		}
+		v.mu.Unlock()
+	}
+}
