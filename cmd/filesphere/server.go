@@ -45,7 +45,9 @@ type serverFlags struct {
 	// repairEvery and repairBandwidth tune the background repairer.
 	repairEvery     time.Duration
 	repairBandwidth int64
-	metricsPublic   bool
+	// objectCache bounds the engine's cache of small decoded objects.
+	objectCache   int64
+	metricsPublic bool
 	// Slow-client defences: connection bound, header/idle timeouts, body
 	// minimum rate, upload memory.
 	maxConns          int
@@ -97,6 +99,7 @@ Prometheus metrics are served to signed requests at /.filesphere/admin/v1/metric
 	fs.DurationVar(&f.lostAfter, "lost-after", 5*time.Minute, "how long a node may be unreachable before it is declared lost and its data rebuilt elsewhere")
 	fs.DurationVar(&f.repairEvery, "repair-interval", time.Minute, "time between background repair and rebalance passes")
 	fs.Int64Var(&f.repairBandwidth, "repair-bandwidth", 0, "bytes per second background repair and rebalancing may write (0 = unlimited)")
+	fs.Int64Var(&f.objectCache, "object-cache", storage.DefaultEngineConfig().CacheBytes, "bytes of memory for decoded small objects (up to 1 MiB) served to GETs (0 = no cache)")
 	fs.BoolVar(&f.metricsPublic, "metrics-public", false, "serve Prometheus metrics to unsigned GET /metrics (for a scraper that cannot sign)")
 	api := s3api.DefaultConfig()
 	fs.IntVar(&f.maxConns, "max-connections", 0, "most client connections held at once; idle or header-stalled ones are evicted to admit new ones (0 = from the open-file limit)")
@@ -218,6 +221,7 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	ecfg := storage.DefaultEngineConfig()
 	ecfg.DataShards, ecfg.ParityShards, ecfg.Log, ecfg.Registry = k, m, log, reg
 	ecfg.IsLeader, ecfg.RepairInterval, ecfg.RepairBandwidth = node.IsLeader, f.repairEvery, f.repairBandwidth
+	ecfg.CacheBytes = f.objectCache
 	var engine *storage.Engine
 	// The leader finishes drains after the repair pass that emptied a node.
 	ecfg.PassDone = func(ctx context.Context, _ storage.HealReport) { node.FinishDrains(ctx, engine.ReferencedShards) }
