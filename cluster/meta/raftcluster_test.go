@@ -417,6 +417,15 @@ func (f forwarder) target(id raft.ServerID) (*meta.RaftKV, error) {
 	return nil, fmt.Errorf("%w: %s -> %s", meta.ErrLeaderUnreachable, f.from, id)
 }
 
+// PeerTerm makes forwarder a meta.TermForwarder.
+func (f forwarder) PeerTerm(_ context.Context, _ raft.ServerAddress, id raft.ServerID) (uint64, error) {
+	kv, err := f.target(id)
+	if err != nil {
+		return 0, err
+	}
+	return kv.Term(), nil
+}
+
 func (f forwarder) ForwardTxn(ctx context.Context, _ raft.ServerAddress, id raft.ServerID, cmd []byte) (uint64, error) {
 	kv, err := f.target(id)
 	if err != nil {
