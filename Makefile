@@ -33,9 +33,15 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzChunkedReader$$' -fuzztime $(FUZZTIME) ./s3api/sigv4/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeTxn$$' -fuzztime $(FUZZTIME) ./cluster/meta/
 	$(GO) test -run '^$$' -fuzz '^FuzzXMLBodies$$' -fuzztime $(FUZZTIME) ./s3api/
+	$(GO) test -run '^$$' -fuzz '^FuzzSSEHeaders$$' -fuzztime $(FUZZTIME) ./s3api/
+	$(GO) test -run '^$$' -fuzz '^FuzzCORSConfig$$' -fuzztime $(FUZZTIME) ./s3api/
+	$(GO) test -run '^$$' -fuzz '^FuzzPostPolicy$$' -fuzztime $(FUZZTIME) ./s3api/
+	$(GO) test -run '^$$' -fuzz '^FuzzPostForm$$' -fuzztime $(FUZZTIME) ./s3api/
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./iam/policy/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecryptReader$$' -fuzztime $(FUZZTIME) ./storage/sse/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecrypt$$' -fuzztime $(FUZZTIME) ./kms/
 
+# Short Go benchmarks, then `filesphere bench suite --set quick` against a
+# fresh local server (scripts/bench.sh; BENCHTIME, DURATION, SET tune it).
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./erasure/ ./storage/...
+	GO=$(GO) ./scripts/bench.sh

@@ -43,12 +43,19 @@ type Config struct {
 	// time.
 	Now   func() time.Time
 	After func(time.Duration) <-chan time.Time
+	// CertValidity is how long a node certificate from the cluster CA is
+	// valid; a node renews its own CertRenewBefore its end, checking every
+	// CertCheckInterval (see tls.go).
+	CertValidity      time.Duration
+	CertRenewBefore   time.Duration
+	CertCheckInterval time.Duration
 }
 
 // DefaultConfig returns defaults for the optional fields.
 func DefaultConfig() Config {
 	return Config{RefreshInterval: 500 * time.Millisecond, JoinTimeout: 2 * time.Minute, LostAfter: 5 * time.Minute,
-		Now: time.Now, After: time.After}
+		Now: time.Now, After: time.After,
+		CertValidity: 90 * 24 * time.Hour, CertRenewBefore: 30 * 24 * time.Hour, CertCheckInterval: time.Hour}
 }
 
 // Validate checks a Config.
@@ -68,6 +75,8 @@ func (c Config) Validate() error {
 		return errors.New("cluster: intervals must be positive")
 	case c.Now == nil || c.After == nil:
 		return errors.New("cluster: clock (Now, After) required")
+	case c.CertValidity <= 0 || c.CertRenewBefore <= 0 || c.CertRenewBefore >= c.CertValidity || c.CertCheckInterval <= 0:
+		return errors.New("cluster: certificate validity, renewal and check interval must be positive, renewal shorter than validity")
 	}
 	return nil
 }

@@ -27,7 +27,7 @@ func (n *Node) Drive(id string) (drive.ShardStore, error) {
 	// once instead of waiting on it call after call.
 	icfg := drive.DefaultInstrumentedConfig()
 	icfg.Timeout, icfg.Cooldown, icfg.Registerer, icfg.Logger = 10*time.Second, 3*time.Second, n.cfg.Registry, n.log
-	d, err := drive.NewInstrumented(n.client.Drive("http://"+rec.ClusterAddr, id), icfg)
+	d, err := drive.NewInstrumented(n.client.Drive(n.client.URL(rec.ClusterAddr), id), icfg)
 	if err != nil {
 		return nil, err
 	}

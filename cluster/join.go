@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/filesphere/filesphere/cluster/pki"
 	"github.com/filesphere/filesphere/cluster/rpc"
 	"github.com/hashicorp/raft"
 )
@@ -61,13 +62,17 @@ func (n *Node) joinVia(ctx context.Context, addr string) error {
 		req.Drives = append(req.Drives, rpc.DriveSpec{ID: d.ID, Weight: d.Weight})
 	}
 	for {
-		_, err := n.client.Join(ctx, "http://"+addr, req)
+		_, err := n.client.Join(ctx, n.client.URL(addr), req)
 		if err == nil {
 			n.log.WithField("via", addr).Info("joined cluster")
 			return nil
 		}
 		if errors.Is(err, rpc.ErrUnauthorized) {
 			return fmt.Errorf("cluster: %s refused this node: wrong cluster secret: %w", addr, err)
+		}
+		if tlsRefused(err) {
+			return fmt.Errorf("cluster: %s and this node do not share a cluster CA (certificate in %s): %w: %v",
+				addr, n.tlsDir(), pki.ErrForeignCertificate, err)
 		}
 		n.log.WithError(err).WithField("via", addr).Warn("join failed; retrying")
 		select {

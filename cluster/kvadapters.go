@@ -13,11 +13,11 @@ import (
 type forwarder struct{ c *rpc.Client }
 
 func (f forwarder) ForwardTxn(ctx context.Context, addr raft.ServerAddress, _ raft.ServerID, cmd []byte) (uint64, error) {
-	return f.c.ForwardTxn(ctx, "http://"+string(addr), cmd)
+	return f.c.ForwardTxn(ctx, f.c.URL(string(addr)), cmd)
 }
 
 func (f forwarder) ReadIndex(ctx context.Context, addr raft.ServerAddress, _ raft.ServerID) (uint64, error) {
-	return f.c.ReadIndex(ctx, "http://"+string(addr))
+	return f.c.ReadIndex(ctx, f.c.URL(string(addr)))
 }
 
 // PeerTerm makes forwarder a meta.TermForwarder.

@@ -1,9 +1,11 @@
 package cluster
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -11,26 +13,33 @@ import (
 	"sync"
 	"time"
 
+	"github.com/filesphere/filesphere/cluster/pki"
 	"github.com/hashicorp/raft"
 )
 
-// One cluster address carries both Raft and the HTTP/2 node-to-node API.
-// A Raft connection starts with raftMagic, then proves knowledge of the
-// cluster secret by answering the acceptor's random challenge; anything
-// else is HTTP and is authenticated per request by cluster/rpc.
+// One cluster address carries both Raft and the HTTP/2 node-to-node API,
+// under mutual TLS: every connection is TLS 1.3 with the node's
+// certificate from the cluster CA, and ALPN tells the two apart. A Raft
+// connection must present a client certificate of the cluster CA and then
+// also proves knowledge of the cluster secret by answering the acceptor's
+// random challenge; an HTTP/2 connection is authenticated per request by
+// cluster/rpc (the certificate too, except for a joining node asking for
+// its certificate).
 const (
-	raftMagic     = 0xF5
+	alpnRaft      = "filesphere-raft/1"
+	alpnRPC       = "h2"
 	challengeSize = 32
 	handshakeWait = 10 * time.Second
 )
 
 var errBadHandshake = errors.New("cluster: raft peer failed the secret handshake")
 
-// muxListener splits one listener into the Raft stream layer and an HTTP
-// listener.
+// muxListener splits one TLS listener into the Raft stream layer and an
+// HTTP listener.
 type muxListener struct {
 	ln     net.Listener
 	secret []byte
+	tls    *tls.Config
 	raftCh chan net.Conn
 	httpCh chan net.Conn
 	done   chan struct{}
@@ -38,9 +47,9 @@ type muxListener struct {
 	onBad  func(error)
 }
 
-func newMux(ln net.Listener, secret []byte, onBad func(error)) *muxListener {
-	m := &muxListener{ln: ln, secret: secret, raftCh: make(chan net.Conn), httpCh: make(chan net.Conn),
-		done: make(chan struct{}), onBad: onBad}
+func newMux(ln net.Listener, secret []byte, id *pki.Identity, onBad func(error)) *muxListener {
+	m := &muxListener{ln: ln, secret: secret, tls: id.ServerConfig(alpnRPC, alpnRaft),
+		raftCh: make(chan net.Conn), httpCh: make(chan net.Conn), done: make(chan struct{}), onBad: onBad}
 	go m.serve()
 	return m
 }
@@ -56,25 +65,37 @@ func (m *muxListener) serve() {
 	}
 }
 
-// route reads the first byte to tell Raft from HTTP.
+// route completes the TLS handshake and routes by the negotiated protocol.
 func (m *muxListener) route(c net.Conn) {
-	_ = c.SetReadDeadline(time.Now().Add(handshakeWait))
-	var first [1]byte
-	if _, err := io.ReadFull(c, first[:]); err != nil {
+	tc := tls.Server(c, m.tls)
+	ctx, cancel := context.WithTimeout(context.Background(), handshakeWait)
+	err := tc.HandshakeContext(ctx)
+	cancel()
+	if err != nil {
+		m.onBad(fmt.Errorf("TLS handshake from %s: %w", c.RemoteAddr(), err))
 		c.Close()
 		return
 	}
-	_ = c.SetReadDeadline(time.Time{})
-	if first[0] == raftMagic {
-		if err := m.acceptRaft(c); err != nil {
-			m.onBad(fmt.Errorf("%w from %s: %v", errBadHandshake, c.RemoteAddr(), err))
-			c.Close()
+	st := tc.ConnectionState()
+	switch st.NegotiatedProtocol {
+	case alpnRaft:
+		if _, ok := pki.PeerNode(&st); !ok {
+			m.onBad(fmt.Errorf("%w from %s: no client certificate", errBadHandshake, c.RemoteAddr()))
+			tc.Close()
 			return
 		}
-		m.deliver(m.raftCh, c)
-		return
+		if err := m.acceptRaft(tc); err != nil {
+			m.onBad(fmt.Errorf("%w from %s: %v", errBadHandshake, c.RemoteAddr(), err))
+			tc.Close()
+			return
+		}
+		m.deliver(m.raftCh, tc)
+	case alpnRPC:
+		m.deliver(m.httpCh, tc)
+	default:
+		m.onBad(fmt.Errorf("connection from %s without a known protocol (ALPN %q)", c.RemoteAddr(), st.NegotiatedProtocol))
+		tc.Close()
 	}
-	m.deliver(m.httpCh, &prefixConn{Conn: c, prefix: first[:]})
 }
 
 func (m *muxListener) deliver(ch chan net.Conn, c net.Conn) {
@@ -115,19 +136,19 @@ func macOf(secret, nonce []byte) []byte {
 	return h.Sum(nil)
 }
 
-// dialRaft opens an authenticated Raft connection.
-func dialRaft(addr string, timeout time.Duration, secret []byte) (net.Conn, error) {
-	c, err := net.DialTimeout("tcp", addr, timeout)
+// dialRaft opens an authenticated Raft connection: mutual TLS, then the
+// secret challenge.
+func dialRaft(addr string, timeout time.Duration, secret []byte, cfg *tls.Config) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	c, err := (&tls.Dialer{NetDialer: &net.Dialer{}, Config: cfg}).DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
 	_ = c.SetDeadline(time.Now().Add(handshakeWait))
 	nonce := make([]byte, challengeSize)
 	ok := make([]byte, 1)
-	_, err = c.Write([]byte{raftMagic})
-	if err == nil {
-		_, err = io.ReadFull(c, nonce)
-	}
+	_, err = io.ReadFull(c, nonce)
 	if err == nil {
 		_, err = c.Write(macOf(secret, nonce))
 	}
@@ -173,6 +194,7 @@ func (l httpListener) Addr() net.Addr { return l.m.Addr() }
 type streamLayer struct {
 	m         *muxListener
 	advertise net.Addr
+	dialTLS   *tls.Config
 }
 
 func (s streamLayer) Accept() (net.Conn, error) {
@@ -186,20 +208,5 @@ func (s streamLayer) Accept() (net.Conn, error) {
 func (s streamLayer) Close() error   { return s.m.Close() }
 func (s streamLayer) Addr() net.Addr { return s.advertise }
 func (s streamLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
-	return dialRaft(string(addr), timeout, s.m.secret)
-}
-
-// prefixConn replays the byte the mux consumed.
-type prefixConn struct {
-	net.Conn
-	prefix []byte
-}
-
-func (c *prefixConn) Read(p []byte) (int, error) {
-	if len(c.prefix) > 0 {
-		n := copy(p, c.prefix)
-		c.prefix = c.prefix[n:]
-		return n, nil
-	}
-	return c.Conn.Read(p)
+	return dialRaft(string(addr), timeout, s.m.secret, s.dialTLS)
 }

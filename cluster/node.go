@@ -1,5 +1,5 @@
 // Package cluster runs a FileSphere node's membership: Raft (over
-// raft-boltdb, file snapshots and an authenticated TCP transport), bootstrap,
+// raft-boltdb, file snapshots and a mutual-TLS transport), bootstrap,
 // join and leave, the replicated membership of nodes and drives, ring
 // versions, and resolving a drive id to a local or remote store. It knows
 // nothing of buckets or objects.
@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/filesphere/filesphere/cluster/meta"
+	"github.com/filesphere/filesphere/cluster/pki"
 	"github.com/filesphere/filesphere/cluster/rpc"
 	"github.com/filesphere/filesphere/storage/drive"
 	"github.com/hashicorp/raft"
@@ -46,6 +47,12 @@ type Node struct {
 
 	// repairReport gives the repair state this node reports as leader.
 	repairReport atomic.Pointer[func() any]
+
+	// identity is the node's TLS certificate (swapped in place on renewal,
+	// under idMu); ca is the opened cluster CA once needed (tls.go).
+	identity *pki.Identity
+	idMu     sync.Mutex
+	ca       atomic.Pointer[pki.CA]
 }
 
 // Start opens the node's state, starts Raft and the node-to-node API, and
@@ -60,7 +67,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		cfg.Log = logrus.NewEntry(l)
 	}
 	n := &Node{cfg: cfg, log: cfg.Log.WithField("component", "cluster"), stop: make(chan struct{})}
-	if err := n.open(); err != nil {
+	if err := n.open(ctx); err != nil {
 		n.Close()
 		return nil, err
 	}
@@ -68,18 +75,27 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 		n.Close()
 		return nil, err
 	}
-	n.wg.Add(1)
+	if err := n.publishCA(ctx); err != nil {
+		n.log.WithError(err).Warn("committing the cluster CA; will retry")
+	}
+	n.wg.Add(2)
 	go n.loop()
+	go n.certLoop()
 	return n, nil
 }
 
-func (n *Node) open() error {
+func (n *Node) open(ctx context.Context) error {
 	ln, err := net.Listen("tcp", n.cfg.ClusterAddr)
 	if err != nil {
 		return err
 	}
+	// Until the mux owns it (and Close closes it), a failure closes it here.
+	defer func() {
+		if n.mux == nil {
+			ln.Close()
+		}
+	}()
 	n.advertise = advertiseAddr(n.cfg.AdvertiseAddr, ln.Addr())
-	n.mux = newMux(ln, n.cfg.Secret, func(err error) { n.log.WithError(err).Warn("refused peer") })
 	if err := os.MkdirAll(filepath.Join(n.cfg.DataDir, "raft"), 0o700); err != nil {
 		return err
 	}
@@ -104,15 +120,20 @@ func (n *Node) open() error {
 	if _, err := meta.RecoverFSM(n.fsm, snaps); err != nil {
 		return err
 	}
+	if err := n.prepareIdentity(ctx); err != nil {
+		return err
+	}
+	n.mux = newMux(ln, n.cfg.Secret, n.identity, func(err error) { n.log.WithError(err).Warn("refused peer") })
 	addr, _ := net.ResolveTCPAddr("tcp", n.advertise)
-	transport := raft.NewNetworkTransport(streamLayer{m: n.mux, advertise: addr}, 3, 10*time.Second, n.log.WriterLevel(logrus.DebugLevel))
+	sl := streamLayer{m: n.mux, advertise: addr, dialTLS: n.identity.ClientConfig(alpnRaft)}
+	transport := raft.NewNetworkTransport(sl, 3, 10*time.Second, n.log.WriterLevel(logrus.DebugLevel))
 	rcfg := meta.DefaultRaftConfig(raft.ServerID(n.cfg.NodeID))
 	rcfg.LogOutput = n.log.WriterLevel(logrus.DebugLevel)
 	if n.raft, err = raft.NewRaft(rcfg, meta.NewRaftFSM(n.fsm), logs, stable, snaps, transport); err != nil {
 		return err
 	}
 	ccfg := rpc.DefaultClientConfig()
-	ccfg.Secret, ccfg.NodeID = n.cfg.Secret, n.cfg.NodeID
+	ccfg.Secret, ccfg.NodeID, ccfg.TLS = n.cfg.Secret, n.cfg.NodeID, n.identity.ClientConfig(alpnRPC)
 	if n.client, err = rpc.NewClient(ccfg); err != nil {
 		return err
 	}
@@ -120,7 +141,8 @@ func (n *Node) open() error {
 	srvCfg := rpc.DefaultServerConfig()
 	srvCfg.Secret, srvCfg.NodeID, srvCfg.Log = n.cfg.Secret, n.cfg.NodeID, n.log
 	srvCfg.Drives = func(id string) (drive.ShardStore, bool) { d, ok := n.cfg.Drives[id]; return d, ok }
-	srvCfg.Meta, srvCfg.Cluster, srvCfg.Repair = n.kv, n, n
+	srvCfg.Meta, srvCfg.Cluster, srvCfg.Repair, srvCfg.Certs = n.kv, n, n, n
+	srvCfg.RequirePeerCert = true
 	rs, err := rpc.NewServer(srvCfg)
 	if err != nil {
 		return err

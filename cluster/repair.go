@@ -56,12 +56,12 @@ func (n *Node) LeaderRepairStatus(ctx context.Context) (RepairStatus, error) {
 	if addr == "" {
 		return RepairStatus{}, fmt.Errorf("%w: the repair state lives on the leader", meta.ErrNoLeader)
 	}
-	raw, err := n.client.RepairStatus(ctx, "http://"+string(addr))
+	raw, err := n.client.RepairStatus(ctx, n.client.URL(string(addr)))
 	var nl *rpc.NotLeaderError
 	if errors.As(err, &nl) && nl.LeaderAddr != "" && nl.LeaderAddr != string(addr) {
 		// Leadership moved between our lookup and the call: follow it once.
 		id = raft.ServerID(nl.LeaderID)
-		raw, err = n.client.RepairStatus(ctx, "http://"+nl.LeaderAddr)
+		raw, err = n.client.RepairStatus(ctx, n.client.URL(nl.LeaderAddr))
 	}
 	if err != nil {
 		return RepairStatus{}, fmt.Errorf("%w: asking leader %s for the repair state: %w", meta.ErrLeaderUnreachable, id, err)

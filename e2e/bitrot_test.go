@@ -16,7 +16,7 @@ import (
 )
 
 // On-disk shard layout of the server's default 1 MiB blocks under EC 2+2:
-// every shard file is one frame per block, [SHA-256 (32 bytes)][chunk of
+// every shard file is one frame per block, [hash (32 bytes)][chunk of
 // 512 KiB]. The test uses it only to aim a flipped byte at a given block.
 const (
 	bitrotBlock = 1 << 20

@@ -26,7 +26,7 @@ func (c *countingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter 
 // verified access key only, and the path without the query, which for a
 // presigned URL holds the credential and signature.
 func (s *Server) logAccess(req *request, status int, bytes int64, took time.Duration) {
-	s.log.WithFields(logrus.Fields{
+	f := logrus.Fields{
 		"method":     req.Method,
 		"path":       req.URL.Path,
 		"op":         req.route.Op,
@@ -36,5 +36,9 @@ func (s *Server) logAccess(req *request, status int, bytes int64, took time.Dura
 		"request_id": req.reqID,
 		"access_key": req.id.AccessKey,
 		"remote":     req.RemoteAddr,
-	}).Info("access")
+	}
+	if req.authz.decided {
+		f["authz"] = req.authz.decision.String()
+	}
+	s.log.WithFields(f).Info("access")
 }

@@ -35,6 +35,7 @@ const (
 	OpAdminDrainNode     Operation = "AdminDrainNode"
 	OpAdminDrainStatus   Operation = "AdminDrainStatus"
 	OpAdminMetrics       Operation = "AdminMetrics"
+	OpAdminLifecycle     Operation = "AdminLifecycleStatus"
 	// OpAdminUnknown is a path under AdminPrefix that names no operation.
 	OpAdminUnknown Operation = "AdminUnknown"
 )
@@ -59,6 +60,13 @@ var adminRoutes = []adminRoute{
 	{http.MethodPost, "/node/drain", OpAdminDrainNode, "admin:DrainNode", []string{"node"}},
 	{http.MethodGet, "/node/drain", OpAdminDrainStatus, "admin:ServerInfo", []string{"node"}},
 	{http.MethodGet, "/metrics", OpAdminMetrics, "admin:Prometheus", nil},
+	{http.MethodGet, "/lifecycle/status", OpAdminLifecycle, "admin:LifecycleStatus", nil},
+	{http.MethodPost, "/kms/key/create", OpAdminKMSCreateKey, "admin:KMSCreateKey", []string{"name"}},
+	{http.MethodGet, "/kms/key/list", OpAdminKMSListKeys, "admin:KMSListKeys", nil},
+	{http.MethodGet, "/kms/key/status", OpAdminKMSKeyStatus, "admin:KMSKeyStatus", []string{"name"}},
+	{http.MethodPost, "/kms/key/rotate", OpAdminKMSRotateKey, "admin:KMSRotateKey", []string{"name"}},
+	{http.MethodPost, "/kms/key/disable", OpAdminKMSDisableKey, "admin:KMSDisableKey", []string{"name"}},
+	{http.MethodPost, "/kms/key/enable", OpAdminKMSEnableKey, "admin:KMSEnableKey", []string{"name"}},
 }
 
 // AdminAction returns the IAM-style action ("admin:Heal" …) that
@@ -114,6 +122,9 @@ type Admin interface {
 	DrainNode(ctx context.Context, id string) (AdminDrainStatus, error)
 	// DrainStatus reports a drain and changes nothing.
 	DrainStatus(ctx context.Context, id string) (AdminDrainStatus, error)
+	// LifecycleStatus reports the lifecycle worker's state, which the
+	// leader holds, from whichever node is asked.
+	LifecycleStatus(ctx context.Context) (AdminLifecycleStatus, error)
 }
 
 // Errors an Admin wraps to choose the answer.
@@ -143,6 +154,13 @@ type AdminHealStatus struct {
 	Leader string `json:"leader"`
 	storage.HealStatus
 	Unreachable []AdminUnreachableNode `json:"unreachable"`
+}
+
+// AdminLifecycleStatus is the answer of lifecycle status: the leader's
+// lifecycle worker (passes, steps by action, lag, rescans under way).
+type AdminLifecycleStatus struct {
+	Leader string `json:"leader"`
+	storage.LifecycleStatus
 }
 
 // AdminUnreachableNode is a node unreachable for a while, lost after
@@ -220,6 +238,10 @@ func (s *Server) adminHandlers(ops map[Operation]handlerFunc) {
 		return withNode(req, func(id string) (any, error) { return s.cfg.Admin.DrainStatus(ctx, id) })
 	})
 	ops[OpAdminMetrics] = s.adminMetrics
+	ops[OpAdminLifecycle] = s.admin(func(ctx context.Context, _ *request) (any, error) {
+		return s.cfg.Admin.LifecycleStatus(ctx)
+	})
+	s.kmsAdminHandlers(ops)
 	ops[OpAdminUnknown] = func(context.Context, *request) (*response, error) {
 		return nil, apiErr(ErrNotImplemented, "Unknown admin operation.")
 	}

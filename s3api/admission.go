@@ -42,7 +42,7 @@ func (s *Server) bodyCost(req *request) int64 {
 		return s.backend.WriteMemory(req.bodySize) + req.maxBuffered
 	case OpCopyObject, OpUploadPartCopy:
 		return s.backend.WriteMemory(-1)
-	case OpDeleteObjects, OpCompleteMultipartUpload, OpCreateBucket, OpPutBucketVersioning:
+	case OpDeleteObjects, OpCompleteMultipartUpload, OpCreateBucket, OpPutBucketVersioning, OpPutBucketCors:
 		n := int64(maxXMLBody)
 		if req.bodySize >= 0 {
 			n = min(req.bodySize, n)

@@ -44,8 +44,10 @@ func readXML(req *request, v any) error {
 	return nil
 }
 
-func ownerOf(id Identity) owner {
-	return owner{ID: "filesphere", DisplayName: "filesphere"}
+// owner is the Owner of every bucket and object: the account (by its
+// canonical id, with its account id as the display name).
+func (s *Server) owner() owner {
+	return owner{ID: s.account.CanonicalID, DisplayName: s.account.ID}
 }
 
 func (s *Server) listBuckets(ctx context.Context, req *request) (*response, error) {
@@ -64,7 +66,7 @@ func (s *Server) listBuckets(ctx context.Context, req *request) (*response, erro
 		return nil, apiErr(ErrInvalidArgument, "The continuation token provided is incorrect")
 	}
 	prefix, region := q.Get("prefix"), q.Get("bucket-region")
-	out := listAllMyBucketsResult{NS: s3NS, Owner: ownerOf(req.id), Prefix: prefix}
+	out := listAllMyBucketsResult{NS: s3NS, Owner: s.owner(), Prefix: prefix}
 	slices.SortFunc(bs, func(a, b storage.BucketInfo) int { return strings.Compare(a.Name, b.Name) })
 	for _, b := range bs {
 		if b.Name <= string(after) || !strings.HasPrefix(b.Name, prefix) || region != "" && b.Region != region {
@@ -93,25 +95,33 @@ func (s *Server) createBucket(ctx context.Context, req *request) (*response, err
 			return nil, err
 		}
 	}
-	err := s.backend.CreateBucket(ctx, req.route.Bucket, storage.CreateBucketOptions{Region: region, Owner: req.id.AccessKey,
+	own, acl, err := s.newBucketAccess(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	located := &response{header: http.Header{"Location": {"/" + req.route.Bucket}}}
+	err = s.backend.CreateBucket(ctx, req.route.Bucket, storage.CreateBucketOptions{Region: region, Owner: s.account.CanonicalID,
 		ObjectLock: createBucketLock(req.Header)})
 	if errors.Is(err, storage.ErrBucketExists) && region == "us-east-1" && s.ownsBucket(ctx, req) {
 		// S3 in us-east-1 answers a bucket's owner re-creating it with 200,
-		// for legacy compatibility (BucketAlreadyOwnedByYou elsewhere).
-		err = nil
+		// for legacy compatibility (BucketAlreadyOwnedByYou elsewhere); the
+		// bucket keeps its settings.
+		return located, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &response{header: http.Header{"Location": {"/" + req.route.Bucket}}}, nil
+	if err := s.storeNewBucketAccess(ctx, req.route.Bucket, own, acl); err != nil {
+		return nil, err
+	}
+	return located, nil
 }
 
-// ownsBucket reports whether the requester owns the existing bucket. Every
-// identity of a FileSphere server is its one account (see ownerOf), so a
-// bucket that exists, and is not being deleted, is the requester's.
+// ownsBucket reports whether the requester's account owns the existing
+// bucket (every identity of a FileSphere server is of its one account).
 func (s *Server) ownsBucket(ctx context.Context, req *request) bool {
-	_, err := s.backend.HeadBucket(ctx, req.route.Bucket)
-	return err == nil
+	b, err := s.backend.HeadBucket(ctx, req.route.Bucket)
+	return err == nil && b.Owner == s.account.CanonicalID
 }
 
 // checkLocation accepts the server's region, and also an empty constraint
@@ -141,7 +151,9 @@ func (s *Server) headBucket(ctx context.Context, req *request) (*response, error
 }
 
 func (s *Server) deleteBucket(ctx context.Context, req *request) (*response, error) {
-	if err := s.backend.DeleteBucket(ctx, req.route.Bucket); err != nil {
+	err := s.backend.DeleteBucket(ctx, req.route.Bucket)
+	s.buckets.forget(req.route.Bucket)
+	if err != nil {
 		return nil, err
 	}
 	return &response{status: http.StatusNoContent}, nil
@@ -187,32 +199,6 @@ func (s *Server) putBucketVersioning(ctx context.Context, req *request) (*respon
 		return nil, err
 	}
 	return &response{}, nil
-}
-
-// cannedACL is the only ACL FileSphere has: the owner has full control.
-func cannedACL(id Identity) accessControlPolicy {
-	o := ownerOf(id)
-	acl := accessControlPolicy{NS: s3NS, Owner: o}
-	acl.Grants = append(acl.Grants, struct {
-		Grantee    grantee `xml:"Grantee"`
-		Permission string  `xml:"Permission"`
-	}{grantee{XMLNS: "http://www.w3.org/2001/XMLSchema-instance", Type: "CanonicalUser", ID: o.ID, DisplayName: o.DisplayName}, "FULL_CONTROL"})
-	return acl
-}
-
-func (s *Server) getBucketACL(ctx context.Context, req *request) (*response, error) {
-	if _, err := s.backend.HeadBucket(ctx, req.route.Bucket); err != nil {
-		return nil, err
-	}
-	return &response{xml: cannedACL(req.id)}, nil
-}
-
-func (s *Server) getObjectACL(ctx context.Context, req *request) (*response, error) {
-	_, err := s.backend.HeadObject(ctx, req.route.Bucket, req.route.Key, storage.GetOptions{VersionID: req.URL.Query().Get("versionId")})
-	if err != nil {
-		return nil, err
-	}
-	return &response{xml: cannedACL(req.id)}, nil
 }
 
 // isNotFound reports whether err is a missing object or version.

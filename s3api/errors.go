@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/filesphere/filesphere/iam"
 	"github.com/filesphere/filesphere/s3api/sigv4"
 	"github.com/filesphere/filesphere/storage"
 )
@@ -80,9 +81,50 @@ const (
 	ErrNoSuchTagSet                   ErrorCode = "NoSuchTagSet"
 	ErrObjectLockConfigNotFound       ErrorCode = "ObjectLockConfigurationNotFoundError"
 	ErrNoSuchObjectLockConfig         ErrorCode = "NoSuchObjectLockConfiguration"
+	// Server-side encryption: S3 answers KMS failures with KMS's own
+	// exception names.
+	ErrKMSNotFound                  ErrorCode = "KMS.NotFoundException"
+	ErrKMSDisabled                  ErrorCode = "KMS.DisabledException"
+	ErrKMSAlreadyExists             ErrorCode = "KMS.AlreadyExistsException"
+	ErrNoSuchEncryptionConfig       ErrorCode = "ServerSideEncryptionConfigurationNotFoundError"
+	ErrAccessForbidden              ErrorCode = "AccessForbidden"
+	ErrNoSuchCORSConfiguration      ErrorCode = "NoSuchCORSConfiguration"
+	ErrInvalidPolicyDocument        ErrorCode = "InvalidPolicyDocument"
+	ErrMaxPostPreDataLengthExceeded ErrorCode = "MaxPostPreDataLengthExceeded"
+	ErrIncorrectNumberOfFilesInPost ErrorCode = "IncorrectNumberOfFilesInPostRequest"
+	ErrNoSuchLifecycleConfiguration ErrorCode = "NoSuchLifecycleConfiguration"
 	// ErrInvalidAction is the IAM/STS Query API code for an action the
 	// endpoint does not offer.
 	ErrInvalidAction ErrorCode = "InvalidAction"
+
+	// Access control.
+	ErrMalformedPolicy                     ErrorCode = "MalformedPolicy"
+	ErrMalformedACL                        ErrorCode = "MalformedACLError"
+	ErrNoSuchPublicAccessBlock             ErrorCode = "NoSuchPublicAccessBlockConfiguration"
+	ErrOwnershipControlsNotFound           ErrorCode = "OwnershipControlsNotFoundError"
+	ErrAccessControlListNotSupported       ErrorCode = "AccessControlListNotSupported"
+	ErrInvalidBucketACLWithObjectOwnership ErrorCode = "InvalidBucketAclWithObjectOwnership"
+	ErrUnresolvableGrantByEmail            ErrorCode = "UnresolvableGrantByEmailAddress"
+	ErrExpiredToken                        ErrorCode = "ExpiredToken"
+	ErrInvalidToken                        ErrorCode = "InvalidToken"
+
+	// The IAM and STS Query APIs (their own codes; statuses from the IAM
+	// and STS API references).
+	ErrNoSuchEntity               ErrorCode = "NoSuchEntity"
+	ErrEntityAlreadyExists        ErrorCode = "EntityAlreadyExists"
+	ErrDeleteConflict             ErrorCode = "DeleteConflict"
+	ErrLimitExceeded              ErrorCode = "LimitExceeded"
+	ErrMalformedPolicyDocument    ErrorCode = "MalformedPolicyDocument"
+	ErrValidationError            ErrorCode = "ValidationError"
+	ErrInvalidInput               ErrorCode = "InvalidInput"
+	ErrPasswordPolicyViolation    ErrorCode = "PasswordPolicyViolation"
+	ErrConcurrentModification     ErrorCode = "ConcurrentModification"
+	ErrInvalidClientTokenID       ErrorCode = "InvalidClientTokenId"
+	ErrMissingAction              ErrorCode = "MissingAction"
+	ErrMissingParameter           ErrorCode = "MissingParameter"
+	ErrInvalidParameterValue      ErrorCode = "InvalidParameterValue"
+	ErrPackedPolicyTooLarge       ErrorCode = "PackedPolicyTooLarge"
+	ErrMissingAuthenticationToken ErrorCode = "MissingAuthenticationToken"
 )
 
 var errorTable = map[ErrorCode]apiErrorDef{
@@ -143,13 +185,53 @@ var errorTable = map[ErrorCode]apiErrorDef{
 	ErrNoSuchTagSet:                   {http.StatusNotFound, "The TagSet does not exist"},
 	ErrObjectLockConfigNotFound:       {http.StatusNotFound, "Object Lock configuration does not exist for this bucket"},
 	ErrNoSuchObjectLockConfig:         {http.StatusNotFound, "The specified object does not have a ObjectLock configuration"},
+	ErrAccessForbidden:                {http.StatusForbidden, "CORSResponse: This CORS request is not allowed."},
+	ErrNoSuchCORSConfiguration:        {http.StatusNotFound, "The CORS configuration does not exist"},
+	ErrInvalidPolicyDocument:          {http.StatusBadRequest, "The content of the form does not meet the conditions specified in the policy document."},
+	ErrMaxPostPreDataLengthExceeded:   {http.StatusBadRequest, "Your POST request fields preceding the upload file were too large."},
+	ErrIncorrectNumberOfFilesInPost:   {http.StatusBadRequest, "POST requires exactly one file upload per request."},
+	ErrMalformedPOSTRequest:           {http.StatusBadRequest, "The body of your POST request is not well-formed multipart/form-data."},
+	ErrNoSuchLifecycleConfiguration:   {http.StatusNotFound, "The lifecycle configuration does not exist."},
 	ErrInvalidAction:                  {http.StatusBadRequest, "The action or operation requested is invalid. Verify that the action is typed correctly."},
+	ErrKMSNotFound:                    {http.StatusBadRequest, "The KMS key does not exist."},
+	ErrKMSDisabled:                    {http.StatusBadRequest, "The KMS key is disabled."},
+	ErrKMSAlreadyExists:               {http.StatusBadRequest, "The KMS key already exists."},
+	ErrNoSuchEncryptionConfig:         {http.StatusNotFound, "The server side encryption configuration was not found"},
+
+	ErrMalformedPolicy:                     {http.StatusBadRequest, "Policies must be valid JSON and the first byte must be '{'."},
+	ErrMalformedACL:                        {http.StatusBadRequest, "The XML you provided was not well formed or did not validate against our published schema."},
+	ErrNoSuchPublicAccessBlock:             {http.StatusNotFound, "The public access block configuration was not found."},
+	ErrOwnershipControlsNotFound:           {http.StatusNotFound, "The bucket ownership controls were not found."},
+	ErrAccessControlListNotSupported:       {http.StatusBadRequest, "The bucket does not allow ACLs."},
+	ErrInvalidBucketACLWithObjectOwnership: {http.StatusBadRequest, "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting."},
+	ErrUnresolvableGrantByEmail:            {http.StatusBadRequest, "The email address you provided does not match any account on record."},
+	ErrExpiredToken:                        {http.StatusBadRequest, "The provided token has expired."},
+	ErrInvalidToken:                        {http.StatusBadRequest, "The provided token is malformed or otherwise invalid."},
+
+	ErrNoSuchEntity:               {http.StatusNotFound, "The request was rejected because it referenced an entity that does not exist."},
+	ErrEntityAlreadyExists:        {http.StatusConflict, "The request was rejected because it attempted to create a resource that already exists."},
+	ErrDeleteConflict:             {http.StatusConflict, "The request was rejected because it attempted to delete a resource that has attached subordinate entities."},
+	ErrLimitExceeded:              {http.StatusConflict, "The request was rejected because it attempted to create resources beyond the current AWS account limits."},
+	ErrMalformedPolicyDocument:    {http.StatusBadRequest, "The request was rejected because the policy document was malformed."},
+	ErrValidationError:            {http.StatusBadRequest, "The input fails to satisfy the constraints specified by an AWS service."},
+	ErrInvalidInput:               {http.StatusBadRequest, "The request was rejected because an invalid or out-of-range value was supplied for an input parameter."},
+	ErrPasswordPolicyViolation:    {http.StatusBadRequest, "The request was rejected because the provided password did not meet the requirements imposed by the account password policy."},
+	ErrConcurrentModification:     {http.StatusConflict, "The request was rejected because multiple requests to change this object were submitted simultaneously."},
+	ErrInvalidClientTokenID:       {http.StatusForbidden, "The security token included in the request is invalid."},
+	ErrMissingAction:              {http.StatusBadRequest, "The request is missing an action or a required parameter."},
+	ErrMissingParameter:           {http.StatusBadRequest, "A required parameter for the specified action is not supplied."},
+	ErrInvalidParameterValue:      {http.StatusBadRequest, "An invalid or out-of-range value was supplied for the input parameter."},
+	ErrMissingAuthenticationToken: {http.StatusForbidden, "Request is missing Authentication Token"},
+	ErrPackedPolicyTooLarge:       {http.StatusBadRequest, "The request was rejected because the total packed size of the session policies and session tags combined was too large."},
 }
 
 // APIError is an error rendered to the client as S3 XML.
 type APIError struct {
 	Code    ErrorCode
 	Message string // overrides the table's message when set
+	// Status overrides the table's status when set (the Query APIs answer
+	// some codes with another status than S3).
+	Status int
 	// Header is added to the error response (e.g. x-amz-delete-marker).
 	Header http.Header
 	// Extra XML fields (BucketName, Key, ...).
@@ -160,7 +242,21 @@ type APIError struct {
 	// Region is the region the server expects, sent with
 	// AuthorizationHeaderMalformed so clients can retry there.
 	Region string
-	Err    error // the cause, logged, never shown
+	// Extra are further elements S3 sends with some errors
+	// (MaxSizeAllowed, Method, Condition, ...), in order.
+	Extra []errorField
+	Err   error // the cause, logged, never shown
+}
+
+// errorField is one extra element of an error document.
+type errorField struct {
+	XMLName xml.Name
+	Value   string `xml:",chardata"`
+}
+
+// field builds an errorField.
+func field(name, value string) errorField {
+	return errorField{XMLName: xml.Name{Local: name}, Value: value}
 }
 
 func (e *APIError) Error() string {
@@ -173,6 +269,9 @@ func (e *APIError) Error() string {
 func (e *APIError) Unwrap() error { return e.Err }
 
 func (e *APIError) status() int {
+	if e.Status != 0 {
+		return e.Status
+	}
 	if d, ok := errorTable[e.Code]; ok {
 		return d.Status
 	}
@@ -200,6 +299,7 @@ type errorBody struct {
 	VersionID  string `xml:"VersionId,omitempty"`
 	UploadID   string `xml:"UploadId,omitempty"`
 	Region     string `xml:",omitempty"`
+	Extra      []errorField
 	RequestID  string `xml:"RequestId"`
 	HostID     string `xml:"HostId"`
 }
@@ -221,7 +321,13 @@ func toAPIError(err error) *APIError {
 		}
 		return ae
 	}
+	if e := iamError(err); e != nil {
+		return e
+	}
 	if e := storageError(err); e != nil {
+		return e
+	}
+	if e := sseError(err); e != nil {
 		return e
 	}
 	if e := adminError(err); e != nil {
@@ -257,6 +363,8 @@ func sigv4Code(err error) (ErrorCode, bool) {
 		{sigv4.ErrUnsupportedAlgorithm, ErrInvalidArgument},
 		{sigv4.ErrInvalidContentSHA256, ErrInvalidArgument},
 		{sigv4.ErrAccessDenied, ErrAccessDenied},
+		{sigv4.ErrInvalidPostForm, ErrInvalidArgument},
+		{sigv4.ErrBodyTooLarge, ErrEntityTooLarge},
 	}
 	for _, row := range table {
 		if errors.Is(err, row.err) {
@@ -264,6 +372,49 @@ func sigv4Code(err error) (ErrorCode, bool) {
 		}
 	}
 	return "", false
+}
+
+// iamError maps the errors of package iam: the authentication refusals as
+// S3 answers them (queryError rewords them for IAM and STS), and the
+// management errors of the IAM Query API with iam's AWS-worded message.
+func iamError(err error) *APIError {
+	var ie *iam.Error
+	if !errors.As(err, &ie) {
+		return nil
+	}
+	table := []struct {
+		kind error
+		code ErrorCode
+	}{
+		{iam.ErrInvalidAccessKeyID, ErrInvalidAccessKeyID},
+		{iam.ErrAccessKeyInactive, ErrInvalidAccessKeyID},
+		{iam.ErrUserDisabled, ErrAccessDenied},
+		{iam.ErrExpiredToken, ErrExpiredToken},
+		{iam.ErrInvalidToken, ErrInvalidToken},
+		{iam.ErrNoSuchEntity, ErrNoSuchEntity},
+		{iam.ErrEntityAlreadyExists, ErrEntityAlreadyExists},
+		{iam.ErrDeleteConflict, ErrDeleteConflict},
+		{iam.ErrLimitExceeded, ErrLimitExceeded},
+		{iam.ErrMalformedPolicyDocument, ErrMalformedPolicyDocument},
+		{iam.ErrValidation, ErrValidationError},
+		{iam.ErrInvalidInput, ErrInvalidInput},
+		{iam.ErrPasswordPolicyViolation, ErrPasswordPolicyViolation},
+		{iam.ErrConcurrentModification, ErrConcurrentModification},
+		{iam.ErrAccessDenied, ErrAccessDenied},
+		{iam.ErrNotImplemented, ErrNotImplemented},
+	}
+	for i, row := range table {
+		if errors.Is(err, row.kind) {
+			e := &APIError{Code: row.code, Err: err}
+			if i >= 5 {
+				// Management errors carry AWS's words; the authentication
+				// ones (the first five) name the key id, kept for the log.
+				e.Message = ie.Message
+			}
+			return e
+		}
+	}
+	return nil
 }
 
 func storageError(err error) *APIError {
@@ -298,6 +449,10 @@ func storageError(err error) *APIError {
 			Message: "The checksum algorithm or checksum type does not match the one the multipart upload was created with."}
 	case errors.As(err, &cnf) && cnf.Kind == storage.ConfigTagging:
 		return &APIError{Code: ErrNoSuchTagSet, BucketName: cnf.Bucket, Err: err}
+	case errors.As(err, &cnf) && cnf.Kind == storage.ConfigEncryption:
+		return &APIError{Code: ErrNoSuchEncryptionConfig, BucketName: cnf.Bucket, Err: err}
+	case errors.As(err, &cnf) && cnf.Kind == storage.ConfigCORS:
+		return &APIError{Code: ErrNoSuchCORSConfiguration, BucketName: cnf.Bucket, Err: err}
 	}
 	table := []struct {
 		err  error
@@ -328,6 +483,7 @@ func storageError(err error) *APIError {
 		{storage.ErrNoObjectLockConfig, ErrObjectLockConfigNotFound},
 		{storage.ErrNoObjectRetention, ErrNoSuchObjectLockConfig},
 		{storage.ErrInvalidRetentionMode, ErrMalformedXML},
+		{storage.ErrNoSuchLifecycle, ErrNoSuchLifecycleConfiguration},
 	}
 	for _, row := range table {
 		if errors.Is(err, row.err) {
@@ -349,10 +505,38 @@ func storageError(err error) *APIError {
 		{storage.ErrRetentionPeriodTooLong, ErrInvalidArgument, "Default retention period too large."},
 		{storage.ErrLockNeedsDigest, ErrInvalidRequest, "Content-MD5 OR x-amz-checksum- HTTP header is required for Put Object requests with Object Lock parameters"},
 	}
-	for _, row := range detailed {
+	for _, row := range append(detailed, lifecycleErrors...) {
 		if errors.Is(err, row.err) {
 			return &APIError{Code: row.code, Message: row.msg, Err: err}
 		}
 	}
 	return nil
+}
+
+// lifecycleErrors are the lifecycle configuration checks, with S3's
+// codes and messages (those S3 documents or answers; the rest say
+// precisely what is wrong).
+var lifecycleErrors = []struct {
+	err  error
+	code ErrorCode
+	msg  string
+}{
+	{storage.ErrLifecycleTooManyRules, ErrInvalidRequest, "A lifecycle configuration can have at most 1000 rules."},
+	{storage.ErrLifecycleIDTooLong, ErrInvalidArgument, "ID length should not exceed allowed limit of 255"},
+	{storage.ErrLifecycleDuplicateID, ErrInvalidArgument, "Rule ID must be unique. Found same ID for more than one rule"},
+	{storage.ErrLifecycleNoAction, ErrInvalidRequest, "At least one action needs to be specified in a rule"},
+	{storage.ErrLifecycleExpiration, ErrMalformedXML, "An Expiration needs exactly one of Days, Date and ExpiredObjectDeleteMarker."},
+	{storage.ErrLifecycleDays, ErrInvalidArgument, "'Days' for Expiration action must be a positive integer"},
+	{storage.ErrLifecycleDate, ErrInvalidArgument, "'Date' must be at midnight GMT"},
+	{storage.ErrLifecycleNoncurrentDays, ErrInvalidArgument, "'NoncurrentDays' for NoncurrentVersionExpiration action must be a positive integer"},
+	{storage.ErrLifecycleNewerVersions, ErrInvalidArgument, "'NewerNoncurrentVersions' for NoncurrentVersionExpiration action must be a positive integer, at most 100"},
+	{storage.ErrLifecycleAbortDays, ErrInvalidArgument, "'DaysAfterInitiation' for AbortIncompleteMultipartUpload action must be a positive integer"},
+	{storage.ErrLifecycleAbortTags, ErrInvalidRequest, "AbortIncompleteMultipartUpload cannot be specified with Tags."},
+	{storage.ErrLifecycleAbortSize, ErrInvalidRequest, "AbortIncompleteMultipartUpload cannot be specified with Object Size."},
+	{storage.ErrLifecycleMarkerFilter, ErrMalformedXML, "ExpiredObjectDeleteMarker cannot be specified with a tag or object size filter."},
+	{storage.ErrLifecycleSizeGreater, ErrInvalidRequest, "'ObjectSizeGreaterThan' should be between 0 and 1099511627775999."},
+	{storage.ErrLifecycleSizeLess, ErrInvalidRequest, "'ObjectSizeLessThan' should be between 1 and 1099511627776000."},
+	{storage.ErrLifecycleSizeOrder, ErrInvalidRequest, "'ObjectSizeGreaterThan' must be less than 'ObjectSizeLessThan'."},
+	{storage.ErrLifecycleFilterTag, ErrInvalidTag, "The TagKey you have provided is invalid"},
+	{storage.ErrLifecycleDuplicateTagKey, ErrInvalidRequest, "Duplicate Tag Keys are not allowed."},
 }

@@ -101,9 +101,14 @@ var (
 	readConditions  = honoured("if-match", "if-none-match", "if-modified-since", "if-unmodified-since")
 	copyConditions  = honoured("x-amz-copy-source", "x-amz-copy-source-if-match", "x-amz-copy-source-if-none-match",
 		"x-amz-copy-source-if-modified-since", "x-amz-copy-source-if-unmodified-since")
-	// ownerACL: the bucket owner's full control is the one ACL FileSphere
-	// stores, so the canned ACLs that mean exactly that are honoured.
-	ownerACL = []honour{{name: "x-amz-acl", values: []string{"private", "bucket-owner-full-control"}}}
+	// objectACL: the canned ACLs and grants of an object (acl.go); only
+	// aws-exec-read, which grants to EC2, is not built.
+	objectACL = append([]honour{{name: "x-amz-acl", values: []string{"private", "public-read", "public-read-write",
+		"authenticated-read", "bucket-owner-read", "bucket-owner-full-control"}}},
+		honoured("x-amz-grant-full-control", "x-amz-grant-read", "x-amz-grant-read-acp", "x-amz-grant-write-acp")...)
+	// bucketACL: the canned ACLs and grants of a bucket.
+	bucketACL = append([]honour{{name: "x-amz-acl", values: bucketCannedACLs}},
+		honoured("x-amz-grant-full-control", "x-amz-grant-read", "x-amz-grant-read-acp", "x-amz-grant-write", "x-amz-grant-write-acp")...)
 	// standardClass: every object is stored in the one STANDARD class.
 	standardClass = []honour{{name: "x-amz-storage-class", values: []string{"STANDARD"}}}
 	// requestPayer acknowledges requester-pays charges; no FileSphere
@@ -117,6 +122,19 @@ var (
 	}
 	// tagging sets a new version's tags.
 	taggingHeader = honoured("x-amz-tagging")
+	// sseHeaders choose a new object's encryption: SSE-S3 or SSE-KMS with
+	// a key id and an encryption context (S3 Bucket Keys are not built).
+	sseHeaders = []honour{
+		{name: "x-amz-server-side-encryption", values: []string{"AES256", "aws:kms"}},
+		{name: "x-amz-server-side-encryption-aws-kms-key-id"}, {name: "x-amz-server-side-encryption-context"},
+		{name: "x-amz-server-side-encryption-bucket-key-enabled", values: []string{"false"}, fold: true},
+	}
+	// ssecHeaders carry an SSE-C key: the object's, or a copy source's.
+	ssecHeaders = honoured("x-amz-server-side-encryption-customer-algorithm",
+		"x-amz-server-side-encryption-customer-key", "x-amz-server-side-encryption-customer-key-md5")
+	copySSECHeaders = honoured("x-amz-copy-source-server-side-encryption-customer-algorithm",
+		"x-amz-copy-source-server-side-encryption-customer-key",
+		"x-amz-copy-source-server-side-encryption-customer-key-md5")
 	// bypassGovernance takes effect for principals allowed
 	// s3:BypassGovernanceRetention (see Server.bypassGovernance).
 	bypassGovernance = []honour{{name: "x-amz-bypass-governance-retention", values: []string{"true", "false"}, fold: true}}
@@ -124,23 +142,30 @@ var (
 
 // Refused groups.
 var (
-	refuseObjectACL = []refusal{{name: "x-amz-acl", feature: "ACLs other than the owner's full control",
+	refuseObjectACL = []refusal{{name: "x-amz-acl", feature: "the canned ACL aws-exec-read",
 		valid: objectCannedACLs, invalid: ErrInvalidArgument}}
-	refuseObjectGrants = refused("ACL grants", "x-amz-grant-full-control", "x-amz-grant-read",
-		"x-amz-grant-read-acp", "x-amz-grant-write-acp")
+	refuseBucketACL = []refusal{{name: "x-amz-acl", feature: "log delivery (the canned ACL log-delivery-write)",
+		valid: append([]string{"log-delivery-write"}, bucketCannedACLs...), invalid: ErrInvalidArgument}}
 	refuseStorageClass = []refusal{{name: "x-amz-storage-class", feature: "storage classes other than STANDARD",
 		valid: storageClasses, invalid: ErrInvalidStorageClass}}
-	refuseSSE = append([]refusal{{name: "x-amz-server-side-encryption", feature: "server-side encryption",
+	// refuseSSE answers the encryption values not built: dual-layer and
+	// other services' algorithms, S3 Bucket Keys.
+	refuseSSE = []refusal{
+		{name: "x-amz-server-side-encryption", feature: "this server-side encryption algorithm",
+			valid: sseAlgorithms, invalid: ErrInvalidArgument},
+		{name: "x-amz-server-side-encryption-bucket-key-enabled", feature: "S3 Bucket Keys",
+			valid: []string{"true", "false"}, invalid: ErrInvalidArgument, fold: true},
+	}
+	// refusePostSSE: a POST upload's encryption fields are not read yet
+	// (the bucket's default encryption applies to it).
+	refusePostSSE = append([]refusal{{name: "x-amz-server-side-encryption", feature: "server-side encryption fields on POST uploads",
 		valid: sseAlgorithms, invalid: ErrInvalidArgument}},
-		refused("server-side encryption with KMS keys", "x-amz-server-side-encryption-aws-kms-key-id",
+		refused("server-side encryption fields on POST uploads", "x-amz-server-side-encryption-aws-kms-key-id",
 			"x-amz-server-side-encryption-context", "x-amz-server-side-encryption-bucket-key-enabled")...)
-	refuseSSEC = refused("server-side encryption with customer keys (SSE-C)",
+	// refuseSSEC: SSE-C headers where FileSphere does not take them.
+	refuseSSEC = refused("server-side encryption with customer keys (SSE-C) on this operation",
 		"x-amz-server-side-encryption-customer-algorithm", "x-amz-server-side-encryption-customer-key",
 		"x-amz-server-side-encryption-customer-key-md5")
-	refuseCopySourceSSEC = refused("server-side encryption with customer keys (SSE-C)",
-		"x-amz-copy-source-server-side-encryption-customer-algorithm",
-		"x-amz-copy-source-server-side-encryption-customer-key",
-		"x-amz-copy-source-server-side-encryption-customer-key-md5")
 	// The lock headers take only the values S3 defines; event holds are
 	// not built.
 	refuseObjectLock = append([]refusal{
@@ -197,61 +222,62 @@ func join[T any](groups ...[]T) []T {
 // x-amz-expected-bucket-owner (refused for all, see common).
 var headerTable = map[Operation]headerRules{
 	OpPutObject: {
-		honoured: join(contentHeaders, payloadChecksums, writeConditions, ownerACL, standardClass, requestPayer,
-			objectLock, taggingHeader),
-		refused: join(refuseObjectACL, refuseObjectGrants, refuseStorageClass, refuseSSE, refuseSSEC, refuseObjectLock,
+		honoured: join(contentHeaders, payloadChecksums, writeConditions, objectACL, standardClass, requestPayer,
+			objectLock, taggingHeader, sseHeaders, ssecHeaders),
+		refused: join(refuseObjectACL, refuseStorageClass, refuseSSE, refuseObjectLock,
 			refuseWebsite, refuseOwner, refuseNewChecksums, refuseWriteConditions, refuseSDKAlgorithm,
 			refused("appends", "x-amz-write-offset-bytes")),
 	},
 	OpCopyObject: {
-		honoured: join(copyConditions, contentHeaders, writeConditions, ownerACL, standardClass, requestPayer,
+		honoured: join(copyConditions, contentHeaders, writeConditions, objectACL, standardClass, requestPayer,
 			honoured("x-amz-metadata-directive"), checksumAlgorithm, objectLock, taggingHeader,
-			[]honour{{name: "x-amz-tagging-directive", values: []string{"COPY", "REPLACE"}}}),
-		refused: join(refuseObjectACL, refuseObjectGrants, refuseStorageClass, refuseSSE, refuseSSEC, refuseCopySourceSSEC,
+			[]honour{{name: "x-amz-tagging-directive", values: []string{"COPY", "REPLACE"}}}, sseHeaders, ssecHeaders, copySSECHeaders),
+		refused: join(refuseObjectACL, refuseStorageClass, refuseSSE,
 			refuseObjectLock, refuseWebsite, refuseOwner, refuseSrcOwner, refuseWriteConditions, refuseAlgorithm,
 			refuseTaggingDirective,
 			refused("object annotations", "x-amz-object-annotation-directive")),
 	},
 	OpCreateMultipartUpload: {
-		honoured: join(contentHeaders, ownerACL, standardClass, requestPayer, checksumAlgorithm, checksumType, objectLock, taggingHeader),
-		refused: join(refuseObjectACL, refuseObjectGrants, refuseStorageClass, refuseSSE, refuseSSEC, refuseObjectLock,
+		honoured: join(contentHeaders, objectACL, standardClass, requestPayer, checksumAlgorithm, checksumType, objectLock, taggingHeader,
+			sseHeaders, ssecHeaders),
+		refused: join(refuseObjectACL, refuseStorageClass, refuseSSE, refuseObjectLock,
 			refuseWebsite, refuseOwner, refuseChecksumType, refuseAlgorithm),
 	},
 	OpUploadPart: {
-		honoured: join(payloadChecksums, requestPayer),
-		refused:  join(refuseSSEC, refuseOwner, refuseNewChecksums, refuseSDKAlgorithm),
+		honoured: join(payloadChecksums, requestPayer, ssecHeaders),
+		refused:  join(refuseOwner, refuseNewChecksums, refuseSDKAlgorithm),
 	},
 	OpUploadPartCopy: {
-		honoured: join(copyConditions, requestPayer, honoured("x-amz-copy-source-range")),
-		refused:  join(refuseSSEC, refuseCopySourceSSEC, refuseOwner, refuseSrcOwner),
+		honoured: join(copyConditions, requestPayer, honoured("x-amz-copy-source-range"), ssecHeaders, copySSECHeaders),
+		refused:  join(refuseOwner, refuseSrcOwner),
 	},
 	OpCompleteMultipartUpload: {
 		honoured: join(writeConditions, requestPayer, honoured("x-amz-checksum-crc32", "x-amz-checksum-crc32c",
-			"x-amz-checksum-crc64nvme", "x-amz-checksum-sha1", "x-amz-checksum-sha256"), checksumType),
-		refused: join(refuseSSEC, refuseOwner, refuseNewChecksums, refuseChecksumType, refuseWriteConditions,
+			"x-amz-checksum-crc64nvme", "x-amz-checksum-sha1", "x-amz-checksum-sha256"), checksumType, ssecHeaders),
+		refused: join(refuseOwner, refuseNewChecksums, refuseChecksumType, refuseWriteConditions,
 			refused("object size checks", "x-amz-mp-object-size")),
 	},
 	OpCreateBucket: {
-		honoured: []honour{
-			{name: "x-amz-acl", values: []string{"private"}},
+		honoured: join(bucketACL, []honour{
 			{name: "x-amz-bucket-object-lock-enabled", values: []string{"true", "false"}, fold: true}, // botocore sends "True"
-			// Bucket owner enforced (ACLs disabled, the owner owns every
-			// object) is how every FileSphere bucket works.
-			{name: "x-amz-object-ownership", values: []string{"BucketOwnerEnforced"}},
-		},
-		refused: join(
+			{name: "x-amz-object-ownership", values: []string{"BucketOwnerPreferred", "ObjectWriter", "BucketOwnerEnforced"}},
+		}),
+		refused: join(refuseBucketACL,
 			[]refusal{
-				{name: "x-amz-acl", feature: "bucket ACLs other than private", valid: bucketCannedACLs, invalid: ErrInvalidArgument},
 				{name: "x-amz-bucket-object-lock-enabled", valid: []string{"true", "false"}, invalid: ErrInvalidArgument, fold: true},
-				{name: "x-amz-object-ownership", feature: "object ownership other than BucketOwnerEnforced",
-					valid: []string{"BucketOwnerPreferred", "ObjectWriter", "BucketOwnerEnforced"}, invalid: ErrInvalidArgument},
+				{name: "x-amz-object-ownership", feature: "this object ownership", invalid: ErrInvalidArgument,
+					valid: []string{"BucketOwnerPreferred", "ObjectWriter", "BucketOwnerEnforced"}},
 			},
-			refused("ACL grants", "x-amz-grant-full-control", "x-amz-grant-read", "x-amz-grant-read-acp",
-				"x-amz-grant-write", "x-amz-grant-write-acp"),
 			refused("bucket namespaces", "x-amz-bucket-namespace")),
 	},
-	OpGetObject:  {honoured: join(readConditions, requestPayer, honoured("range", "x-amz-checksum-mode")), refused: join(refuseSSEC, refuseOwner)},
-	OpHeadObject: {honoured: join(readConditions, requestPayer, honoured("range", "x-amz-checksum-mode")), refused: join(refuseSSEC, refuseOwner)},
+	OpPutBucketACL: {honoured: join(bucketACL, payloadChecksums), refused: join(refuseBucketACL, refuseOwner, refuseNewChecksums, refuseSDKAlgorithm)},
+	OpPutObjectACL: {honoured: join(objectACL, payloadChecksums, requestPayer), refused: join(refuseObjectACL, refuseOwner, refuseNewChecksums, refuseSDKAlgorithm)},
+	OpPutBucketPolicy: {honoured: payloadChecksums, refused: join(refuseOwner, refuseNewChecksums, refuseSDKAlgorithm,
+		refused("the confirmation of removing the caller's own access", "x-amz-confirm-remove-self-bucket-access"))},
+	OpPutPublicAccessBlock:       {honoured: payloadChecksums, refused: join(refuseOwner, refuseNewChecksums, refuseSDKAlgorithm)},
+	OpPutBucketOwnershipControls: {honoured: payloadChecksums, refused: join(refuseOwner, refuseNewChecksums, refuseSDKAlgorithm)},
+	OpGetObject:                  {honoured: join(readConditions, requestPayer, honoured("range", "x-amz-checksum-mode"), ssecHeaders), refused: refuseOwner},
+	OpHeadObject:                 {honoured: join(readConditions, requestPayer, honoured("range", "x-amz-checksum-mode"), ssecHeaders), refused: refuseOwner},
 	OpDeleteObject: {
 		honoured: join(requestPayer, bypassGovernance),
 		refused: join(refuseOwner, refuseMFA, refuseGovernance, refused("conditional deletes", "if-match",
@@ -272,6 +298,13 @@ var headerTable = map[Operation]headerRules{
 		honoured: join(payloadChecksums, requestPayer),
 		refused:  join(refuseDigests, refused("object lock tokens", "x-amz-bucket-object-lock-token")),
 	},
+	OpPutBucketLifecycle: {
+		honoured: join(payloadChecksums, []honour{{name: "x-amz-transition-default-minimum-object-size", values: transitionMinSizes}}),
+		refused: join(refuseDigests, []refusal{{name: "x-amz-transition-default-minimum-object-size",
+			valid: transitionMinSizes, invalid: ErrInvalidArgument}}),
+	},
+	OpGetBucketLifecycle:    {refused: refuseOwner},
+	OpDeleteBucketLifecycle: {refused: refuseOwner},
 	OpPutObjectRetention: {
 		honoured: join(payloadChecksums, requestPayer, bypassGovernance),
 		refused:  join(refuseDigests, refuseGovernance),
@@ -290,13 +323,45 @@ var headerTable = map[Operation]headerRules{
 	OpListParts:            {honoured: requestPayer, refused: join(refuseOwner, refuseSSEC)},
 	OpGetObjectACL:         {honoured: requestPayer, refused: refuseOwner},
 	OpGetObjectAttributes: {
-		honoured: join(requestPayer, honoured("x-amz-object-attributes", "x-amz-max-parts", "x-amz-part-number-marker")),
-		refused:  join(refuseOwner, refuseSSEC),
+		honoured: join(requestPayer, honoured("x-amz-object-attributes", "x-amz-max-parts", "x-amz-part-number-marker"), ssecHeaders),
+		refused:  refuseOwner,
 	},
+	OpPutBucketEncryption:    {honoured: payloadChecksums, refused: refuseDigests},
+	OpGetBucketEncryption:    {refused: refuseOwner},
+	OpDeleteBucketEncryption: {refused: refuseOwner},
 	OpAbortMultipartUpload: {
 		honoured: requestPayer,
 		refused:  join(refuseOwner, refused("conditional aborts", "x-amz-if-match-initiated-time")),
 	},
+	// A POST upload says what it stores in its form fields (postFields),
+	// not in headers.
+	OpPostObject:       {refused: refuseOwner},
+	OpPutBucketCors:    {honoured: payloadChecksums, refused: join(refuseOwner, refuseNewChecksums, refuseSDKAlgorithm)},
+	OpGetBucketCors:    {refused: refuseOwner},
+	OpDeleteBucketCors: {refused: refuseOwner},
+}
+
+// postFields is the table of the form fields of a browser-based upload
+// (POST Object), with the same meaning as headerTable: a field S3 defines
+// is honoured or refused, a field S3 does not define is ignored (unless
+// the policy forbids it). Field names are case-insensitive.
+var postFields = headerRules{
+	honoured: join(contentHeaders, honoured("content-md5", "x-amz-checksum-crc32", "x-amz-checksum-crc32c",
+		"x-amz-checksum-crc64nvme", "x-amz-checksum-sha1", "x-amz-checksum-sha256"), checksumAlgorithm, standardClass,
+		[]honour{{name: "acl", values: []string{"private", "bucket-owner-full-control"}}},
+		honoured("key", "policy", "x-amz-algorithm", "x-amz-credential", "x-amz-date", "x-amz-signature",
+			"x-amz-security-token", "success_action_redirect", "redirect", "success_action_status", "file")),
+	refused: join(
+		[]refusal{{name: "acl", feature: "ACLs other than the owner's full control", valid: objectCannedACLs, invalid: ErrInvalidArgument}},
+		refuseStorageClass, refusePostSSE, refuseSSEC, refuseWebsite, refuseNewChecksums, refuseAlgorithm,
+		// Refused here on their own, not through the PutObject groups: a
+		// POST stores them only once postobject.go does.
+		[]refusal{
+			{name: "x-amz-object-lock-mode", feature: "object lock on POST uploads", valid: []string{"GOVERNANCE", "COMPLIANCE"}, invalid: ErrInvalidArgument},
+			{name: "x-amz-object-lock-legal-hold", feature: "object lock on POST uploads", valid: []string{"ON", "OFF"}, invalid: ErrInvalidArgument},
+		},
+		refused("object lock on POST uploads", "x-amz-object-lock-retain-until-date"),
+		refused("object tagging on POST uploads", "tagging")),
 }
 
 // common applies to every operation without its own rules.
@@ -337,9 +402,13 @@ func rulesFor(op Operation) headerRules {
 }
 
 // refuse builds the error for a refused header value.
-func (r refusal) refuse(name, v string) *APIError {
+func (r refusal) refuse(name, v string) *APIError { return r.refuseAs("header", name, v) }
+
+// refuseAs builds the error for a refused value of a header or form field
+// (what).
+func (r refusal) refuseAs(what, name, v string) *APIError {
 	if r.valid != nil && !hasValue(r.valid, v, r.fold) {
-		msg := fmt.Sprintf("The value of the %s header is not valid.", name)
+		msg := fmt.Sprintf("The value of the %s %s is not valid.", name, what)
 		if r.invalid == ErrInvalidStorageClass {
 			msg = "The storage class you specified is not valid."
 		}
@@ -347,21 +416,23 @@ func (r refusal) refuse(name, v string) *APIError {
 	}
 	// Only enumerated values are echoed: others may be secrets (an SSE-C
 	// key) and end up in logs.
-	what := name
+	shown := name
 	if r.valid != nil {
-		what = name + ": " + v
+		shown = name + ": " + v
 	}
 	return apiErr(ErrNotImplemented, fmt.Sprintf(
-		"A header you provided implies functionality that is not implemented: FileSphere does not support %s (%s).",
-		r.feature, what))
+		"A %s you provided implies functionality that is not implemented: FileSphere does not support %s (%s).",
+		what, r.feature, shown))
 }
 
 // checkHonoured refuses a request that carries a header S3 defines for its
 // operation which FileSphere does not honour, or a value of one it honours
 // only in part. Headers are walked in sorted order so the answer is
 // deterministic.
-func checkHonoured(op Operation, h http.Header) error {
-	rs := rulesFor(op)
+func checkHonoured(op Operation, h http.Header) error { return rulesFor(op).check("header", h) }
+
+// check applies the rules to headers (or form fields, what says which).
+func (rs headerRules) check(what string, h http.Header) error {
 	names := make([]string, 0, len(h))
 	for k := range h {
 		names = append(names, k)
@@ -374,7 +445,7 @@ func checkHonoured(op Operation, h http.Header) error {
 				continue
 			}
 			if r, ok := rs.refusal(name); ok {
-				return r.refuse(name, v)
+				return r.refuseAs(what, name, v)
 			}
 		}
 	}

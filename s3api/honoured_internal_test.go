@@ -19,28 +19,34 @@ func TestHeaderTableShape(t *testing.T) {
 		}
 	}
 	for op, rs := range headerTable {
-		for _, h := range rs.honoured {
-			if h.name != strings.ToLower(h.name) {
-				t.Errorf("%s: honoured %q is not lower case", op, h.name)
-			}
-			r, refused := rs.refusal(h.name)
-			switch {
-			case h.values != nil && !refused:
-				t.Errorf("%s: %s is honoured for %v only, but nothing refuses its other values", op, h.name, h.values)
-			case h.values == nil && refused:
-				t.Errorf("%s: %s is honoured for every value and also refused", op, h.name)
-			case refused && r.valid != nil:
-				for _, v := range h.values {
-					if !hasValue(r.valid, v, r.fold) {
-						t.Errorf("%s: %s honours %q, which S3 does not define", op, h.name, v)
-					}
+		checkRulesShape(t, string(op), rs)
+	}
+	checkRulesShape(t, "POST form fields", postFields)
+}
+
+func checkRulesShape(t *testing.T, op string, rs headerRules) {
+	t.Helper()
+	for _, h := range rs.honoured {
+		if h.name != strings.ToLower(h.name) {
+			t.Errorf("%s: honoured %q is not lower case", op, h.name)
+		}
+		r, refused := rs.refusal(h.name)
+		switch {
+		case h.values != nil && !refused:
+			t.Errorf("%s: %s is honoured for %v only, but nothing refuses its other values", op, h.name, h.values)
+		case h.values == nil && refused:
+			t.Errorf("%s: %s is honoured for every value and also refused", op, h.name)
+		case refused && r.valid != nil:
+			for _, v := range h.values {
+				if !hasValue(r.valid, v, r.fold) {
+					t.Errorf("%s: %s honours %q, which S3 does not define", op, h.name, v)
 				}
 			}
 		}
-		for _, r := range rs.refused {
-			if r.name != strings.ToLower(r.name) || r.feature == "" && r.valid == nil {
-				t.Errorf("%s: refusal %+v needs a lower-case name and a feature", op, r)
-			}
+	}
+	for _, r := range rs.refused {
+		if r.name != strings.ToLower(r.name) || r.feature == "" && r.valid == nil {
+			t.Errorf("%s: refusal %+v needs a lower-case name and a feature", op, r)
 		}
 	}
 }
@@ -53,7 +59,8 @@ func TestCheckHonoured(t *testing.T) {
 		code   ErrorCode // "" honoured
 	}{
 		{OpPutObject, http.Header{"X-Amz-Acl": {"private"}, "X-Amz-Meta-A": {"b"}, "X-Amz-Storage-Class": {"STANDARD"}}, ""},
-		{OpPutObject, http.Header{"X-Amz-Acl": {"public-read"}}, ErrNotImplemented},
+		{OpPutObject, http.Header{"X-Amz-Acl": {"public-read"}}, ""},
+		{OpPutObject, http.Header{"X-Amz-Acl": {"aws-exec-read"}}, ErrNotImplemented},
 		{OpPutObject, http.Header{"X-Amz-Acl": {"nonsense"}}, ErrInvalidArgument},
 		{OpPutObject, http.Header{"X-Amz-Storage-Class": {"GLACIER"}}, ErrNotImplemented},
 		{OpPutObject, http.Header{"X-Amz-Storage-Class": {"ICE"}}, ErrInvalidStorageClass},
@@ -75,6 +82,20 @@ func TestCheckHonoured(t *testing.T) {
 		{OpPutObjectLockConfig, http.Header{"X-Amz-Bucket-Object-Lock-Token": {"t"}}, ErrNotImplemented},
 		{OpListBuckets, http.Header{"X-Amz-Expected-Bucket-Owner": {"123456789012"}}, ErrNotImplemented},
 		{OpDeleteObject, http.Header{"If-Match": {`"abc"`}}, ErrNotImplemented},
+		{OpPutObject, http.Header{"X-Amz-Server-Side-Encryption": {"aws:kms"}, "X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id": {"k"},
+			"X-Amz-Server-Side-Encryption-Bucket-Key-Enabled": {"False"}}, ""},
+		{OpPutObject, http.Header{"X-Amz-Server-Side-Encryption": {"aws:kms:dsse"}}, ErrNotImplemented},
+		{OpPutObject, http.Header{"X-Amz-Server-Side-Encryption": {"rot13"}}, ErrInvalidArgument},
+		{OpPutObject, http.Header{"X-Amz-Server-Side-Encryption-Bucket-Key-Enabled": {"true"}}, ErrNotImplemented},
+		{OpPutObject, http.Header{"X-Amz-Server-Side-Encryption-Bucket-Key-Enabled": {"maybe"}}, ErrInvalidArgument},
+		{OpUploadPart, http.Header{"X-Amz-Server-Side-Encryption-Customer-Algorithm": {"AES256"}}, ""},
+		{OpListParts, http.Header{"X-Amz-Server-Side-Encryption-Customer-Algorithm": {"AES256"}}, ErrNotImplemented},
+		{OpPostObject, http.Header{"Content-Type": {"multipart/form-data; boundary=x"}, "X-Amz-Acl": {"public-read"}}, ""},
+		{OpPostObject, http.Header{"X-Amz-Expected-Bucket-Owner": {"123456789012"}}, ErrNotImplemented},
+		{OpPutBucketCors, http.Header{"Content-Md5": {"x"}, "X-Amz-Checksum-Sha512": {"AAAA"}}, ErrNotImplemented},
+		{OpPutBucketLifecycle, http.Header{"X-Amz-Transition-Default-Minimum-Object-Size": {"all_storage_classes_128K"}}, ""},
+		{OpPutBucketLifecycle, http.Header{"X-Amz-Transition-Default-Minimum-Object-Size": {"1k"}}, ErrInvalidArgument},
+		{OpGetBucketLifecycle, http.Header{"X-Amz-Expected-Bucket-Owner": {"123456789012"}}, ErrNotImplemented},
 	}
 	for _, tc := range tests {
 		err := checkHonoured(tc.op, tc.header)
@@ -86,8 +107,30 @@ func TestCheckHonoured(t *testing.T) {
 			t.Errorf("%s %v: got %q (%v), want %q", tc.op, tc.header, got, err, tc.code)
 		}
 	}
+	// The form fields of a POST have their own table.
+	for _, tc := range []struct {
+		fields http.Header
+		code   ErrorCode
+	}{
+		{http.Header{"Acl": {"private"}, "X-Amz-Meta-A": {"b"}, "Key": {"k"}, "Submit": {"Upload"}}, ""},
+		{http.Header{"Acl": {"public-read"}}, ErrNotImplemented},
+		{http.Header{"Acl": {"everyone"}}, ErrInvalidArgument},
+		{http.Header{"Tagging": {"<Tagging/>"}}, ErrNotImplemented},
+		{http.Header{"X-Amz-Checksum-Algorithm": {"crc32"}}, ""},
+		{http.Header{"X-Amz-Checksum-Algorithm": {"XXHASH3"}}, ErrNotImplemented},
+		{http.Header{"X-Amz-Storage-Class": {"GLACIER"}}, ErrNotImplemented},
+		{http.Header{"X-Amz-Server-Side-Encryption-Customer-Key": {"secret"}}, ErrNotImplemented},
+	} {
+		var got ErrorCode
+		if err := postFields.check("form field", tc.fields); err != nil {
+			got = toAPIError(err).Code
+		}
+		if got != tc.code {
+			t.Errorf("form %v: got %q, want %q", tc.fields, got, tc.code)
+		}
+	}
 	// A refused secret is never echoed (messages are logged).
-	err := checkHonoured(OpPutObject, http.Header{"X-Amz-Server-Side-Encryption-Customer-Key": {"c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5MTIzNDU="}})
+	err := checkHonoured(OpListParts, http.Header{"X-Amz-Server-Side-Encryption-Customer-Key": {"c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5MTIzNDU="}})
 	if err == nil || strings.Contains(err.Error(), "c2VjcmV0") {
 		t.Errorf("SSE-C key refusal: %v", err)
 	}

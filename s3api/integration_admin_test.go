@@ -69,6 +69,12 @@ func (a *fakeAdmin) HealStatus(context.Context) (s3api.AdminHealStatus, error) {
 		Unreachable: []s3api.AdminUnreachableNode{{Node: "n4", UnreachableSeconds: 8, LostAfterSeconds: 10}}}, nil
 }
 
+func (a *fakeAdmin) LifecycleStatus(context.Context) (s3api.AdminLifecycleStatus, error) {
+	a.record("LifecycleStatus")
+	return s3api.AdminLifecycleStatus{Leader: "n1", LifecycleStatus: storage.LifecycleStatus{Day: "24h0m0s", Passes: 2,
+		Totals: map[string]int64{"delete_marker": 3}, Rescans: []storage.LifecycleRescan{}}}, nil
+}
+
 func (a *fakeAdmin) ClusterStatus(context.Context) (s3api.AdminClusterStatus, error) {
 	a.record("ClusterStatus")
 	a.mu.Lock()
@@ -135,24 +141,6 @@ func (a *fakeAdmin) finishDrains() {
 	}
 }
 
-// recordingAuthz allows signed requests, records each route and refuses
-// the operations in deny.
-type recordingAuthz struct {
-	mu     sync.Mutex
-	routes []s3api.Route
-	deny   map[s3api.Operation]bool
-}
-
-func (z *recordingAuthz) Authorize(_ context.Context, id s3api.Identity, rt s3api.Route) error {
-	z.mu.Lock()
-	defer z.mu.Unlock()
-	z.routes = append(z.routes, rt)
-	if id.Anonymous || z.deny[rt.Op] {
-		return s3api.AuthenticatedOnly{}.Authorize(context.Background(), s3api.Identity{Anonymous: true}, rt)
-	}
-	return nil
-}
-
 func newAdminFixture(t *testing.T, a s3api.Admin, opts ...s3test.Option) *fixture {
 	t.Helper()
 	return newFixture(t, append([]s3test.Option{s3test.WithAPIConfig(func(c *s3api.Config) {
@@ -181,6 +169,13 @@ var allAdminReqs = []rawReq{
 	adminReq("POST", "node/drain", "node=n2"),
 	adminReq("GET", "node/drain", "node=n2"),
 	adminReq("GET", "metrics"),
+	adminReq("GET", "lifecycle/status"),
+	adminReq("POST", "kms/key/create", "name=k1"),
+	adminReq("GET", "kms/key/list"),
+	adminReq("GET", "kms/key/status", "name=k1"),
+	adminReq("POST", "kms/key/rotate", "name=k1"),
+	adminReq("POST", "kms/key/disable", "name=k1"),
+	adminReq("POST", "kms/key/enable", "name=k1"),
 }
 
 func TestAdminRefusesAnonymousAndWrongKeys(t *testing.T) {
@@ -322,47 +317,58 @@ func TestAdminResultsAreTypedJSON(t *testing.T) {
 	if resp.StatusCode != 200 || json.Unmarshal(body, &cs) != nil || len(cs.Nodes) != 1 || cs.Nodes[0].ID != "n1" {
 		t.Fatalf("cluster status: %d %s", resp.StatusCode, body)
 	}
+	resp, body = f.do(t, adminReq("GET", "lifecycle/status"))
+	var ls s3api.AdminLifecycleStatus
+	if resp.StatusCode != 200 || json.Unmarshal(body, &ls) != nil || ls.Leader != "n1" || ls.Totals["delete_marker"] != 3 {
+		t.Fatalf("lifecycle status: %d %s", resp.StatusCode, body)
+	}
 }
 
-// TestAdminAuthorizerSeesAdminOperations: the authorizer decides admin
-// requests like S3 ones, by operation, each with its IAM-style action.
-func TestAdminAuthorizerSeesAdminOperations(t *testing.T) {
+// TestAdminOperationsArePolicyActions: admin requests are authorized like
+// S3 ones, each by its own admin: action. A user allowed admin:* but
+// denied admin:RemoveNode may do all but that (and the backend never sees
+// the refused call); a user without admin policy may do nothing.
+func TestAdminOperationsArePolicyActions(t *testing.T) {
 	a := newFakeAdmin("n1", "n2", "n3")
-	z := &recordingAuthz{deny: map[s3api.Operation]bool{s3api.OpAdminRemoveNode: true}}
-	f := newAdminFixture(t, a, s3test.WithAuthorizer(z), s3test.WithAPIConfig(func(c *s3api.Config) {
+	f := newAdminFixture(t, a, s3test.WithAPIConfig(func(c *s3api.Config) {
 		c.Metrics = promhttp.HandlerFor(prometheus.NewRegistry(), promhttp.HandlerOpts{})
 	}))
-	want := []s3api.Operation{s3api.OpAdminHeal, s3api.OpAdminHealStatus, s3api.OpAdminClusterStatus,
-		s3api.OpAdminRemoveNode, s3api.OpAdminDrainNode, s3api.OpAdminDrainStatus, s3api.OpAdminMetrics}
+	operator := f.newUser(t, "operator", `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":"admin:*","Resource":"*"},
+		{"Effect":"Deny","Action":"admin:RemoveNode","Resource":"*"}]}`)
+	nobody := f.newUser(t, "nobody", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`)
+	ops := []s3api.Operation{s3api.OpAdminHeal, s3api.OpAdminHealStatus, s3api.OpAdminClusterStatus,
+		s3api.OpAdminRemoveNode, s3api.OpAdminDrainNode, s3api.OpAdminDrainStatus, s3api.OpAdminMetrics, s3api.OpAdminLifecycle,
+		s3api.OpAdminKMSCreateKey, s3api.OpAdminKMSListKeys, s3api.OpAdminKMSKeyStatus, s3api.OpAdminKMSRotateKey,
+		s3api.OpAdminKMSDisableKey, s3api.OpAdminKMSEnableKey}
 	for i, r := range allAdminReqs {
-		resp, body := f.do(t, r)
-		if want[i] == s3api.OpAdminRemoveNode {
+		resp, body := f.do(t, r.as(operator))
+		if ops[i] == s3api.OpAdminRemoveNode {
 			wantXMLError(t, resp, body, "AccessDenied", http.StatusForbidden)
 		} else if resp.StatusCode != 200 {
-			t.Fatalf("%s %s: %d %s", r.method, r.key, resp.StatusCode, body)
+			t.Fatalf("operator %s %s: %d %s", r.method, r.key, resp.StatusCode, body)
+		}
+		resp, body = f.do(t, r.as(nobody))
+		wantXMLError(t, resp, body, "AccessDenied", http.StatusForbidden)
+		r.unsign = true
+		resp, body = f.do(t, r)
+		wantXMLError(t, resp, body, "AccessDenied", http.StatusForbidden)
+	}
+	for _, c := range a.called() {
+		if strings.HasPrefix(c, "RemoveNode") {
+			t.Fatalf("a denied remove reached the backend: %v", a.called())
 		}
 	}
-	z.mu.Lock()
-	var got []s3api.Operation
-	for _, rt := range z.routes {
-		got = append(got, rt.Op)
-	}
-	z.mu.Unlock()
-	if !slices.Equal(got, want) {
-		t.Fatalf("authorizer saw %v, want %v", got, want)
-	}
-	if slices.Contains(a.called(), "RemoveNode n2") {
-		t.Fatal("a denied remove reached the backend")
-	}
 	actions := map[string]bool{}
-	for _, op := range want {
+	for _, op := range ops {
 		act, ok := s3api.AdminAction(op)
 		if !ok || !strings.HasPrefix(act, "admin:") {
 			t.Fatalf("%s has no admin action (%q)", op, act)
 		}
 		actions[act] = true
 	}
-	for _, act := range []string{"admin:Heal", "admin:ServerInfo", "admin:DrainNode", "admin:RemoveNode", "admin:Prometheus"} {
+	for _, act := range []string{"admin:Heal", "admin:ServerInfo", "admin:DrainNode", "admin:RemoveNode", "admin:Prometheus", "admin:LifecycleStatus",
+		"admin:KMSCreateKey", "admin:KMSListKeys", "admin:KMSKeyStatus", "admin:KMSRotateKey", "admin:KMSDisableKey", "admin:KMSEnableKey"} {
 		if !actions[act] {
 			t.Errorf("no operation maps to %s", act)
 		}

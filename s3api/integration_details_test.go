@@ -383,11 +383,15 @@ func TestIntegrationCreateOwnedBucket(t *testing.T) {
 	}
 
 	eu := newFixture(t, s3test.WithAPIConfig(func(c *s3api.Config) { c.Region = "eu-west-1" }))
+	euSDK := s3.NewFromConfig(eu.AWSConfig(), func(o *s3.Options) {
+		o.BaseEndpoint, o.UsePathStyle, o.Region = aws.String(eu.URL), true, "eu-west-1"
+	})
 	name := "owned-elsewhere"
-	if _, err := eu.sdk.CreateBucket(ctx(t), &s3.CreateBucketInput{Bucket: &name}); err != nil {
+	in := &s3.CreateBucketInput{Bucket: &name, CreateBucketConfiguration: &types.CreateBucketConfiguration{LocationConstraint: "eu-west-1"}}
+	if _, err := euSDK.CreateBucket(ctx(t), in); err != nil {
 		t.Fatal(err)
 	}
-	_, err := eu.sdk.CreateBucket(ctx(t), &s3.CreateBucketInput{Bucket: &name})
+	_, err := euSDK.CreateBucket(ctx(t), in)
 	wantErr(t, err, "BucketAlreadyOwnedByYou", http.StatusConflict)
 }
 

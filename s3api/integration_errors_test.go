@@ -114,36 +114,45 @@ type queryError struct {
 	ReqID   string `xml:"RequestId"`
 }
 
-// TestQueryAPIErrors checks that IAM and STS requests, which the server
-// does not implement yet, get a fast 4xx in the Query APIs' own shape.
+// TestQueryAPIErrors checks that IAM and STS requests the server does
+// not serve get a fast 4xx in the Query APIs' own shape: unknown actions
+// InvalidAction, real actions not built NotImplemented (status 400, so
+// clients do not retry), anonymous requests MissingAuthenticationToken.
 func TestQueryAPIErrors(t *testing.T) {
 	f := newFixture(t)
-	form := []byte("Action=ListUsers&Version=2010-05-08")
+	form := func(s string) []byte { return []byte(s) }
+	formCT := http.Header{"Content-Type": {"application/x-www-form-urlencoded; charset=utf-8"}}
+	const iamNS, stsNS = "https://iam.amazonaws.com/doc/2010-05-08/", "https://sts.amazonaws.com/doc/2011-06-15/"
 	tests := []struct {
-		name string
-		r    rawReq
-		ns   string
+		name   string
+		r      rawReq
+		ns     string
+		code   string
+		status int
 	}{
-		{"iam-signed", rawReq{method: "POST", service: "iam", body: form,
-			header: http.Header{"Content-Type": {"application/x-www-form-urlencoded; charset=utf-8"}}}, "https://iam.amazonaws.com/doc/2010-05-08/"},
-		{"sts-signed", rawReq{method: "POST", service: "sts", body: []byte("Action=GetCallerIdentity&Version=2011-06-15"),
-			header: http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}}, "https://sts.amazonaws.com/doc/2011-06-15/"},
-		{"sts-unsigned", rawReq{method: "POST", unsign: true, body: []byte("Action=AssumeRoleWithWebIdentity&Version=2011-06-15"),
-			header: http.Header{"Content-Type": {"application/x-www-form-urlencoded"}}}, "https://sts.amazonaws.com/doc/2011-06-15/"},
-		{"sts-unsigned-query", rawReq{method: "GET", unsign: true, query: url.Values{"Action": {"AssumeRoleWithWebIdentity"}}},
-			"https://sts.amazonaws.com/doc/2011-06-15/"},
+		{"iam-unknown", rawReq{method: "POST", service: "iam", body: form("Action=MakeCoffee&Version=2010-05-08"), header: formCT}, iamNS, "InvalidAction", 400},
+		{"iam-not-built", rawReq{method: "POST", service: "iam", body: form("Action=ListEntitiesForPolicy&Version=2010-05-08"), header: formCT}, iamNS, "NotImplemented", 400},
+		{"iam-no-action", rawReq{method: "POST", service: "iam", body: form("Version=2010-05-08"), header: formCT}, iamNS, "MissingAction", 400},
+		{"iam-wrong-version", rawReq{method: "POST", service: "iam", body: form("Action=ListUsers&Version=2011-06-15"), header: formCT}, iamNS, "InvalidAction", 400},
+		{"sts-unknown", rawReq{method: "POST", service: "sts", body: form("Action=Nope&Version=2011-06-15"), header: formCT}, stsNS, "InvalidAction", 400},
+		{"sts-not-built", rawReq{method: "POST", service: "sts", body: form("Action=GetFederationToken&Version=2011-06-15&Name=x"), header: formCT}, stsNS, "NotImplemented", 400},
+		{"sts-unsigned", rawReq{method: "POST", unsign: true, body: form("Action=AssumeRoleWithWebIdentity&Version=2011-06-15"), header: formCT}, stsNS, "NotImplemented", 400},
+		{"sts-unsigned-query", rawReq{method: "GET", unsign: true, query: url.Values{"Action": {"AssumeRoleWithWebIdentity"}}}, stsNS, "NotImplemented", 400},
+		{"sts-unsigned-caller", rawReq{method: "POST", unsign: true, body: form("Action=GetCallerIdentity&Version=2011-06-15"), header: formCT}, stsNS, "MissingAuthenticationToken", 403},
+		{"iam-bad-key", rawReq{method: "POST", service: "iam", access: "AKIAIOSFODNN7EXAMPLE", body: form("Action=ListUsers&Version=2010-05-08"), header: formCT}, iamNS, "InvalidClientTokenId", 403},
+		{"iam-missing-param", rawReq{method: "POST", service: "iam", body: form("Action=CreateUser&Version=2010-05-08"), header: formCT}, iamNS, "ValidationError", 400},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, body := f.do(t, tc.r)
-			if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Content-Type") != "text/xml" {
+			if resp.StatusCode != tc.status || resp.Header.Get("Content-Type") != "text/xml" {
 				t.Fatalf("got %d %s: %s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 			}
 			var doc queryError
 			if err := xml.Unmarshal(body, &doc); err != nil {
 				t.Fatalf("not an ErrorResponse: %v: %s", err, body)
 			}
-			if doc.XMLName.Space != tc.ns || doc.Error.Type != "Sender" || doc.Error.Code != "InvalidAction" ||
+			if doc.XMLName.Space != tc.ns || doc.Error.Type != "Sender" || doc.Error.Code != tc.code ||
 				doc.Error.Message == "" || doc.ReqID == "" || doc.ReqID != resp.Header.Get("X-Amz-Request-Id") {
 				t.Errorf("error document %+v: %s", doc, body)
 			}

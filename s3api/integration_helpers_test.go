@@ -177,6 +177,8 @@ type rawReq struct {
 	chunked bool   // send with Transfer-Encoding: chunked, no Content-Length
 	region  string // signing region; default s3test.Region
 	service string // signing service; default "s3"
+	secure  bool   // send to the TLS listener (SSE-C needs it)
+	token   string // X-Amz-Security-Token (session credentials)
 }
 
 func (f *fixture) newRaw(t *testing.T, r rawReq) *http.Request {
@@ -188,7 +190,11 @@ func (f *fixture) newRaw(t *testing.T, r rawReq) *http.Request {
 			path += "/" + r.key
 		}
 	}
-	u, err := url.Parse(f.PlainURL)
+	base := f.PlainURL
+	if r.secure {
+		base = f.URL
+	}
+	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,6 +225,9 @@ func (f *fixture) newRaw(t *testing.T, r rawReq) *http.Request {
 		ph = hex.EncodeToString(s[:])
 	}
 	req.Header.Set("X-Amz-Content-Sha256", ph)
+	if r.token != "" {
+		req.Header.Set("X-Amz-Security-Token", r.token)
+	}
 	ak, sk := f.AccessKey, f.SecretKey
 	if r.access != "" {
 		ak = r.access
@@ -244,7 +253,11 @@ func (f *fixture) newRaw(t *testing.T, r rawReq) *http.Request {
 // do sends a raw request and returns the response with its body read.
 func (f *fixture) do(t *testing.T, r rawReq) (*http.Response, []byte) {
 	t.Helper()
-	resp, err := http.DefaultClient.Do(f.newRaw(t, r))
+	client := http.DefaultClient
+	if r.secure {
+		client = f.HTTPClient()
+	}
+	resp, err := client.Do(f.newRaw(t, r))
 	if err != nil {
 		t.Fatalf("%s %s/%s: %v", r.method, r.bucket, r.key, err)
 	}

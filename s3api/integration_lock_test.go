@@ -2,7 +2,6 @@ package s3api_test
 
 import (
 	"bytes"
-	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -12,8 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
-	"github.com/filesphere/filesphere/internal/s3test"
-	"github.com/filesphere/filesphere/s3api"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/tags"
 )
@@ -366,29 +363,33 @@ func TestIntegrationDeleteObjectsLocked(t *testing.T) {
 	wantErr(t, err, "BucketNotEmpty", http.StatusConflict)
 }
 
-// denyBypass allows everything but s3:BypassGovernanceRetention, as an
-// identity policy without that permission would.
-type denyBypass struct{ s3api.AuthenticatedOnly }
-
-func (d denyBypass) Authorize(c context.Context, id s3api.Identity, rt s3api.Route) error {
-	if rt.Op == s3api.OpBypassGovernanceRetention {
-		return &s3api.APIError{Code: s3api.ErrAccessDenied}
-	}
-	return d.AuthenticatedOnly.Authorize(c, id, rt)
-}
-
 // TestIntegrationBypassNeedsPermission: the bypass header takes effect
-// only for principals the Authorizer allows s3:BypassGovernanceRetention.
+// only for principals allowed s3:BypassGovernanceRetention (root is; a user
+// allowed everything else is not).
 func TestIntegrationBypassNeedsPermission(t *testing.T) {
-	f := newFixture(t, s3test.WithAuthorizer(denyBypass{}))
+	f := newFixture(t)
 	lb := f.lockBucket(t)
 	hour := time.Now().Add(time.Hour)
 	gov := f.putLocked(t, lb, "g", types.ObjectLockModeGovernance, hour, "")
-	_, err := f.sdk.DeleteObject(ctx(t), &s3.DeleteObjectInput{Bucket: &lb, Key: aws.String("g"), VersionId: &gov, BypassGovernanceRetention: aws.Bool(true)})
+	user := f.sdkAs(t, f.newUser(t, "no-bypass", `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":"s3:*","Resource":"*"},
+		{"Effect":"Deny","Action":"s3:BypassGovernanceRetention","Resource":"*"}]}`))
+	_, err := user.DeleteObject(ctx(t), &s3.DeleteObjectInput{Bucket: &lb, Key: aws.String("g"), VersionId: &gov, BypassGovernanceRetention: aws.Bool(true)})
 	wantErr(t, err, "AccessDenied", http.StatusForbidden)
-	_, err = f.sdk.PutObjectRetention(ctx(t), &s3.PutObjectRetentionInput{Bucket: &lb, Key: aws.String("g"), VersionId: &gov,
+	_, err = user.PutObjectRetention(ctx(t), &s3.PutObjectRetentionInput{Bucket: &lb, Key: aws.String("g"), VersionId: &gov,
 		BypassGovernanceRetention: aws.Bool(true), Retention: &types.ObjectLockRetention{}})
 	wantErr(t, err, "AccessDenied", http.StatusForbidden)
+	// DeleteObjects asks for each key.
+	out, err := user.DeleteObjects(ctx(t), &s3.DeleteObjectsInput{Bucket: &lb, BypassGovernanceRetention: aws.Bool(true),
+		Delete: &types.Delete{Objects: []types.ObjectIdentifier{{Key: aws.String("g"), VersionId: &gov}}}})
+	if err != nil || len(out.Deleted) != 0 || len(out.Errors) != 1 || aws.ToString(out.Errors[0].Code) != "AccessDenied" {
+		t.Fatalf("DeleteObjects with a refused bypass: %+v %+v, %v", out.Deleted, out.Errors, err)
+	}
+	// Root may bypass.
+	if _, err := f.sdk.DeleteObject(ctx(t), &s3.DeleteObjectInput{Bucket: &lb, Key: aws.String("g"), VersionId: &gov,
+		BypassGovernanceRetention: aws.Bool(true)}); err != nil {
+		t.Fatalf("root bypass: %v", err)
+	}
 }
 
 func TestIntegrationObjectTagging(t *testing.T) {

@@ -90,7 +90,7 @@ func (s *Server) listObjectsV1(ctx context.Context, req *request) (*response, er
 	}
 	m := p.enc(marker)
 	out := listBucketResult{NS: s3NS, Name: req.route.Bucket, Marker: &m}
-	p.fill(&out, res, true, ownerOf(req.id))
+	p.fill(&out, res, true, s.owner())
 	if res.IsTruncated {
 		out.NextMarker = p.enc(res.NextMarker)
 	}
@@ -120,7 +120,7 @@ func (s *Server) listObjectsV2(ctx context.Context, req *request) (*response, er
 	}
 	count := len(res.Objects) + len(res.CommonPrefixes)
 	out := listBucketResult{NS: s3NS, Name: req.route.Bucket, KeyCount: &count, ContToken: token, StartAfter: p.enc(startAfter)}
-	p.fill(&out, res, q.Get("fetch-owner") == "true", ownerOf(req.id))
+	p.fill(&out, res, q.Get("fetch-owner") == "true", s.owner())
 	if res.IsTruncated {
 		out.NextContToken = base64.RawURLEncoding.EncodeToString([]byte(res.NextMarker))
 	}
@@ -148,7 +148,7 @@ func (s *Server) listObjectVersions(ctx context.Context, req *request) (*respons
 	if res.IsTruncated {
 		out.NextKeyMarker, out.NextVersionIDMarker = p.enc(res.NextKeyMarker), res.NextVersionIDMarker
 	}
-	o := ownerOf(req.id)
+	o := s.owner()
 	for _, v := range res.Versions {
 		id := v.VersionID
 		if id == "" {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/filesphere/filesphere/storage"
+	"github.com/filesphere/filesphere/storage/sse"
 )
 
 // maxObjectSize is S3's single-PUT limit.
@@ -25,7 +26,10 @@ func payload(req *request, max int64) (*verifyingReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := newVerifyingReader(req.body, size, spec, req.trailer)
+	// One pass computes the checks and what the engine records; a signed
+	// payload's SHA-256 is the one SigV4 verifies, not hashed again.
+	v := newDigestingReader(req.body, size, spec, req.trailer,
+		storage.DigestSpec{MD5: true, SHA256: true, SignedSHA256: req.payloadSHA256})
 	v.limit = max
 	return v, nil
 }
@@ -54,7 +58,14 @@ func (s *Server) putObject(ctx context.Context, req *request) (*response, error)
 	if err != nil {
 		return nil, err
 	}
+	if meta.ACL, err = s.requestACL(ctx, req); err != nil {
+		return nil, err
+	}
 	tags, lock, err := tagsAndLock(req)
+	if err != nil {
+		return nil, err
+	}
+	enc, err := writeEncryption(req)
 	if err != nil {
 		return nil, err
 	}
@@ -63,10 +74,10 @@ func (s *Server) putObject(ctx context.Context, req *request) (*response, error)
 		return nil, err
 	}
 	opts := storage.PutOptions{
-		Size: req.bodySize, Meta: meta, Checksum: body.checksum(),
+		Size: req.bodySize, Meta: meta, Checksum: body.checksum(), Digest: body.digest(),
 		IfNoneMatchStar: strings.TrimSpace(req.Header.Get("If-None-Match")) == "*",
 		IfMatch:         req.Header.Get("If-Match"),
-		Tags:            tags, Lock: lock, Digested: body.spec.digest(),
+		Tags:            tags, Lock: lock, Digested: body.spec.digest(), SSE: enc,
 	}
 	info, err := s.backend.PutObject(ctx, req.route.Bucket, req.route.Key, body, opts)
 	if err != nil {
@@ -75,6 +86,8 @@ func (s *Server) putObject(ctx context.Context, req *request) (*response, error)
 	h := http.Header{"Etag": {info.ETag}}
 	writeVersionHeader(h, info.VersionID)
 	setChecksumHeaders(h, info.Checksums)
+	expirationHeader(h, info.Expiration)
+	s.sseHeaders(h, info.SSE, customerOf(enc), true)
 	return &response{header: h}, nil
 }
 
@@ -98,7 +111,9 @@ func getOptions(req *request) (storage.GetOptions, error) {
 		}
 		opts.Range = r
 	}
-	return opts, nil
+	var err error
+	opts.CustomerKey, err = customerKey(req, objectPrefix)
+	return opts, err
 }
 
 // objectHeaders are the headers GET and HEAD share.
@@ -111,6 +126,7 @@ func objectHeaders(req *request, info storage.ObjectInfo) http.Header {
 	versionHeader(h, info.VersionID)
 	taggingCount(h, info.Tags)
 	lockResponseHeaders(h, info.Lock)
+	expirationHeader(h, info.Expiration)
 	if strings.EqualFold(req.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") {
 		setChecksumHeaders(h, info.Checksums)
 	}
@@ -136,6 +152,7 @@ func (s *Server) getObject(ctx context.Context, req *request) (*response, error)
 		return nil, preconditionResponse(err)
 	}
 	h := objectHeaders(req, or.Info)
+	s.sseHeaders(h, or.Info.SSE, opts.CustomerKey, false)
 	resp := &response{header: h, body: or.ReadCloser, length: or.Info.Size}
 	if or.Range != nil {
 		resp.status = http.StatusPartialContent
@@ -159,6 +176,7 @@ func (s *Server) headObject(ctx context.Context, req *request) (*response, error
 		return nil, preconditionResponse(err)
 	}
 	h := objectHeaders(req, info)
+	s.sseHeaders(h, info.SSE, opts.CustomerKey, false)
 	h.Set("Content-Length", strconv.FormatInt(info.Size, 10))
 	status := http.StatusOK
 	if opts.Range != nil {
@@ -195,7 +213,7 @@ func (s *Server) deleteObject(ctx context.Context, req *request) (*response, err
 		return nil, apiErr(ErrInvalidArgument, "Version id cannot be the empty string")
 	}
 	res, err := s.backend.DeleteObject(ctx, req.route.Bucket, req.route.Key,
-		storage.DeleteOptions{VersionID: q.Get("versionId"), BypassGovernance: s.bypassGovernance(ctx, req)})
+		storage.DeleteOptions{VersionID: q.Get("versionId"), BypassGovernance: s.bypassGovernance(ctx, req, req.route.Key)})
 	if err != nil {
 		return nil, err
 	}
@@ -229,10 +247,18 @@ func (s *Server) deleteObjects(ctx context.Context, req *request) (*response, er
 			return nil, apiErr(ErrNotImplemented, "FileSphere does not implement conditional deletes (ETag, LastModifiedTime and Size in DeleteObjects).")
 		}
 	}
+	// Every key is authorized before any is deleted.
+	refused := make([]error, len(in.Objects))
+	for i, o := range in.Objects {
+		refused[i] = s.authorizeKey(ctx, req, o.Key, o.VersionID)
+	}
 	out := deleteResult{NS: s3NS}
-	bypass := s.bypassGovernance(ctx, req)
-	for _, o := range in.Objects {
-		res, err := s.deleteOne(ctx, req.route.Bucket, o.Key, storage.DeleteOptions{VersionID: o.VersionID, BypassGovernance: bypass})
+	for i, o := range in.Objects {
+		res, err := storage.DeleteResult{}, refused[i]
+		if err == nil {
+			res, err = s.deleteOne(ctx, req.route.Bucket, o.Key,
+				storage.DeleteOptions{VersionID: o.VersionID, BypassGovernance: s.bypassGovernance(ctx, req, o.Key)})
+		}
 		if err != nil {
 			ae := toAPIError(err)
 			out.Errors = append(out.Errors, deleteErrorEntry{Key: o.Key, VersionID: o.VersionID, Code: string(ae.Code), Message: ae.message()})
@@ -277,9 +303,18 @@ func (s *Server) copyObject(ctx context.Context, req *request) (*response, error
 	if err != nil {
 		return nil, err
 	}
+	enc, srcKey, err := copyEncryption(req)
+	if err != nil {
+		return nil, err
+	}
+	src.CustomerKey = srcKey
 	opts := storage.CopyOptions{
 		IfNoneMatchStar: strings.TrimSpace(req.Header.Get("If-None-Match")) == "*",
 		IfMatch:         req.Header.Get("If-Match"),
+		SSE:             enc,
+	}
+	if opts.ACL, err = s.requestACL(ctx, req); err != nil {
+		return nil, err
 	}
 	switch d := req.Header.Get("X-Amz-Metadata-Directive"); d {
 	case "", "COPY":
@@ -316,9 +351,11 @@ func (s *Server) copyObject(ctx context.Context, req *request) (*response, error
 	}
 	h := http.Header{}
 	writeVersionHeader(h, info.VersionID)
+	expirationHeader(h, info.Expiration)
 	if src.VersionID != "" {
 		h.Set("X-Amz-Copy-Source-Version-Id", src.VersionID)
 	}
+	s.sseHeaders(h, info.SSE, customerOf(enc), true)
 	return &response{header: h, xml: copyObjectResult{NS: s3NS, LastModified: s3Time(info.ModTime), ETag: info.ETag, checksumFields: checksumXML(info.Checksums)}}, nil
 }
 
@@ -333,6 +370,14 @@ func copyError(err error) error {
 		ae.Message = "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
 	}
 	return ae
+}
+
+// customerOf is the SSE-C key of a write's encryption, if it has one.
+func customerOf(enc *storage.Encryption) *sse.Key {
+	if enc == nil || enc.Type != storage.SSEC {
+		return nil
+	}
+	return &enc.CustomerKey
 }
 
 // readCloser pairs a reader with the closer of what it wraps.

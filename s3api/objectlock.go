@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/filesphere/filesphere/iam/policy"
 	"github.com/filesphere/filesphere/storage"
 )
 
@@ -82,16 +83,21 @@ func lockResponseHeaders(h http.Header, l storage.ObjectLock) {
 }
 
 // bypassGovernance reports whether a request may remove or shorten a
-// GOVERNANCE retention: it sends x-amz-bypass-governance-retention: true
-// and its principal is allowed s3:BypassGovernanceRetention. The
-// Authorizer decides the latter; today's AuthenticatedOnly allows every
-// signed principal, and the identity work tightens it per principal.
-func (s *Server) bypassGovernance(ctx context.Context, req *request) bool {
+// GOVERNANCE retention of key: it sends x-amz-bypass-governance-retention:
+// true and its principal is allowed s3:BypassGovernanceRetention on the
+// object (decided like every other action, bucket policy included).
+func (s *Server) bypassGovernance(ctx context.Context, req *request, key string) bool {
 	if !strings.EqualFold(strings.TrimSpace(req.Header.Get("X-Amz-Bypass-Governance-Retention")), "true") {
 		return false
 	}
-	rt := Route{Op: OpBypassGovernanceRetention, Bucket: req.route.Bucket, Key: req.route.Key, API: APIS3}
-	return s.authz.Authorize(ctx, req.id, rt) == nil
+	b := req.authz.bucket
+	if b == nil {
+		var err error
+		if b, err = s.bucketAccess(ctx, req.route.Bucket); err != nil {
+			return false
+		}
+	}
+	return s.allow(ctx, req, b, "s3:BypassGovernanceRetention", policy.S3ObjectARN(req.route.Bucket, key)) == nil
 }
 
 func (s *Server) putObjectLockConfig(ctx context.Context, req *request) (*response, error) {
@@ -177,7 +183,7 @@ func (s *Server) putObjectRetention(ctx context.Context, req *request) (*respons
 		}
 	}
 	shown, err := s.backend.PutObjectRetention(ctx, req.route.Bucket, req.route.Key, storage.RetentionOptions{
-		VersionID: vid, Retention: r, BypassGovernance: s.bypassGovernance(ctx, req)})
+		VersionID: vid, Retention: r, BypassGovernance: s.bypassGovernance(ctx, req, req.route.Key)})
 	if err != nil {
 		return nil, err
 	}

@@ -15,7 +15,7 @@ func TestUnknownLengthLimit(t *testing.T) {
 		size    int
 		tooLong bool
 	}{{0, false}, {10, false}, {11, true}, {1 << 20, true}} {
-		src := &tallyReader{r: bytes.NewReader(make([]byte, tc.size))}
+		src := &sizeCountingReader{r: bytes.NewReader(make([]byte, tc.size))}
 		v := newVerifyingReader(src, -1, checksumSpec{}, nil)
 		v.limit = 10
 		n, err := io.Copy(io.Discard, v)
@@ -31,12 +31,12 @@ func TestUnknownLengthLimit(t *testing.T) {
 	}
 }
 
-type tallyReader struct {
+type sizeCountingReader struct {
 	r io.Reader
 	n int
 }
 
-func (c *tallyReader) Read(p []byte) (int, error) {
+func (c *sizeCountingReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	c.n += n
 	return n, err

@@ -61,14 +61,6 @@ func classifyAPI(r *http.Request, bucket string) API {
 // queryOperations maps each Query API to its operation.
 var queryOperations = map[API]Operation{APIIAM: OpIAM, APISTS: OpSTS}
 
-// queryAPINotBuilt is today's answer to every IAM and STS request: a fast
-// 400 the clients can read, before authentication (which verifies S3
-// scopes only until these APIs exist).
-func queryAPINotBuilt(api API) error {
-	name := map[API]string{APIIAM: "IAM", APISTS: "STS"}[api]
-	return apiErr(ErrInvalidAction, "FileSphere does not implement the "+name+" API yet; manage access with the root credentials.")
-}
-
 // queryErrorBody is the Query APIs' error document.
 type queryErrorBody struct {
 	XMLName xml.Name `xml:"ErrorResponse"`
@@ -95,7 +87,7 @@ func errorDocument(req *request, ae *APIError, status int) (body []byte, content
 	body, _ = xml.Marshal(errorBody{
 		Code: ae.Code, Message: ae.message(), Resource: req.URL.Path,
 		BucketName: ae.BucketName, Key: ae.Key, VersionID: ae.VersionID, UploadID: ae.UploadID,
-		Region: ae.Region, RequestID: req.reqID, HostID: req.reqID,
+		Region: ae.Region, Extra: ae.Extra, RequestID: req.reqID, HostID: req.reqID,
 	})
 	return body, "application/xml"
 }

@@ -50,12 +50,36 @@ const (
 	OpGetObjectRetention      Operation = "GetObjectRetention"
 	OpPutObjectLegalHold      Operation = "PutObjectLegalHold"
 	OpGetObjectLegalHold      Operation = "GetObjectLegalHold"
-	// OpBypassGovernanceRetention is never routed: it is the permission a
-	// request needs for x-amz-bypass-governance-retention to take effect,
-	// asked of the Authorizer beside the request's own operation.
-	OpBypassGovernanceRetention Operation = "BypassGovernanceRetention"
-	OpNotImplemented            Operation = "NotImplemented"
-	OpMethodNotAllowed          Operation = "MethodNotAllowed"
+	// Access (bucket policies, public access blocks, ACLs, ownership).
+	OpGetBucketPolicy               Operation = "GetBucketPolicy"
+	OpPutBucketPolicy               Operation = "PutBucketPolicy"
+	OpDeleteBucketPolicy            Operation = "DeleteBucketPolicy"
+	OpGetBucketPolicyStatus         Operation = "GetBucketPolicyStatus"
+	OpGetPublicAccessBlock          Operation = "GetPublicAccessBlock"
+	OpPutPublicAccessBlock          Operation = "PutPublicAccessBlock"
+	OpDeletePublicAccessBlock       Operation = "DeletePublicAccessBlock"
+	OpGetBucketOwnershipControls    Operation = "GetBucketOwnershipControls"
+	OpPutBucketOwnershipControls    Operation = "PutBucketOwnershipControls"
+	OpDeleteBucketOwnershipControls Operation = "DeleteBucketOwnershipControls"
+	OpPutBucketACL                  Operation = "PutBucketAcl"
+	OpPutObjectACL                  Operation = "PutObjectAcl"
+	// Lifecycle.
+	OpPutBucketLifecycle    Operation = "PutBucketLifecycleConfiguration"
+	OpGetBucketLifecycle    Operation = "GetBucketLifecycleConfiguration"
+	OpDeleteBucketLifecycle Operation = "DeleteBucketLifecycle"
+	OpNotImplemented        Operation = "NotImplemented"
+	OpMethodNotAllowed      Operation = "MethodNotAllowed"
+)
+
+// Operations of browser access: HTML form uploads and CORS.
+const (
+	OpPostObject       Operation = "PostObject"
+	OpPutBucketCors    Operation = "PutBucketCors"
+	OpGetBucketCors    Operation = "GetBucketCors"
+	OpDeleteBucketCors Operation = "DeleteBucketCors"
+	// OpPreflight is a CORS preflight (OPTIONS object): unauthenticated,
+	// answered from the bucket's CORS rules.
+	OpPreflight Operation = "PreflightRequest"
 )
 
 // Route is a classified request.
@@ -73,10 +97,9 @@ type Route struct {
 // implement yet; any of them answers NotImplemented instead of being
 // mistaken for a plain GET/PUT/DELETE.
 var unsupported = []string{
-	"accelerate", "analytics", "cors", "encryption", "intelligent-tiering",
-	"inventory", "lifecycle", "logging", "metadataTableConfiguration", "metrics",
-	"notification", "ownershipControls", "policy", "policyStatus",
-	"publicAccessBlock", "replication", "requestPayment", "restore", "select",
+	"accelerate", "analytics", "intelligent-tiering",
+	"inventory", "logging", "metadataTableConfiguration", "metrics",
+	"notification", "replication", "requestPayment", "restore", "select",
 	"torrent", "website", "session", "renameObject", "abac", "annotation",
 	"metadataConfiguration", "metadataTable", "metadataAnnotationTable", "metadataInventoryTable",
 	"metadataJournalTable",
@@ -112,6 +135,12 @@ func classify(r *http.Request, domain string) Route {
 		rt.Op = queryOperations[rt.API]
 		return rt
 	}
+	if r.Method == http.MethodOptions && bucket != "" {
+		// A preflight asks about the request it precedes, whatever its
+		// subresource.
+		rt.Op = OpPreflight
+		return rt
+	}
 	q := r.URL.Query()
 	for _, s := range unsupported {
 		if _, ok := q[s]; ok {
@@ -123,6 +152,10 @@ func classify(r *http.Request, domain string) Route {
 	case bucket == "":
 		rt.Op = classifyService(r.Method)
 	case key == "":
+		if op, ok := classifyBucketAccess(r.Method, q); ok {
+			rt.Op = op
+			return rt
+		}
 		rt.Op = classifyBucket(r.Method, q)
 	default:
 		rt.Op = classifyObject(r, q)
@@ -137,7 +170,7 @@ func classify(r *http.Request, domain string) Route {
 // configuration on an object, a retention on a bucket), which is refused
 // rather than taken for a plain request on that level.
 func misplacedSub(q map[string][]string, bucketLevel bool) string {
-	subs := []string{"object-lock"}
+	subs := []string{"object-lock", "lifecycle", "encryption"}
 	if bucketLevel {
 		subs = []string{"retention", "legal-hold"}
 	}
@@ -180,6 +213,10 @@ func classifyBucket(method string, q map[string][]string) Operation {
 		return subOp(method, OpPutBucketTagging, OpGetBucketTagging, OpDeleteBucketTagging)
 	case has("object-lock"):
 		return subOp(method, OpPutObjectLockConfig, OpGetObjectLockConfig, "")
+	case has("lifecycle"):
+		return subOp(method, OpPutBucketLifecycle, OpGetBucketLifecycle, OpDeleteBucketLifecycle)
+	case has("encryption"):
+		return subOp(method, OpPutBucketEncryption, OpGetBucketEncryption, OpDeleteBucketEncryption)
 	case has("retention"), has("legal-hold"):
 		return OpNotImplemented
 	}
@@ -188,8 +225,10 @@ func classifyBucket(method string, q map[string][]string) Operation {
 		switch {
 		case has("versioning"):
 			return OpPutBucketVersioning
+		case has("cors"):
+			return OpPutBucketCors
 		case has("acl"):
-			return OpNotImplemented
+			return OpPutBucketACL
 		}
 		return OpCreateBucket
 	case http.MethodGet:
@@ -204,6 +243,8 @@ func classifyBucket(method string, q map[string][]string) Operation {
 			return OpListMultipartUploads
 		case has("acl"):
 			return OpGetBucketACL
+		case has("cors"):
+			return OpGetBucketCors
 		case len(q["list-type"]) > 0 && q["list-type"][0] == "2":
 			return OpListObjectsV2
 		}
@@ -211,12 +252,16 @@ func classifyBucket(method string, q map[string][]string) Operation {
 	case http.MethodHead:
 		return OpHeadBucket
 	case http.MethodDelete:
+		if has("cors") {
+			return OpDeleteBucketCors
+		}
 		return OpDeleteBucket
 	case http.MethodPost:
 		if has("delete") {
 			return OpDeleteObjects
 		}
-		return OpNotImplemented
+		// A browser-based upload: an HTML form POSTed to the bucket.
+		return OpPostObject
 	}
 	return OpMethodNotAllowed
 }
@@ -237,14 +282,14 @@ func classifyObject(r *http.Request, q map[string][]string) Operation {
 		return subOp(r.Method, OpPutObjectRetention, OpGetObjectRetention, "")
 	case has("legal-hold"):
 		return subOp(r.Method, OpPutObjectLegalHold, OpGetObjectLegalHold, "")
-	case has("object-lock"):
-		return OpNotImplemented
+	case has("object-lock"), has("lifecycle"), has("encryption"):
+		return OpNotImplemented // bucket subresources
 	}
 	switch r.Method {
 	case http.MethodPut:
 		switch {
 		case has("acl"):
-			return OpNotImplemented
+			return OpPutObjectACL
 		case has("uploadId") && copySrc:
 			return OpUploadPartCopy
 		case has("uploadId"):

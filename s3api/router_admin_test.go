@@ -17,6 +17,7 @@ func TestClassifyAdmin(t *testing.T) {
 		{"POST", AdminPrefix + "/node/drain?node=n2", "", "", Route{Op: OpAdminDrainNode}},
 		{"GET", AdminPrefix + "/node/drain?node=n2", "", "", Route{Op: OpAdminDrainStatus}},
 		{"GET", AdminPrefix + "/metrics", "", "", Route{Op: OpAdminMetrics}},
+		{"GET", AdminPrefix + "/lifecycle/status", "", "", Route{Op: OpAdminLifecycle}},
 		{"GET", AdminPrefix + "/heal", "", "", Route{Op: OpMethodNotAllowed}},
 		{"PUT", AdminPrefix + "/node/drain", "", "", Route{Op: OpMethodNotAllowed}},
 		{"GET", AdminPrefix + "/nope", "", "", Route{Op: OpAdminUnknown}},

@@ -38,10 +38,28 @@ func TestClassify(t *testing.T) {
 		{"PUT", "/examplebucket?object-lock", nil, "", "", Route{Op: OpPutObjectLockConfig, Bucket: "examplebucket"}},
 		{"GET", "/examplebucket?object-lock", nil, "", "", Route{Op: OpGetObjectLockConfig, Bucket: "examplebucket"}},
 		{"DELETE", "/examplebucket?object-lock", nil, "", "", Route{Op: OpMethodNotAllowed, Bucket: "examplebucket"}},
+		{"PUT", "/examplebucket?lifecycle", nil, "", "", Route{Op: OpPutBucketLifecycle, Bucket: "examplebucket"}},
+		{"GET", "/examplebucket?lifecycle", nil, "", "", Route{Op: OpGetBucketLifecycle, Bucket: "examplebucket"}},
+		{"DELETE", "/examplebucket?lifecycle", nil, "", "", Route{Op: OpDeleteBucketLifecycle, Bucket: "examplebucket"}},
+		{"POST", "/examplebucket?lifecycle", nil, "", "", Route{Op: OpMethodNotAllowed, Bucket: "examplebucket"}},
+		{"PUT", "/examplebucket/obj?lifecycle", nil, "", "", Route{Op: OpNotImplemented, Bucket: "examplebucket", Key: "obj", Sub: "lifecycle"}},
 		// A version's subresources on a bucket are refused, never a CreateBucket.
 		{"PUT", "/examplebucket?retention", nil, "", "", Route{Op: OpNotImplemented, Bucket: "examplebucket", Sub: "retention"}},
 		{"PUT", "/examplebucket?legal-hold", nil, "", "", Route{Op: OpNotImplemented, Bucket: "examplebucket", Sub: "legal-hold"}},
-		{"PUT", "/examplebucket?policy", nil, "", "", Route{Op: OpNotImplemented, Bucket: "examplebucket", Sub: "policy"}},
+		{"PUT", "/examplebucket?policy", nil, "", "", Route{Op: OpPutBucketPolicy, Bucket: "examplebucket"}},
+		{"GET", "/examplebucket?policy", nil, "", "", Route{Op: OpGetBucketPolicy, Bucket: "examplebucket"}},
+		{"DELETE", "/examplebucket?policy", nil, "", "", Route{Op: OpDeleteBucketPolicy, Bucket: "examplebucket"}},
+		{"POST", "/examplebucket?policy", nil, "", "", Route{Op: OpMethodNotAllowed, Bucket: "examplebucket"}},
+		{"GET", "/examplebucket?policyStatus", nil, "", "", Route{Op: OpGetBucketPolicyStatus, Bucket: "examplebucket"}},
+		{"PUT", "/examplebucket?publicAccessBlock", nil, "", "", Route{Op: OpPutPublicAccessBlock, Bucket: "examplebucket"}},
+		{"GET", "/examplebucket?publicAccessBlock", nil, "", "", Route{Op: OpGetPublicAccessBlock, Bucket: "examplebucket"}},
+		{"DELETE", "/examplebucket?publicAccessBlock", nil, "", "", Route{Op: OpDeletePublicAccessBlock, Bucket: "examplebucket"}},
+		{"PUT", "/examplebucket?ownershipControls", nil, "", "", Route{Op: OpPutBucketOwnershipControls, Bucket: "examplebucket"}},
+		{"GET", "/examplebucket?ownershipControls", nil, "", "", Route{Op: OpGetBucketOwnershipControls, Bucket: "examplebucket"}},
+		{"DELETE", "/examplebucket?ownershipControls", nil, "", "", Route{Op: OpDeleteBucketOwnershipControls, Bucket: "examplebucket"}},
+		{"PUT", "/examplebucket?acl", nil, "", "", Route{Op: OpPutBucketACL, Bucket: "examplebucket"}},
+		{"PUT", "/examplebucket/k?acl", nil, "", "", Route{Op: OpPutObjectACL, Bucket: "examplebucket", Key: "k"}},
+		{"GET", "/examplebucket/k?acl&versionId=v", nil, "", "", Route{Op: OpGetObjectACL, Bucket: "examplebucket", Key: "k"}},
 		{"GET", "/examplebucket/my-image.jpg", nil, "", "", Route{Op: OpGetObject, Bucket: "examplebucket", Key: "my-image.jpg"}},
 		{"HEAD", "/examplebucket/my-image.jpg", nil, "", "", Route{Op: OpHeadObject, Bucket: "examplebucket", Key: "my-image.jpg"}},
 		{"PUT", "/examplebucket/my-image.jpg", nil, "", "", Route{Op: OpPutObject, Bucket: "examplebucket", Key: "my-image.jpg"}},
@@ -82,7 +100,19 @@ func TestClassify(t *testing.T) {
 		{"GET", "/?Action=AssumeRoleWithWebIdentity", nil, "", "", Route{Op: OpSTS, API: APISTS}},
 		// An S3 scope stays S3 whatever the form says.
 		{"POST", "/", map[string]string{"Authorization": strings.Replace(iamAuth, "/iam/", "/s3/", 1), "Content-Type": "application/x-www-form-urlencoded"}, "", "", Route{Op: OpMethodNotAllowed}},
-		{"POST", "/bucket", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, "", "", Route{Op: OpNotImplemented, Bucket: "bucket"}},
+		// A POST to a bucket is a browser-based upload, whatever its
+		// form (the handler refuses what is not multipart/form-data).
+		{"POST", "/bucket", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, "", "", Route{Op: OpPostObject, Bucket: "bucket"}},
+		{"POST", "/examplebucket", map[string]string{"Content-Type": "multipart/form-data; boundary=9431149156168"}, "", "", Route{Op: OpPostObject, Bucket: "examplebucket"}},
+		{"POST", "/", map[string]string{"Content-Type": "multipart/form-data; boundary=x"}, "s3.example.test", "examplebucket.s3.example.test", Route{Op: OpPostObject, Bucket: "examplebucket"}},
+		// CORS: the configuration, and preflights on buckets and objects.
+		{"PUT", "/examplebucket?cors", nil, "", "", Route{Op: OpPutBucketCors, Bucket: "examplebucket"}},
+		{"GET", "/examplebucket?cors", nil, "", "", Route{Op: OpGetBucketCors, Bucket: "examplebucket"}},
+		{"DELETE", "/examplebucket?cors", nil, "", "", Route{Op: OpDeleteBucketCors, Bucket: "examplebucket"}},
+		{"OPTIONS", "/examplebucket/exampleobject", map[string]string{"Origin": "http://www.example.com", "Access-Control-Request-Method": "PUT"}, "", "", Route{Op: OpPreflight, Bucket: "examplebucket", Key: "exampleobject"}},
+		{"OPTIONS", "/examplebucket", nil, "", "", Route{Op: OpPreflight, Bucket: "examplebucket"}},
+		{"OPTIONS", "/examplebucket/o?tagging", nil, "", "", Route{Op: OpPreflight, Bucket: "examplebucket", Key: "o"}},
+		{"OPTIONS", "/", nil, "", "", Route{Op: OpMethodNotAllowed}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.method+" "+tc.target, func(t *testing.T) {

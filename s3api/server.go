@@ -14,41 +14,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/filesphere/filesphere/s3api/sigv4"
+	"github.com/filesphere/filesphere/iam"
 	"github.com/filesphere/filesphere/storage"
 	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
 )
-
-// Authenticator verifies a request's signature and hands back the payload
-// reader to use; *sigv4.Verifier satisfies it.
-type Authenticator interface {
-	Verify(r *http.Request) (*sigv4.Result, error)
-}
-
-// Identity is who made a request.
-type Identity struct {
-	AccessKey string
-	Anonymous bool
-}
-
-// Authorizer decides whether an identity may perform an operation.
-type Authorizer interface {
-	Authorize(ctx context.Context, id Identity, rt Route) error
-}
-
-// AuthenticatedOnly allows every signed request and refuses anonymous ones;
-// it stands until IAM and bucket policies exist.
-type AuthenticatedOnly struct{}
-
-// Authorize implements Authorizer.
-func (AuthenticatedOnly) Authorize(_ context.Context, id Identity, _ Route) error {
-	if id.Anonymous {
-		return apiErr(ErrAccessDenied, "Anonymous access is not allowed.")
-	}
-	return nil
-}
 
 // Config configures the S3 API server.
 type Config struct {
@@ -70,9 +41,15 @@ type Config struct {
 	MetricsPublic bool
 	// Admin backs the admin API under AdminPrefix; nil disables it.
 	Admin Admin
+	// KMS backs the KMS admin operations; nil disables them.
+	KMS KeyManager
 	// AccessLog logs one info line per S3 request.
 	AccessLog bool
-	Log       *logrus.Entry
+	// TrustForwardedProto counts "X-Forwarded-Proto: https" as TLS, for a
+	// server behind a TLS-terminating proxy (transport.go).
+	TrustForwardedProto bool
+
+	Log *logrus.Entry
 	// Registry receives the API metrics; nil disables them.
 	Registry prometheus.Registerer
 	Now      func() time.Time
@@ -93,12 +70,17 @@ type Config struct {
 	// answer is on the wire and its connection only lingers before it
 	// closes, so that a connection limiter may reclaim it first.
 	Answered func(ctx context.Context)
+	// CORSCacheTTL is how long a node answers from a bucket's CORS
+	// configuration as it read it: a change made through another node
+	// takes up to this long to apply here. Zero reads it on every request
+	// with an Origin header.
+	CORSCacheTTL time.Duration
 }
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{Region: "us-east-1", MaxHeaderBytes: 16 << 10, Now: time.Now,
-		BodyReadTimeout: 20 * time.Second, MinBodyRate: 4 << 10, UploadMemory: 1 << 30}
+		BodyReadTimeout: 20 * time.Second, MinBodyRate: 4 << 10, UploadMemory: 1 << 30, CORSCacheTTL: 5 * time.Second}
 }
 
 // Validate checks a Config.
@@ -118,6 +100,9 @@ func (c Config) Validate() error {
 	if c.UploadMemory <= 0 {
 		return errors.New("s3api: UploadMemory must be positive")
 	}
+	if c.CORSCacheTTL < 0 {
+		return errors.New("s3api: CORSCacheTTL must not be negative")
+	}
 	return nil
 }
 
@@ -125,17 +110,19 @@ func (c Config) Validate() error {
 type Server struct {
 	cfg     Config
 	backend storage.Backend
-	authn   Authenticator
-	authz   Authorizer
+	access  // authentication and authorization (authz.go)
 	log     *logrus.Entry
 	router  *mux.Router
 	metrics *metrics
 	ops     map[Operation]handlerFunc
 	uploads *uploadBudget
+	cors    *corsCache
 }
 
-// New builds a Server.
-func New(cfg Config, backend storage.Backend, authn Authenticator, authz Authorizer) (*Server, error) {
+// New builds a Server. Every request is authenticated and authorized
+// through ids: its users, keys and sessions sign requests, its policies
+// and the buckets' policies and ACLs decide them.
+func New(cfg Config, backend storage.Backend, ids *iam.Service) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -147,9 +134,22 @@ func New(cfg Config, backend storage.Backend, authn Authenticator, authz Authori
 	if cfg.Ready == nil {
 		cfg.Ready = func() bool { return true }
 	}
-	s := &Server{cfg: cfg, backend: backend, authn: authn, authz: authz,
-		log: cfg.Log.WithField("component", "s3api"), metrics: newMetrics(cfg.Registry),
-		uploads: newUploadBudget(cfg.UploadMemory)}
+	s := &Server{cfg: cfg, backend: backend, log: cfg.Log.WithField("component", "s3api"), metrics: newMetrics(cfg.Registry),
+		uploads: newUploadBudget(cfg.UploadMemory), cors: newCORSCache(backend, cfg.Now, cfg.CORSCacheTTL)}
+	if err := s.access.init(cfg, ids); err != nil {
+		return nil, err
+	}
+	s.objectTags = func(ctx context.Context, bucket, key, version string) (map[string]string, error) {
+		tags, _, err := backend.GetObjectTags(ctx, bucket, key, version)
+		if err != nil {
+			return nil, err
+		}
+		m := make(map[string]string, len(tags))
+		for _, t := range tags {
+			m[t.Key] = t.Value
+		}
+		return m, nil
+	}
 	r := mux.NewRouter().SkipClean(true).UseEncodedPath()
 	// Health and metrics answer only unsigned requests, so a bucket named
 	// "health" or "metrics" stays reachable through S3.
@@ -163,6 +163,10 @@ func New(cfg Config, backend storage.Backend, authn Authenticator, authz Authori
 	s.router = r
 	s.ops = s.handlers()
 	s.adminHandlers(s.ops)
+	s.accessHandlers(s.ops)
+	if missing := missingPermissions(s.ops); len(missing) > 0 {
+		return nil, fmt.Errorf("s3api: operations without a permission entry: %v", missing)
+	}
 	return s, nil
 }
 
@@ -190,12 +194,16 @@ type request struct {
 	*http.Request
 	route    Route
 	id       Identity
+	authz    requestAuthz // what authorization learnt (authz.go)
 	body     io.ReadCloser
 	bodySize int64 // decoded payload size, -1 unknown
 	// maxBuffered is what the authenticated body reader may hold in memory.
 	maxBuffered int64
 	trailer     func() http.Header
-	reqID       string
+	// payloadSHA256 is the signed payload's SHA-256 (sigv4.Result), which
+	// body checks before its io.EOF; nil for other payload modes.
+	payloadSHA256 []byte
+	reqID         string
 }
 
 // response is what a handler returns; render writes it.
@@ -249,6 +257,15 @@ func (s *Server) handlers() map[Operation]handlerFunc {
 		OpGetObjectRetention:      s.getObjectRetention,
 		OpPutObjectLegalHold:      s.putObjectLegalHold,
 		OpGetObjectLegalHold:      s.getObjectLegalHold,
+		OpPutBucketEncryption:     s.putBucketEncryption,
+		OpGetBucketEncryption:     s.getBucketEncryption,
+		OpDeleteBucketEncryption:  s.deleteBucketEncryption,
+		OpPutBucketCors:           s.putBucketCors,
+		OpGetBucketCors:           s.getBucketCors,
+		OpDeleteBucketCors:        s.deleteBucketCors,
+		OpPutBucketLifecycle:      s.putBucketLifecycle,
+		OpGetBucketLifecycle:      s.getBucketLifecycle,
+		OpDeleteBucketLifecycle:   s.deleteBucketLifecycle,
 	}
 }
 
@@ -287,6 +304,7 @@ func (s *Server) serveS3(w http.ResponseWriter, r *http.Request) {
 		w = counted
 	}
 	resp, err := s.handle(r.Context(), req)
+	s.corsHeaders(r.Context(), w.Header(), req)
 	closing := false
 	if guard != nil {
 		if terr := guard.timedOut(); terr != nil && err != nil {
@@ -319,23 +337,23 @@ func (s *Server) handle(ctx context.Context, req *request) (*response, error) {
 		return nil, err
 	}
 	if req.route.API == APIIAM || req.route.API == APISTS {
-		return nil, queryAPINotBuilt(req.route.API)
+		return s.serveQuery(ctx, req)
 	}
 	// Refuse what is not honoured before any body is read or stored.
 	if err := checkHonoured(req.route.Op, req.Header); err != nil {
 		return nil, err
 	}
-	res, err := s.authn.Verify(req.Request)
-	if err != nil {
+	switch req.route.Op {
+	case OpPreflight:
+		return s.preflight(ctx, req)
+	case OpPostObject:
+		// Authenticated by its form, which is read from the body.
+		return s.postObject(ctx, req)
+	}
+	if err := s.authenticate(ctx, req); err != nil {
 		return nil, err
 	}
-	req.id = Identity{AccessKey: res.AccessKey, Anonymous: res.Anonymous}
-	req.body, req.bodySize, req.trailer, req.maxBuffered = res.Body, res.ContentLength, res.Trailer, res.MaxBuffered
-	if req.body == nil {
-		req.body = req.Body
-		req.bodySize = req.ContentLength
-	}
-	if err := s.authz.Authorize(ctx, req.id, req.route); err != nil {
+	if err := s.authorize(ctx, req); err != nil {
 		return nil, err
 	}
 	switch req.route.Op {

@@ -260,18 +260,22 @@ type listMultipartUploadsResult struct {
 }
 
 type grantee struct {
-	XMLNS       string `xml:"xmlns:xsi,attr"`
-	Type        string `xml:"xsi:type,attr"`
-	ID          string `xml:"ID"`
-	DisplayName string `xml:"DisplayName"`
+	XMLNS        string `xml:"xmlns:xsi,attr"`
+	Type         string `xml:"xsi:type,attr"`
+	ID           string `xml:"ID,omitempty"`
+	DisplayName  string `xml:"DisplayName,omitempty"`
+	URI          string `xml:"URI,omitempty"`
+	EmailAddress string `xml:"EmailAddress,omitempty"`
+}
+
+type aclGrant struct {
+	Grantee    grantee `xml:"Grantee"`
+	Permission string  `xml:"Permission"`
 }
 
 type accessControlPolicy struct {
-	XMLName xml.Name `xml:"AccessControlPolicy"`
-	NS      string   `xml:"xmlns,attr"`
-	Owner   owner    `xml:"Owner"`
-	Grants  []struct {
-		Grantee    grantee `xml:"Grantee"`
-		Permission string  `xml:"Permission"`
-	} `xml:"AccessControlList>Grant"`
+	XMLName xml.Name   `xml:"AccessControlPolicy"`
+	NS      string     `xml:"xmlns,attr"`
+	Owner   owner      `xml:"Owner"`
+	Grants  []aclGrant `xml:"AccessControlList>Grant"`
 }

@@ -22,6 +22,8 @@ type Backend interface {
 	WriteMemory(size int64) int64
 	ObjectTagging
 	ObjectLocks
+	BucketLifecycle
+	BucketEncryptions
 }
 
 // Buckets manages the bucket namespace and bucket settings.
@@ -47,6 +49,9 @@ type Objects interface {
 	CopyObject(ctx context.Context, src CopySource, dstBucket, dstKey string, opts CopyOptions) (ObjectInfo, error)
 	ListObjects(ctx context.Context, bucket string, opts ListOptions) (ListResult, error)
 	ListObjectVersions(ctx context.Context, bucket string, opts ListVersionsOptions) (ListVersionsResult, error)
+	// SetObjectACL replaces the ACL (Metadata.ACL) of a version (the latest
+	// when versionID is empty); nothing else of it changes.
+	SetObjectACL(ctx context.Context, bucket, key, versionID string, acl []byte) error
 }
 
 // Multipart is the multipart upload API.

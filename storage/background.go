@@ -14,9 +14,14 @@ import (
 // queued by reads (on every node) and, on the leader, repair passes that
 // rebalance to the current ring and, every ScrubEvery-th pass, scrub and
 // collect orphaned shards. A pass runs at start, every RepairInterval, and
-// at once when RingChanged, NodeLost or BecameLeader reports an event.
+// at once when RingChanged, NodeLost or BecameLeader reports an event;
+// and, on the leader, the lifecycle worker (lifecycle_worker.go).
 func (e *Engine) RunBackground(ctx context.Context) {
-	e.bg.Add(2)
+	e.bg.Add(3)
+	go func() {
+		defer e.bg.Done()
+		e.lifecycleLoop(ctx)
+	}()
 	go func() {
 		defer e.bg.Done()
 		for {
@@ -48,7 +53,10 @@ func (e *Engine) NodeLost(id string) {
 }
 
 // BecameLeader reports that this node now runs the cluster-wide passes.
-func (e *Engine) BecameLeader() { e.requestPass() }
+func (e *Engine) BecameLeader() {
+	e.requestPass()
+	e.kickLifecycle()
+}
 
 func (e *Engine) requestPass() {
 	select {

@@ -14,6 +14,7 @@ import (
 	"github.com/filesphere/filesphere/cluster/meta"
 	"github.com/filesphere/filesphere/erasure"
 	"github.com/filesphere/filesphere/storage/drive"
+	"github.com/filesphere/filesphere/storage/sse"
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
@@ -60,6 +61,9 @@ type EngineConfig struct {
 	DataShards   int
 	ParityShards int
 	BlockSize    int
+	// Bitrot is the frame hash of new writes. Each stream records its own,
+	// so reads, heals and scrubs of older streams keep theirs.
+	Bitrot erasure.Bitrot
 	// InlineThreshold: objects up to this size are kept in the version
 	// record instead of on drives.
 	InlineThreshold int64
@@ -89,23 +93,42 @@ type EngineConfig struct {
 	// objects up to CacheMaxObject bytes in one part are cached.
 	CacheBytes     int64
 	CacheMaxObject int64
+	// LifecycleDay is how long a lifecycle day lasts: 24 h, as in S3;
+	// shorter makes rules of days act in seconds, for tests (as RGW's
+	// debug interval does). Whole seconds.
+	LifecycleDay time.Duration
+	// LifecycleInterval is the longest the leader's lifecycle worker
+	// sleeps before looking for due entries (0: LifecycleDay/2, at most a
+	// minute); it also wakes at the earliest entry it knows of.
+	LifecycleInterval time.Duration
+	// LifecycleRate bounds lifecycle actions plus keys re-planned per
+	// second (0 = no limit).
+	LifecycleRate float64
 	// Now and After are the clock; background passes wait on After, so
 	// tests drive them with a fake one.
 	Now   func() time.Time
 	After func(time.Duration) <-chan time.Time
 	Log   *logrus.Entry
+	// Keys makes SSE-S3 and SSE-KMS data keys; nil refuses both (SSE-C
+	// needs no key service).
+	Keys KeyService
 }
 
-// DefaultEngineConfig is EC 2+2 with 1 MiB blocks.
+// DefaultEngineConfig is EC 2+2 with 1 MiB blocks and the codec's default
+// bitrot hash.
 func DefaultEngineConfig() EngineConfig {
-	return EngineConfig{DataShards: 2, ParityShards: 2, BlockSize: 1 << 20, InlineThreshold: 16 << 10,
+	return EngineConfig{DataShards: 2, ParityShards: 2, BlockSize: 1 << 20, Bitrot: erasure.DefaultBitrot, InlineThreshold: 16 << 10,
 		MinPartSize: 5 << 20, DeleteGrace: 10 * time.Second, Now: time.Now, After: time.After,
 		RepairInterval: time.Minute, ScrubEvery: 60, OrphanGrace: 24 * time.Hour,
-		CacheBytes: 64 << 20, CacheMaxObject: 1 << 20}
+		CacheBytes: 64 << 20, CacheMaxObject: 1 << 20,
+		LifecycleDay: 24 * time.Hour, LifecycleRate: 1000}
 }
 
 // Validate checks an EngineConfig.
 func (c EngineConfig) Validate() error {
+	if _, err := erasure.ParseBitrot(string(c.Bitrot)); err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
 	switch {
 	case c.DataShards < 1:
 		return errors.New("storage: need at least one data shard")
@@ -125,6 +148,10 @@ func (c EngineConfig) Validate() error {
 		return errors.New("storage: negative delete grace")
 	case c.CacheBytes < 0 || c.CacheMaxObject < 0 || c.CacheMaxObject > math.MaxUint32:
 		return errors.New("storage: cache sizes must be >= 0 and objects below 4 GiB")
+	case c.LifecycleDay < time.Second || c.LifecycleDay%time.Second != 0:
+		return errors.New("storage: the lifecycle day must be a whole number of seconds")
+	case c.LifecycleInterval < 0 || c.LifecycleRate < 0:
+		return errors.New("storage: negative lifecycle interval or rate")
 	}
 	return nil
 }
@@ -165,8 +192,16 @@ type Engine struct {
 	status    healStatus
 	lin       linearizer   // nil when kv has no cheaper linearizable view
 	cache     *objectCache // nil when off
+	// lcCache holds decoded lifecycle configurations (bucket → lcEntry);
+	// lcNow wakes the lifecycle worker; lc is its state for status.
+	lcCache   sync.Map
+	lcNow     chan struct{}
+	lc        lifecycleState
 	closing   chan struct{}
 	closeOnce sync.Once
+	// suite seals new encrypted streams (AES-GCM where the CPU has AES
+	// instructions); each stream records its own.
+	suite sse.Suite
 }
 
 type healItem struct{ bucket, key, versionID string }
@@ -176,7 +211,7 @@ func NewEngine(cfg EngineConfig, kv meta.KV, drives Drives, placement PlacementS
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	codec, err := erasure.New(cfg.DataShards, cfg.ParityShards, erasure.WithBlockSize(cfg.BlockSize))
+	codec, err := newCodec(cfg.newECInfo())
 	if err != nil {
 		return nil, err
 	}
@@ -186,9 +221,11 @@ func NewEngine(cfg EngineConfig, kv meta.KV, drives Drives, placement PlacementS
 		cfg.Log = logrus.NewEntry(l)
 	}
 	e := &Engine{cfg: cfg, kv: kv, drives: drives, placement: placement, codec: codec,
-		log: cfg.Log.WithField("component", "storage"), healQueue: make(chan healItem, 1024), passNow: make(chan struct{}, 1), closing: make(chan struct{})}
+		log: cfg.Log.WithField("component", "storage"), healQueue: make(chan healItem, 1024), passNow: make(chan struct{}, 1), closing: make(chan struct{}),
+		lcNow: make(chan struct{}, 1), suite: sse.DefaultSuite()}
 	e.status.metrics = newHealMetrics(cfg.Registry)
 	e.cache = newObjectCache(cfg)
+	e.lc.metrics = newLifecycleMetrics(cfg.Registry)
 	e.casKV = kv
 	if s, ok := kv.(interface{ Stale() meta.KV }); ok {
 		e.casKV = s.Stale()
@@ -378,14 +415,22 @@ func listKeyVersionsFrom(ctx context.Context, kv meta.KV, bucket, key string) ([
 
 // resolve finds the version a read addresses.
 func (e *Engine) resolve(ctx context.Context, bucket, key, versionID string) (versionRecord, bool, error) {
-	return e.resolveFrom(ctx, e.kv, bucket, key, versionID)
+	v, latest, _, err := e.resolveIn(ctx, e.kv, bucket, key, versionID)
+	return v, latest, err
 }
 
-// resolveFrom is resolve reading through kv (see readView).
-func (e *Engine) resolveFrom(ctx context.Context, kv meta.KV, bucket, key, versionID string) (versionRecord, bool, error) {
-	if _, _, err := e.getBucketFrom(ctx, kv, bucket); err != nil {
-		return versionRecord{}, false, err
+// resolveIn is resolve reading through kv (see readView), also returning
+// the bucket record it read.
+func (e *Engine) resolveIn(ctx context.Context, kv meta.KV, bucket, key, versionID string) (versionRecord, bool, bucketRecord, error) {
+	br, _, err := e.getBucketFrom(ctx, kv, bucket)
+	if err != nil {
+		return versionRecord{}, false, br, err
 	}
+	v, latest, err := e.resolveVersion(ctx, kv, bucket, key, versionID)
+	return v, latest, br, err
+}
+
+func (e *Engine) resolveVersion(ctx context.Context, kv meta.KV, bucket, key, versionID string) (versionRecord, bool, error) {
 	if !ValidObjectKey(key) {
 		return versionRecord{}, false, &ObjectNotFoundError{Bucket: bucket, Key: key}
 	}

@@ -100,7 +100,9 @@ func (e *Engine) DeleteBucket(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	_, err = e.kv.Txn(ctx, meta.Txn{Ops: append(ops, meta.Delete(bucketKey(name)))})
+	ops = append(ops, meta.Delete(rescanKey(name)), meta.Delete(bucketKey(name)), bumpConfigGen())
+	_, err = e.kv.Txn(ctx, meta.Txn{Ops: ops})
+	e.lcCache.Delete(name)
 	return err
 }
 
@@ -131,6 +133,9 @@ func (e *Engine) abortUploads(ctx context.Context, name string) error {
 				return err
 			}
 			ops := []meta.Op{meta.Delete(ent.Key)}
+			if u.Due != "" {
+				ops = append(ops, meta.Delete(u.Due))
+			}
 			for _, p := range parts {
 				ops = append(ops, meta.Delete(partKey(u.UploadID, p.Number)))
 			}

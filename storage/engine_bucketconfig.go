@@ -48,6 +48,12 @@ type BucketConfigs interface {
 	GetBucketConfig(ctx context.Context, bucket string, kind ConfigKind) ([]byte, error)
 	// DeleteBucketConfig removes the document; removing none is no error.
 	DeleteBucketConfig(ctx context.Context, bucket string, kind ConfigKind) error
+	// GetBucketConfigs returns the bucket and several documents at once
+	// (see Engine.GetBucketConfigs).
+	GetBucketConfigs(ctx context.Context, bucket string, kinds ...ConfigKind) (BucketInfo, []ConfigDoc, error)
+	// BucketConfigGeneration changes whenever any settings document does
+	// (see Engine.BucketConfigGeneration).
+	BucketConfigGeneration(ctx context.Context) (uint64, error)
 }
 
 func validKind(k ConfigKind) bool {
@@ -60,8 +66,11 @@ func validKind(k ConfigKind) bool {
 }
 
 // enginesOwn are the kinds the engine decodes and enforces itself; they
-// are written only through their typed methods (PutObjectLockConfig).
-func enginesOwn(k ConfigKind) bool { return k == ConfigObjectLock }
+// are written only through their typed methods (PutObjectLockConfig,
+// PutBucketLifecycle, PutBucketEncryption).
+func enginesOwn(k ConfigKind) bool {
+	return k == ConfigObjectLock || k == ConfigLifecycle || k == ConfigEncryption
+}
 
 // PutBucketConfig implements BucketConfigs. The write compares the bucket
 // record's revision, so it cannot land on a bucket being deleted.
@@ -88,7 +97,7 @@ func (e *Engine) writeBucketConfig(ctx context.Context, bucket string, op meta.O
 		}
 		err = e.txn(ctx, meta.Txn{
 			Compares: []meta.Compare{{Key: bucketKey(bucket), Revision: rev}},
-			Ops:      []meta.Op{op},
+			Ops:      []meta.Op{op, bumpConfigGen()},
 		})
 		if !errors.Is(err, errRetry) {
 			return err

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"time"
 
@@ -73,6 +72,16 @@ func (e *Engine) checkPreFrom(ctx context.Context, kv meta.KV, bucket, key strin
 // version when the bucket is not versioning-enabled. The head revision and
 // the bucket revision guard the transaction.
 func (e *Engine) commitVersion(ctx context.Context, bucket, key string, v versionRecord, pre precondition, extra meta.Txn) (versionRecord, error) {
+	return e.commitVersionIf(ctx, bucket, key, v, pre, extra, nil)
+}
+
+// commitCheck is a condition of a commit on the bucket, its rules and the
+// key's head as the commit reads them (the lifecycle's actions use it).
+type commitCheck func(br bucketRecord, lc *Lifecycle, h headRecord) error
+
+// commitVersionIf is commitVersion with a check evaluated on what the
+// transaction compares.
+func (e *Engine) commitVersionIf(ctx context.Context, bucket, key string, v versionRecord, pre precondition, extra meta.Txn, check commitCheck) (versionRecord, error) {
 	for attempt := range retries {
 		// The first attempt reads the local replica: the transaction's
 		// compares validate what it read. A refusal or a lost race is
@@ -92,6 +101,21 @@ func (e *Engine) commitVersion(ctx context.Context, bucket, key string, v versio
 		h, hrev, err := getHeadFrom(ctx, rd, bucket, key)
 		if err != nil {
 			return v, err
+		}
+		lc, err := e.lifecycleOf(ctx, rd, br)
+		if errors.Is(err, errLifecycleMoved) {
+			continue
+		}
+		if err != nil {
+			return v, err
+		}
+		if check != nil {
+			if err := check(br, lc, h); err != nil {
+				if stale {
+					continue
+				}
+				return v, err
+			}
 		}
 		if pre != nil {
 			if err := pre(h, hrev != 0); err != nil {
@@ -120,7 +144,15 @@ func (e *Engine) commitVersion(ctx context.Context, bucket, key string, v versio
 			return v, err
 		}
 		vkey := versionKeyPrefix(bucket, key) + versionOrder(v.ModTime) + v.VersionID
-		nh := headRecord{Latest: v, LatestKey: vkey, NullKey: h.NullKey}
+		replaced := ""
+		if v.Null {
+			replaced = h.NullKey
+		}
+		due, dops, err := e.commitDue(ctx, rd, lc, bucket, key, v, h, replaced)
+		if err != nil {
+			return v, err
+		}
+		nh := headRecord{Latest: v, LatestKey: vkey, NullKey: h.NullKey, Due: due}
 		var garbage []dataRecord
 		ops := append([]meta.Op{meta.Put(vkey, encode(v))}, extra.Ops...)
 		if len(v.Parts) > 0 {
@@ -152,6 +184,7 @@ func (e *Engine) commitVersion(ctx context.Context, bucket, key string, v versio
 			nh.NullKey = vkey
 		}
 		ops = append(ops, meta.Put(headKey(bucket, key), encode(nh)))
+		ops = append(ops, dops...)
 		cmps := append([]meta.Compare{{Key: bucketKey(bucket), Revision: brev}, {Key: headKey(bucket, key), Revision: hrev}}, extra.Compares...)
 		cmps = append(cmps, lockCmps...)
 		err = e.txn(ctx, meta.Txn{Compares: cmps, Ops: ops})
@@ -162,7 +195,7 @@ func (e *Engine) commitVersion(ctx context.Context, bucket, key string, v versio
 			return v, err
 		}
 		e.retireData(garbage...)
-		return v, nil
+		return e.withExpiry(lc, key, v), nil
 	}
 	return v, ErrConflict
 }
@@ -183,8 +216,8 @@ func (e *Engine) PutObject(ctx context.Context, bucket, key string, r io.Reader,
 	if err := checkTagCount(opts.Tags); err != nil {
 		return ObjectInfo{}, err
 	}
-	nv := newVersion{meta: opts.Meta, tags: opts.Tags, lock: opts.Lock, digested: opts.Digested}
-	return e.put(ctx, bucket, key, r, opts.Size, nv, func() []Checksum {
+	nv := newVersion{meta: opts.Meta, tags: opts.Tags, lock: opts.Lock, digested: opts.Digested, sse: opts.SSE}
+	return e.put(ctx, bucket, key, r, opts.Size, opts.Digest, nv, func() []Checksum {
 		if opts.Checksum != nil && opts.Checksum.Algorithm != "" {
 			return []Checksum{*opts.Checksum}
 		}
@@ -200,24 +233,31 @@ type newVersion struct {
 	// digested: the bytes were verified against a digest the client sent
 	// (or come from a stored object).
 	digested bool
+	// sse is the encryption asked for (nil: the bucket's default).
+	sse *Encryption
 }
 
 // put writes data then commits a version; sums is called after the body
-// reached EOF, when the caller's verifying reader has filled it.
-func (e *Engine) put(ctx context.Context, bucket, key string, r io.Reader, size int64, nv newVersion, sums func() []Checksum, pre precondition) (ObjectInfo, error) {
+// reached EOF, when the caller's verifying reader has filled it. dg is the
+// caller's Digest of r, or nil.
+func (e *Engine) put(ctx context.Context, bucket, key string, r io.Reader, size int64, dg *Digest, nv newVersion, sums func() []Checksum, pre precondition) (ObjectInfo, error) {
 	if !ValidObjectKey(key) {
 		return ObjectInfo{}, ErrInvalidObjectName
 	}
 	if err := e.checkPre(ctx, bucket, key, pre, nv); err != nil {
 		return ObjectInfo{}, err
 	}
-	d, err := e.writeData(ctx, hashKey(bucket, key), r, size)
+	rec, enc, err := e.newObjectSSE(ctx, bucket, key, nv.sse)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	d, err := e.writeData(ctx, hashKey(bucket, key), r, size, dg, enc)
 	if err != nil {
 		return ObjectInfo{}, err
 	}
 	d.Checksums, d.Name = sums(), bucket+"/"+key
-	v := versionRecord{Size: d.Size, ETag: d.ETag, Meta: nv.meta, Checksums: d.Checksums, Parts: []dataRecord{d}, PartsCount: 1,
-		Tags: nv.tags, Lock: nv.lock}
+	v := versionRecord{Size: d.Size, ETag: d.ETag, SHA256: d.SHA256, Meta: nv.meta, Checksums: d.Checksums, Parts: []dataRecord{d}, PartsCount: 1,
+		Tags: nv.tags, Lock: nv.lock, SSE: rec}
 	v, err = e.commitVersion(ctx, bucket, key, v, pre, meta.Txn{})
 	if err != nil {
 		if !errors.Is(err, ErrCommitUnknown) {
@@ -226,6 +266,21 @@ func (e *Engine) put(ctx context.Context, bucket, key string, r io.Reader, size 
 		return ObjectInfo{}, err
 	}
 	return v.info(bucket, key, true), nil
+}
+
+// newObjectSSE settles and seals a new object's encryption (nil, nil when
+// it is stored in clear).
+func (e *Engine) newObjectSSE(ctx context.Context, bucket, key string, asked *Encryption) (*sseRecord, *streamEnc, error) {
+	enc, err := e.writeEncryption(ctx, bucket, asked)
+	if err != nil || enc == nil {
+		return nil, nil, err
+	}
+	rec, ok, err := e.sealNew(ctx, bucket, key, enc)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := e.streamFor(rec, ok, 0)
+	return rec, s, err
 }
 
 // GetObject implements Objects.
@@ -239,7 +294,11 @@ func (e *Engine) GetObject(ctx context.Context, bucket, key string, opts GetOpti
 		if err != nil {
 			return nil, err
 		}
-		rc, err := e.openVersionFrom(ctx, kv, bucket, key, v, rr)
+		ok, err := e.openKey(ctx, bucket, key, v.SSE, opts.CustomerKey, true)
+		if err != nil {
+			return nil, err
+		}
+		rc, err := e.openVersionFrom(ctx, kv, bucket, key, v, rr, ok)
 		if errors.Is(err, meta.ErrNotFound) && attempt < retries {
 			// The version was replaced between resolving and opening it.
 			continue
@@ -263,8 +322,22 @@ func (e *Engine) HeadObject(ctx context.Context, bucket, key string, opts GetOpt
 
 // prepareRead resolves the version a GET or HEAD reads, through kv.
 func (e *Engine) prepareRead(ctx context.Context, kv meta.KV, bucket, key string, opts GetOptions) (versionRecord, ObjectInfo, *ResolvedRange, error) {
-	v, latest, err := e.resolveFrom(ctx, kv, bucket, key, opts.VersionID)
+	v, latest, br, err := e.resolveIn(ctx, kv, bucket, key, opts.VersionID)
 	if err != nil {
+		return v, ObjectInfo{}, nil, err
+	}
+	if latest && br.Lifecycle {
+		lc, err := e.lifecycleOf(ctx, e.kv, br)
+		if errors.Is(err, errLifecycleMoved) {
+			_, _, lc, err = e.currentLifecycle(ctx, bucket)
+		}
+		if err != nil {
+			return v, ObjectInfo{}, nil, err
+		}
+		v = e.withExpiry(lc, key, v)
+	}
+	// An SSE-C object answers only a request holding its key, even HEAD.
+	if _, err := e.openKey(ctx, bucket, key, v.SSE, opts.CustomerKey, false); err != nil {
 		return v, ObjectInfo{}, nil, err
 	}
 	info := v.info(bucket, key, latest)
@@ -347,7 +420,22 @@ func (e *Engine) DeleteObject(ctx context.Context, bucket, key string, opts Dele
 // engine's clock is refused; the version record's revision is compared so
 // a concurrent retention change is never lost.
 func (e *Engine) removeVersion(ctx context.Context, bucket, key, versionID string, bypassGovernance bool) (DeleteResult, error) {
+	return e.removeVersionIf(ctx, bucket, key, versionID, bypassGovernance, nil)
+}
+
+// removeCheck is a condition of a version removal on the bucket, its
+// rules, the key's versions (newest first) and the one removed.
+type removeCheck func(br bucketRecord, lc *Lifecycle, vs []versionEntry, idx int) error
+
+// removeVersionIf is removeVersion with a check evaluated on what the
+// transaction compares. The bucket record's revision is compared too, so
+// the key's lifecycle entry is planned with the rules in force.
+func (e *Engine) removeVersionIf(ctx context.Context, bucket, key, versionID string, bypassGovernance bool, check removeCheck) (DeleteResult, error) {
 	for range retries {
+		br, brev, lc, err := e.currentLifecycle(ctx, bucket)
+		if err != nil {
+			return DeleteResult{}, err
+		}
 		h, hrev, err := e.getHead(ctx, bucket, key)
 		if err != nil || hrev == 0 {
 			return DeleteResult{VersionID: versionID}, err
@@ -367,6 +455,11 @@ func (e *Engine) removeVersion(ctx context.Context, bucket, key, versionID strin
 			return DeleteResult{VersionID: versionID}, nil
 		}
 		gone := vs[idx]
+		if check != nil {
+			if err := check(br, lc, vs, idx); err != nil {
+				return DeleteResult{}, err
+			}
+		}
 		if gone.rec.Lock.Protects(e.cfg.Now(), bypassGovernance) {
 			return DeleteResult{}, ErrObjectLocked
 		}
@@ -379,16 +472,19 @@ func (e *Engine) removeVersion(ctx context.Context, bucket, key, versionID strin
 			ops = append(ops, meta.Delete(dataKey(gone.rec.DataKey)))
 		}
 		rest := append(append([]versionEntry{}, vs[:idx]...), vs[idx+1:]...)
+		due, val := e.restDue(lc, bucket, key, rest)
 		if len(rest) == 0 {
 			ops = append(ops, meta.Delete(headKey(bucket, key)))
 		} else {
-			nh := headRecord{Latest: rest[0].rec, LatestKey: rest[0].metaKey, NullKey: h.NullKey}
+			nh := headRecord{Latest: rest[0].rec, LatestKey: rest[0].metaKey, NullKey: h.NullKey, Due: due}
 			if gone.metaKey == h.NullKey {
 				nh.NullKey = ""
 			}
 			ops = append(ops, meta.Put(headKey(bucket, key), encode(nh)))
 		}
-		err = e.txn(ctx, meta.Txn{Compares: []meta.Compare{{Key: headKey(bucket, key), Revision: hrev}, {Key: gone.metaKey, Revision: gone.rev}}, Ops: ops})
+		ops = append(ops, dueOps(h.Due, due, val)...)
+		err = e.txn(ctx, meta.Txn{Compares: []meta.Compare{{Key: bucketKey(bucket), Revision: brev},
+			{Key: headKey(bucket, key), Revision: hrev}, {Key: gone.metaKey, Revision: gone.rev}}, Ops: ops})
 		if errors.Is(err, errRetry) {
 			continue
 		}
@@ -412,20 +508,25 @@ func (e *Engine) CopyObject(ctx context.Context, src CopySource, dstBucket, dstK
 	if err := CheckConditions(sinfo, src.Cond); err != nil {
 		return ObjectInfo{}, err
 	}
-	if src.Bucket == dstBucket && src.Key == dstKey && latest && !opts.ReplaceMeta {
+	if src.Bucket == dstBucket && src.Key == dstKey && latest && !opts.ReplaceMeta && opts.SSE == nil {
 		return ObjectInfo{}, ErrInvalidCopy
+	}
+	ok, err := e.openKey(ctx, src.Bucket, src.Key, v.SSE, src.CustomerKey, true)
+	if err != nil {
+		return ObjectInfo{}, err
 	}
 	if err := checkTagCount(opts.Tags); err != nil {
 		return ObjectInfo{}, err
 	}
-	nv := newVersion{meta: v.Meta, tags: v.Tags, lock: opts.Lock, digested: true}
+	nv := newVersion{meta: v.Meta, tags: v.Tags, lock: opts.Lock, digested: true, sse: opts.SSE}
 	if opts.ReplaceMeta {
 		nv.meta = opts.Meta
 	}
 	if opts.ReplaceTags {
 		nv.tags = opts.Tags
 	}
-	rc, err := e.openVersion(ctx, src.Bucket, src.Key, v, nil)
+	nv.meta.ACL = opts.ACL // a copy never keeps the source's ACL
+	rc, err := e.openVersion(ctx, src.Bucket, src.Key, v, nil, ok)
 	if err != nil {
 		return ObjectInfo{}, err
 	}
@@ -437,20 +538,19 @@ func (e *Engine) CopyObject(ctx context.Context, src CopySource, dstBucket, dstK
 	if alg == "" && len(v.Checksums) > 0 {
 		alg = v.Checksums[0].Algorithm
 	}
-	var body io.Reader = rc
-	var h hash.Hash
-	if alg != "" {
-		if h = NewChecksumHash(alg); h == nil {
-			return ObjectInfo{}, fmt.Errorf("%w: checksum algorithm %q", ErrInvalidArgument, alg)
-		}
-		body = io.TeeReader(rc, h)
+	if alg != "" && NewChecksumHash(alg) == nil {
+		return ObjectInfo{}, fmt.Errorf("%w: checksum algorithm %q", ErrInvalidArgument, alg)
 	}
+	// One pass hashes the copy for the ETag, the content hash and the
+	// checksum.
+	dg := NewDigest(DigestSpec{MD5: true, SHA256: true, Checksum: alg})
+	body := io.TeeReader(rc, dg)
 	sums := func() []Checksum {
-		if h == nil {
+		if alg == "" {
 			return nil
 		}
-		return []Checksum{{Algorithm: alg, Value: base64.StdEncoding.EncodeToString(h.Sum(nil)), Type: ChecksumFullObject}}
+		return []Checksum{{Algorithm: alg, Value: base64.StdEncoding.EncodeToString(dg.Checksum()), Type: ChecksumFullObject}}
 	}
 	pre := writeConditions(opts.IfNoneMatchStar, opts.IfMatch, dstBucket, dstKey)
-	return e.put(ctx, dstBucket, dstKey, body, v.Size, nv, sums, pre)
+	return e.put(ctx, dstBucket, dstKey, body, v.Size, dg, nv, sums, pre)
 }

@@ -20,7 +20,7 @@ func (e *Engine) updateVersion(ctx context.Context, bucket, key, versionID strin
 		}
 	}
 	for range retries {
-		br, _, err := e.getBucket(ctx, bucket)
+		br, brev, lc, err := e.currentLifecycle(ctx, bucket)
 		if err != nil {
 			return versionRecord{}, err
 		}
@@ -48,11 +48,20 @@ func (e *Engine) updateVersion(ctx context.Context, bucket, key, versionID strin
 		ops := []meta.Op{meta.Put(ent.metaKey, encode(v))}
 		if ent.metaKey == h.LatestKey {
 			h.Latest = v
-			ops = append(ops, meta.Put(headKey(bucket, key), encode(h)))
 		}
+		// The head is rewritten even for a noncurrent version, so its
+		// revision guards every version of the key (lifecycle plans read
+		// their tags and locks).
+		dops, err := e.updateDue(ctx, lc, bucket, key, &h, ent.metaKey, v)
+		if err != nil {
+			return versionRecord{}, err
+		}
+		ops = append(ops, meta.Put(headKey(bucket, key), encode(h)))
+		ops = append(ops, dops...)
 		err = e.txn(ctx, meta.Txn{
-			Compares: []meta.Compare{{Key: ent.metaKey, Revision: ent.rev}, {Key: headKey(bucket, key), Revision: hrev}},
-			Ops:      ops,
+			Compares: []meta.Compare{{Key: bucketKey(bucket), Revision: brev}, {Key: ent.metaKey, Revision: ent.rev},
+				{Key: headKey(bucket, key), Revision: hrev}},
+			Ops: ops,
 		})
 		if errors.Is(err, errRetry) {
 			continue
@@ -60,6 +69,32 @@ func (e *Engine) updateVersion(ctx context.Context, bucket, key, versionID strin
 		return v, err
 	}
 	return versionRecord{}, ErrConflict
+}
+
+// updateDue plans a key whose version at vkey became v, setting h.Due.
+func (e *Engine) updateDue(ctx context.Context, lc *Lifecycle, bucket, key string, h *headRecord, vkey string, v versionRecord) ([]meta.Op, error) {
+	if lc == nil && h.Due == "" {
+		return nil, nil
+	}
+	vs := []versionRecord{h.Latest}
+	more := vkey != h.LatestKey
+	if lc.needsHistory(key) {
+		all, err := e.listKeyVersions(ctx, bucket, key)
+		if err != nil {
+			return nil, err
+		}
+		vs, more = vs[:0], false
+		for _, ve := range all {
+			if ve.metaKey == vkey {
+				ve.rec = v
+			}
+			vs = append(vs, ve.rec)
+		}
+	}
+	due, val := e.keyDue(lc, bucket, key, vs, more)
+	ops := dueOps(h.Due, due, val)
+	h.Due = due
+	return ops, nil
 }
 
 // findVersion locates the version a change addresses, with its revision.

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/filesphere/filesphere/cluster/meta"
+	"github.com/filesphere/filesphere/erasure"
+	"github.com/filesphere/filesphere/storage/sse"
 )
 
 // The storage key space, all under meta.PrefixStorage. Bucket and object
@@ -21,6 +23,19 @@ const (
 	keyPart    = "p/" // p/<upload id>/<part number, 5 digits> → dataRecord
 	keyData    = "d/" // d/<data key id> → partsRecord of one version
 	keyConfig  = "c/" // c/<bucket>\0<kind> → a bucket settings document
+	// keyConfigGen's revision changes with every settings document
+	// written or deleted (and every bucket deleted): caches of documents
+	// are valid while it stays.
+	keyConfigGen = "cgen"
+	// keyDue is the lifecycle index, ordered by due time so the worker
+	// reads only what is due: e/<due>/o/<bucket>\0<key> for a key (the
+	// head names it) and e/<due>/u/<bucket>\0<key>\0<upload id> for an
+	// upload (the upload record names it). <due> is 16 hex digits of Unix
+	// seconds. See lifecycle_index.go.
+	keyDue = "e/"
+	// keyRescan holds the lifecycle rescans: r/<bucket> → rescanRecord,
+	// written with each lifecycle configuration change.
+	keyRescan = "r/"
 )
 
 func bucketKey(b string) string  { return meta.PrefixStorage + keyBucket + b }
@@ -38,6 +53,7 @@ func configPrefix(b string) string        { return meta.PrefixStorage + keyConfi
 func configKey(b string, k ConfigKind) string {
 	return configPrefix(b) + string(k)
 }
+func rescanKey(b string) string { return meta.PrefixStorage + keyRescan + b }
 func partKey(uploadID string, n int) string {
 	return fmt.Sprintf("%s%05d", partPrefix(uploadID), n)
 }
@@ -65,13 +81,30 @@ type bucketRecord struct {
 	// checks it, so it lives here rather than in a settings document.
 	ObjectLock bool `json:"lock,omitempty"`
 	Deleting   bool `json:"deleting,omitempty"`
+	// LifecycleGen counts lifecycle configuration changes and Lifecycle
+	// says one is set; both change in the transaction that writes the
+	// document, so every write, which compares this record's revision,
+	// plans its lifecycle with the rules in force.
+	LifecycleGen uint64 `json:"lcgen,omitempty"`
+	Lifecycle    bool   `json:"lc,omitempty"`
 }
 
-// ECInfo is the erasure geometry data was written with.
+// ECInfo is the erasure geometry and bitrot hash data was written with.
 type ECInfo struct {
 	Data      int `json:"k"`
 	Parity    int `json:"m"`
 	BlockSize int `json:"bs"`
+	// Bitrot is the frame hash; records written before it was recorded
+	// have none, and all of them used SHA-256 (see bitrot()).
+	Bitrot erasure.Bitrot `json:"bitrot,omitempty"`
+}
+
+// bitrot is the stream's frame hash, SHA-256 for records without one.
+func (ec ECInfo) bitrot() erasure.Bitrot {
+	if ec.Bitrot == "" {
+		return erasure.BitrotSHA256
+	}
+	return ec.Bitrot
 }
 
 // dataRecord locates one erasure-coded (or inline) stream: a whole object
@@ -81,7 +114,10 @@ type dataRecord struct {
 	Size      int64      `json:"size"`
 	ETag      string     `json:"etag"`
 	Checksums []Checksum `json:"sums,omitempty"`
-	ModTime   time.Time  `json:"mtime"`
+	// SHA256 is the hex SHA-256 of the stream's bytes (none in records
+	// written before it was kept).
+	SHA256  string    `json:"sha256,omitempty"`
+	ModTime time.Time `json:"mtime"`
 	// DataID names the shards: shard i is on Drives[i] as shardID(DataID, i).
 	DataID string `json:"id,omitempty"`
 	// Name is "bucket/key" of the object the data belongs to, so repairs
@@ -94,6 +130,9 @@ type dataRecord struct {
 	RingVersion uint64   `json:"ring,omitempty"`
 	Drives      []string `json:"drives,omitempty"`
 	Inline      []byte   `json:"inline,omitempty"`
+	// SSE is how an encrypted stream is sealed (its part number and IV);
+	// then Size is the plaintext's, Inline and the shards hold ciphertext.
+	SSE *sse.Params `json:"sse,omitempty"`
 }
 
 // versionRecord is one object version; delete markers have no parts.
@@ -106,8 +145,11 @@ type versionRecord struct {
 	ModTime      time.Time  `json:"mtime"`
 	Meta         Metadata   `json:"meta"`
 	Checksums    []Checksum `json:"sums,omitempty"`
-	Multipart    bool       `json:"mp,omitempty"`
-	PartsCount   int        `json:"np,omitempty"`
+	// SHA256 is the hex SHA-256 of the whole content, for versions made of
+	// one stream (PUT, copy); a multipart version has it per part only.
+	SHA256     string `json:"sha256,omitempty"`
+	Multipart  bool   `json:"mp,omitempty"`
+	PartsCount int    `json:"np,omitempty"`
 	// DataKey names the partsRecord holding where the bytes are; it is kept
 	// apart so listings and heads never load part lists or inline data.
 	DataKey string `json:"dkey,omitempty"`
@@ -122,6 +164,11 @@ type versionRecord struct {
 	// Tags and Lock change without rewriting data (see updateVersion).
 	Tags []Tag      `json:"tags,omitempty"`
 	Lock ObjectLock `json:"lock,omitzero"`
+	// expiry is what an Expiration rule says of the version as the
+	// current one (x-amz-expiration); computed, never stored.
+	expiry *Expiry
+	// SSE is the version's encryption; its parts carry their Params.
+	SSE *sseRecord `json:"sse,omitempty"`
 }
 
 // partsRecord is where a version's bytes are.
@@ -136,6 +183,9 @@ type headRecord struct {
 	Latest    versionRecord `json:"latest"`
 	LatestKey string        `json:"lkey"`
 	NullKey   string        `json:"nkey,omitempty"`
+	// Due is the key's lifecycle index entry (the earliest lifecycle step
+	// of any of its versions), changed in the same transaction.
+	Due string `json:"due,omitempty"`
 }
 
 type uploadRecord struct {
@@ -148,6 +198,11 @@ type uploadRecord struct {
 	// Tags and Lock go to the version the upload completes into.
 	Tags []Tag      `json:"tags,omitempty"`
 	Lock ObjectLock `json:"lock,omitzero"`
+	// Due is the upload's lifecycle index entry (its abort).
+	Due string `json:"due,omitempty"`
+	// SSE is the upload's encryption: every part is sealed under its one
+	// object key, and the completed version takes it.
+	SSE *sseRecord `json:"sse,omitempty"`
 }
 
 func encode(v any) []byte {
@@ -173,7 +228,7 @@ func (v *versionRecord) info(bucket, key string, latest bool) ObjectInfo {
 	}
 	oi := ObjectInfo{Bucket: bucket, Key: key, VersionID: id, IsLatest: latest, DeleteMarker: v.DeleteMarker,
 		Size: v.Size, ETag: v.ETag, ModTime: v.ModTime, Meta: v.Meta, Checksums: v.Checksums,
-		Versioned: v.Versioned, StorageClass: "STANDARD", Tags: v.Tags, Lock: v.Lock}
+		Versioned: v.Versioned, StorageClass: "STANDARD", Tags: v.Tags, Lock: v.Lock, Expiration: v.expiry, SSE: v.SSE.info()}
 	if v.Multipart {
 		oi.PartsCount = v.PartsCount
 	}

@@ -29,8 +29,9 @@ import (
 // server's early reset of the stream make Go's HTTP/2 server drop the whole
 // connection, and every other stream on it.)
 //
-// The channel is not encrypted and replays inside the skew window are not
-// detected; run the cluster network on a trusted segment (or add TLS).
+// The signature does not encrypt and does not detect replays inside the
+// skew window; the cluster runs it inside mutual TLS, which does both, and
+// binds the node id signed here to the node id of the client certificate.
 const (
 	HeaderNode          = "X-Filesphere-Node"
 	HeaderTime          = "X-Filesphere-Time"

@@ -3,6 +3,7 @@ package rpc
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -40,6 +41,10 @@ type ClientConfig struct {
 	DialTimeout time.Duration
 	// Now is the clock used to timestamp requests.
 	Now func() time.Time
+	// TLS, when set, is the mutual-TLS client configuration peers are
+	// dialled with (HTTP/2 over TLS, https URLs). Without it the client
+	// speaks HTTP/2 over cleartext, which only this package's tests use.
+	TLS *tls.Config
 }
 
 // DefaultClientConfig returns defaults; Secret and NodeID must still be set.
@@ -77,10 +82,11 @@ func (c ClientConfig) Validate() error {
 // Client calls other nodes. It is safe for concurrent use; all calls share
 // one HTTP/2 transport, so each peer costs one multiplexed connection.
 type Client struct {
-	cfg  ClientConfig
-	auth signer
-	tr   *http.Transport
-	hc   *http.Client
+	cfg    ClientConfig
+	auth   signer
+	tr     *http.Transport
+	hc     *http.Client
+	scheme string
 }
 
 // NewClient validates cfg and builds a Client.
@@ -89,10 +95,21 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		return nil, err
 	}
 	var p http.Protocols
-	p.SetUnencryptedHTTP2(true)
+	var tlsCfg *tls.Config
+	scheme := "http"
+	if cfg.TLS != nil {
+		p.SetHTTP2(true)
+		tlsCfg = cfg.TLS.Clone()
+		tlsCfg.NextProtos = []string{"h2"}
+		scheme = "https"
+	} else {
+		p.SetUnencryptedHTTP2(true)
+	}
 	dialer := &net.Dialer{Timeout: cfg.DialTimeout, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
 		Protocols:           &p,
+		TLSClientConfig:     tlsCfg,
+		TLSHandshakeTimeout: cfg.DialTimeout,
 		DialContext:         dialer.DialContext,
 		MaxIdleConnsPerHost: 4,
 		IdleConnTimeout:     5 * time.Minute,
@@ -106,9 +123,10 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		},
 	}
 	return &Client{
-		cfg:  cfg,
-		auth: signer{secret: append([]byte(nil), cfg.Secret...)},
-		tr:   tr,
+		cfg:    cfg,
+		scheme: scheme,
+		auth:   signer{secret: append([]byte(nil), cfg.Secret...)},
+		tr:     tr,
 		hc: &http.Client{
 			Transport: tr,
 			CheckRedirect: func(*http.Request, []*http.Request) error {
@@ -117,6 +135,9 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 		},
 	}, nil
 }
+
+// URL is the base URL of the peer at addr (host:port): https with TLS.
+func (c *Client) URL(addr string) string { return c.scheme + "://" + addr }
 
 // Close closes idle connections. Calls in flight are not interrupted.
 func (c *Client) Close() { c.tr.CloseIdleConnections() }
@@ -259,11 +280,17 @@ func (c *Client) transportError(ctx context.Context, cs callSpec, err error, sen
 	return fmt.Errorf("rpc %s: %w: node %s unreachable: %w", cs.op, drive.ErrOffline, node, err)
 }
 
-// neverSent reports whether err proves the request never left this node:
-// the connection could not be established.
+// neverSent reports whether err proves the request never reached the
+// peer's handler: the connection could not be established, or its TLS
+// handshake failed (this node refused the peer's certificate, or the peer
+// refused this node's with an alert).
 func neverSent(err error) bool {
 	var op *net.OpError
-	if errors.As(err, &op) && op.Op == "dial" {
+	if errors.As(err, &op) && (op.Op == "dial" || op.Op == "remote error") {
+		return true
+	}
+	var ve *tls.CertificateVerificationError
+	if errors.As(err, &ve) {
 		return true
 	}
 	var dns *net.DNSError

@@ -1,6 +1,9 @@
-// Package rpc is the node-to-node data and control plane: HTTP/2 over
-// cleartext between the nodes of one cluster, authenticated by a shared
-// secret (see auth.go).
+// Package rpc is the node-to-node data and control plane: HTTP/2 between
+// the nodes of one cluster, over mutual TLS with certificates of the
+// cluster CA (ClientConfig.TLS, ServerConfig.RequirePeerCert; cleartext
+// only in this package's tests), and every request also signed with the
+// shared secret (see auth.go). A joining node gets its certificate through
+// the enrollment endpoint (enroll.go).
 //
 // The Server exposes a node's local drives, its metadata service and its
 // cluster service; the Client reaches them on other nodes. Client.Drive
@@ -20,6 +23,7 @@
 //	POST   meta/txn                          forward an encoded meta.Txn to the leader
 //	GET    meta/readindex                    the leader's read index
 //	POST   cluster/join                      join request
+//	POST   cluster/certificate               a joining node's certificate (enroll.go)
 //	GET    cluster/status                    cluster status (opaque JSON)
 //	GET    cluster/repair                    the leader's repair state (opaque JSON)
 //
@@ -106,6 +110,13 @@ type ServerConfig struct {
 	Cluster ClusterService
 	// Repair serves the repair state; nil answers 501.
 	Repair RepairService
+	// Certs signs joining nodes' certificates; nil answers 501.
+	Certs CertService
+	// RequirePeerCert refuses every request but a certificate request
+	// unless it came over TLS with a client certificate of the cluster CA
+	// naming the node the request claims to be from (mutual TLS in front
+	// of the shared-secret signature).
+	RequirePeerCert bool
 	// Log receives auth refusals and internal errors; nil discards.
 	Log *logrus.Entry
 	// Now is the clock used to check request timestamps.
@@ -183,15 +194,18 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	s.mux.HandleFunc("POST "+PathPrefix+"cluster/join", s.handleJoin)
 	s.mux.HandleFunc("GET "+PathPrefix+"cluster/status", s.handleStatus)
 	s.mux.HandleFunc("GET "+PathPrefix+"cluster/repair", s.handleRepair)
+	s.mux.HandleFunc("POST "+PathPrefix+certificatePath, s.handleCertificate)
 	return s, nil
 }
 
-// NewHTTPServer returns an http.Server for h speaking only HTTP/2 over
-// cleartext (prior knowledge), as the Client does, with timeouts suited to
-// long shard streams: headers are bounded, bodies are not (dead peers are
-// found by HTTP/2 pings instead).
+// NewHTTPServer returns an http.Server for h speaking only HTTP/2 as the
+// Client does: over the TLS connections its listener hands it (negotiated
+// by ALPN), or over cleartext with prior knowledge (this package's tests).
+// Timeouts suit long shard streams: headers are bounded, bodies are not
+// (dead peers are found by HTTP/2 pings instead).
 func NewHTTPServer(addr string, h http.Handler) *http.Server {
 	var p http.Protocols
+	p.SetHTTP2(true)
 	p.SetUnencryptedHTTP2(true)
 	return &http.Server{
 		Addr:              addr,
@@ -225,6 +239,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"method": r.Method, "path": r.URL.Path}).Warnf("rpc: refused: %v", err)
 		s.writeError(w, fmt.Errorf("%w: %v", ErrUnauthorized, err))
 		return
+	}
+	if s.cfg.RequirePeerCert && r.URL.Path != PathPrefix+certificatePath {
+		if err := checkPeer(r, node); err != nil {
+			s.log.WithFields(logrus.Fields{"remote": r.RemoteAddr, "claimed_node": node,
+				"method": r.Method, "path": r.URL.Path}).Warnf("rpc: refused: %v", err)
+			s.writeError(w, fmt.Errorf("%w: %v", ErrUnauthorized, err))
+			return
+		}
 	}
 	r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, reqInfo{node: node, sig: sig}))
 	s.mux.ServeHTTP(w, r)
@@ -529,6 +551,11 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {
 	var req JoinRequest
 	if err := json.Unmarshal(b, &req); err != nil {
 		s.writeError(w, fmt.Errorf("%w: join request: %v", ErrBadRequest, err))
+		return
+	}
+	// With certificates, a node joins only itself.
+	if info, _ := r.Context().Value(ctxKey{}).(reqInfo); s.cfg.RequirePeerCert && req.NodeID != info.node {
+		s.writeError(w, fmt.Errorf("%w: node %s asks to join as %q", ErrUnauthorized, info.node, req.NodeID))
 		return
 	}
 	resp, err := s.cfg.Cluster.Join(r.Context(), req)

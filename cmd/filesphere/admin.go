@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/filesphere/filesphere/internal/tlsutil"
 	"github.com/filesphere/filesphere/s3api"
 	"github.com/spf13/cobra"
 )
@@ -28,6 +29,8 @@ type adminFlags struct {
 	secretKey string
 	region    string
 	dataDir   string
+	caCert    string
+	insecure  bool
 	client    *http.Client
 }
 
@@ -36,12 +39,21 @@ func newAdminCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "admin",
 		Short: "Administer a running FileSphere server",
-		Long: `Administer a running FileSphere server over its admin API (SigV4-signed requests).
+		Long: `Administer a running FileSphere server over its admin API (SigV4-signed requests):
+repair, cluster membership and drains; and users, groups, managed policies and access keys
+over the IAM API (the requests the aws cli sends, authorized by the same policies).
 
 Credentials: --access-key/--secret-key, else FILESPHERE_ROOT_USER/FILESPHERE_ROOT_PASSWORD,
-else the root credentials a local server keeps in <data>/root-credentials.json.`,
+else the root credentials a local server keeps in <data>/root-credentials.json.
+
+HTTPS endpoints are verified against the system roots plus --ca-cert, or, without it, the
+certificate a local server made with --tls-auto (<data>/tls/cert.pem). --insecure skips
+verification.`,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			return bindEnv(cmd.Flags())
+			if err := bindEnv(cmd.Flags()); err != nil {
+				return err
+			}
+			return f.configureTLS(cmd.ErrOrStderr())
 		},
 	}
 	pf := cmd.PersistentFlags()
@@ -49,8 +61,11 @@ else the root credentials a local server keeps in <data>/root-credentials.json.`
 	pf.StringVar(&f.accessKey, "access-key", "", "access key (default $FILESPHERE_ROOT_USER, else from --data)")
 	pf.StringVar(&f.secretKey, "secret-key", "", "secret key (default $FILESPHERE_ROOT_PASSWORD, else from --data)")
 	pf.StringVar(&f.region, "region", "us-east-1", "region to sign requests for")
-	pf.StringVar(&f.dataDir, "data", "./data", "data folder of a local server, whose root-credentials.json is used when no keys are given")
-	cmd.AddCommand(newHealCmd(f), newClusterCmd(f), newNodeCmd(f))
+	pf.StringVar(&f.dataDir, "data", "./data", "data folder of a local server, whose root-credentials.json is used when no keys are given (and tls/cert.pem as CA for https)")
+	pf.StringVar(&f.caCert, "ca-cert", "", "PEM file of CA certificates to trust for an https endpoint, besides the system's")
+	pf.BoolVar(&f.insecure, "insecure", false, "do not verify the server's TLS certificate")
+	cmd.AddCommand(newHealCmd(f), newClusterCmd(f), newNodeCmd(f), newUserCmd(f), newGroupCmd(f), newManagedPolicyCmd(f), newKeyCmd(f),
+		newLifecycleCmd(f), newKMSCmd(f))
 	return cmd
 }
 
@@ -76,6 +91,33 @@ func (f *adminFlags) credentials() (aws.Credentials, error) {
 		return aws.Credentials{}, fmt.Errorf("reading credentials: %w", err)
 	}
 	return aws.Credentials{AccessKeyID: c.AccessKey, SecretAccessKey: c.SecretKey}, nil
+}
+
+// configureTLS sets the client's TLS trust from --ca-cert/--insecure or,
+// for an https endpoint without them, from a local --tls-auto certificate.
+func (f *adminFlags) configureTLS(warn io.Writer) error {
+	ca := f.caCert
+	if ca == "" && !f.insecure && strings.HasPrefix(f.endpoint, "https://") {
+		if p := filepath.Join(autoTLSDir(f.dataDir), tlsutil.SelfSignedCert); fileExists(p) {
+			ca = p
+		}
+	}
+	if f.insecure {
+		fmt.Fprintln(warn, "filesphere: warning: --insecure: the server's certificate is not verified")
+	}
+	cfg, err := clientTLS(ca, f.insecure)
+	if err != nil || cfg == nil {
+		return err
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = cfg
+	f.client.Transport = tr
+	return nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // call sends a SigV4-signed admin request to path (under the admin

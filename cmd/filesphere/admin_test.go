@@ -31,7 +31,7 @@ func runAdmin(t *testing.T, args ...string) (string, error) {
 // clearCredentialEnv keeps the developer's environment out of a test.
 func clearCredentialEnv(t *testing.T) {
 	for _, k := range []string{"FILESPHERE_ROOT_USER", "FILESPHERE_ROOT_PASSWORD", "FILESPHERE_ACCESS_KEY",
-		"FILESPHERE_SECRET_KEY", "FILESPHERE_DATA", "FILESPHERE_ENDPOINT"} {
+		"FILESPHERE_SECRET_KEY", "FILESPHERE_DATA", "FILESPHERE_ENDPOINT", "FILESPHERE_CA_CERT", "FILESPHERE_INSECURE"} {
 		t.Setenv(k, "")
 		os.Unsetenv(k)
 	}
@@ -171,6 +171,25 @@ func TestAdminHealStatusTable(t *testing.T) {
 	}{{0, "0 s"}, {8.4, "8 s"}, {90, "1 min 30 s"}, {600, "10 min"}, {3660, "1 h 1 min"}} {
 		if got := seconds(tc.s); got != tc.want {
 			t.Errorf("seconds(%v) = %q, want %q", tc.s, got, tc.want)
+		}
+	}
+}
+
+func TestAdminLifecycleStatusTable(t *testing.T) {
+	var out bytes.Buffer
+	next := time.Date(2030, 1, 2, 0, 0, 0, 0, time.UTC)
+	st := s3api.AdminLifecycleStatus{Leader: "n2", LifecycleStatus: storage.LifecycleStatus{Day: "2s", Passes: 7,
+		Totals:  map[string]int64{"delete_marker": 4, "abort_upload": 1},
+		Last:    &storage.LifecycleReport{Started: next, Duration: "12ms", Due: 5, Actions: map[string]int{"delete_marker": 4, "abort_upload": 1}, LagSeconds: 3},
+		NextDue: &next, Rescans: []storage.LifecycleRescan{{Bucket: "photos", Phase: "keys", Scanned: 300, Changed: 12, Started: next}}}}
+	if err := printLifecycleStatus(&out, st); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	for _, want := range []string{"leader n2", "a day lasts 2s", "7 done", "5 due", "1 abort_upload, 4 delete_marker", "lag 3 s",
+		"photos: keys, 300 visited, 12 re-planned"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("table lacks %q:\n%s", want, text)
 		}
 	}
 }

@@ -43,6 +43,26 @@ func (a adminService) HealStatus(ctx context.Context) (s3api.AdminHealStatus, er
 	return out, nil
 }
 
+// leaderReport is the state the leader hands to admin status calls from
+// any node: the repair state, and the lifecycle worker's beside it.
+type leaderReport struct {
+	storage.HealStatus
+	Lifecycle storage.LifecycleStatus `json:"lifecycle"`
+}
+
+// LifecycleStatus reports the leader's lifecycle worker, from any node.
+func (a adminService) LifecycleStatus(ctx context.Context) (s3api.AdminLifecycleStatus, error) {
+	rs, err := a.node.LeaderRepairStatus(ctx)
+	if err != nil {
+		return s3api.AdminLifecycleStatus{}, adminErr(err)
+	}
+	var rep leaderReport
+	if err := json.Unmarshal(rs.Repair, &rep); err != nil {
+		return s3api.AdminLifecycleStatus{}, fmt.Errorf("state of leader %s: %w", rs.Leader, err)
+	}
+	return s3api.AdminLifecycleStatus{Leader: rs.Leader, LifecycleStatus: rep.Lifecycle}, nil
+}
+
 func (a adminService) ClusterStatus(ctx context.Context) (s3api.AdminClusterStatus, error) {
 	st, err := a.node.ClusterStatus(ctx)
 	if err != nil {

@@ -1,26 +1,17 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
-	"os/signal"
-	"path/filepath"
-	"strconv"
-	"syscall"
 	"time"
 
-	"github.com/filesphere/filesphere/cluster"
+	"github.com/filesphere/filesphere/erasure"
 	"github.com/filesphere/filesphere/internal/connguard"
+	"github.com/filesphere/filesphere/kms"
 	"github.com/filesphere/filesphere/s3api"
-	"github.com/filesphere/filesphere/s3api/sigv4"
 	"github.com/filesphere/filesphere/storage"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 )
@@ -33,6 +24,7 @@ type serverFlags struct {
 	region    string
 	ecData    int
 	ecParity  int
+	bitrot    bitrotFlag
 	logFormat string
 	logLevel  string
 	accessLog bool
@@ -45,6 +37,10 @@ type serverFlags struct {
 	// repairEvery and repairBandwidth tune the background repairer.
 	repairEvery     time.Duration
 	repairBandwidth int64
+	// lifecycleDay is how long a lifecycle day lasts; lifecycleRate
+	// paces the lifecycle worker.
+	lifecycleDay  time.Duration
+	lifecycleRate float64
 	// objectCache bounds the engine's cache of small decoded objects.
 	objectCache   int64
 	metricsPublic bool
@@ -56,6 +52,8 @@ type serverFlags struct {
 	bodyReadTimeout   time.Duration
 	minBodyRate       int64
 	uploadMemory      int64
+	tls               tlsFlags
+	kmsKeyFile        string
 }
 
 func newServerCmd() *cobra.Command {
@@ -72,8 +70,20 @@ Root credentials come from FILESPHERE_ROOT_USER and FILESPHERE_ROOT_PASSWORD. Wh
 first start generates random ones, stores them in <data>/root-credentials.json (mode 0600) and
 prints them once; later starts reuse them and print only the access key.
 
-Prometheus metrics are served to signed requests at /.filesphere/admin/v1/metrics; with
---metrics-public also to unsigned GET /metrics.`,
+Users, groups, roles, access keys and policies are managed with the IAM API on the same
+endpoint (aws iam --endpoint-url ..., or filesphere admin user|group|policy|key). Their secrets
+are sealed with the KMS master key: --kms-master-key-file, else $FILESPHERE_KMS_MASTER_KEY, else
+<data>/kms-master.key, generated on a standalone node's first start. Every node of a cluster needs
+the same master key: copy the key file to a joining node's data folder, or give every node the
+flag or the variable.
+
+Prometheus metrics are served to signed requests allowed admin:Prometheus at
+/.filesphere/admin/v1/metrics; with --metrics-public also to unsigned GET /metrics.
+
+HTTPS: --tls-cert/--tls-key (reloaded on SIGHUP and when the files change), or --tls-auto
+for a self-signed certificate in <data>/tls/ that clients trust as their CA bundle. The
+node-to-node port always runs mutual TLS with certificates of the cluster's own CA.`,
+
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := bindEnv(cmd.Flags()); err != nil {
 				return err
@@ -88,6 +98,8 @@ Prometheus metrics are served to signed requests at /.filesphere/admin/v1/metric
 	fs.StringVar(&f.region, "region", "us-east-1", "region reported to clients and accepted in signatures")
 	fs.IntVar(&f.ecData, "ec-data", 0, "erasure data shards k (default: half the drives)")
 	fs.IntVar(&f.ecParity, "ec-parity", 0, "erasure parity shards m (default: half the drives)")
+	f.bitrot.alg = erasure.DefaultBitrot
+	fs.Var(&f.bitrot, "bitrot", "frame hash of new writes: highwayhash or sha256 (each object keeps the one it was written with)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.BoolVar(&f.accessLog, "access-log", false, "log one info line per S3 request (method, path, status, bytes, duration, request id, access key)")
@@ -99,6 +111,8 @@ Prometheus metrics are served to signed requests at /.filesphere/admin/v1/metric
 	fs.DurationVar(&f.lostAfter, "lost-after", 5*time.Minute, "how long a node may be unreachable before it is declared lost and its data rebuilt elsewhere")
 	fs.DurationVar(&f.repairEvery, "repair-interval", time.Minute, "time between background repair and rebalance passes")
 	fs.Int64Var(&f.repairBandwidth, "repair-bandwidth", 0, "bytes per second background repair and rebalancing may write (0 = unlimited)")
+	fs.DurationVar(&f.lifecycleDay, "lifecycle-day", 24*time.Hour, "how long a day of lifecycle rules lasts (shorter only for tests: rules of days then act in seconds; whole seconds)")
+	fs.Float64Var(&f.lifecycleRate, "lifecycle-rate", 1000, "lifecycle expirations and re-planned keys per second (0 = unlimited)")
 	fs.Int64Var(&f.objectCache, "object-cache", storage.DefaultEngineConfig().CacheBytes, "bytes of memory for decoded small objects (up to 1 MiB) served to GETs (0 = no cache)")
 	fs.BoolVar(&f.metricsPublic, "metrics-public", false, "serve Prometheus metrics to unsigned GET /metrics (for a scraper that cannot sign)")
 	api := s3api.DefaultConfig()
@@ -108,6 +122,8 @@ Prometheus metrics are served to signed requests at /.filesphere/admin/v1/metric
 	fs.DurationVar(&f.bodyReadTimeout, "body-read-timeout", api.BodyReadTimeout, "how long a request body may pause before the request fails with RequestTimeout")
 	fs.Int64Var(&f.minBodyRate, "min-body-rate", api.MinBodyRate, "slowest average rate (bytes/s) a request body may arrive at")
 	fs.Int64Var(&f.uploadMemory, "upload-memory", api.UploadMemory, "bytes of memory the request bodies being read may hold; past it requests get SlowDown")
+	addTLSFlags(fs, &f.tls)
+	fs.StringVar(&f.kmsKeyFile, "kms-master-key-file", "", "file holding the KMS master key (64 hex digits) that seals secrets and encrypted objects; every node of a cluster needs the same (default: $"+kms.MasterKeyEnv+", else <data>/"+kms.MasterKeyFileName+")")
 	return cmd
 }
 
@@ -161,131 +177,6 @@ func geometry(f serverFlags, drives int) (int, int) {
 	return k, m
 }
 
-func runServer(ctx context.Context, f serverFlags, args []string) error {
-	logger, err := newLogger(f.logFormat, f.logLevel)
-	if err != nil {
-		return err
-	}
-	log := logrus.NewEntry(logger)
-	if err := os.MkdirAll(f.dataDir, 0o700); err != nil {
-		return err
-	}
-	paths := args
-	if len(paths) == 0 {
-		for i := 1; i <= 4; i++ {
-			paths = append(paths, filepath.Join(f.dataDir, "drive"+strconv.Itoa(i)))
-		}
-	}
-	k, m := geometry(f, len(paths))
-	nodeID, err := resolveNodeID(f.nodeID, f.dataDir)
-	if err != nil {
-		return err
-	}
-	secret, clustered, err := resolveSecret(f.dataDir, f.join != "")
-	if err != nil {
-		return err
-	}
-	if err := checkGeometry(k, m, len(paths), clustered); err != nil {
-		return err
-	}
-	creds, generated, err := loadRootCredentials(f.dataDir)
-	if err != nil {
-		return err
-	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
-	set, err := openDrives(nodeID, paths, log, reg)
-	if err != nil {
-		return err
-	}
-	guard, err := newConnGuard(f.maxConns, reg)
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", f.address)
-	if err != nil {
-		return err
-	}
-	ccfg := cluster.DefaultConfig()
-	ccfg.NodeID, ccfg.ClusterAddr, ccfg.AdvertiseAddr, ccfg.Join = nodeID, f.cluster, f.advertise, f.join
-	ccfg.APIAddr, ccfg.DataDir, ccfg.Secret, ccfg.Drives, ccfg.Log = ln.Addr().String(), filepath.Join(f.dataDir, "cluster"), secret, set, log
-	ccfg.LostAfter, ccfg.Registry = f.lostAfter, reg
-	node, err := cluster.Start(ctx, ccfg)
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	defer node.Close()
-
-	ecfg := storage.DefaultEngineConfig()
-	ecfg.DataShards, ecfg.ParityShards, ecfg.Log, ecfg.Registry = k, m, log, reg
-	ecfg.IsLeader, ecfg.RepairInterval, ecfg.RepairBandwidth = node.IsLeader, f.repairEvery, f.repairBandwidth
-	ecfg.CacheBytes = f.objectCache
-	var engine *storage.Engine
-	// The leader finishes drains after the repair pass that emptied a node.
-	ecfg.PassDone = func(ctx context.Context, _ storage.HealReport) { node.FinishDrains(ctx, engine.ReferencedShards) }
-	engine, err = storage.NewEngine(ecfg, node.KV(), node, placementOf(node))
-	if err != nil {
-		return err
-	}
-	defer engine.Close()
-	node.SetRepairReport(func() any { return engine.HealStatus() })
-	repairOnEvents(node, engine)
-
-	vcfg := sigv4.DefaultConfig()
-	vcfg.Region = f.region
-	vcfg.Lookup = func(ak string) (string, error) {
-		if ak == creds.AccessKey {
-			return creds.SecretKey, nil
-		}
-		return "", sigv4.ErrInvalidAccessKeyID
-	}
-	verifier, err := sigv4.New(vcfg)
-	if err != nil {
-		return err
-	}
-	scfg := s3api.DefaultConfig()
-	scfg.Domain, scfg.Region, scfg.Log, scfg.Registry = f.domain, f.region, log, reg
-	scfg.AccessLog = f.accessLog
-	scfg.Metrics, scfg.MetricsPublic = promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), f.metricsPublic
-	scfg.Admin = adminService{engine: engine, node: node}
-	scfg.Ready = node.Ready
-	scfg.BodyReadTimeout, scfg.MinBodyRate, scfg.UploadMemory = f.bodyReadTimeout, f.minBodyRate, f.uploadMemory
-	scfg.Answered = guard.Answered
-	api, err := s3api.New(scfg, engine, verifier, s3api.AuthenticatedOnly{})
-	if err != nil {
-		return err
-	}
-
-	// No ReadTimeout or WriteTimeout: bodies and answers of any size are
-	// legitimate; s3api bounds body reads by a minimum rate instead.
-	srv := &http.Server{Handler: api, MaxHeaderBytes: 1 << 20, ReadHeaderTimeout: f.readHeaderTimeout,
-		IdleTimeout: f.idleTimeout, ConnState: guard.ConnState, ConnContext: guard.ConnContext}
-	printBanner(ln.Addr(), f, k, m, paths, creds, generated)
-	log.WithFields(logrus.Fields{"address": ln.Addr().String(), "node": nodeID, "drives": len(paths), "ec": fmt.Sprintf("%d+%d", k, m),
-		"max_connections": guard.Max()}).Info("serving S3")
-
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	engine.RunBackground(ctx)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(guard.Listener(ln)) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down: draining in-flight requests")
-	sctx, cancel := context.WithTimeout(context.Background(), f.drain)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	log.Info("stopped")
-	return nil
-}
-
 // newConnGuard bounds client connections; maxConns 0 derives the bound from
 // the open-file limit.
 func newConnGuard(maxConns int, reg prometheus.Registerer) (*connguard.Guard, error) {
@@ -301,13 +192,15 @@ func newConnGuard(maxConns int, reg prometheus.Registerer) (*connguard.Guard, er
 	return connguard.New(cfg)
 }
 
-func printBanner(addr net.Addr, f serverFlags, k, m int, paths []string, c rootCredentials, generated bool) {
+func printBanner(addr net.Addr, f serverFlags, k, m int, paths []string, c rootCredentials, generated bool, t *s3TLS) {
 	host := "127.0.0.1"
 	if h, _, err := net.SplitHostPort(f.address); err == nil && h != "" && h != "0.0.0.0" && h != "::" {
 		host = h
 	}
 	_, port, _ := net.SplitHostPort(addr.String())
-	fmt.Printf("FileSphere S3 endpoint: http://%s\n", net.JoinHostPort(host, port))
+	endpoint := t.scheme() + "://" + net.JoinHostPort(host, port)
+	fmt.Printf("FileSphere S3 endpoint: %s\n", endpoint)
+	t.printBanner(os.Stdout)
 	fmt.Printf("Drives: %d (erasure %d+%d), data folder: %s\n", len(paths), k, m, f.dataDir)
 	// Clients sign for a region; one without it configured signs us-east-1.
 	fmt.Printf("Region: %s (configure clients with it: export AWS_REGION=%s)\n", f.region, f.region)
@@ -322,5 +215,5 @@ func printBanner(addr net.Addr, f serverFlags, k, m int, paths []string, c rootC
 		fmt.Printf("Root access key %s; its secret key is in %s\n", c.AccessKey, c.source)
 		fmt.Printf("  export AWS_ACCESS_KEY_ID=%s\n", c.AccessKey)
 	}
-	fmt.Printf("  aws --endpoint-url http://%s s3 ls\n", net.JoinHostPort(host, port))
+	fmt.Printf("  %s\n", t.awsHint(endpoint))
 }

@@ -102,7 +102,7 @@ func (c *Cluster) AdminTimeout(i int, timeout time.Duration, args ...string) Res
 	if err != nil {
 		return Result{Err: err}
 	}
-	return RunCommand(timeout, env, os.TempDir(), bin, append(append([]string{"admin"}, args...), "--endpoint", n.Endpoint())...)
+	return RunCommand(timeout, env, os.TempDir(), bin, append(append([]string{"admin"}, args...), n.AdminArgs()...)...)
 }
 
 // HealStatus runs `filesphere admin heal status --json` against node i.

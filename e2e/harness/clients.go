@@ -26,14 +26,18 @@ const (
 	S3cmd   = "/usr/bin/s3cmd"
 	Python3 = "/usr/bin/python3"
 	Curl    = "/usr/bin/curl"
+	// Chromium is Debian's package, driven headless by chromedp; nothing
+	// downloads a browser.
+	Chromium = "/usr/bin/chromium"
 )
 
 var installHints = map[string]string{
-	AWSCLI:  "apt-get install awscli (aws cli v2 at /usr/bin/aws)",
-	Rclone:  "apt-get install rclone",
-	S3cmd:   "apt-get install s3cmd",
-	Python3: "apt-get install python3 python3-boto3",
-	Curl:    "apt-get install curl",
+	AWSCLI:   "apt-get install awscli (aws cli v2 at /usr/bin/aws)",
+	Rclone:   "apt-get install rclone",
+	S3cmd:    "apt-get install s3cmd",
+	Python3:  "apt-get install python3 python3-boto3",
+	Curl:     "apt-get install curl",
+	Chromium: "apt-get install chromium",
 }
 
 // RequireTool fails the test (rather than skipping it: CI installs the
@@ -62,6 +66,11 @@ type Clients struct {
 	Timeout   time.Duration
 	// Env entries (KEY=VALUE) are added to every command's environment.
 	Env []string
+	// CABundle is the PEM file the clients trust for an https endpoint:
+	// aws --ca-bundle, rclone --ca-cert (RCLONE_CA_CERT), AWS_CA_BUNDLE for
+	// python (boto3), curl --cacert, s3cmd's ca_certs_file. rclone never
+	// sees AWS_CA_BUNDLE.
+	CABundle string
 
 	once   sync.Once
 	s3cfg  string
@@ -71,7 +80,9 @@ type Clients struct {
 
 // Clients returns a client runner for the node with its root credentials.
 func (n *Node) Clients(t testing.TB) *Clients {
-	return NewClients(t, n.Endpoint(), n.AccessKey(), n.SecretKey())
+	c := NewClients(t, n.Endpoint(), n.AccessKey(), n.SecretKey())
+	c.CABundle = n.CABundle()
+	return c
 }
 
 // NewClients returns a client runner for any endpoint.
@@ -80,7 +91,12 @@ func NewClients(t testing.TB, endpoint, accessKey, secretKey string) *Clients {
 		Region: "us-east-1", Home: t.TempDir(), Timeout: DefaultTimeout}
 }
 
-func (c *Clients) hostPort() string { return strings.TrimPrefix(c.Endpoint, "http://") }
+func (c *Clients) hostPort() string {
+	_, hp, _ := strings.Cut(c.Endpoint, "://")
+	return hp
+}
+
+func (c *Clients) https() bool { return strings.HasPrefix(c.Endpoint, "https://") }
 
 // RcloneRemote is the rclone remote name the environment defines ("fs:").
 const RcloneRemote = "fs"
@@ -88,18 +104,23 @@ const RcloneRemote = "fs"
 func (c *Clients) init() error {
 	c.once.Do(func() {
 		c.s3cfg = filepath.Join(c.Home, ".s3cfg")
+		useHTTPS, check := "False", "False"
+		if c.https() {
+			useHTTPS, check = "True", "True"
+		}
 		cfg := fmt.Sprintf(`[default]
 access_key = %s
 secret_key = %s
 host_base = %s
 host_bucket = %s
-use_https = False
+use_https = %s
 signature_v2 = False
 bucket_location = %s
-check_ssl_certificate = False
+check_ssl_certificate = %s
+ca_certs_file = %s
 guess_mime_type = False
 progress_meter = False
-`, c.AccessKey, c.SecretKey, c.hostPort(), c.hostPort(), c.Region)
+`, c.AccessKey, c.SecretKey, c.hostPort(), c.hostPort(), useHTTPS, c.Region, check, c.CABundle)
 		if err := os.WriteFile(c.s3cfg, []byte(cfg), 0o600); err != nil {
 			c.initEr = err
 			return
@@ -160,7 +181,20 @@ func (c *Clients) Run(dir, name string, args ...string) Result {
 	if dir == "" {
 		dir = c.Home
 	}
-	return RunCommand(c.Timeout, c.Environ(), dir, name, args...)
+	env := c.Environ()
+	if c.CABundle != "" {
+		switch name {
+		case Python3:
+			env = append(env, "AWS_CA_BUNDLE="+c.CABundle)
+		case Rclone:
+			env = append(env, "RCLONE_CA_CERT="+c.CABundle)
+		case AWSCLI:
+			args = append([]string{"--ca-bundle", c.CABundle}, args...)
+		case Curl:
+			args = append([]string{"--cacert", c.CABundle}, args...)
+		}
+	}
+	return RunCommand(c.Timeout, env, dir, name, args...)
 }
 
 // RunCommand runs name with args, env and a timeout, and returns its

@@ -19,6 +19,9 @@ import (
 // nodes authenticate each other with.
 const ClusterSecretEnv = "FILESPHERE_CLUSTER_SECRET"
 
+// MasterKeyEnv carries the KMS master key (kms.MasterKeyEnv).
+const MasterKeyEnv = "FILESPHERE_KMS_MASTER_KEY"
+
 // ClusterOptions configure a multi-node cluster of real processes on
 // loopback. Every node gets the same root credentials, cluster secret and
 // erasure geometry.
@@ -32,6 +35,9 @@ type ClusterOptions struct {
 	ECData, ECParity int
 	// Secret is FILESPHERE_CLUSTER_SECRET (default: random, 32 characters).
 	Secret string
+	// MasterKey is FILESPHERE_KMS_MASTER_KEY, the KMS master key every
+	// node needs the same of (default: random, 64 hex digits).
+	MasterKey string
 	// AccessKey/SecretKey are the root credentials (default: random).
 	AccessKey, SecretKey string
 	// Name prefixes node labels and ids (default "node": node1, node2 …).
@@ -42,6 +48,10 @@ type ClusterOptions struct {
 	ReadyTimeout time.Duration
 	// ExtraArgs and ExtraEnv are added to every node.
 	ExtraArgs, ExtraEnv []string
+	// Advertise, when set, gives node i the --cluster-advertise address
+	// peers dial instead of its cluster address (say, a proxy in front of
+	// it); "" keeps the cluster address.
+	Advertise func(i int, clusterAddr string) string
 }
 
 // Cluster is a set of filesphere server processes forming one cluster.
@@ -119,6 +129,9 @@ func NewCluster(t testing.TB, opts ClusterOptions) *Cluster {
 	}
 	if opts.Secret == "" {
 		opts.Secret = RandomString(32, alnum)
+	}
+	if opts.MasterKey == "" {
+		opts.MasterKey = RandomString(64, "0123456789abcdef")
 	}
 	if opts.AccessKey == "" {
 		opts.AccessKey = RandomString(20, upperAlnum)
@@ -223,11 +236,16 @@ func (c *Cluster) Running() []int {
 func (c *Cluster) NodeOptions(i int, clusterAddr, joinAddr string) NodeOptions {
 	o := c.opts
 	args := []string{"--node-id", c.ID(i), "--cluster-address", clusterAddr}
+	if o.Advertise != nil {
+		if a := o.Advertise(i, clusterAddr); a != "" {
+			args = append(args, "--cluster-advertise", a)
+		}
+	}
 	if joinAddr != "" {
 		args = append(args, "--join", joinAddr)
 	}
 	args = append(args, o.ExtraArgs...)
-	env := append([]string{ClusterSecretEnv + "=" + o.Secret}, o.ExtraEnv...)
+	env := append([]string{ClusterSecretEnv + "=" + o.Secret, MasterKeyEnv + "=" + o.MasterKey}, o.ExtraEnv...)
 	return NodeOptions{
 		Name:         c.ID(i),
 		DriveCount:   o.DrivesPerNode,
@@ -316,7 +334,7 @@ func (c *Cluster) Admin(i int, args ...string) Result {
 	if err != nil {
 		return Result{Err: err}
 	}
-	return RunCommand(30*time.Second, env, os.TempDir(), bin, append(append([]string{"admin"}, args...), "--endpoint", n.Endpoint())...)
+	return RunCommand(30*time.Second, env, os.TempDir(), bin, append(append([]string{"admin"}, args...), n.AdminArgs()...)...)
 }
 
 // Status runs `filesphere admin cluster status --json` against node i.

@@ -57,6 +57,10 @@ type NodeOptions struct {
 	// MaxOpenFiles, when set, is the process's RLIMIT_NOFILE (soft and
 	// hard, as `ulimit -n` sets it), for tests of descriptor exhaustion.
 	MaxOpenFiles int
+	// CABundle is the PEM file clients trust for an https endpoint. With
+	// --tls-auto among the flags it may stay empty: the self-signed
+	// certificate the banner names is used.
+	CABundle string
 }
 
 // Node is one filesphere server process and its persistent state.
@@ -69,6 +73,8 @@ type Node struct {
 
 	mu        sync.Mutex
 	addr      string // host:port, fixed after the first start
+	scheme    string // http or https, from the banner
+	caBundle  string // CA file for https: the option or the banner's self-signed certificate
 	accessKey string
 	secretKey string
 	banner    []string // stdout lines of the current run
@@ -120,7 +126,7 @@ func NewNode(t testing.TB, opts NodeOptions) *Node {
 	}
 	logDir := t.TempDir()
 	n := &Node{t: t, opts: opts, logPath: filepath.Join(logDir, opts.Name+".log"), addr: opts.Address,
-		accessKey: opts.AccessKey, secretKey: opts.SecretKey}
+		accessKey: opts.AccessKey, secretKey: opts.SecretKey, scheme: "http", caBundle: opts.CABundle}
 	f, err := os.OpenFile(n.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		t.Fatal(err)
@@ -191,8 +197,38 @@ func (n *Node) Port() string {
 	return p
 }
 
-// Endpoint is the S3 endpoint URL, e.g. http://127.0.0.1:41234.
-func (n *Node) Endpoint() string { return "http://" + n.Addr() }
+// Endpoint is the S3 endpoint URL, e.g. http://127.0.0.1:41234 (https
+// when the server serves TLS).
+func (n *Node) Endpoint() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.scheme + "://" + n.addr
+}
+
+// CABundle is the CA file clients of an https endpoint trust ("" for
+// plain HTTP).
+func (n *Node) CABundle() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.scheme != "https" {
+		return ""
+	}
+	return n.caBundle
+}
+
+// HTTPClient is an HTTP client for the endpoint: it trusts CABundle.
+func (n *Node) HTTPClient(timeout time.Duration) *http.Client {
+	return &http.Client{Timeout: timeout, Transport: transportFor(n.CABundle())}
+}
+
+// AdminArgs are the flags pointing `filesphere admin` at this node.
+func (n *Node) AdminArgs() []string {
+	a := []string{"--endpoint", n.Endpoint()}
+	if ca := n.CABundle(); ca != "" {
+		a = append(a, "--ca-cert", ca)
+	}
+	return a
+}
 
 // URL is the endpoint joined with a path ("/health/ready").
 func (n *Node) URL(path string) string { return n.Endpoint() + path }
@@ -373,8 +409,12 @@ func (n *Node) Start() error {
 	deadline := time.Now().Add(n.opts.ReadyTimeout)
 	select {
 	case ep := <-endpoint:
+		scheme, addr, ok := strings.Cut(ep, "://")
+		if !ok {
+			return fmt.Errorf("endpoint line %q has no scheme", ep)
+		}
 		n.mu.Lock()
-		n.addr = strings.TrimPrefix(ep, "http://")
+		n.scheme, n.addr = scheme, addr
 		n.mu.Unlock()
 	case <-done:
 		return fmt.Errorf("exited before printing its endpoint: %s", exitString(n.ExitErr()))
@@ -388,7 +428,7 @@ func (n *Node) readStdout(r *os.File, endpoint chan<- string, done chan<- struct
 	defer close(done)
 	defer r.Close()
 	sc := bufio.NewScanner(r)
-	sent := false
+	sent, pending := false, ""
 	for sc.Scan() {
 		line := sc.Text()
 		n.logMu.Lock()
@@ -403,16 +443,28 @@ func (n *Node) readStdout(r *os.File, endpoint chan<- string, done chan<- struct
 			n.secretKey = v
 		}
 		n.mu.Unlock()
-		if v, ok := strings.CutPrefix(line, "FileSphere S3 endpoint: "); ok && !sent {
+		// An https endpoint is reported once the certificate line after it
+		// has named the file clients trust.
+		if v, ok := strings.CutPrefix(line, "FileSphere S3 endpoint: "); ok && !sent && pending == "" {
+			pending = strings.TrimSpace(v)
+		}
+		if v, ok := strings.CutPrefix(line, "TLS certificate: "); ok && n.opts.CABundle == "" {
+			if path, _, ok := strings.Cut(v, " ("); ok {
+				n.mu.Lock()
+				n.caBundle = path
+				n.mu.Unlock()
+			}
+		}
+		if pending != "" && !sent && (!strings.HasPrefix(pending, "https://") || strings.HasPrefix(line, "TLS certificate: ")) {
 			sent = true
-			endpoint <- strings.TrimSpace(v)
+			endpoint <- pending
 		}
 	}
 }
 
 // WaitReady polls GET /health/ready until it answers 200.
 func (n *Node) WaitReady(timeout time.Duration) error {
-	c := &http.Client{Timeout: 2 * time.Second}
+	c := n.HTTPClient(2 * time.Second)
 	return Eventually(timeout, 25*time.Millisecond, func() error {
 		if !n.Running() {
 			return Permanent(fmt.Errorf("process exited: %s", exitString(n.ExitErr())))

@@ -3,8 +3,11 @@ package harness
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -97,4 +100,25 @@ func (s Signer) DoResponse(client *http.Client, method, url string, body any, si
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return resp, b, err
+}
+
+// PostForm returns the fields of a browser-based upload form signed with
+// the signer's key: the SigV4 fields and the base64 policy of conds (the
+// conditions on the signature fields added), valid until expires. It is
+// what an application's backend hands to the browser.
+func (s Signer) PostForm(expires time.Time, conds ...any) (map[string]string, error) {
+	now := time.Now().UTC()
+	date, amzDate := now.Format("20060102"), now.Format("20060102T150405Z")
+	cred := s.AccessKey + "/" + date + "/" + s.Region + "/s3/aws4_request"
+	conds = append(conds, map[string]string{"x-amz-algorithm": "AWS4-HMAC-SHA256"},
+		map[string]string{"x-amz-credential": cred}, map[string]string{"x-amz-date": amzDate})
+	doc, err := json.Marshal(map[string]any{"expiration": expires.UTC().Format("2006-01-02T15:04:05.000Z"), "conditions": conds})
+	if err != nil {
+		return nil, err
+	}
+	policy := base64.StdEncoding.EncodeToString(doc)
+	mac := func(k []byte, m string) []byte { h := hmac.New(sha256.New, k); h.Write([]byte(m)); return h.Sum(nil) }
+	key := mac(mac(mac(mac([]byte("AWS4"+s.SecretKey), date), s.Region), "s3"), "aws4_request")
+	return map[string]string{"x-amz-algorithm": "AWS4-HMAC-SHA256", "x-amz-credential": cred, "x-amz-date": amzDate,
+		"policy": policy, "x-amz-signature": hex.EncodeToString(mac(key, policy))}, nil
 }

@@ -20,7 +20,6 @@ import (
 	"net"
 	"net/http"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -277,14 +276,4 @@ func MaxForFileLimit(nofile uint64) int {
 		return max(int(nofile)/4, 1)
 	}
 	return int(min((nofile-reservedFiles)/2, maxAuto))
-}
-
-// FileLimit is the process's soft RLIMIT_NOFILE (the Go runtime raises it
-// to the hard limit at start).
-func FileLimit() (uint64, error) {
-	var rl syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
-		return 0, err
-	}
-	return rl.Cur, nil
 }

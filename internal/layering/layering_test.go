@@ -29,6 +29,10 @@ var (
 	logTest = []string{"github.com/sirupsen/logrus/hooks/test"}
 	// sdks are the real S3 clients the protocol layer is tested with.
 	sdks = []string{"github.com/aws/aws-sdk-go-v2", "github.com/aws/smithy-go", "github.com/minio/minio-go/v7"}
+	// browser drives headless Chromium in the end-to-end tests.
+	browser = []string{"github.com/chromedp/chromedp"}
+	// pty runs the client verbs on a pseudo-terminal (progress bars).
+	pty = []string{"github.com/creack/pty"}
 )
 
 func join(groups ...[]string) []string { return slices.Concat(groups...) }
@@ -39,18 +43,24 @@ func join(groups ...[]string) []string { return slices.Concat(groups...) }
 var layers = map[string]rule{
 	// Wiring and black-box tests.
 	"cmd/filesphere": {pkgs: []string{"*"}, testPkgs: []string{"*"},
-		libs: join(obs, []string{"github.com/spf13/cobra", "github.com/spf13/pflag", "github.com/aws/aws-sdk-go-v2"})},
-	"e2e":         {pkgs: []string{"*"}, testPkgs: []string{"*"}, testLibs: sdks},
-	"e2e/harness": {pkgs: []string{"*"}, libs: sdks},
+		libs: join(obs, []string{"github.com/spf13/cobra", "github.com/spf13/pflag", "github.com/aws/aws-sdk-go-v2", "github.com/aws/smithy-go", "golang.org/x/term"})},
+	"e2e":         {pkgs: []string{"*"}, testPkgs: []string{"*"}, testLibs: join(sdks, browser, pty)},
+	"e2e/harness": {pkgs: []string{"*"}, libs: join(sdks, browser)},
 
 	// Protocol.
-	"s3api": {pkgs: []string{"s3api/sigv4", "storage"}, testPkgs: []string{"internal/s3test"},
+	// The S3 client behind the CLI verbs: any endpoint, so no project
+	// package; progress bars (mpb), a shared rate limit, parallel parts.
+	"client": {libs: join([]string{"github.com/aws/aws-sdk-go-v2", "github.com/aws/smithy-go", "github.com/vbauerster/mpb/v8", "golang.org/x/time/rate", "golang.org/x/sync/errgroup"}),
+		testPkgs: []string{"internal/s3test"}, testLibs: []string{"github.com/sirupsen/logrus"}},
+	"client/bench": {libs: join(sdks, []string{"github.com/dustin/go-humanize", "github.com/sirupsen/logrus"}),
+		testPkgs: []string{"internal/s3test"}},
+	"s3api": {pkgs: []string{"s3api/sigv4", "storage", "storage/sse", "kms", "iam", "iam/policy"}, testPkgs: []string{"internal/s3test", "internal/clocktest"},
 		libs:     join(obs, []string{"github.com/gorilla/mux", "golang.org/x/sync/semaphore"}),
 		testLibs: join(sdks, logTest, []string{"github.com/minio/crc64nvme", "github.com/prometheus/client_golang/prometheus/promhttp"})},
 	"s3api/sigv4": {testLibs: sdks},
 
 	// Domain.
-	"storage": {pkgs: []string{"erasure", "storage/drive", "cluster/meta"},
+	"storage": {pkgs: []string{"erasure", "storage/drive", "storage/sse", "cluster/meta"},
 		testPkgs: []string{"cluster/ring", "internal/clocktest"},
 		// minio-go cross-checks the CRC combine against a client's own.
 		testLibs: []string{"github.com/minio/minio-go/v7"},
@@ -61,17 +71,23 @@ var layers = map[string]rule{
 	"iam/policy": {},
 
 	// Mechanisms.
-	"cluster": {pkgs: []string{"cluster/rpc", "cluster/ring", "cluster/meta", "storage/drive"},
+	"cluster": {pkgs: []string{"cluster/rpc", "cluster/ring", "cluster/meta", "cluster/pki", "storage/drive"},
 		testPkgs: []string{"internal/clocktest"},
 		libs:     join(obs, []string{"github.com/hashicorp/raft"})},
-	"cluster/rpc": {pkgs: []string{"storage/drive", "cluster/meta"}, testPkgs: []string{"storage/drive/drivetest"}, libs: obs},
+	"cluster/rpc": {pkgs: []string{"storage/drive", "cluster/meta", "cluster/pki"}, testPkgs: []string{"storage/drive/drivetest"}, libs: obs},
 
 	// Leaves.
-	"kms":           {pkgs: []string{"cluster/meta"}, libs: []string{"github.com/sirupsen/logrus"}},
-	"storage/sse":   {libs: []string{"golang.org/x/crypto/chacha20poly1305", "golang.org/x/sys/cpu"}},
-	"erasure":       {libs: []string{"github.com/klauspost/reedsolomon", "github.com/minio/sha256-simd"}},
+	"kms":         {pkgs: []string{"cluster/meta"}, libs: []string{"github.com/sirupsen/logrus"}},
+	"storage/sse": {libs: []string{"golang.org/x/crypto/chacha20poly1305", "golang.org/x/sys/cpu"}},
+	// BLAKE3 only in a benchmark: the measured case for HighwayHash.
+	"erasure": {libs: []string{"github.com/klauspost/reedsolomon", "github.com/minio/highwayhash", "github.com/minio/sha256-simd"},
+		testLibs: []string{"github.com/zeebo/blake3"}},
 	"storage/drive": {testPkgs: []string{"storage/drive/drivetest"}, libs: obs, testLibs: logTest},
 	"cluster/ring":  {libs: []string{"github.com/cespare/xxhash/v2"}},
+	"cluster/pki":   {pkgs: []string{"internal/tlsutil"}, libs: []string{"golang.org/x/crypto/scrypt"}},
+	// TLS mechanics of the public listeners (production code, not test
+	// support, despite living under internal/).
+	"internal/tlsutil": {libs: []string{"github.com/sirupsen/logrus"}},
 	"cluster/meta": {testPkgs: []string{"cluster/meta/metatest"},
 		libs: []string{"github.com/hashicorp/go-hclog", "github.com/hashicorp/raft", "github.com/hashicorp/raft-boltdb/v2",
 			"github.com/hashicorp/raft-wal", "github.com/hashicorp/raft-wal/metadb", "github.com/hashicorp/raft-wal/migrate", "go.etcd.io/bbolt"}},

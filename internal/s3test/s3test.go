@@ -1,6 +1,7 @@
 // Package s3test runs the S3 API in-process for tests: an httptest server
 // serving s3api.Server over a real storage.Engine on in-memory drives, a
-// local metadata store and SigV4 with one generated key, plus ready-made
+// local metadata store, and IAM over the same store (with an in-memory
+// sealer) whose root key is one generated key, plus ready-made
 // aws-sdk-go-v2 and minio-go clients pointed at it.
 package s3test
 
@@ -24,8 +25,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/filesphere/filesphere/cluster/meta"
 	"github.com/filesphere/filesphere/cluster/ring"
+	"github.com/filesphere/filesphere/iam"
+	"github.com/filesphere/filesphere/kms"
 	"github.com/filesphere/filesphere/s3api"
-	"github.com/filesphere/filesphere/s3api/sigv4"
 	"github.com/filesphere/filesphere/storage"
 	"github.com/filesphere/filesphere/storage/drive"
 	"github.com/minio/minio-go/v7"
@@ -53,6 +55,11 @@ type Env struct {
 	Server    *httptest.Server // TLS
 	Plain     *httptest.Server
 	KV        *meta.Local
+	// KMS is the built-in KMS over KV (random master key): the engine's
+	// key service and the admin API's key manager.
+	KMS *kms.KMS
+	// IAM is the server's identity service; AccessKey is its root key.
+	IAM *iam.Service
 }
 
 // Option adjusts an Env before it starts.
@@ -61,7 +68,7 @@ type Option func(*options)
 type options struct {
 	engine   func(*storage.EngineConfig)
 	api      func(*s3api.Config)
-	authz    s3api.Authorizer
+	iam      func(*iam.Config)
 	logLevel logrus.Level
 }
 
@@ -101,8 +108,18 @@ func WithAPIConfig(f func(*s3api.Config)) Option {
 	}
 }
 
-// WithAuthorizer replaces the default s3api.AuthenticatedOnly.
-func WithAuthorizer(a s3api.Authorizer) Option { return func(o *options) { o.authz = a } }
+// WithIAMConfig adjusts the iam configuration (e.g. its clock).
+func WithIAMConfig(f func(*iam.Config)) Option {
+	return func(o *options) {
+		prev := o.iam
+		o.iam = func(c *iam.Config) {
+			if prev != nil {
+				prev(c)
+			}
+			f(c)
+		}
+	}
+}
 
 // WithLogLevel sets the level of server logs routed to t.Log (default Info).
 func WithLogLevel(l logrus.Level) Option { return func(o *options) { o.logLevel = l } }
@@ -137,8 +154,17 @@ func New(t testing.TB, opts ...Option) *Env {
 		t.Fatalf("s3test: ring: %v", err)
 	}
 
+	master, err := kms.GenerateMasterKey()
+	if err != nil {
+		t.Fatalf("s3test: master key: %v", err)
+	}
+	kcfg := kms.DefaultConfig()
+	kcfg.MasterKey, kcfg.Log = master, log
+	if env.KMS, err = kms.New(kcfg, kv); err != nil {
+		t.Fatalf("s3test: kms: %v", err)
+	}
 	ecfg := storage.DefaultEngineConfig()
-	ecfg.Log = log
+	ecfg.Log, ecfg.Keys = log, env.KMS
 	if o.engine != nil {
 		o.engine(&ecfg)
 	}
@@ -151,29 +177,33 @@ func New(t testing.TB, opts ...Option) *Env {
 
 	env.AccessKey = "AK" + strings.ToUpper(randomHex(9))
 	env.SecretKey = randomHex(20)
-	vcfg := sigv4.DefaultConfig()
-	vcfg.Region = Region
-	vcfg.Lookup = func(ak string) (string, error) {
-		if ak == env.AccessKey {
-			return env.SecretKey, nil
-		}
-		return "", sigv4.ErrInvalidAccessKeyID
+	icfg := iam.DefaultConfig()
+	icfg.Root = iam.RootCredentials{AccessKeyID: env.AccessKey, SecretAccessKey: env.SecretKey}
+	icfg.Log = log
+	// Cheap password hashing: tests create login profiles.
+	icfg.Password = iam.PasswordParams{Time: 1, MemoryKiB: 64, Threads: 1, SaltLen: 16, KeyLen: 32}
+	if o.iam != nil {
+		o.iam(&icfg)
 	}
-	verifier, err := sigv4.New(vcfg)
+	sealKey := make([]byte, 32)
+	_, _ = rand.Read(sealKey)
+	sealer, err := iam.NewStaticSealer(sealKey, nil)
 	if err != nil {
-		t.Fatalf("s3test: sigv4: %v", err)
+		t.Fatalf("s3test: sealer: %v", err)
 	}
+	ids, err := iam.New(context.Background(), icfg, kv, sealer)
+	if err != nil {
+		t.Fatalf("s3test: iam: %v", err)
+	}
+	t.Cleanup(func() { _ = ids.Close() })
+	env.IAM = ids
 
 	scfg := s3api.DefaultConfig()
-	scfg.Region, scfg.Log = Region, log
+	scfg.Region, scfg.Log, scfg.KMS = Region, log, env.KMS
 	if o.api != nil {
 		o.api(&scfg)
 	}
-	var authz s3api.Authorizer = s3api.AuthenticatedOnly{}
-	if o.authz != nil {
-		authz = o.authz
-	}
-	api, err := s3api.New(scfg, engine, verifier, authz)
+	api, err := s3api.New(scfg, engine, ids)
 	if err != nil {
 		t.Fatalf("s3test: s3api: %v", err)
 	}

@@ -1,6 +1,7 @@
 // Package sigv4 verifies AWS Signature Version 4 on incoming S3 requests: the
 // Authorization header form, presigned URLs, and the aws-chunked streaming
-// forms with per-chunk and trailer signatures.
+// forms with per-chunk and trailer signatures, and the policy signature of
+// browser-based POST uploads (VerifyPost).
 //
 // It knows no users and no storage: secrets come from a Lookup func, and the
 // verified payload is handed back as a reader that checks the body as the

@@ -69,6 +69,15 @@ var (
 	// AuthorizationQueryParametersError.
 	ErrUnsupportedAlgorithm = errors.New("unsupported authorization algorithm")
 
+	// ErrInvalidPostForm: InvalidArgument (400). A signature field of a POST
+	// upload form (x-amz-credential, x-amz-date, x-amz-signature, policy)
+	// cannot be read.
+	ErrInvalidPostForm = errors.New("invalid POST form signature field")
+	// ErrBodyTooLarge: EntityTooLarge (400). A request for another service
+	// than s3 without x-amz-content-sha256 whose body (which Verify must
+	// read to hash) exceeds Config.MaxHashedBody.
+	ErrBodyTooLarge = errors.New("body too large to hash")
+
 	// ErrAccessDenied: AccessDenied (403). Unsigned x-amz-* headers, a
 	// presigned URL used before its X-Amz-Date, a signed streaming payload on
 	// an anonymous request.
@@ -134,6 +143,7 @@ var leads = map[error]string{
 	ErrMissingContentLength:              "A streaming upload must send x-amz-decoded-content-length",
 	ErrUnsupportedAlgorithm:              "The authorization mechanism you have provided is not supported",
 	ErrAccessDenied:                      "Access Denied",
+	ErrInvalidPostForm:                   "A signature field of the POST form is not valid",
 }
 
 // Message is the text for the client: the sentinel's lead, then the detail.

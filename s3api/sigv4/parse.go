@@ -111,7 +111,7 @@ func parseCredential(v string, sentinel error) (credential, error) {
 		return c, errorf(sentinel, "invalid credential date %.16q", c.date)
 	case c.region == "" || strings.ContainsAny(c.region, " \t"):
 		return c, errorf(sentinel, "invalid region in credential")
-	case c.service != serviceS3:
+	case !knownService(c.service):
 		return c, errorf(sentinel, "incorrect service %.32q, expecting %q", c.service, serviceS3)
 	case parts[n-1] != scopeTerminal:
 		return c, errorf(sentinel, "incorrect terminal %.32q, expecting %q", parts[n-1], scopeTerminal)

@@ -12,6 +12,8 @@ const (
 	algorithm       = "AWS4-HMAC-SHA256"
 	scopeTerminal   = "aws4_request"
 	serviceS3       = "s3"
+	serviceIAM      = "iam"
+	serviceSTS      = "sts"
 	amzDateLayout   = "20060102T150405Z"
 	scopeDateLayout = "20060102"
 
@@ -31,6 +33,11 @@ func sha256Hex(data []byte) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// knownService reports whether FileSphere serves svc on its endpoint.
+func knownService(svc string) bool {
+	return svc == serviceS3 || svc == serviceIAM || svc == serviceSTS
+}
+
 // deriveSigningKey is the SigV4 key derivation chain
 // HMAC(HMAC(HMAC(HMAC("AWS4"+secret, date), region), service), "aws4_request").
 func deriveSigningKey(secret, date, region, service string) []byte {
@@ -45,7 +52,7 @@ func deriveSigningKey(secret, date, region, service string) []byte {
 // costs one re-derivation per active key.
 const keyCacheMax = 4096
 
-type keyCacheKey struct{ accessKey, date, region string }
+type keyCacheKey struct{ accessKey, date, region, service string }
 
 type keyCacheEntry struct {
 	// secretSum fingerprints the secret the key was derived from, so a
@@ -61,8 +68,8 @@ type keyCache struct {
 	m  map[keyCacheKey]keyCacheEntry
 }
 
-func (c *keyCache) get(accessKey, secret, date, region string) []byte {
-	ck := keyCacheKey{accessKey, date, region}
+func (c *keyCache) get(accessKey, secret, date, region, service string) []byte {
+	ck := keyCacheKey{accessKey, date, region, service}
 	sum := sha256.Sum256([]byte(secret))
 	c.mu.Lock()
 	e, ok := c.m[ck]
@@ -70,7 +77,7 @@ func (c *keyCache) get(accessKey, secret, date, region string) []byte {
 	if ok && subtle.ConstantTimeCompare(e.secretSum[:], sum[:]) == 1 {
 		return e.key
 	}
-	key := deriveSigningKey(secret, date, region, serviceS3)
+	key := deriveSigningKey(secret, date, region, service)
 	c.mu.Lock()
 	if c.m == nil || len(c.m) >= keyCacheMax {
 		c.m = make(map[keyCacheKey]keyCacheEntry)

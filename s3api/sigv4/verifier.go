@@ -1,6 +1,7 @@
 package sigv4
 
 import (
+	"bytes"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -93,11 +94,25 @@ type Result struct {
 	SessionToken string
 	Anonymous    bool
 	Presigned    bool
-	Mode         PayloadMode
+	// PostPolicy marks a browser-based POST upload authenticated by its
+	// form's policy signature (VerifyPost).
+	PostPolicy bool
+	// Service is the service of the credential scope ("s3", "iam", "sts");
+	// empty when Anonymous.
+	Service string
+	// Signed is the time the request was signed (X-Amz-Date or Date, or the
+	// form's x-amz-date); zero when Anonymous.
+	Signed time.Time
+	Mode   PayloadMode
 	// Body is the payload to consume instead of r.Body. It checks the payload
 	// as it is read and returns io.EOF only when all of it verified; any
 	// other error means the request must be rejected.
 	Body io.ReadCloser
+	// PayloadSHA256 is the payload's SHA-256 from x-amz-content-sha256 when
+	// it names one (Mode SignedSingle): Body returns io.EOF only if the
+	// payload hashed to it, so a caller needing the payload's SHA-256 can
+	// take it from here once Body is at EOF instead of hashing again.
+	PayloadSHA256 []byte
 	// ContentLength is the decoded payload length: x-amz-decoded-content-length
 	// for streaming modes, else r.ContentLength (-1 unknown).
 	ContentLength int64
@@ -132,8 +147,15 @@ func New(c Config) (*Verifier, error) {
 
 // Verify authenticates r. For anonymous requests (no Authorization header, no
 // presigned query parameters) it returns Result{Anonymous: true} and nil. It
-// does not read r.Body; the payload is verified while Result.Body is read.
-func (v *Verifier) Verify(r *http.Request) (*Result, error) {
+// does not read r.Body (except the small body of a request for another
+// service than s3 that does not send its payload hash, see MaxHashedBody);
+// the payload is verified while Result.Body is read.
+func (v *Verifier) Verify(r *http.Request) (*Result, error) { return v.VerifyWith(r, v.cfg.Lookup) }
+
+// VerifyWith is Verify with the secrets from lookup instead of the
+// configured Lookup, so a caller can keep what its lookup learnt about the
+// key for the rest of the request.
+func (v *Verifier) VerifyWith(r *http.Request, lookup Lookup) (*Result, error) {
 	query := parseQuery(r.URL.RawQuery)
 	auth := r.Header.Values("Authorization")
 	presigned := hasParam(query, "X-Amz-Credential") || hasParam(query, "X-Amz-Algorithm") ||
@@ -144,9 +166,9 @@ func (v *Verifier) Verify(r *http.Request) (*Result, error) {
 	case len(auth) > 1:
 		return nil, errorf(ErrAuthorizationHeaderMalformed, "more than one Authorization header")
 	case len(auth) == 1:
-		return v.verifyHeader(r, auth[0], query)
+		return v.verifyHeader(r, auth[0], query, lookup)
 	case presigned:
-		return v.verifyPresigned(r, query)
+		return v.verifyPresigned(r, query, lookup)
 	case hasParam(query, "AWSAccessKeyId") && hasParam(query, "Signature"):
 		return nil, errorf(ErrUnsupportedAlgorithm, "Signature Version 2 presigned URLs (AWSAccessKeyId, Signature) are not accepted, please presign with AWS4-HMAC-SHA256")
 	}
@@ -174,7 +196,7 @@ func (v *Verifier) anonymous(r *http.Request) (*Result, error) {
 	return res, nil
 }
 
-func (v *Verifier) verifyHeader(r *http.Request, header string, query []queryParam) (*Result, error) {
+func (v *Verifier) verifyHeader(r *http.Request, header string, query []queryParam, lookup Lookup) (*Result, error) {
 	auth, err := parseAuthorization(header)
 	if err != nil {
 		return nil, err
@@ -193,6 +215,11 @@ func (v *Verifier) verifyHeader(r *http.Request, header string, query []queryPar
 		return nil, errorf(ErrRequestTimeTooSkewed, "request time %s differs from the server time by %s, at most %s is allowed", amzDate, skew.Round(time.Second), v.cfg.MaxSkew)
 	}
 	payload := r.Header.Get("X-Amz-Content-Sha256")
+	if payload == "" && auth.cred.service != serviceS3 {
+		if payload, err = v.hashBody(r); err != nil {
+			return nil, err
+		}
+	}
 	if payload == "" {
 		return nil, fail(ErrMissingContentSHA256)
 	}
@@ -203,7 +230,7 @@ func (v *Verifier) verifyHeader(r *http.Request, header string, query []queryPar
 	if err := checkUnsignedAmzHeaders(r, auth.signedHeaders); err != nil {
 		return nil, err
 	}
-	key, err := v.signingKey(auth.cred)
+	key, err := v.signingKey(auth.cred, lookup)
 	if err != nil {
 		return nil, err
 	}
@@ -216,6 +243,8 @@ func (v *Verifier) verifyHeader(r *http.Request, header string, query []queryPar
 	res := &Result{
 		AccessKey:    auth.cred.accessKey,
 		SessionToken: r.Header.Get("X-Amz-Security-Token"),
+		Service:      auth.cred.service,
+		Signed:       t,
 		Mode:         mode,
 	}
 	chain := &chunkChain{key: key, amzDate: amzDate, scope: auth.cred.scope(), prev: hex.EncodeToString(computed)}
@@ -228,7 +257,7 @@ func (v *Verifier) verifyHeader(r *http.Request, header string, query []queryPar
 // maxPresignExpires is AWS's limit of seven days.
 const maxPresignExpires = 604800
 
-func (v *Verifier) verifyPresigned(r *http.Request, query []queryParam) (*Result, error) {
+func (v *Verifier) verifyPresigned(r *http.Request, query []queryParam, lookup Lookup) (*Result, error) {
 	sentinel := ErrAuthorizationQueryParametersError
 	get := func(name string) (string, error) {
 		val, n := "", 0
@@ -310,7 +339,7 @@ func (v *Verifier) verifyPresigned(r *http.Request, query []queryParam) (*Result
 	if err := checkUnsignedAmzHeaders(r, signed); err != nil {
 		return nil, err
 	}
-	key, err := v.signingKey(cred)
+	key, err := v.signingKey(cred, lookup)
 	if err != nil {
 		return nil, err
 	}
@@ -319,7 +348,7 @@ func (v *Verifier) verifyPresigned(r *http.Request, query []queryParam) (*Result
 	if !signatureEqual(hmacSHA256(key, sts), sig) {
 		return nil, &SignatureMismatchError{AccessKey: cred.accessKey, StringToSign: sts, CanonicalRequest: canonical}
 	}
-	res := &Result{AccessKey: cred.accessKey, Presigned: true, Mode: mode}
+	res := &Result{AccessKey: cred.accessKey, Presigned: true, Service: cred.service, Signed: t, Mode: mode}
 	for _, p := range query {
 		if p.key == "X-Amz-Security-Token" {
 			res.SessionToken = p.value
@@ -334,8 +363,12 @@ func (v *Verifier) verifyPresigned(r *http.Request, query []queryParam) (*Result
 	return res, nil
 }
 
-// checkScope checks the credential scope against the request time and region.
+// checkScope checks the credential scope against the request time, region
+// and the services served.
 func (v *Verifier) checkScope(c credential, t time.Time, sentinel error) error {
+	if !slices.Contains(v.cfg.Services, c.service) {
+		return errorf(sentinel, "incorrect service %.32q, expecting %q", c.service, strings.Join(v.cfg.Services, `" or "`))
+	}
 	if d := t.UTC().Format(scopeDateLayout); c.date != d {
 		return errorf(sentinel, "invalid credential date %s: it is not the date of X-Amz-Date (%s)", c.date, d)
 	}
@@ -347,15 +380,41 @@ func (v *Verifier) checkScope(c credential, t time.Time, sentinel error) error {
 }
 
 // signingKey looks up the secret and returns the (cached) signing key.
-func (v *Verifier) signingKey(c credential) ([]byte, error) {
-	secret, err := v.cfg.Lookup(c.accessKey)
+func (v *Verifier) signingKey(c credential, lookup Lookup) ([]byte, error) {
+	if lookup == nil {
+		return nil, errorf(ErrInvalidAccessKeyID, "no key lookup")
+	}
+	secret, err := lookup(c.accessKey)
 	if err != nil {
 		if errors.Is(err, ErrInvalidAccessKeyID) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("sigv4: looking up access key: %w", err)
 	}
-	return v.keys.get(c.accessKey, secret, c.date, c.region), nil
+	return v.keys.get(c.accessKey, secret, c.date, c.region, c.service), nil
+}
+
+// hashBody reads a small body that the client signed without sending its
+// hash (the Query APIs) and returns its hex SHA-256; r.Body is replaced by
+// the bytes read.
+func (v *Verifier) hashBody(r *http.Request) (string, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return emptySHA256, nil
+	}
+	if r.ContentLength > v.cfg.MaxHashedBody {
+		return "", errorf(ErrBodyTooLarge, "%d bytes, at most %d", r.ContentLength, v.cfg.MaxHashedBody)
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, v.cfg.MaxHashedBody+1))
+	if err != nil {
+		return "", errorf(ErrIncompleteBody, "reading the body: %v", err)
+	}
+	if int64(len(b)) > v.cfg.MaxHashedBody {
+		return "", errorf(ErrBodyTooLarge, "at most %d bytes", v.cfg.MaxHashedBody)
+	}
+	r.Body.Close()
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	r.ContentLength = int64(len(b))
+	return sha256Hex(b), nil
 }
 
 // requestTime returns the request time from X-Amz-Date, or else Date, and the
@@ -417,6 +476,7 @@ func attachBody(res *Result, r *http.Request, mode PayloadMode, sum []byte, chai
 	if !mode.streaming() {
 		res.ContentLength = r.ContentLength
 		res.Body = &plainBody{src: src, length: r.ContentLength, want: sum}
+		res.PayloadSHA256 = sum
 		return nil
 	}
 	dl := r.Header.Get("X-Amz-Decoded-Content-Length")
