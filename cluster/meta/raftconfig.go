@@ -1,7 +1,10 @@
 package meta
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -9,6 +12,9 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	wal "github.com/hashicorp/raft-wal"
+	"github.com/hashicorp/raft-wal/metadb"
+	"github.com/hashicorp/raft-wal/migrate"
 	"go.etcd.io/bbolt"
 )
 
@@ -18,9 +24,9 @@ import (
 //
 //   - BatchApplyCh: concurrent Txns queue in a buffered channel and the
 //     leader takes up to MaxAppendEntries of them into one log append (one
-//     log-store fsync) and the FSM applies them in one bbolt transaction
-//     (one fsync). Without it every Txn waits for the leader loop to pick it
-//     up on its own.
+//     log-store commit) and the FSM applies them in one bbolt transaction
+//     (not fsynced when opened WithLogDurability). Without it every Txn
+//     waits for the leader loop to pick it up on its own.
 //   - MaxAppendEntries 512: the size of those groups and of replication
 //     batches (raft's default is 64, its maximum 1024).
 //   - Heartbeat/election 500ms, leader lease 250ms: raft's defaults halved,
@@ -65,7 +71,13 @@ func DefaultRaftConfig(id raft.ServerID) *raft.Config {
 
 // Files of OpenRaftStores under its directory.
 const (
-	RaftLogFile     = "raft.db"   // raft-boltdb: the log and the stable store
+	// RaftWALDir holds the log and the stable store (hashicorp/raft-wal):
+	// an append-only segment file, one fsync per log write.
+	RaftWALDir = "wal"
+	// RaftLogFile is where earlier versions kept the log and the stable
+	// store (raft-boltdb: two fdatasyncs per log write); OpenRaftStores
+	// moves it into RaftWALDir once.
+	RaftLogFile     = "raft.db"
 	RaftSnapshotDir = "snapshots" // raft.FileSnapshotStore (it adds this name itself)
 	// RaftSnapshotsRetained is how many snapshots OpenRaftStores keeps.
 	RaftSnapshotsRetained = 2
@@ -75,15 +87,71 @@ const (
 )
 
 // OpenRaftStores opens (creating if needed) the durable raft stores of a node
-// under dir: the log and stable store in one raft-boltdb file (with an
+// under dir: the log and stable store in a raft-wal directory (with an
 // in-memory cache of recent entries in front of the log) and a file snapshot
-// store. closeFn closes them; call it after raft has shut down.
+// store. A raft-boltdb log of an earlier version is migrated into the WAL
+// first. closeFn closes them; call it after raft has shut down.
 func OpenRaftStores(dir string) (logStore raft.LogStore, stable raft.StableStore, snaps raft.SnapshotStore, closeFn func() error, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, nil, nil, fmt.Errorf("meta: raft stores: %w", err)
 	}
+	if err := migrateBoltLog(dir); err != nil {
+		return nil, nil, nil, nil, fmt.Errorf("meta: migrate raft log %s: %w", dir, err)
+	}
+	w, closeWAL, err := openWAL(filepath.Join(dir, RaftWALDir))
+	if err != nil {
+		return nil, nil, nil, nil, fmt.Errorf("meta: open raft log %s: %w", dir, err)
+	}
+	cache, err := raft.NewLogCache(raftLogCacheSize, w)
+	if err != nil {
+		closeWAL()
+		return nil, nil, nil, nil, fmt.Errorf("meta: raft log cache: %w", err)
+	}
+	fss, err := raft.NewFileSnapshotStoreWithLogger(dir, RaftSnapshotsRetained, hclog.NewNullLogger())
+	if err != nil {
+		closeWAL()
+		return nil, nil, nil, nil, fmt.Errorf("meta: raft snapshot store %s: %w", dir, err)
+	}
+	return cache, w, fss, closeWAL, nil
+}
+
+// openWAL opens the WAL in dir with a metadata store of our own: the WAL's
+// Close leaves the one it would make itself open (and locked).
+func openWAL(dir string) (*wal.WAL, func() error, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, err
+	}
+	md := &metadb.BoltMetaDB{}
+	w, err := wal.Open(dir, wal.WithLogger(hclog.NewNullLogger()), wal.WithMetaStore(md))
+	if err != nil {
+		md.Close()
+		return nil, nil, err
+	}
+	return w, func() error { return errors.Join(w.Close(), md.Close()) }, nil
+}
+
+// migrateBoltLog moves the raft-boltdb log and stable store of an earlier
+// version into a new WAL: copied into a temporary directory, which is then
+// renamed into place (so a crash midway leaves the bolt file in charge and
+// the copy is redone), after which the bolt file is removed.
+func migrateBoltLog(dir string) error {
+	boltPath := filepath.Join(dir, RaftLogFile)
+	walDir := filepath.Join(dir, RaftWALDir)
+	if _, err := os.Stat(boltPath); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	if _, err := os.Stat(walDir); err == nil {
+		// Migrated; the crash came before the bolt file was removed.
+		return removeSynced(boltPath)
+	}
+	tmp := walDir + ".migrating"
+	if err := os.RemoveAll(tmp); err != nil {
+		return err
+	}
 	bolt, err := raftboltdb.New(raftboltdb.Options{
-		Path: filepath.Join(dir, RaftLogFile),
+		Path: boltPath,
 		BoltOptions: &bbolt.Options{
 			Timeout:        DefaultLockTimeout,
 			NoFreelistSync: true,
@@ -91,19 +159,73 @@ func OpenRaftStores(dir string) (logStore raft.LogStore, stable raft.StableStore
 		},
 	})
 	if err != nil {
-		return nil, nil, nil, nil, fmt.Errorf("meta: open raft log %s: %w", dir, err)
+		return err
 	}
-	cache, err := raft.NewLogCache(raftLogCacheSize, bolt)
+	boltOpen := true
+	defer func() {
+		if boltOpen {
+			bolt.Close()
+		}
+	}()
+	w, closeWAL, err := openWAL(tmp)
 	if err != nil {
-		bolt.Close()
-		return nil, nil, nil, nil, fmt.Errorf("meta: raft log cache: %w", err)
+		return err
 	}
-	fss, err := raft.NewFileSnapshotStoreWithLogger(dir, RaftSnapshotsRetained, hclog.NewNullLogger())
+	ctx := context.Background()
+	err = copyStable(w, bolt)
+	if err == nil {
+		err = migrate.CopyLogs(ctx, w, bolt, 4<<20, nil)
+	}
+	if cerr := closeWAL(); err == nil {
+		err = cerr
+	}
 	if err != nil {
-		bolt.Close()
-		return nil, nil, nil, nil, fmt.Errorf("meta: raft snapshot store %s: %w", dir, err)
+		return err
 	}
-	return cache, bolt, fss, bolt.Close, nil
+	if err := os.Rename(tmp, walDir); err != nil {
+		return err
+	}
+	if err := syncDir(dir); err != nil {
+		return err
+	}
+	boltOpen = false
+	if err := bolt.Close(); err != nil {
+		return err
+	}
+	return removeSynced(boltPath)
+}
+
+// copyStable copies the keys raft keeps in its stable store: the current
+// term and the last vote, each only if it was ever written (a node that never
+// voted has no vote; migrate.CopyStable would refuse it).
+func copyStable(dst raft.StableStore, src *raftboltdb.BoltStore) error {
+	for _, k := range []string{"CurrentTerm", "LastVoteTerm"} {
+		v, err := src.GetUint64([]byte(k))
+		if errors.Is(err, raftboltdb.ErrKeyNotFound) {
+			continue
+		}
+		if err == nil {
+			err = dst.SetUint64([]byte(k), v)
+		}
+		if err != nil {
+			return fmt.Errorf("stable key %s: %w", k, err)
+		}
+	}
+	v, err := src.Get([]byte("LastVoteCand"))
+	switch {
+	case errors.Is(err, raftboltdb.ErrKeyNotFound):
+		return nil
+	case err != nil:
+		return fmt.Errorf("stable key LastVoteCand: %w", err)
+	}
+	return dst.Set([]byte("LastVoteCand"), v)
+}
+
+func removeSynced(path string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
 }
 
 // RecoverFSM brings fsm up to the newest snapshot in snaps if it is behind
@@ -114,6 +236,11 @@ func OpenRaftStores(dir string) (logStore raft.LogStore, stable raft.StableStore
 // was lost or replaced by an empty one, or the node crashed after raft stored
 // a snapshot sent by the leader but before the FSM applied it (the log before
 // it may already be gone).
+//
+// An FSM that OpenFSM discarded after an unclean stop (WithLogDurability)
+// has applied index 0, so it is restored from the newest snapshot here, and
+// raft replays the log after it once the commit index is known; without a
+// snapshot the log was never compacted and is replayed from its start.
 //
 // The FSM counts only command entries, so its applied index can be a little
 // below a snapshot taken from the same state (the last entries were

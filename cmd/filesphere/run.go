@@ -149,6 +149,7 @@ func (b *boot) startEngine(ctx context.Context, node *cluster.Node, keys *kms.KM
 	ecfg.Bitrot = f.bitrot.alg
 	ecfg.IsLeader, ecfg.RepairInterval, ecfg.RepairBandwidth = node.IsLeader, f.repairEvery, f.repairBandwidth
 	ecfg.LifecycleDay, ecfg.LifecycleRate = f.lifecycleDay, f.lifecycleRate
+	ecfg.CacheBytes = f.objectCache
 	ecfg.Keys = keys
 	var engine *storage.Engine
 	// The leader finishes drains after the repair pass that emptied a node.

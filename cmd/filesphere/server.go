@@ -10,6 +10,7 @@ import (
 	"github.com/filesphere/filesphere/internal/connguard"
 	"github.com/filesphere/filesphere/kms"
 	"github.com/filesphere/filesphere/s3api"
+	"github.com/filesphere/filesphere/storage"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
@@ -40,6 +41,8 @@ type serverFlags struct {
 	// paces the lifecycle worker.
 	lifecycleDay  time.Duration
 	lifecycleRate float64
+	// objectCache bounds the engine's cache of small decoded objects.
+	objectCache   int64
 	metricsPublic bool
 	// Slow-client defences: connection bound, header/idle timeouts, body
 	// minimum rate, upload memory.
@@ -110,6 +113,7 @@ node-to-node port always runs mutual TLS with certificates of the cluster's own 
 	fs.Int64Var(&f.repairBandwidth, "repair-bandwidth", 0, "bytes per second background repair and rebalancing may write (0 = unlimited)")
 	fs.DurationVar(&f.lifecycleDay, "lifecycle-day", 24*time.Hour, "how long a day of lifecycle rules lasts (shorter only for tests: rules of days then act in seconds; whole seconds)")
 	fs.Float64Var(&f.lifecycleRate, "lifecycle-rate", 1000, "lifecycle expirations and re-planned keys per second (0 = unlimited)")
+	fs.Int64Var(&f.objectCache, "object-cache", storage.DefaultEngineConfig().CacheBytes, "bytes of memory for decoded small objects (up to 1 MiB) served to GETs (0 = no cache)")
 	fs.BoolVar(&f.metricsPublic, "metrics-public", false, "serve Prometheus metrics to unsigned GET /metrics (for a scraper that cannot sign)")
 	api := s3api.DefaultConfig()
 	fs.IntVar(&f.maxConns, "max-connections", 0, "most client connections held at once; idle or header-stalled ones are evicted to admit new ones (0 = from the open-file limit)")

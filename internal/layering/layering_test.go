@@ -64,7 +64,9 @@ var layers = map[string]rule{
 		testPkgs: []string{"cluster/ring", "internal/clocktest"},
 		// minio-go cross-checks the CRC combine against a client's own.
 		testLibs: []string{"github.com/minio/minio-go/v7"},
-		libs:     join(obs, []string{"github.com/google/uuid", "github.com/minio/crc64nvme", "github.com/minio/sha256-simd", "golang.org/x/time/rate"})},
+		libs: join(obs, []string{"github.com/google/uuid", "github.com/minio/crc64nvme", "github.com/minio/sha256-simd", "golang.org/x/time/rate",
+			// the hot-object cache
+			"github.com/maypok86/otter/v2"})},
 	"iam":        {pkgs: []string{"cluster/meta", "iam/policy"}, libs: []string{"github.com/sirupsen/logrus", "golang.org/x/crypto/argon2"}},
 	"iam/policy": {},
 
@@ -87,7 +89,8 @@ var layers = map[string]rule{
 	// support, despite living under internal/).
 	"internal/tlsutil": {libs: []string{"github.com/sirupsen/logrus"}},
 	"cluster/meta": {testPkgs: []string{"cluster/meta/metatest"},
-		libs: []string{"github.com/hashicorp/go-hclog", "github.com/hashicorp/raft", "github.com/hashicorp/raft-boltdb/v2", "go.etcd.io/bbolt"}},
+		libs: []string{"github.com/hashicorp/go-hclog", "github.com/hashicorp/raft", "github.com/hashicorp/raft-boltdb/v2",
+			"github.com/hashicorp/raft-wal", "github.com/hashicorp/raft-wal/metadb", "github.com/hashicorp/raft-wal/migrate", "go.etcd.io/bbolt"}},
 
 	// Serving helpers for the wiring.
 	"internal/connguard": {libs: []string{"github.com/prometheus/client_golang/prometheus"}},
