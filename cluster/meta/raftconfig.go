@@ -1,10 +1,7 @@
 package meta
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -12,9 +9,6 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
-	wal "github.com/hashicorp/raft-wal"
-	"github.com/hashicorp/raft-wal/metadb"
-	"github.com/hashicorp/raft-wal/migrate"
 	"go.etcd.io/bbolt"
 )
 
@@ -71,13 +65,7 @@ func DefaultRaftConfig(id raft.ServerID) *raft.Config {
 
 // Files of OpenRaftStores under its directory.
 const (
-	// RaftWALDir holds the log and the stable store (hashicorp/raft-wal):
-	// an append-only segment file, one fsync per log write.
-	RaftWALDir = "wal"
-	// RaftLogFile is where earlier versions kept the log and the stable
-	// store (raft-boltdb: two fdatasyncs per log write); OpenRaftStores
-	// moves it into RaftWALDir once.
-	RaftLogFile     = "raft.db"
+	RaftLogFile     = "raft.db"   // raft-boltdb: the log and the stable store
 	RaftSnapshotDir = "snapshots" // raft.FileSnapshotStore (it adds this name itself)
 	// RaftSnapshotsRetained is how many snapshots OpenRaftStores keeps.
 	RaftSnapshotsRetained = 2
@@ -87,71 +75,15 @@ const (
 )
 
 // OpenRaftStores opens (creating if needed) the durable raft stores of a node
-// under dir: the log and stable store in a raft-wal directory (with an
+// under dir: the log and stable store in one raft-boltdb file (with an
 // in-memory cache of recent entries in front of the log) and a file snapshot
-// store. A raft-boltdb log of an earlier version is migrated into the WAL
-// first. closeFn closes them; call it after raft has shut down.
+// store. closeFn closes them; call it after raft has shut down.
 func OpenRaftStores(dir string) (logStore raft.LogStore, stable raft.StableStore, snaps raft.SnapshotStore, closeFn func() error, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, nil, nil, nil, fmt.Errorf("meta: raft stores: %w", err)
 	}
-	if err := migrateBoltLog(dir); err != nil {
-		return nil, nil, nil, nil, fmt.Errorf("meta: migrate raft log %s: %w", dir, err)
-	}
-	w, closeWAL, err := openWAL(filepath.Join(dir, RaftWALDir))
-	if err != nil {
-		return nil, nil, nil, nil, fmt.Errorf("meta: open raft log %s: %w", dir, err)
-	}
-	cache, err := raft.NewLogCache(raftLogCacheSize, w)
-	if err != nil {
-		closeWAL()
-		return nil, nil, nil, nil, fmt.Errorf("meta: raft log cache: %w", err)
-	}
-	fss, err := raft.NewFileSnapshotStoreWithLogger(dir, RaftSnapshotsRetained, hclog.NewNullLogger())
-	if err != nil {
-		closeWAL()
-		return nil, nil, nil, nil, fmt.Errorf("meta: raft snapshot store %s: %w", dir, err)
-	}
-	return cache, w, fss, closeWAL, nil
-}
-
-// openWAL opens the WAL in dir with a metadata store of our own: the WAL's
-// Close leaves the one it would make itself open (and locked).
-func openWAL(dir string) (*wal.WAL, func() error, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, nil, err
-	}
-	md := &metadb.BoltMetaDB{}
-	w, err := wal.Open(dir, wal.WithLogger(hclog.NewNullLogger()), wal.WithMetaStore(md))
-	if err != nil {
-		md.Close()
-		return nil, nil, err
-	}
-	return w, func() error { return errors.Join(w.Close(), md.Close()) }, nil
-}
-
-// migrateBoltLog moves the raft-boltdb log and stable store of an earlier
-// version into a new WAL: copied into a temporary directory, which is then
-// renamed into place (so a crash midway leaves the bolt file in charge and
-// the copy is redone), after which the bolt file is removed.
-func migrateBoltLog(dir string) error {
-	boltPath := filepath.Join(dir, RaftLogFile)
-	walDir := filepath.Join(dir, RaftWALDir)
-	if _, err := os.Stat(boltPath); errors.Is(err, fs.ErrNotExist) {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	if _, err := os.Stat(walDir); err == nil {
-		// Migrated; the crash came before the bolt file was removed.
-		return removeSynced(boltPath)
-	}
-	tmp := walDir + ".migrating"
-	if err := os.RemoveAll(tmp); err != nil {
-		return err
-	}
 	bolt, err := raftboltdb.New(raftboltdb.Options{
-		Path: boltPath,
+		Path: filepath.Join(dir, RaftLogFile),
 		BoltOptions: &bbolt.Options{
 			Timeout:        DefaultLockTimeout,
 			NoFreelistSync: true,
@@ -159,73 +91,19 @@ func migrateBoltLog(dir string) error {
 		},
 	})
 	if err != nil {
-		return err
+		return nil, nil, nil, nil, fmt.Errorf("meta: open raft log %s: %w", dir, err)
 	}
-	boltOpen := true
-	defer func() {
-		if boltOpen {
-			bolt.Close()
-		}
-	}()
-	w, closeWAL, err := openWAL(tmp)
+	cache, err := raft.NewLogCache(raftLogCacheSize, bolt)
 	if err != nil {
-		return err
+		bolt.Close()
+		return nil, nil, nil, nil, fmt.Errorf("meta: raft log cache: %w", err)
 	}
-	ctx := context.Background()
-	err = copyStable(w, bolt)
-	if err == nil {
-		err = migrate.CopyLogs(ctx, w, bolt, 4<<20, nil)
-	}
-	if cerr := closeWAL(); err == nil {
-		err = cerr
-	}
+	fss, err := raft.NewFileSnapshotStoreWithLogger(dir, RaftSnapshotsRetained, hclog.NewNullLogger())
 	if err != nil {
-		return err
+		bolt.Close()
+		return nil, nil, nil, nil, fmt.Errorf("meta: raft snapshot store %s: %w", dir, err)
 	}
-	if err := os.Rename(tmp, walDir); err != nil {
-		return err
-	}
-	if err := syncDir(dir); err != nil {
-		return err
-	}
-	boltOpen = false
-	if err := bolt.Close(); err != nil {
-		return err
-	}
-	return removeSynced(boltPath)
-}
-
-// copyStable copies the keys raft keeps in its stable store: the current
-// term and the last vote, each only if it was ever written (a node that never
-// voted has no vote; migrate.CopyStable would refuse it).
-func copyStable(dst raft.StableStore, src *raftboltdb.BoltStore) error {
-	for _, k := range []string{"CurrentTerm", "LastVoteTerm"} {
-		v, err := src.GetUint64([]byte(k))
-		if errors.Is(err, raftboltdb.ErrKeyNotFound) {
-			continue
-		}
-		if err == nil {
-			err = dst.SetUint64([]byte(k), v)
-		}
-		if err != nil {
-			return fmt.Errorf("stable key %s: %w", k, err)
-		}
-	}
-	v, err := src.Get([]byte("LastVoteCand"))
-	switch {
-	case errors.Is(err, raftboltdb.ErrKeyNotFound):
-		return nil
-	case err != nil:
-		return fmt.Errorf("stable key LastVoteCand: %w", err)
-	}
-	return dst.Set([]byte("LastVoteCand"), v)
-}
-
-func removeSynced(path string) error {
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	return syncDir(filepath.Dir(path))
+	return cache, bolt, fss, bolt.Close, nil
 }
 
 // RecoverFSM brings fsm up to the newest snapshot in snaps if it is behind

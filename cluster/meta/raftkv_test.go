@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
-	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 
 	"github.com/filesphere/filesphere/cluster/meta"
 	"github.com/filesphere/filesphere/cluster/meta/metatest"
@@ -536,59 +535,5 @@ func TestRaftKVCrashRebuildsFSM(t *testing.T) {
 				t.Fatal("FSM rebuilt after a clean stop")
 			}
 		})
-	}
-}
-
-// A node whose log an earlier version kept in raft-boltdb (raft.db) keeps
-// its log, term and vote: OpenRaftStores moves them into the WAL once, and
-// the node restarts with its data.
-func TestOpenRaftStoresMigratesBoltLog(t *testing.T) {
-	dir := t.TempDir()
-	bolt, err := raftboltdb.NewBoltStore(filepath.Join(dir, meta.RaftLogFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logs []*raft.Log
-	for i := uint64(5); i <= 40; i++ {
-		logs = append(logs, &raft.Log{Index: i, Term: 3, Type: raft.LogCommand, Data: []byte(fmt.Sprint(i))})
-	}
-	if err := bolt.StoreLogs(logs); err != nil {
-		t.Fatal(err)
-	}
-	if err := bolt.SetUint64([]byte("CurrentTerm"), 3); err != nil {
-		t.Fatal(err)
-	}
-	if err := bolt.Set([]byte("LastVoteCand"), []byte("n2")); err != nil {
-		t.Fatal(err)
-	}
-	bolt.Close()
-
-	for range 2 { // the second open finds the WAL and migrates nothing
-		ls, st, _, closeFn, err := meta.OpenRaftStores(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		first, _ := ls.FirstIndex()
-		last, _ := ls.LastIndex()
-		var l raft.Log
-		if err := ls.GetLog(17, &l); err != nil || string(l.Data) != "17" || l.Term != 3 {
-			t.Fatalf("log 17 after migration: %+v, %v", l, err)
-		}
-		term, err := st.GetUint64([]byte("CurrentTerm"))
-		if err != nil || term != 3 {
-			t.Fatalf("term %d, %v", term, err)
-		}
-		if v, err := st.Get([]byte("LastVoteCand")); err != nil || string(v) != "n2" {
-			t.Fatalf("vote %q, %v", v, err)
-		}
-		if first != 5 || last != 40 {
-			t.Fatalf("log range %d..%d; want 5..40", first, last)
-		}
-		if _, err := os.Stat(filepath.Join(dir, meta.RaftLogFile)); !errors.Is(err, os.ErrNotExist) {
-			t.Fatalf("raft.db after migration: %v", err)
-		}
-		if err := closeFn(); err != nil {
-			t.Fatal(err)
-		}
 	}
 }

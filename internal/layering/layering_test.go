@@ -89,8 +89,7 @@ var layers = map[string]rule{
 	// support, despite living under internal/).
 	"internal/tlsutil": {libs: []string{"github.com/sirupsen/logrus"}},
 	"cluster/meta": {testPkgs: []string{"cluster/meta/metatest"},
-		libs: []string{"github.com/hashicorp/go-hclog", "github.com/hashicorp/raft", "github.com/hashicorp/raft-boltdb/v2",
-			"github.com/hashicorp/raft-wal", "github.com/hashicorp/raft-wal/metadb", "github.com/hashicorp/raft-wal/migrate", "go.etcd.io/bbolt"}},
+		libs: []string{"github.com/hashicorp/go-hclog", "github.com/hashicorp/raft", "github.com/hashicorp/raft-boltdb/v2", "go.etcd.io/bbolt"}},
 
 	// Serving helpers for the wiring.
 	"internal/connguard": {libs: []string{"github.com/prometheus/client_golang/prometheus"}},
