@@ -89,6 +89,9 @@ type Local struct {
 	log                               *logrus.Entry
 	online                            atomic.Bool
 	dirSync                           dirSyncer
+	// fans marks the fan-out directories known to exist: each is made
+	// (and its entry synced) on its first commit, not at format time.
+	fans [fanOut]atomic.Bool
 
 	mu        sync.Mutex // serialises probes and guards the fields below
 	lastProbe time.Time

@@ -99,30 +99,37 @@ func (l *Local) checkFormat() error {
 	return nil
 }
 
-// ensureFanDirs creates data/ and its fan-out directories where missing and
-// makes the new entries durable: on a formatted drive this finds them all
-// and syncs nothing.
+// ensureFanDirs creates data/ where missing and makes its entry durable.
+// The fan-out directories below it are made on first use (ensureFan), so a
+// new drive costs one directory, not fanOut of them.
 func (l *Local) ensureFanDirs() error {
 	created, err := mkdirOne(l.dataDir)
 	if err != nil {
 		return err
 	}
 	if created {
-		if err := syncDir(l.root); err != nil {
+		return syncDir(l.root)
+	}
+	return nil
+}
+
+// ensureFan makes fan-out directory i exist, durably, before a shard is
+// renamed into it: once per directory for the life of the drive (again
+// after the folder was emptied, when a rename finds it gone).
+func (l *Local) ensureFan(i int) error {
+	if l.fans[i].Load() {
+		return nil
+	}
+	created, err := mkdirOne(filepath.Join(l.dataDir, fanName(i)))
+	if err != nil {
+		return err
+	}
+	if created {
+		if err := l.dirSync.sync(l.dataDir); err != nil {
 			return err
 		}
 	}
-	any := false
-	for i := range fanOut {
-		c, err := mkdirOne(filepath.Join(l.dataDir, fanName(i)))
-		if err != nil {
-			return err
-		}
-		any = any || c
-	}
-	if any {
-		return syncDir(l.dataDir)
-	}
+	l.fans[i].Store(true)
 	return nil
 }
 
@@ -172,6 +179,9 @@ func (l *Local) migrateV1() error {
 			return nil // not a shard: left where it is
 		}
 		dst := l.shardPath(id)
+		if err := l.ensureFan(fanIndex(id)); err != nil {
+			return err
+		}
 		created, err := l.mkdirChunks(filepath.Dir(dst))
 		if err != nil {
 			return err
