@@ -61,7 +61,7 @@ func (c LocalConfig) Validate() error {
 
 // Local stores shards as files in one folder:
 //
-//	<root>/.filesphere/format.json   {"id": ..., "version": 1}
+//	<root>/.filesphere/format.json   {"id": ..., "version": 1, "instance": ...}
 //	<root>/.filesphere/tmp/          shards being written
 //	<root>/shards/<id segments>      committed shards
 //
@@ -83,6 +83,8 @@ type Local struct {
 	lastProbe time.Time
 	lastErr   error
 	cleaned   bool // leftover temp files removed (done once, see probe)
+	// instance is format.json's, set by each successful probe.
+	instance atomic.Value // string
 }
 
 // NewLocal opens (or initialises) a drive folder. It fails only on an

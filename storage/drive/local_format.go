@@ -62,12 +62,15 @@ func (l *Local) probe() error {
 type formatFile struct {
 	ID      string `json:"id"`
 	Version int    `json:"version"`
+	// Instance is new each time the layout is created (Info.Instance);
+	// folders formatted before it was kept get one on their next probe.
+	Instance string `json:"instance,omitempty"`
 }
 
 func (l *Local) checkFormat() error {
 	b, err := os.ReadFile(l.formatPath)
 	if errors.Is(err, fs.ErrNotExist) {
-		return l.writeFormat()
+		return l.writeFormat(NewInstance())
 	}
 	if err != nil {
 		return err
@@ -81,11 +84,15 @@ func (l *Local) checkFormat() error {
 		return fmt.Errorf("%w: %s has id %q version %d, want id %q version %d",
 			ErrDriveMismatch, l.formatPath, ff.ID, ff.Version, l.cfg.ID, formatVersion)
 	}
+	if ff.Instance == "" {
+		return l.writeFormat(NewInstance())
+	}
+	l.instance.Store(ff.Instance)
 	return nil
 }
 
-func (l *Local) writeFormat() error {
-	b, err := json.Marshal(formatFile{ID: l.cfg.ID, Version: formatVersion})
+func (l *Local) writeFormat(instance string) error {
+	b, err := json.Marshal(formatFile{ID: l.cfg.ID, Version: formatVersion, Instance: instance})
 	if err != nil {
 		return err
 	}
@@ -107,7 +114,11 @@ func (l *Local) writeFormat() error {
 		_ = os.Remove(f.Name())
 		return err
 	}
-	return syncDir(l.metaDir)
+	if err := syncDir(l.metaDir); err != nil {
+		return err
+	}
+	l.instance.Store(instance)
+	return nil
 }
 
 func (l *Local) cleanTmp() error {
