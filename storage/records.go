@@ -85,6 +85,7 @@ func driveSeenKey(id string) string { return meta.PrefixStorage + keyDriveSeen +
 // dataPrefixes are the records holding data streams, in the order the
 // repair walks visit them: versions' part lists, then uploaded parts.
 var dataPrefixes = [...]string{meta.PrefixStorage + keyData, meta.PrefixStorage + keyPart}
+
 func partKey(uploadID string, n int) string {
 	return fmt.Sprintf("%s%05d", partPrefix(uploadID), n)
 }
