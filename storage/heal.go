@@ -399,8 +399,12 @@ func (e *Engine) repairData(ctx context.Context, d dataRecord, opts HealOptions,
 		}
 		res.moved = &ms
 	}
-	if err == nil && res.healed+len(ms.indices) < len(idx) {
-		err = fmt.Errorf("%w: repaired %d of %d shards", errTargetsOffline, res.healed+len(ms.indices), len(idx))
+	switch done := res.healed + len(ms.indices); {
+	case err != nil || done == len(idx):
+	case res.unwritten == 0:
+		err = fmt.Errorf("%w: repaired %d of %d shards", errTargetsOffline, done, len(idx))
+	default: // a drive that is online refused the write (full, failing)
+		err = fmt.Errorf("storage: repaired %d of %d shards: %d could not be written", done, len(idx), res.unwritten)
 	}
 	res.err = err
 	return res
