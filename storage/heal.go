@@ -415,11 +415,16 @@ func (e *Engine) repairData(ctx context.Context, d dataRecord, opts HealOptions,
 // still picks stay; the others take the newly picked drives in order, so
 // only about 1/(N+1) of shards move when a node joins.
 func (e *Engine) targetDrives(d dataRecord, place Placement) []string {
-	target := append([]string(nil), d.Drives...)
-	if place == nil || d.PlaceKey == "" {
+	return targetOf(d.PlaceKey, d.Drives, place)
+}
+
+// targetOf is targetDrives of a stream placed from placeKey on drives.
+func targetOf(placeKey string, drives []string, place Placement) []string {
+	target := append([]string(nil), drives...)
+	if place == nil || placeKey == "" {
 		return target
 	}
-	want, err := place.Locate(d.PlaceKey, len(d.Drives))
+	want, err := place.Locate(placeKey, len(drives))
 	if err != nil {
 		return target
 	}
@@ -428,7 +433,7 @@ func (e *Engine) targetDrives(d dataRecord, place Placement) []string {
 		inWant[id] = true
 	}
 	have := map[string]bool{}
-	for _, id := range d.Drives {
+	for _, id := range drives {
 		have[id] = true
 	}
 	var free []string
@@ -437,7 +442,7 @@ func (e *Engine) targetDrives(d dataRecord, place Placement) []string {
 			free = append(free, id)
 		}
 	}
-	for i, id := range d.Drives {
+	for i, id := range drives {
 		if !inWant[id] && len(free) > 0 {
 			target[i], free = free[0], free[1:]
 		}

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/filesphere/filesphere/cluster/meta"
 	"github.com/filesphere/filesphere/cluster/ring"
@@ -21,6 +23,27 @@ type benchRepairEngine struct {
 	e      *Engine
 	drives drive.Set
 	recs   []dataRecord
+	keys   []string // the d/ record of each stream
+	place  *benchPlacement
+}
+
+// benchPlacement is a ring that benchmarks can replace.
+type benchPlacement struct {
+	r   atomic.Pointer[ring.Ring]
+	ms  []ring.Member
+	ver atomic.Uint64
+}
+
+func (p *benchPlacement) Placement() Placement { return p.r.Load() }
+
+// bump installs the same members under the next version: a ring change
+// that moves nothing.
+func (p *benchPlacement) bump(tb testing.TB) {
+	r, err := ring.New(p.ver.Add(1), p.ms)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p.r.Store(r)
 }
 
 func newBenchRepairEngine(tb testing.TB, n int) *benchRepairEngine {
@@ -30,24 +53,23 @@ func newBenchRepairEngine(tb testing.TB, n int) *benchRepairEngine {
 		tb.Fatal(err)
 	}
 	set := drive.Set{}
-	var ms []ring.Member
+	place := &benchPlacement{}
 	for i := range 4 {
 		id := "m" + strconv.Itoa(i)
 		set[id] = drive.NewMemory(id)
-		ms = append(ms, ring.Member{DriveID: id, NodeID: id})
+		place.ms = append(place.ms, ring.Member{DriveID: id, NodeID: id})
 	}
-	rg, err := ring.New(1, ms)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	place.bump(tb)
 	cfg := DefaultEngineConfig()
 	cfg.DataShards, cfg.ParityShards, cfg.BlockSize, cfg.InlineThreshold, cfg.DeleteGrace = 2, 1, 4<<10, 0, 0
-	e, err := NewEngine(cfg, kv, set, FixedPlacement(rg))
+	// No rate limit, and a scrub that never comes due while benchmarks run.
+	cfg.RepairRate, cfg.ScrubPeriod = 0, 100*365*24*time.Hour
+	e, err := NewEngine(cfg, kv, set, place)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { e.Close(); kv.Close() })
-	be := &benchRepairEngine{e: e, drives: set, recs: make([]dataRecord, n)}
+	be := &benchRepairEngine{e: e, drives: set, recs: make([]dataRecord, n), keys: make([]string, n), place: place}
 	ctx := context.Background()
 	data := []byte("a small stream, a few frames of shards")
 	var wg sync.WaitGroup
@@ -72,8 +94,8 @@ func newBenchRepairEngine(tb testing.TB, n int) *benchRepairEngine {
 					return
 				}
 				d.Name = "bench/" + key
-				be.recs[i] = d
-				ops = append(ops, meta.Put(dataKey(newID()), encode(partsRecord{Parts: []dataRecord{d}})))
+				be.recs[i], be.keys[i] = d, dataKey(newID())
+				ops = append(ops, meta.Put(be.keys[i], encode(partsRecord{Parts: []dataRecord{d}})))
 				if len(ops) == 500 {
 					flush()
 				}
@@ -99,9 +121,25 @@ func (be *benchRepairEngine) damage(tb testing.TB, n int) {
 	}
 }
 
+// settle runs background passes until nothing is left over (the first
+// ones sweep every record once: no sweep had ever finished).
+func (be *benchRepairEngine) settle(tb testing.TB) {
+	for range 1000 {
+		rep, more, err := be.e.repairPass(context.Background())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if !more && !rep.Outstanding() {
+			return
+		}
+	}
+	tb.Fatal("background passes never settled")
+}
+
 // BenchmarkRepairPass is the cost of one repair pass over 10⁵ clean
-// streams of which 10 lost a shard: the full pass (what `admin heal`
-// runs) checks every stream.
+// streams of which 10 lost a shard: the full pass (what `admin heal` runs,
+// and what every background pass was) checks every stream; the
+// incremental background pass reads the 10 queued ones.
 func BenchmarkRepairPass(b *testing.B) {
 	const streams, dirty = 100_000, 10
 	be := newBenchRepairEngine(b, streams)
@@ -117,8 +155,76 @@ func BenchmarkRepairPass(b *testing.B) {
 			if err != nil || rep.ShardsHealed != dirty || rep.Streams != streams {
 				b.Fatalf("%+v %v", rep, err)
 			}
-			visited = rep.Streams
+			visited = rep.Visited
 		}
-		b.ReportMetric(float64(visited), "streams_checked/op")
+		b.ReportMetric(float64(visited), "records_visited/op")
+	})
+	b.Run("incremental", func(b *testing.B) {
+		be.settle(b)
+		b.ReportAllocs()
+		var visited, scrubbed int
+		for b.Loop() {
+			b.StopTimer()
+			be.damage(b, dirty)
+			for i := range dirty { // as a read that had to reconstruct queues them
+				if err := be.e.markDirty(ctx, be.keys[i], nil, false, dirtyRead, nil, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StartTimer()
+			rep, err := be.e.RepairPass(ctx)
+			if err != nil || rep.ShardsHealed != dirty || rep.DirtyLeft != 0 {
+				b.Fatalf("%+v %v", rep, err)
+			}
+			visited, scrubbed = visited+rep.Visited, scrubbed+rep.Scrubbed
+		}
+		b.ReportMetric(float64(visited)/float64(b.N), "records_visited/op")
+		b.ReportMetric(float64(scrubbed)/float64(b.N), "of_them_scrubbed/op")
+	})
+}
+
+// BenchmarkSweep is the cost of a placement sweep over 10⁵ records: after
+// a ring change that moves nothing (every record decoded, its placement
+// asked of the ring), and for a wiped drive no record names (the records
+// only scanned for the drive's id). One op is the whole sweep.
+func BenchmarkSweep(b *testing.B) {
+	const streams = 100_000
+	be := newBenchRepairEngine(b, streams)
+	be.settle(b)
+	ctx := context.Background()
+	run := func(b *testing.B, start func()) {
+		b.ReportAllocs()
+		var swept int
+		for b.Loop() {
+			b.StopTimer()
+			start()
+			b.StartTimer()
+			for {
+				rep, err := be.e.RepairPass(ctx)
+				if err != nil || rep.Streams != 0 {
+					b.Fatalf("%+v %v", rep, err)
+				}
+				swept += rep.Swept
+				if !rep.SweepActive {
+					break
+				}
+			}
+		}
+		b.ReportMetric(float64(swept)/float64(b.N), "records/op")
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(swept), "ns/record")
+	}
+	b.Run("ring-changed", func(b *testing.B) { run(b, func() { be.place.bump(b) }) })
+	b.Run("drive-wiped", func(b *testing.B) {
+		run(b, func() {
+			s, rev, err := be.e.loadSweep(ctx)
+			if err == nil {
+				s.Drives = []string{"m9"}
+				s.restart(s.Placed, false, be.e.cfg.Now())
+				_, err = be.e.saveSweep(ctx, s, rev)
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+		})
 	})
 }

@@ -169,30 +169,60 @@ func (e *Engine) sweepPlacement(ctx context.Context, pc *passContext) error {
 
 // sweepOne checks the streams of one record that the ring moves (when the
 // sweep checks the ring) or that have a shard on a swept drive, and
-// queues what it could not finish. It returns how many it checked.
+// queues what it could not finish. It returns how many it checked. Only
+// the placement fields are decoded to decide (most records need nothing);
+// the record is decoded whole for the streams picked.
 func (e *Engine) sweepOne(ctx context.Context, pc *passContext, s *sweepRecord, drives [][]byte, ent meta.Entry, multi bool) int {
 	if !s.CheckRing && !containsAny(ent.Value, drives) {
 		return 0 // names none of the drives: no shard on them
+	}
+	var picked []string
+	for _, p := range placementOf(ent.Value, multi) {
+		if p.ID != "" && (hasAny(p.Drives, s.Drives) || s.CheckRing && !slices.Equal(targetOf(p.PlaceKey, p.Drives, pc.place), p.Drives)) {
+			picked = append(picked, p.ID)
+		}
+	}
+	if len(picked) == 0 {
+		return 0
 	}
 	de, ok := decodeDataEntry(ent, multi)
 	if !ok {
 		return 0
 	}
-	picked := 0
-	sel := func(d dataRecord) bool {
-		if hasAny(d.Drives, s.Drives) || s.CheckRing && !slices.Equal(e.targetDrives(d, pc.place), d.Drives) {
-			picked++
-			return true
-		}
-		return false
-	}
+	sel := func(d dataRecord) bool { return slices.Contains(picked, d.DataID) }
 	out := e.repairRecord(ctx, de, sel, HealOptions{Rebalance: true, place: pc.place}, pc.th, &pc.rep)
 	if len(out.unfinished) > 0 {
 		if err := e.markDirty(ctx, de.key, out.unfinished, false, dirtyRepair, out.wait, out.err); err != nil {
 			e.log.WithError(err).WithField("record", de.key).Warn("sweep: queueing an unfinished repair")
 		}
 	}
-	return picked
+	return len(picked)
+}
+
+// streamPlacement is the part of a dataRecord that placement needs.
+type streamPlacement struct {
+	ID       string   `json:"id"`
+	PlaceKey string   `json:"pk"`
+	Drives   []string `json:"drives"`
+}
+
+// placementOf decodes the placement of a d/ record's streams (multi) or
+// of a p/ record's one; nothing for a record that does not decode.
+func placementOf(val []byte, multi bool) []streamPlacement {
+	if multi {
+		var pr struct {
+			Parts []streamPlacement `json:"parts"`
+		}
+		if json.Unmarshal(val, &pr) != nil {
+			return nil
+		}
+		return pr.Parts
+	}
+	var p streamPlacement
+	if json.Unmarshal(val, &p) != nil {
+		return nil
+	}
+	return []streamPlacement{p}
 }
 
 // addSweepDrives is the sweep state with wiped drives added (the sweep
