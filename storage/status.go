@@ -45,6 +45,26 @@ type HealStatus struct {
 	DrivesOffline []string     `json:"drives_offline,omitempty"`
 	Sweep         *SweepStatus `json:"sweep,omitempty"`
 	Scrub         *ScrubStatus `json:"scrub,omitempty"`
+	// Totals add up the passes this engine finished (a new leader's start
+	// over), so a poller that misses short passes still sees their work.
+	Totals HealTotals `json:"totals"`
+}
+
+// HealTotals are cumulative counts of finished passes.
+type HealTotals struct {
+	Streams      int   `json:"streams"`
+	ShardsHealed int   `json:"shards_healed"`
+	ShardsMoved  int   `json:"shards_moved"`
+	BytesWritten int64 `json:"bytes_written"`
+	Visited      int64 `json:"visited"`
+}
+
+func (t *HealTotals) add(r HealReport) {
+	t.Streams += r.Streams
+	t.ShardsHealed += r.ShardsHealed
+	t.ShardsMoved += r.ShardsMoved
+	t.BytesWritten += r.BytesWritten
+	t.Visited += int64(r.Visited)
 }
 
 // healStatus tracks repair passes for status and metrics.
@@ -99,6 +119,7 @@ func (s *healStatus) end(rep HealReport) {
 	s.cur.Expected = rep.Streams
 	r := rep
 	s.cur.Last, s.cur.LastFull = &r, &r
+	s.cur.Totals.add(rep)
 	s.metrics.levels(rep.Redundancy)
 }
 
@@ -110,6 +131,7 @@ func (s *healStatus) endIncremental(pc *passContext) {
 	s.cur.Running = false
 	s.cur.Passes++
 	s.cur.Last = &r
+	s.cur.Totals.add(r)
 	s.cur.Dirty, s.cur.DirtyAll, s.cur.DrivesOffline = r.DirtyLeft, r.DirtyAll, r.DrivesOffline
 	if pc.sweep != nil {
 		s.cur.Sweep = pc.sweep
