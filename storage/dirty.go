@@ -144,6 +144,7 @@ func (e *Engine) repairDirty(ctx context.Context, pc *passContext) error {
 	start := e.rs.dirtyAfter
 	pc.rep.DirtyAll = start == ""
 	budget := e.cfg.RepairBatch
+	waiting := 0 // entries skipped for offline drives
 	for budget > 0 {
 		limit := min(listBatch, budget)
 		ents, err := e.kv.List(ctx, prefix, max(start, prefix), limit)
@@ -156,8 +157,12 @@ func (e *Engine) repairDirty(ctx context.Context, pc *passContext) error {
 			}
 			pc.rep.Visited++
 			pc.rep.Dirty++
-			if e.repairQueued(ctx, pc, ent) {
+			kept, skipped := e.repairQueued(ctx, pc, ent)
+			if kept {
 				pc.rep.DirtyLeft++
+			}
+			if skipped {
+				waiting++
 			}
 		}
 		budget -= len(ents)
@@ -168,29 +173,33 @@ func (e *Engine) repairDirty(ctx context.Context, pc *passContext) error {
 		start = ents[len(ents)-1].Key + "\x00"
 	}
 	e.rs.dirtyAfter = start
-	pc.rep.DirtyAll, pc.more = false, true
+	pc.rep.DirtyAll = false
+	// More at once, unless all this batch did was wait for offline drives:
+	// then the next batch waits for the interval.
+	pc.more = pc.more || waiting < pc.rep.Dirty
 	return nil
 }
 
 // repairQueued repairs the streams one queue entry names and clears or
-// updates the entry; kept says it is still queued.
-func (e *Engine) repairQueued(ctx context.Context, pc *passContext, ent meta.Entry) (kept bool) {
+// updates the entry; kept says it is still queued, skipped that it waits
+// for offline drives and was left alone.
+func (e *Engine) repairQueued(ctx context.Context, pc *passContext, ent meta.Entry) (kept, skipped bool) {
 	var dr dirtyRecord
 	if decode(ent.Value, &dr) != nil {
 		e.clearDirty(ctx, ent)
-		return false
+		return false, false
 	}
 	if len(dr.Wait) > 0 && pc.allOffline(dr.Wait) {
 		pc.rep.Waiting++
-		return true
+		return true, true
 	}
 	de, err := e.loadDataEntry(ctx, dirtyRecordKey(ent.Key))
 	if errors.Is(err, meta.ErrNotFound) {
 		e.clearDirty(ctx, ent) // the record is gone, and its data with it
-		return false
+		return false, false
 	}
 	if err != nil {
-		return true
+		return true, false
 	}
 	var sel func(dataRecord) bool
 	if len(dr.IDs) > 0 {
@@ -198,7 +207,7 @@ func (e *Engine) repairQueued(ctx context.Context, pc *passContext, ent meta.Ent
 	}
 	out := e.repairRecord(ctx, de, sel, HealOptions{Deep: dr.Deep, place: pc.place}, pc.th, &pc.rep)
 	if len(out.unfinished) == 0 {
-		return !e.clearDirty(ctx, ent)
+		return !e.clearDirty(ctx, ent), false
 	}
 	dr.IDs, dr.Wait, dr.Tries, dr.Reason = out.unfinished, out.wait, dr.Tries+1, dirtyRepair
 	if out.err != nil {
@@ -208,7 +217,7 @@ func (e *Engine) repairQueued(ctx context.Context, pc *passContext, ent meta.Ent
 		Ops: []meta.Op{meta.Put(ent.Key, encode(dr))}}); err != nil && !errors.Is(err, errRetry) {
 		e.log.WithError(err).WithField("record", de.key).Debug("updating a repair queue entry")
 	}
-	return true
+	return true, false
 }
 
 // clearDirty removes a queue entry unless it changed since it was read

@@ -156,6 +156,9 @@ func (e *Engine) scrubStep(ctx context.Context, pc *passContext) error {
 			} else {
 				s.Cursor[i] = ents[n-1].Key + "\x00"
 			}
+			if n == 0 && s.Cursor[i] != prefixEnd(prefix) {
+				continue // nothing scrubbed: no need to save a cursor that only moved over a gap
+			}
 			if rev, err = e.saveScrub(ctx, s, rev); err != nil {
 				return ignoreRetry(err)
 			}
