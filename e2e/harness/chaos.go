@@ -120,6 +120,13 @@ type HealStatus struct {
 	} `json:"sweep"`
 	Scrub *struct {
 		Cycle int `json:"cycle"`
+		// Last is the last finished scrub cycle: a full scan.
+		Last *struct {
+			Streams    int         `json:"streams"`
+			Healed     int         `json:"healed"`
+			Failed     int         `json:"failed"`
+			Redundancy map[int]int `json:"redundancy"`
+		} `json:"last"`
 	} `json:"scrub"`
 	// Unreachable are the nodes the leader cannot reach and has not yet
 	// declared lost.
