@@ -70,3 +70,41 @@ func TestScrubHealsBitrotInBackground(t *testing.T) {
 		t.Fatalf("deep heal after the scrub: %s, want every stream healthy", rep)
 	}
 }
+
+// TestEmptiedDriveRebuiltInBackground: a drive folder emptied under the
+// running server comes back as a new drive instance; the background drive
+// check notices and a sweep rebuilds every shard it held, with no read
+// and no `admin heal`.
+func TestEmptiedDriveRebuiltInBackground(t *testing.T) {
+	t.Parallel()
+	n := harness.StartNode(t, harness.NodeOptions{Name: "wiped", DriveCount: 4, ECData: 2, ECParity: 2,
+		ExtraArgs: []string{"--repair-interval", "1s"}})
+	s := n.Signer()
+	b := harness.BucketName("wiped")
+	expect(t, s, "PUT", n.URL("/"+b), nil, 200)
+	for i := range 5 {
+		putAndFindShards(t, n, s, b, fmt.Sprintf("obj-%d", i), harness.RandomBytes(1<<20+i, uint64(40+i)))
+	}
+	victim := n.Drives()[0]
+	files, _, err := harness.ShardBytes(victim)
+	if err != nil || files != 5 {
+		t.Fatalf("%d shard files on %s before, %v; want one per object", files, victim, err)
+	}
+	if _, err := harness.EmptyDrive(victim); err != nil {
+		t.Fatal(err)
+	}
+	emptied := time.Now()
+	err = harness.Eventually(60*time.Second, 250*time.Millisecond, func() error {
+		if got, _, err := harness.ShardBytes(victim); err != nil || got != files {
+			return fmt.Errorf("%d of %d shard files back on the emptied drive (%v)", got, files, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("the emptied drive's %d shards were rebuilt in the background %v after", files, time.Since(emptied).Round(100*time.Millisecond))
+	if rep := adminHeal(t, n, true); !rep.Settled() || rep.Streams != 5 || !rep.FullRedundancy(4) {
+		t.Fatalf("deep heal after the rebuild: %s, want every stream healthy", rep)
+	}
+}
