@@ -148,6 +148,7 @@ func (b *boot) startEngine(ctx context.Context, node *cluster.Node, keys *kms.KM
 	ecfg.DataShards, ecfg.ParityShards, ecfg.Log, ecfg.Registry = b.k, b.m, b.log, b.reg
 	ecfg.Bitrot = f.bitrot.alg
 	ecfg.IsLeader, ecfg.RepairInterval, ecfg.RepairBandwidth = node.IsLeader, f.repairEvery, f.repairBandwidth
+	ecfg.RepairRate, ecfg.ScrubPeriod, ecfg.ScrubBandwidth = f.repairRate, f.scrubPeriod, f.scrubBandwidth
 	ecfg.LifecycleDay, ecfg.LifecycleRate = f.lifecycleDay, f.lifecycleRate
 	ecfg.CacheBytes = f.objectCache
 	ecfg.Keys = keys

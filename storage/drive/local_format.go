@@ -67,6 +67,9 @@ func (l *Local) probe() error {
 type formatFile struct {
 	ID      string `json:"id"`
 	Version int    `json:"version"`
+	// Instance is new each time the layout is created (Info.Instance);
+	// folders formatted before it was kept get one on their next probe.
+	Instance string `json:"instance,omitempty"`
 }
 
 func (l *Local) checkFormat() error {
@@ -76,7 +79,7 @@ func (l *Local) checkFormat() error {
 		if err := l.ensureFanDirs(); err != nil {
 			return err
 		}
-		return l.writeFormat()
+		return l.writeFormat(NewInstance())
 	}
 	if err != nil {
 		return err
@@ -94,8 +97,15 @@ func (l *Local) checkFormat() error {
 		return err
 	}
 	if ff.Version == formatVersionV1 {
-		return l.migrateV1()
+		if ff.Instance == "" {
+			ff.Instance = NewInstance()
+		}
+		return l.migrateV1(ff.Instance)
 	}
+	if ff.Instance == "" { // formatted before instances were kept
+		return l.writeFormat(NewInstance())
+	}
+	l.instance.Store(ff.Instance)
 	return nil
 }
 
@@ -157,7 +167,7 @@ func mkdirOne(dir string) (bool, error) {
 // removes the emptied old directories. Each move is a rename, so a crash
 // leaves every shard in exactly one of the two places, and the next probe
 // (format.json still says 1) moves the rest.
-func (l *Local) migrateV1() error {
+func (l *Local) migrateV1(instance string) error {
 	moved := 0
 	dirs := map[string]bool{}
 	err := filepath.WalkDir(l.v1Dir, func(p string, d fs.DirEntry, err error) error {
@@ -204,7 +214,7 @@ func (l *Local) migrateV1() error {
 			return fmt.Errorf("migrate format 1: %w", err)
 		}
 	}
-	if err := l.writeFormat(); err != nil {
+	if err := l.writeFormat(instance); err != nil {
 		return err
 	}
 	removeEmptyDirs(l.v1Dir)
@@ -227,8 +237,8 @@ func removeEmptyDirs(dir string) {
 	_ = os.Remove(dir) // fails, harmlessly, when not empty
 }
 
-func (l *Local) writeFormat() error {
-	b, err := json.Marshal(formatFile{ID: l.cfg.ID, Version: formatVersion})
+func (l *Local) writeFormat(instance string) error {
+	b, err := json.Marshal(formatFile{ID: l.cfg.ID, Version: formatVersion, Instance: instance})
 	if err != nil {
 		return err
 	}
@@ -250,7 +260,11 @@ func (l *Local) writeFormat() error {
 		_ = os.Remove(f.Name())
 		return err
 	}
-	return syncDir(l.metaDir)
+	if err := syncDir(l.metaDir); err != nil {
+		return err
+	}
+	l.instance.Store(instance)
+	return nil
 }
 
 func (l *Local) cleanTmp() error {
