@@ -60,6 +60,7 @@ type serverFlags struct {
 	uploadMemory      int64
 	tls               tlsFlags
 	kmsKeyFile        string
+	oauth             oauthFlags
 }
 
 func newServerCmd() *cobra.Command {
@@ -126,6 +127,7 @@ node-to-node port always runs mutual TLS with certificates of the cluster's own 
 	fs.Int64Var(&f.minBodyRate, "min-body-rate", api.MinBodyRate, "slowest average rate (bytes/s) a request body may arrive at")
 	fs.Int64Var(&f.uploadMemory, "upload-memory", api.UploadMemory, "bytes of memory the request bodies being read may hold; past it requests get SlowDown")
 	addTLSFlags(fs, &f.tls)
+	addOAuthFlags(fs, &f.oauth)
 	fs.StringVar(&f.kmsKeyFile, "kms-master-key-file", "", "file holding the KMS master key (64 hex digits) that seals secrets; every node of a cluster needs the same (default: $"+kms.MasterKeyEnv+", else <data>/"+kms.MasterKeyFileName+")")
 	return cmd
 }
@@ -265,11 +267,18 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	repairOnEvents(node, engine)
 
 	ids, err := openAccess(ctx, node.KV(), mkey, creds, log)
+	if err != nil {
+		clear(mkey)
+		return err
+	}
+	defer ids.Close()
+	f.oauth.trustForwarded = f.tls.trustForwarded
+	prov, err := openOAuth(ctx, f.oauth, node, mkey, ids, issuerURL(f.oauth, f.address, ln.Addr(), s3tls.scheme()), log)
 	clear(mkey)
 	if err != nil {
 		return err
 	}
-	defer ids.Close()
+	defer prov.Close()
 	scfg := s3api.DefaultConfig()
 	scfg.Domain, scfg.Region, scfg.Log, scfg.Registry = f.domain, f.region, log, reg
 	scfg.AccessLog, scfg.TrustForwardedProto = f.accessLog, f.tls.trustForwarded
@@ -278,6 +287,7 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	scfg.Ready = node.Ready
 	scfg.BodyReadTimeout, scfg.MinBodyRate, scfg.UploadMemory = f.bodyReadTimeout, f.minBodyRate, f.uploadMemory
 	scfg.Answered = guard.Answered
+	scfg.OAuth, scfg.WebIdentity, scfg.OAuthAdmin = prov.Handler(), prov, oauthAdmin{prov}
 	api, err := s3api.New(scfg, engine, ids)
 	if err != nil {
 		return err
