@@ -25,7 +25,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServerCmd(), newAdminCmd(), newBenchCmd())
+	root.AddCommand(newServerCmd(), newAdminCmd(), newBenchCmd(), newLoginCmd(), newCredentialsCmd())
 	return root
 }
 

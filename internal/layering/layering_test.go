@@ -52,6 +52,8 @@ var layers = map[string]rule{
 		libs:     join(obs, []string{"github.com/gorilla/mux", "golang.org/x/sync/semaphore"}),
 		testLibs: join(sdks, logTest, []string{"github.com/minio/crc64nvme", "github.com/prometheus/client_golang/prometheus/promhttp"})},
 	"s3api/sigv4": {testLibs: sdks},
+	// The client side of filesphere login and credentials.
+	"client/login": {},
 	// The OAuth2 / OpenID Connect server and the STS exchange of its tokens.
 	"iam/oauth": {pkgs: []string{"iam", "cluster/meta"},
 		libs: []string{"github.com/sirupsen/logrus", "github.com/ory/fosite", "github.com/go-jose/go-jose/v4"}},
