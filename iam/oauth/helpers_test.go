@@ -54,7 +54,10 @@ func (c *clock) Advance(d time.Duration) {
 
 type testWriter struct{ t testing.TB }
 
-func (w testWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimRight(string(p), "\n")); return len(p), nil }
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
 
 func newEnv(t *testing.T, tweak ...func(*Config)) *env {
 	t.Helper()
