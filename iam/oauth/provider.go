@@ -87,7 +87,7 @@ func New(ctx context.Context, cfg Config, kv meta.KV, sealer iam.Sealer, ids *ia
 	if v, ok := kv.(interface{ Stale() meta.KV }); ok {
 		p.stale = v.Stale()
 	}
-	p.store = &store{kv: kv, stale: p.stale, now: cfg.Now}
+	p.store = &store{kv: kv, stale: p.stale, now: cfg.Now, idLifespan: cfg.IDTokenLifespan}
 	p.keys = &keyRing{kv: kv, stale: p.stale, sealer: sealer, now: cfg.Now, retain: cfg.retain()}
 	if err := p.keys.ensure(ctx); err != nil {
 		return nil, fmt.Errorf("oauth: signing key: %w", err)

@@ -24,6 +24,8 @@ type store struct {
 	kv    meta.KV // leader-confirmed reads and writes
 	stale meta.KV // local reads (revocation checks on the STS path)
 	now   func() time.Time
+	// idLifespan keeps a family at least as long as the ID tokens naming it.
+	idLifespan time.Duration
 }
 
 // requestRecord is a fosite.Requester at rest. The client is stored by id
@@ -285,8 +287,10 @@ func (s *store) createToken(ctx context.Context, key string, r fosite.Requester,
 		} else {
 			f.Refresh = append(f.Refresh, key)
 		}
-		if tr.Expires.After(f.Expires) {
-			f.Expires = tr.Expires
+		for _, exp := range []time.Time{tr.Expires, s.now().Add(s.idLifespan)} {
+			if exp.After(f.Expires) {
+				f.Expires = exp
+			}
 		}
 		op, err := put(key, tr)
 		return []meta.Op{op}, err
