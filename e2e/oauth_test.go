@@ -358,6 +358,7 @@ func TestOAuth(t *testing.T) {
 		}
 	})
 	t.Run("device-login-cli", func(t *testing.T) { o.deviceLogin(t, devID) })
+	t.Run("browser-login-cli", func(t *testing.T) { o.browserLogin(t, cliID) })
 	t.Run("aws-cli-web-identity", func(t *testing.T) { o.awsWebIdentity(t, cliID, aliceARN) })
 	t.Run("boto3-web-identity", func(t *testing.T) { o.boto3WebIdentity(t, cliID, aliceARN) })
 	t.Run("credential-process-refresh", func(t *testing.T) { o.credentialProcess(t, devID) })
@@ -472,6 +473,53 @@ func (o *oauthEnv) deviceLogin(t *testing.T, devID string) {
 	cfg, err := os.ReadFile(filepath.Join(home, ".aws", "config"))
 	if err != nil || !strings.Contains(string(cfg), "[profile dev]") || !strings.Contains(string(cfg), "credential_process = "+harness.BinaryPath(t)+" credentials --profile dev") {
 		t.Fatalf("aws config: %s %v", cfg, err)
+	}
+}
+
+// browserLogin: `filesphere login` prints the authorization URL and waits
+// on a loopback port; the "browser" (an HTTP client) fills the login form
+// and follows the redirect to that port; then `filesphere credentials`
+// answers the credential_process JSON.
+func (o *oauthEnv) browserLogin(t *testing.T, cliID string) {
+	home := t.TempDir()
+	cmd, lines, stdout := o.loginCmd(t, home, "--client-id", cliID, "--profile", "web")
+	var authURL string
+	for l := range lines {
+		if u := strings.TrimSpace(l); strings.HasPrefix(u, "http") && strings.Contains(u, "/.filesphere/oauth/authorize?") {
+			authURL = u
+			break
+		}
+	}
+	if authURL == "" {
+		t.Fatal("login printed no authorization URL")
+	}
+	resp := fillLogin(t, noRedirects(), authURL, o.n.URL("/.filesphere/oauth/authorize"), url.Values{"username": {"alice"}, "password": {oauthPassword}})
+	body(t, resp)
+	loc := resp.Header.Get("Location")
+	if !strings.HasPrefix(loc, "http://127.0.0.1:") {
+		t.Fatalf("redirect to %q", loc)
+	}
+	cb, err := http.Get(loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page := body(t, cb); cb.StatusCode != http.StatusOK || !strings.Contains(page, "Logged in") {
+		t.Fatalf("callback: %d %s", cb.StatusCode, page)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("login: %v\n%s", err, stdout)
+	}
+	r := harness.RunCommand(time.Minute, []string{"PATH=" + harness.SafePath, "HOME=" + home, "FILESPHERE_CONFIG_DIR=" + filepath.Join(home, "fs")},
+		home, harness.BinaryPath(t), "credentials", "--profile", "web")
+	var pc struct {
+		Version                                                int
+		AccessKeyId, SecretAccessKey, SessionToken, Expiration string
+	}
+	if r.Err != nil || json.Unmarshal([]byte(r.Stdout), &pc) != nil || pc.Version != 1 || !strings.HasPrefix(pc.AccessKeyId, "ASIA") || pc.SessionToken == "" {
+		t.Fatalf("credentials:\n%s", r)
+	}
+	if _, err := time.Parse(time.RFC3339, pc.Expiration); err != nil {
+		t.Fatalf("Expiration %q: %v", pc.Expiration, err)
 	}
 }
 
