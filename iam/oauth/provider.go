@@ -415,7 +415,7 @@ func (p *Provider) sweepLoop() {
 // login failure records (they are refused anyway; this frees the space).
 func (p *Provider) Sweep(ctx context.Context) error {
 	now := p.cfg.Now()
-	for _, prefix := range []string{prefixCode, prefixAccess, prefixRefresh, prefixFamily, prefixDevice, prefixFail, prefixPKCE, prefixOIDC} {
+	for _, prefix := range []string{prefixCode, prefixAccess, prefixRefresh, prefixFamily, prefixDevice, prefixUserCode, prefixFail, prefixPKCE, prefixOIDC} {
 		start := prefix
 		for {
 			es, err := p.stale.List(ctx, prefix, start, 256)
