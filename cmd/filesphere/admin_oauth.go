@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 )
 
 // The admin oauth verbs: OAuth clients, signing keys and external issuers
@@ -236,12 +238,11 @@ func newPasswdCmd(f *adminFlags) *cobra.Command {
 	var reset bool
 	cmd := &cobra.Command{Use: "passwd NAME", Short: "Set a user's login password (read from standard input) for the OAuth2 login page", Args: cobra.ExactArgs(1),
 		RunE: iamRun(f, func(ctx context.Context, c *iam.Client, cmd *cobra.Command, a []string) error {
-			sc := bufio.NewScanner(cmd.InOrStdin())
-			if !sc.Scan() {
-				return errors.New("no password on standard input")
+			pw, err := readPassword(cmd)
+			if err != nil {
+				return err
 			}
-			pw := strings.TrimRight(sc.Text(), "\r")
-			_, err := c.UpdateLoginProfile(ctx, &iam.UpdateLoginProfileInput{UserName: &a[0], Password: &pw, PasswordResetRequired: &reset})
+			_, err = c.UpdateLoginProfile(ctx, &iam.UpdateLoginProfileInput{UserName: &a[0], Password: &pw, PasswordResetRequired: &reset})
 			var nse *iamtypes.NoSuchEntityException
 			if errors.As(err, &nse) && strings.Contains(nse.ErrorMessage(), "Login Profile") {
 				_, err = c.CreateLoginProfile(ctx, &iam.CreateLoginProfileInput{UserName: &a[0], Password: &pw, PasswordResetRequired: reset})
@@ -254,4 +255,32 @@ func newPasswdCmd(f *adminFlags) *cobra.Command {
 		})}
 	cmd.Flags().BoolVar(&reset, "reset-required", false, "mark the password as to be changed at next login")
 	return cmd
+}
+
+// readPassword reads a password: asked twice without echo on a terminal,
+// else the first line of standard input.
+func readPassword(cmd *cobra.Command) (string, error) {
+	if f, ok := cmd.InOrStdin().(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprint(cmd.ErrOrStderr(), "New password: ")
+		a, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(cmd.ErrOrStderr())
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprint(cmd.ErrOrStderr(), "Again: ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(cmd.ErrOrStderr())
+		if err != nil {
+			return "", err
+		}
+		if string(a) != string(b) {
+			return "", errors.New("the passwords differ")
+		}
+		return string(a), nil
+	}
+	sc := bufio.NewScanner(cmd.InOrStdin())
+	if !sc.Scan() {
+		return "", errors.New("no password on standard input")
+	}
+	return strings.TrimRight(sc.Text(), "\r"), nil
 }
