@@ -79,3 +79,17 @@ func TestSweep(t *testing.T) {
 		t.Fatalf("%d expired records left", after)
 	}
 }
+
+// One address may start only so many device authorizations.
+func TestDeviceAuthorizationLimit(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.DeviceCodesPerMinute, c.DeviceCodeBurst = 1, 3 })
+	c := e.client(AddClientInput{Name: "dev", Grant: GrantDeviceCode, Public: true})
+	codes := []int{}
+	for i := 0; i < 5; i++ {
+		r := e.postJSON(PathDeviceCode, url.Values{"client_id": {c.ID}}, "", "")
+		codes = append(codes, r.status)
+	}
+	if codes[2] != http.StatusOK || codes[3] != http.StatusTooManyRequests || codes[4] != http.StatusTooManyRequests {
+		t.Fatalf("statuses %v", codes)
+	}
+}

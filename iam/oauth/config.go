@@ -25,6 +25,10 @@ type Config struct {
 	// DevicePollInterval is the least time between two polls of a device
 	// code (faster polls answer slow_down).
 	DevicePollInterval time.Duration
+	// DeviceCodesPerMinute (with a burst of DeviceCodeBurst) bounds the
+	// device authorizations one source address may start, per node.
+	DeviceCodesPerMinute int
+	DeviceCodeBurst      int
 	// Login throttling, per user name and per source address: after
 	// LoginFreeFailures failures in a row, each further attempt waits
 	// LoginDelay, doubled per failure up to LoginMaxDelay; a success
@@ -62,6 +66,8 @@ func DefaultConfig() Config {
 		AuthCodeLifespan:     5 * time.Minute,
 		DeviceCodeLifespan:   10 * time.Minute,
 		DevicePollInterval:   5 * time.Second,
+		DeviceCodesPerMinute: 10,
+		DeviceCodeBurst:      5,
 		LoginFreeFailures:    5,
 		LoginDelay:           time.Second,
 		LoginMaxDelay:        15 * time.Minute,
@@ -95,6 +101,9 @@ func (c Config) Validate() error {
 	}
 	if c.DevicePollInterval < time.Second {
 		add("DevicePollInterval must be at least a second")
+	}
+	if c.DeviceCodesPerMinute < 1 || c.DeviceCodeBurst < 1 {
+		add("DeviceCodesPerMinute and DeviceCodeBurst must be positive")
 	}
 	if c.LoginFreeFailures < 1 || c.LoginDelay <= 0 || c.LoginMaxDelay < c.LoginDelay || c.LoginFailureWindow <= 0 {
 		add("login throttling needs LoginFreeFailures >= 1 and 0 < LoginDelay <= LoginMaxDelay, LoginFailureWindow > 0")

@@ -89,6 +89,12 @@ func newUserCode() (string, error) {
 // deviceAuthorization is the device authorization endpoint (RFC 8628 §3.1).
 func (p *Provider) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	if !p.devices.allow(sourceAddr(r), p.cfg.Now()) {
+		w.Header().Set("Retry-After", "60")
+		writeOAuthError(w, &fosite.RFC6749Error{ErrorField: "slow_down", DescriptionField: "Too many device authorizations from this address; try again later.",
+			CodeField: http.StatusTooManyRequests})
+		return
+	}
 	if err := r.ParseForm(); err != nil {
 		writeOAuthError(w, fosite.ErrInvalidRequest.WithHint("The body is not a form."))
 		return

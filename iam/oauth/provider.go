@@ -60,6 +60,7 @@ type Provider struct {
 	csrfKey []byte
 	log     *logrus.Entry
 	jwks    *jwksCache
+	devices *addrLimiter
 	mux     *http.ServeMux
 
 	closing   chan struct{}
@@ -100,6 +101,7 @@ func New(ctx context.Context, cfg Config, kv meta.KV, sealer iam.Sealer, ids *ia
 	mac.Write([]byte("csrf"))
 	p.csrfKey = mac.Sum(nil)
 	p.jwks = newJWKSCache(cfg)
+	p.devices = newAddrLimiter(cfg.DeviceCodesPerMinute, cfg.DeviceCodeBurst)
 	p.compose(secret)
 	p.routes()
 	if cfg.SweepInterval > 0 {

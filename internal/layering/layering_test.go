@@ -56,7 +56,7 @@ var layers = map[string]rule{
 	"client/login": {},
 	// The OAuth2 / OpenID Connect server and the STS exchange of its tokens.
 	"iam/oauth": {pkgs: []string{"iam", "cluster/meta"},
-		libs: []string{"github.com/sirupsen/logrus", "github.com/ory/fosite", "github.com/go-jose/go-jose/v4"}},
+		libs: []string{"github.com/sirupsen/logrus", "github.com/ory/fosite", "github.com/go-jose/go-jose/v4", "golang.org/x/time/rate"}},
 
 	// Domain.
 	"storage": {pkgs: []string{"erasure", "storage/drive", "cluster/meta"},
