@@ -46,10 +46,12 @@ import (
 const oauthPassword = "Corr3ct-Horse!e2e"
 
 type oauthEnv struct {
-	t      *testing.T
-	n      *harness.Node
-	root   *harness.Clients
-	bucket string
+	t        *testing.T
+	n        *harness.Node
+	root     *harness.Clients
+	bucket   string
+	cliID    string
+	aliceARN string
 }
 
 func (o *oauthEnv) admin(args ...string) string {
@@ -241,6 +243,7 @@ func TestOAuth(t *testing.T) {
 	aliceARN := who.User.Arn
 
 	cliID, _ := clientID(t, o.admin("oauth", "client", "add", "cli", "--grant", "authorization_code", "--redirect-uri", "http://127.0.0.1/callback", "--public"))
+	o.cliID, o.aliceARN = cliID, aliceARN
 	appID, appSecret := clientID(t, o.admin("oauth", "client", "add", "app", "--grant", "authorization_code", "--redirect-uri", "https://app.example/cb"))
 	devID, _ := clientID(t, o.admin("oauth", "client", "add", "cli-device", "--grant", "device_code", "--public"))
 	o.root.MustAWS("iam", "create-user", "--user-name", "backup-svc")
@@ -635,13 +638,19 @@ func (o *oauthEnv) credentialProcess(t *testing.T, devID string) {
 	if r := aws("s3", "ls", "s3://"+o.bucket+"-other"); r.Err == nil || !strings.Contains(r.Output, "AccessDenied") {
 		t.Fatalf("other bucket:\n%s", r)
 	}
+	start := time.Now()
 	first := keyOf()
 	exp, err := time.Parse(time.RFC3339, strings.Fields(first)[1])
 	must(t, err)
 	if d := time.Until(exp); d > 41*time.Second {
 		t.Fatalf("credentials last %s, past the 40 s ID token", d)
 	}
-	time.Sleep(time.Until(exp) + time.Second)
+	// An ID token from before the wait: expired after it.
+	old := o.login(o.cliID, "", "http://127.0.0.1/callback", "alice")
+	time.Sleep(max(time.Until(exp), 41*time.Second-time.Since(start)) + time.Second)
+	if st, code := o.sts(o.aliceARN, old.IDToken); st != http.StatusBadRequest || code != "ExpiredTokenException" {
+		t.Fatalf("an expired ID token: %d %s", st, code)
+	}
 	if r := aws("s3", "ls", "s3://"+o.bucket); r.Err != nil || !strings.Contains(r.Output, "web.txt") {
 		t.Fatalf("aws s3 ls after the credentials expired:\n%s", r)
 	}
