@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -24,6 +25,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/filesphere/filesphere/e2e/harness"
 	jose "github.com/go-jose/go-jose/v4"
 )
@@ -364,6 +369,7 @@ func TestOAuth(t *testing.T) {
 	t.Run("browser-login-cli", func(t *testing.T) { o.browserLogin(t, cliID) })
 	t.Run("aws-cli-web-identity", func(t *testing.T) { o.awsWebIdentity(t, cliID, aliceARN) })
 	t.Run("boto3-web-identity", func(t *testing.T) { o.boto3WebIdentity(t, cliID, aliceARN) })
+	t.Run("sdk-go-v2-web-identity", func(t *testing.T) { o.sdkWebIdentity(t, cliID, aliceARN) })
 	t.Run("credential-process-refresh", func(t *testing.T) { o.credentialProcess(t, devID) })
 	t.Run("external-issuer", func(t *testing.T) { o.externalIssuer(t) })
 	t.Run("deleted-user", func(t *testing.T) {
@@ -593,6 +599,35 @@ func (o *oauthEnv) boto3WebIdentity(t *testing.T, cliID, aliceARN string) {
 	out := c.Must(c.Python(boto3WebIdentity, o.bucket))
 	if !strings.Contains(out, "method assume-role-with-web-identity") {
 		t.Fatalf("boto3 did not use the web identity provider:\n%s", out)
+	}
+}
+
+// sdkWebIdentity: aws-sdk-go-v2 with the standard mechanism unchanged —
+// AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ENDPOINT_URL_STS read
+// by config.LoadDefaultConfig.
+func (o *oauthEnv) sdkWebIdentity(t *testing.T, cliID, aliceARN string) {
+	tk := o.login(cliID, "", "http://127.0.0.1/callback", "alice")
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "token")
+	must(t, os.WriteFile(tokenFile, []byte(tk.IDToken), 0o600))
+	for k, v := range map[string]string{"AWS_ROLE_ARN": aliceARN, "AWS_WEB_IDENTITY_TOKEN_FILE": tokenFile,
+		"AWS_ENDPOINT_URL_STS": o.n.Endpoint(), "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "",
+		"AWS_PROFILE": "", "AWS_CONFIG_FILE": filepath.Join(dir, "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "none")} {
+		t.Setenv(k, v)
+	}
+	ctx := context.Background()
+	cfg, err := config.LoadDefaultConfig(ctx)
+	must(t, err)
+	cr, err := cfg.Credentials.Retrieve(ctx)
+	must(t, err)
+	if !strings.HasPrefix(cr.AccessKeyID, "ASIA") || cr.Source != stscreds.WebIdentityProviderName {
+		t.Fatalf("credentials %s from %s", cr.AccessKeyID, cr.Source)
+	}
+	s3c := s3.NewFromConfig(cfg, func(op *s3.Options) { op.BaseEndpoint, op.UsePathStyle = aws.String(o.n.Endpoint()), true })
+	_, err = s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(o.bucket), Key: aws.String("sdk.txt"), Body: strings.NewReader("sdk")})
+	must(t, err)
+	if _, err := s3c.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: aws.String(o.bucket + "-other")}); err == nil || !strings.Contains(err.Error(), "AccessDenied") {
+		t.Fatalf("other bucket: %v", err)
 	}
 }
 
