@@ -47,6 +47,9 @@ import (
 //   - boto3 uses botocore's own AssumeRoleWithWebIdentityProvider, which
 //     reads AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN, with only its STS
 //     client given the endpoint explicitly.
+//
+// aws-sdk-go-v2 reads all three variables, AWS_ENDPOINT_URL_STS included,
+// and runs unchanged.
 
 const oauthPassword = "Corr3ct-Horse!e2e"
 
