@@ -69,10 +69,14 @@ var adminRoutes = []adminRoute{
 	{http.MethodPost, "/kms/key/enable", OpAdminKMSEnableKey, "admin:KMSEnableKey", []string{"name"}},
 }
 
+// allAdminRoutes is adminRoutes with the rows of the OAuth admin
+// operations (oauthadmin.go).
+var allAdminRoutes = append(append([]adminRoute(nil), adminRoutes...), oauthAdminRoutes...)
+
 // AdminAction returns the IAM-style action ("admin:Heal" …) that
 // authorizes an admin operation; ok is false for other operations.
 func AdminAction(op Operation) (action string, ok bool) {
-	for _, rt := range adminRoutes {
+	for _, rt := range allAdminRoutes {
 		if rt.op == op {
 			return rt.action, true
 		}
@@ -89,7 +93,7 @@ func classifyAdmin(method, key string) Route {
 	}
 	sub = "/" + sub
 	pathKnown := false
-	for _, rt := range adminRoutes {
+	for _, rt := range allAdminRoutes {
 		if rt.path != sub {
 			continue
 		}
@@ -274,7 +278,7 @@ func checkAdminRequest(req *request) error {
 		return apiErr(ErrUnexpectedContent, "Admin requests take no body.")
 	}
 	var allowed []string
-	for _, rt := range adminRoutes {
+	for _, rt := range allAdminRoutes {
 		if rt.op == req.route.Op {
 			allowed = rt.params
 		}
