@@ -114,6 +114,20 @@ func ErrorCode(err error) string {
 
 // NewClient builds the client Config.Client selects.
 func NewClient(cfg Config, concurrency int) (Client, error) {
+	if len(cfg.Endpoints) > 0 {
+		s := &spread{}
+		for _, ep := range append([]string{cfg.Endpoint}, cfg.Endpoints...) {
+			one := cfg
+			one.Endpoint, one.Endpoints = ep, nil
+			c, err := NewClient(one, concurrency)
+			if err != nil {
+				s.Close()
+				return nil, err
+			}
+			s.cs = append(s.cs, c)
+		}
+		return s, nil
+	}
 	tr, err := newTransport(cfg, concurrency)
 	if err != nil {
 		return nil, err

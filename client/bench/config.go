@@ -184,7 +184,10 @@ func (p Profile) validate() error {
 // one after another.
 type Config struct {
 	// Endpoint is the S3 endpoint URL (http or https), path-style.
-	Endpoint                           string
+	Endpoint string
+	// Endpoints are more endpoints of the same store (a cluster's other
+	// nodes): requests go to Endpoint and these in turn.
+	Endpoints                          []string
 	AccessKey, SecretKey, SessionToken string
 	Region                             string
 	// Bucket to use; empty creates a fresh one, removed at the end. A
@@ -238,15 +241,24 @@ func DefaultConfig() Config {
 	}
 }
 
+func checkEndpoint(ep string) error {
+	u, err := url.Parse(ep)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("endpoint %q: want an http:// or https:// URL", ep)
+	}
+	if u.Path != "" && u.Path != "/" || u.RawQuery != "" {
+		return fmt.Errorf("endpoint %q: give only scheme, host and port (requests are path-style)", ep)
+	}
+	return nil
+}
+
 // Validate checks the configuration and fills the profiles' defaults.
 func (c *Config) Validate() error {
 	if c.Target == nil {
-		u, err := url.Parse(c.Endpoint)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("endpoint %q: want an http:// or https:// URL", c.Endpoint)
-		}
-		if u.Path != "" && u.Path != "/" || u.RawQuery != "" {
-			return fmt.Errorf("endpoint %q: give only scheme, host and port (requests are path-style)", c.Endpoint)
+		for _, ep := range append([]string{c.Endpoint}, c.Endpoints...) {
+			if err := checkEndpoint(ep); err != nil {
+				return err
+			}
 		}
 		if c.AccessKey == "" || c.SecretKey == "" {
 			return errors.New("no credentials: give --access-key and --secret-key or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")

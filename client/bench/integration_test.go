@@ -387,3 +387,38 @@ func TestWrongCredentialsFailFast(t *testing.T) {
 		t.Fatalf("Run with a wrong secret = %v, want SignatureDoesNotMatch", err)
 	}
 }
+
+// TestEndpointsShareTheLoad: with several endpoints of one store, requests
+// go to each in turn, and objects written through one read back through
+// the others.
+func TestEndpointsShareTheLoad(t *testing.T) {
+	s := newServer(t)
+	var counts [2]atomic.Int64
+	urls := make([]string, 2)
+	for i := range urls {
+		h := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			counts[i].Add(1)
+			s.ServeHTTP(w, r)
+		}))
+		t.Cleanup(h.Close)
+		urls[i] = h.URL
+	}
+	cfg := s.config(t, urls[0],
+		bench.Profile{Op: bench.OpPut, Size: 4 << 10, Concurrency: 4, Duration: 300 * time.Millisecond},
+		bench.Profile{Op: bench.OpGet, Size: 4 << 10, Concurrency: 4, Objects: 20, Duration: 300 * time.Millisecond})
+	cfg.Endpoints = urls[1:]
+	rep, err := bench.Run(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range rep.Profiles {
+		checkClean(t, p)
+	}
+	a, b := counts[0].Load(), counts[1].Load()
+	if a < 10 || b < 10 || a > 2*b || b > 2*a {
+		t.Fatalf("requests per endpoint %d and %d; want them shared", a, b)
+	}
+	if !strings.Contains(rep.Endpoint, urls[0]) || !strings.Contains(rep.Endpoint, urls[1]) {
+		t.Errorf("report endpoint %q does not name both", rep.Endpoint)
+	}
+}

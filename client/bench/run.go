@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -85,7 +86,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{Version: ReportVersion, Endpoint: cfg.Endpoint, Client: cfg.Client, Payload: cfg.Payload,
+	rep := &Report{Version: ReportVersion, Endpoint: strings.Join(append([]string{cfg.Endpoint}, cfg.Endpoints...), ","), Client: cfg.Client, Payload: cfg.Payload,
 		Bucket: r.bucket, Seed: r.seed, Started: cfg.Now().UTC()}
 	var runErr error
 	for i, p := range cfg.Profiles {

@@ -21,13 +21,14 @@ import (
 
 // benchFlags are the settings every bench load shares.
 type benchFlags struct {
-	endpoint, accessKey, secretKey, region string
-	bucket, client, payload, caCert        string
-	insecure, asJSON, quiet                bool
-	duration, requestTimeout               time.Duration
-	maxErrors                              string
-	listMaxKeys, serverPID                 int
-	seed                                   uint64
+	endpoints                       []string
+	accessKey, secretKey, region    string
+	bucket, client, payload, caCert string
+	insecure, asJSON, quiet         bool
+	duration, requestTimeout        time.Duration
+	maxErrors                       string
+	listMaxKeys, serverPID          int
+	seed                            uint64
 }
 
 func newBenchCmd() *cobra.Command {
@@ -178,7 +179,7 @@ func newBenchCompareCmd() *cobra.Command {
 
 func (f *benchFlags) register(fs *pflag.FlagSet, d time.Duration) {
 	def := bench.DefaultConfig()
-	fs.StringVar(&f.endpoint, "endpoint", "http://127.0.0.1:9000", "S3 endpoint URL")
+	fs.StringSliceVar(&f.endpoints, "endpoint", []string{"http://127.0.0.1:9000"}, "S3 endpoint URL; several (comma-separated or repeated) nodes of one store share the load in turn")
 	fs.StringVar(&f.accessKey, "access-key", "", "access key (default $AWS_ACCESS_KEY_ID)")
 	fs.StringVar(&f.secretKey, "secret-key", "", "secret key (default $AWS_SECRET_ACCESS_KEY)")
 	fs.StringVar(&f.region, "region", def.Region, "region to sign for")
@@ -220,7 +221,11 @@ func (f *benchFlags) config(fs *pflag.FlagSet) (bench.Config, error) {
 	if f.quiet {
 		logger.SetLevel(logrus.WarnLevel)
 	}
-	cfg.Endpoint, cfg.AccessKey, cfg.SecretKey, cfg.SessionToken = f.endpoint, ak, sk, token
+	if len(f.endpoints) == 0 {
+		return cfg, errors.New("give an --endpoint")
+	}
+	cfg.Endpoint, cfg.Endpoints = f.endpoints[0], f.endpoints[1:]
+	cfg.AccessKey, cfg.SecretKey, cfg.SessionToken = ak, sk, token
 	cfg.Region, cfg.Bucket, cfg.Insecure, cfg.CACertFile = f.region, f.bucket, f.insecure, f.caCert
 	cfg.Client, cfg.Payload = bench.ClientKind(f.client), bench.PayloadMode(f.payload)
 	cfg.Duration, cfg.RequestTimeout, cfg.MaxErrors = f.duration, f.requestTimeout, maxErr
