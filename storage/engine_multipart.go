@@ -278,6 +278,13 @@ func (e *Engine) CompleteMultipartUpload(ctx context.Context, bucket, key, uploa
 	if err := matchObjectChecksum(opts.Checksum, v.Checksums); err != nil {
 		return ObjectInfo{}, err
 	}
+	pcmps, err := e.partCompares(ctx, uploadID, chosen)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	if v.SHA256, err = e.partsSHA256(ctx, chosen); err != nil {
+		return ObjectInfo{}, err
+	}
 	ops := []meta.Op{meta.Delete(uploadKey(bucket, key, uploadID))}
 	if u.Due != "" {
 		ops = append(ops, meta.Delete(u.Due))
@@ -287,7 +294,7 @@ func (e *Engine) CompleteMultipartUpload(ctx context.Context, bucket, key, uploa
 	}
 	pre := writeConditions(opts.IfNoneMatchStar, opts.IfMatch, bucket, key)
 	v, err = e.commitVersion(ctx, bucket, key, v, pre, meta.Txn{
-		Compares: []meta.Compare{{Key: uploadKey(bucket, key, uploadID), Revision: urev}},
+		Compares: append([]meta.Compare{{Key: uploadKey(bucket, key, uploadID), Revision: urev}}, pcmps...),
 		Ops:      ops,
 	})
 	if err != nil {

@@ -161,6 +161,7 @@ func (e *Engine) commitVersionIf(ctx context.Context, bucket, key string, v vers
 			ops[0] = meta.Put(vkey, encode(v))
 			ops = append(ops, meta.Put(dataKey(v.DataKey), encode(partsRecord{Parts: v.Parts})))
 		}
+		var replacedV *versionRecord
 		if v.Null {
 			if h.NullKey != "" {
 				old, err := versionAt(ctx, rd, h.NullKey)
@@ -180,11 +181,13 @@ func (e *Engine) commitVersionIf(ctx context.Context, bucket, key string, v vers
 				if old.DataKey != "" {
 					ops = append(ops, meta.Delete(dataKey(old.DataKey)))
 				}
+				replacedV = &old
 			}
 			nh.NullKey = vkey
 		}
 		ops = append(ops, meta.Put(headKey(bucket, key), encode(nh)))
 		ops = append(ops, dops...)
+		ops = append(ops, hashIndexOps(bucket, key, &v, replacedV)...)
 		cmps := append([]meta.Compare{{Key: bucketKey(bucket), Revision: brev}, {Key: headKey(bucket, key), Revision: hrev}}, extra.Compares...)
 		cmps = append(cmps, lockCmps...)
 		err = e.txn(ctx, meta.Txn{Compares: cmps, Ops: ops})
@@ -445,6 +448,7 @@ func (e *Engine) removeVersionIf(ctx context.Context, bucket, key, versionID str
 			ops = append(ops, meta.Put(headKey(bucket, key), encode(nh)))
 		}
 		ops = append(ops, dueOps(h.Due, due, val)...)
+		ops = append(ops, hashIndexOps(bucket, key, nil, &gone.rec)...)
 		err = e.txn(ctx, meta.Txn{Compares: []meta.Compare{{Key: bucketKey(bucket), Revision: brev},
 			{Key: headKey(bucket, key), Revision: hrev}, {Key: gone.metaKey, Revision: gone.rev}}, Ops: ops})
 		if errors.Is(err, errRetry) {

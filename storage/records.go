@@ -35,6 +35,16 @@ const (
 	// keyRescan holds the lifecycle rescans: r/<bucket> → rescanRecord,
 	// written with each lifecycle configuration change.
 	keyRescan = "r/"
+	// keyHash is the content index: h/<sha256 hex>/<bucket>\0<key>\0<version
+	// id> → hashEntry for every version with a recorded content hash,
+	// written and removed in the transaction of its version record (see
+	// hashindex.go).
+	keyHash = "h/"
+	// keyChunk holds the chunks of deduplicating buckets:
+	// k/<bucket>\0<chunk sha256 hex> → chunkRecord (the stream and its
+	// reference count), changed in the transactions of the version records
+	// that add or drop references (see dedup.go).
+	keyChunk = "k/"
 )
 
 func bucketKey(b string) string  { return meta.PrefixStorage + keyBucket + b }
@@ -141,8 +151,9 @@ type versionRecord struct {
 	ModTime      time.Time  `json:"mtime"`
 	Meta         Metadata   `json:"meta"`
 	Checksums    []Checksum `json:"sums,omitempty"`
-	// SHA256 is the hex SHA-256 of the whole content, for versions made of
-	// one stream (PUT, copy); a multipart version has it per part only.
+	// SHA256 is the hex SHA-256 of the whole content (of a multipart
+	// version too, hashed at completion); none in records written before
+	// it was kept, and those are not in the content index.
 	SHA256     string `json:"sha256,omitempty"`
 	Multipart  bool   `json:"mp,omitempty"`
 	PartsCount int    `json:"np,omitempty"`
@@ -218,7 +229,7 @@ func (v *versionRecord) info(bucket, key string, latest bool) ObjectInfo {
 		id = ""
 	}
 	oi := ObjectInfo{Bucket: bucket, Key: key, VersionID: id, IsLatest: latest, DeleteMarker: v.DeleteMarker,
-		Size: v.Size, ETag: v.ETag, ModTime: v.ModTime, Meta: v.Meta, Checksums: v.Checksums,
+		Size: v.Size, ETag: v.ETag, ModTime: v.ModTime, Meta: v.Meta, Checksums: v.Checksums, SHA256: v.SHA256,
 		Versioned: v.Versioned, StorageClass: "STANDARD", Tags: v.Tags, Lock: v.Lock, Expiration: v.expiry}
 	if v.Multipart {
 		oi.PartsCount = v.PartsCount
