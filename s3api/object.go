@@ -122,6 +122,7 @@ func objectHeaders(req *request, info storage.ObjectInfo) http.Header {
 	if strings.EqualFold(req.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") {
 		setChecksumHeaders(h, info.Checksums)
 	}
+	contentHashHeaders(req, h, info)
 	if req.URL.Query().Get("partNumber") != "" && info.PartsCount > 0 {
 		h.Set("X-Amz-Mp-Parts-Count", strconv.Itoa(info.PartsCount))
 	}
@@ -139,9 +140,17 @@ func (s *Server) getObject(ctx context.Context, req *request) (*response, error)
 	if err != nil {
 		return nil, err
 	}
+	wantSHA, err := sha256Condition(req.Header)
+	if err != nil {
+		return nil, err
+	}
 	or, err := s.backend.GetObject(ctx, req.route.Bucket, req.route.Key, opts)
 	if err != nil {
 		return nil, preconditionResponse(err)
+	}
+	if err := checkSHA256(wantSHA, or.Info); err != nil {
+		or.Close()
+		return nil, err
 	}
 	h := objectHeaders(req, or.Info)
 	resp := &response{header: h, body: or.ReadCloser, length: or.Info.Size}
@@ -162,9 +171,16 @@ func (s *Server) headObject(ctx context.Context, req *request) (*response, error
 	if err != nil {
 		return nil, err
 	}
+	wantSHA, err := sha256Condition(req.Header)
+	if err != nil {
+		return nil, err
+	}
 	info, err := s.backend.HeadObject(ctx, req.route.Bucket, req.route.Key, opts)
 	if err != nil {
 		return nil, preconditionResponse(err)
+	}
+	if err := checkSHA256(wantSHA, info); err != nil {
+		return nil, err
 	}
 	h := objectHeaders(req, info)
 	h.Set("Content-Length", strconv.FormatInt(info.Size, 10))

@@ -218,6 +218,7 @@ type handlerFunc func(ctx context.Context, req *request) (*response, error)
 func (s *Server) handlers() map[Operation]handlerFunc {
 	return map[Operation]handlerFunc{
 		OpListBuckets:             s.listBuckets,
+		OpFindBySHA256:            s.findBySHA256,
 		OpCreateBucket:            s.createBucket,
 		OpHeadBucket:              s.headBucket,
 		OpDeleteBucket:            s.deleteBucket,

@@ -81,8 +81,9 @@ type ContentIndex interface {
 
 // HashFindOptions pages a lookup.
 type HashFindOptions struct {
-	// Bucket limits the lookup to one bucket ("" = every bucket).
-	Bucket string
+	// Bucket limits the lookup to one bucket ("" = every bucket), and
+	// Prefix (with Bucket only) to its keys that start with it.
+	Bucket, Prefix string
 	// After continues a lookup after the cursor a previous page returned.
 	After string
 	// Limit is the most matches per page (at most 1000).
@@ -140,7 +141,7 @@ func (e *Engine) FindBySHA256(ctx context.Context, sum string, opts HashFindOpti
 	}
 	prefix := hashPrefix(sum)
 	if opts.Bucket != "" {
-		prefix += opts.Bucket + "\x00"
+		prefix += opts.Bucket + "\x00" + opts.Prefix
 	}
 	start := prefix
 	if opts.After != "" {

@@ -51,7 +51,7 @@ var layers = map[string]rule{
 	// The S3 client behind the CLI verbs: any endpoint, so no project
 	// package; progress bars (mpb), a shared rate limit, parallel parts.
 	"client": {libs: join([]string{"github.com/aws/aws-sdk-go-v2", "github.com/aws/smithy-go", "github.com/vbauerster/mpb/v8", "golang.org/x/time/rate", "golang.org/x/sync/errgroup"}),
-		testPkgs: []string{"internal/s3test"}, testLibs: []string{"github.com/sirupsen/logrus"}},
+		testPkgs: []string{"internal/s3test", "iam"}, testLibs: []string{"github.com/sirupsen/logrus"}},
 	"client/bench": {libs: join(sdks, []string{"github.com/dustin/go-humanize", "github.com/sirupsen/logrus"}),
 		testPkgs: []string{"internal/s3test"}},
 	"s3api": {pkgs: []string{"s3api/sigv4", "storage", "iam", "iam/policy"}, testPkgs: []string{"internal/s3test", "internal/clocktest"},
