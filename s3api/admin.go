@@ -61,6 +61,12 @@ var adminRoutes = []adminRoute{
 	{http.MethodGet, "/node/drain", OpAdminDrainStatus, "admin:ServerInfo", []string{"node"}},
 	{http.MethodGet, "/metrics", OpAdminMetrics, "admin:Prometheus", nil},
 	{http.MethodGet, "/lifecycle/status", OpAdminLifecycle, "admin:LifecycleStatus", nil},
+	{http.MethodPost, "/kms/key/create", OpAdminKMSCreateKey, "admin:KMSCreateKey", []string{"name"}},
+	{http.MethodGet, "/kms/key/list", OpAdminKMSListKeys, "admin:KMSListKeys", nil},
+	{http.MethodGet, "/kms/key/status", OpAdminKMSKeyStatus, "admin:KMSKeyStatus", []string{"name"}},
+	{http.MethodPost, "/kms/key/rotate", OpAdminKMSRotateKey, "admin:KMSRotateKey", []string{"name"}},
+	{http.MethodPost, "/kms/key/disable", OpAdminKMSDisableKey, "admin:KMSDisableKey", []string{"name"}},
+	{http.MethodPost, "/kms/key/enable", OpAdminKMSEnableKey, "admin:KMSEnableKey", []string{"name"}},
 }
 
 // AdminAction returns the IAM-style action ("admin:Heal" …) that
@@ -235,6 +241,7 @@ func (s *Server) adminHandlers(ops map[Operation]handlerFunc) {
 	ops[OpAdminLifecycle] = s.admin(func(ctx context.Context, _ *request) (any, error) {
 		return s.cfg.Admin.LifecycleStatus(ctx)
 	})
+	s.kmsAdminHandlers(ops)
 	ops[OpAdminUnknown] = func(context.Context, *request) (*response, error) {
 		return nil, apiErr(ErrNotImplemented, "Unknown admin operation.")
 	}

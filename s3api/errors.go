@@ -81,12 +81,18 @@ const (
 	ErrNoSuchTagSet                   ErrorCode = "NoSuchTagSet"
 	ErrObjectLockConfigNotFound       ErrorCode = "ObjectLockConfigurationNotFoundError"
 	ErrNoSuchObjectLockConfig         ErrorCode = "NoSuchObjectLockConfiguration"
-	ErrAccessForbidden                ErrorCode = "AccessForbidden"
-	ErrNoSuchCORSConfiguration        ErrorCode = "NoSuchCORSConfiguration"
-	ErrInvalidPolicyDocument          ErrorCode = "InvalidPolicyDocument"
-	ErrMaxPostPreDataLengthExceeded   ErrorCode = "MaxPostPreDataLengthExceeded"
-	ErrIncorrectNumberOfFilesInPost   ErrorCode = "IncorrectNumberOfFilesInPostRequest"
-	ErrNoSuchLifecycleConfiguration   ErrorCode = "NoSuchLifecycleConfiguration"
+	// Server-side encryption: S3 answers KMS failures with KMS's own
+	// exception names.
+	ErrKMSNotFound                  ErrorCode = "KMS.NotFoundException"
+	ErrKMSDisabled                  ErrorCode = "KMS.DisabledException"
+	ErrKMSAlreadyExists             ErrorCode = "KMS.AlreadyExistsException"
+	ErrNoSuchEncryptionConfig       ErrorCode = "ServerSideEncryptionConfigurationNotFoundError"
+	ErrAccessForbidden              ErrorCode = "AccessForbidden"
+	ErrNoSuchCORSConfiguration      ErrorCode = "NoSuchCORSConfiguration"
+	ErrInvalidPolicyDocument        ErrorCode = "InvalidPolicyDocument"
+	ErrMaxPostPreDataLengthExceeded ErrorCode = "MaxPostPreDataLengthExceeded"
+	ErrIncorrectNumberOfFilesInPost ErrorCode = "IncorrectNumberOfFilesInPostRequest"
+	ErrNoSuchLifecycleConfiguration ErrorCode = "NoSuchLifecycleConfiguration"
 	// ErrInvalidAction is the IAM/STS Query API code for an action the
 	// endpoint does not offer.
 	ErrInvalidAction ErrorCode = "InvalidAction"
@@ -187,6 +193,10 @@ var errorTable = map[ErrorCode]apiErrorDef{
 	ErrMalformedPOSTRequest:           {http.StatusBadRequest, "The body of your POST request is not well-formed multipart/form-data."},
 	ErrNoSuchLifecycleConfiguration:   {http.StatusNotFound, "The lifecycle configuration does not exist."},
 	ErrInvalidAction:                  {http.StatusBadRequest, "The action or operation requested is invalid. Verify that the action is typed correctly."},
+	ErrKMSNotFound:                    {http.StatusBadRequest, "The KMS key does not exist."},
+	ErrKMSDisabled:                    {http.StatusBadRequest, "The KMS key is disabled."},
+	ErrKMSAlreadyExists:               {http.StatusBadRequest, "The KMS key already exists."},
+	ErrNoSuchEncryptionConfig:         {http.StatusNotFound, "The server side encryption configuration was not found"},
 
 	ErrMalformedPolicy:                     {http.StatusBadRequest, "Policies must be valid JSON and the first byte must be '{'."},
 	ErrMalformedACL:                        {http.StatusBadRequest, "The XML you provided was not well formed or did not validate against our published schema."},
@@ -317,6 +327,9 @@ func toAPIError(err error) *APIError {
 	if e := storageError(err); e != nil {
 		return e
 	}
+	if e := sseError(err); e != nil {
+		return e
+	}
 	if e := adminError(err); e != nil {
 		return e
 	}
@@ -436,6 +449,8 @@ func storageError(err error) *APIError {
 			Message: "The checksum algorithm or checksum type does not match the one the multipart upload was created with."}
 	case errors.As(err, &cnf) && cnf.Kind == storage.ConfigTagging:
 		return &APIError{Code: ErrNoSuchTagSet, BucketName: cnf.Bucket, Err: err}
+	case errors.As(err, &cnf) && cnf.Kind == storage.ConfigEncryption:
+		return &APIError{Code: ErrNoSuchEncryptionConfig, BucketName: cnf.Bucket, Err: err}
 	case errors.As(err, &cnf) && cnf.Kind == storage.ConfigCORS:
 		return &APIError{Code: ErrNoSuchCORSConfiguration, BucketName: cnf.Bucket, Err: err}
 	}

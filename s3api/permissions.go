@@ -112,6 +112,10 @@ var permissions = map[Operation]permission{
 	OpPutBucketLifecycle:    {action: "s3:PutLifecycleConfiguration", scope: scopeBucket},
 	OpGetBucketLifecycle:    {action: "s3:GetLifecycleConfiguration", scope: scopeBucket},
 	OpDeleteBucketLifecycle: {action: "s3:PutLifecycleConfiguration", scope: scopeBucket},
+	// DeleteBucketEncryption needs the put action, as in S3.
+	OpPutBucketEncryption:    {action: "s3:PutEncryptionConfiguration", scope: scopeBucket},
+	OpGetBucketEncryption:    {action: "s3:GetEncryptionConfiguration", scope: scopeBucket},
+	OpDeleteBucketEncryption: {action: "s3:PutEncryptionConfiguration", scope: scopeBucket},
 	// A browser form upload writes the key its form names (PostObject
 	// authorizes once the form is read).
 	OpPostObject: {action: "s3:PutObject", scope: scopeObject, aclAction: "s3:PutObjectAcl"},

@@ -100,7 +100,7 @@ type Route struct {
 // implement yet; any of them answers NotImplemented instead of being
 // mistaken for a plain GET/PUT/DELETE.
 var unsupported = []string{
-	"accelerate", "analytics", "encryption", "intelligent-tiering",
+	"accelerate", "analytics", "intelligent-tiering",
 	"inventory", "logging", "metadataTableConfiguration", "metrics",
 	"notification", "replication", "requestPayment", "restore", "select",
 	"torrent", "website", "session", "renameObject", "abac", "annotation",
@@ -178,7 +178,7 @@ func classify(r *http.Request, domain string) Route {
 // configuration on an object, a retention on a bucket), which is refused
 // rather than taken for a plain request on that level.
 func misplacedSub(q map[string][]string, bucketLevel bool) string {
-	subs := []string{"object-lock", "lifecycle"}
+	subs := []string{"object-lock", "lifecycle", "encryption"}
 	if bucketLevel {
 		subs = []string{"retention", "legal-hold"}
 	}
@@ -223,6 +223,8 @@ func classifyBucket(method string, q map[string][]string) Operation {
 		return subOp(method, OpPutObjectLockConfig, OpGetObjectLockConfig, "")
 	case has("lifecycle"):
 		return subOp(method, OpPutBucketLifecycle, OpGetBucketLifecycle, OpDeleteBucketLifecycle)
+	case has("encryption"):
+		return subOp(method, OpPutBucketEncryption, OpGetBucketEncryption, OpDeleteBucketEncryption)
 	case has("retention"), has("legal-hold"):
 		return OpNotImplemented
 	}
@@ -288,7 +290,7 @@ func classifyObject(r *http.Request, q map[string][]string) Operation {
 		return subOp(r.Method, OpPutObjectRetention, OpGetObjectRetention, "")
 	case has("legal-hold"):
 		return subOp(r.Method, OpPutObjectLegalHold, OpGetObjectLegalHold, "")
-	case has("object-lock"), has("lifecycle"):
+	case has("object-lock"), has("lifecycle"), has("encryption"):
 		return OpNotImplemented // bucket subresources
 	}
 	switch r.Method {

@@ -41,6 +41,8 @@ type Config struct {
 	MetricsPublic bool
 	// Admin backs the admin API under AdminPrefix; nil disables it.
 	Admin Admin
+	// KMS backs the KMS admin operations; nil disables them.
+	KMS KeyManager
 	// AccessLog logs one info line per S3 request.
 	AccessLog bool
 	// TrustForwardedProto counts "X-Forwarded-Proto: https" as TLS, for a
@@ -256,6 +258,9 @@ func (s *Server) handlers() map[Operation]handlerFunc {
 		OpGetObjectRetention:      s.getObjectRetention,
 		OpPutObjectLegalHold:      s.putObjectLegalHold,
 		OpGetObjectLegalHold:      s.getObjectLegalHold,
+		OpPutBucketEncryption:     s.putBucketEncryption,
+		OpGetBucketEncryption:     s.getBucketEncryption,
+		OpDeleteBucketEncryption:  s.deleteBucketEncryption,
 		OpPutBucketCors:           s.putBucketCors,
 		OpGetBucketCors:           s.getBucketCors,
 		OpDeleteBucketCors:        s.deleteBucketCors,

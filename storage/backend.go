@@ -24,6 +24,7 @@ type Backend interface {
 	ObjectLocks
 	BucketLifecycle
 	ContentIndex
+	BucketEncryptions
 }
 
 // Buckets manages the bucket namespace and bucket settings.

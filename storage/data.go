@@ -3,15 +3,18 @@ package storage
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"sync"
 	"time"
 
 	"github.com/filesphere/filesphere/erasure"
 	"github.com/filesphere/filesphere/storage/drive"
+	"github.com/filesphere/filesphere/storage/sse"
 )
 
 // codecFor returns the codec a stream was written with: its geometry and
@@ -63,10 +66,11 @@ func (e *Engine) WriteMemory(size int64) int64 {
 }
 
 // writeData streams r into a new data stream: inline when small, else
-// erasure-coded onto the drives placement picks. On error nothing is left
+// erasure-coded onto the drives placement picks; sealed first when enc is
+// set (the stream's Size stays the plaintext's). On error nothing is left
 // committed. dg, when it computes MD5 and SHA-256, is fed by the caller
 // with exactly the bytes r yields, so they are not hashed again here.
-func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, size int64, dg *Digest) (dataRecord, error) {
+func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, size int64, dg *Digest, enc *streamEnc) (dataRecord, error) {
 	tee := r
 	if !dg.content() {
 		dg = newContentDigest()
@@ -74,6 +78,14 @@ func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, si
 	}
 	ec := e.cfg.newECInfo()
 	d := dataRecord{EC: ec, ModTime: e.cfg.Now().UTC()}
+	var cipherMD5 hash.Hash // the ETag, when it must not be the plaintext's
+	if enc != nil {
+		p := enc.params
+		d.SSE = &p
+		if !enc.plainETag {
+			cipherMD5 = md5.New()
+		}
+	}
 	var src io.Reader = tee
 	if size < 0 {
 		// Unknown length (a chunked request): a body that ends within the
@@ -82,9 +94,7 @@ func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, si
 		n, err := io.ReadFull(tee, buf)
 		switch {
 		case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
-			d.Size, d.Inline = int64(n), buf[:n:n]
-			d.setDigest(dg)
-			return d, nil
+			return e.inlineData(d, buf[:n:n], enc, dg, cipherMD5)
 		case err != nil:
 			return d, bodyError(err)
 		}
@@ -98,9 +108,27 @@ func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, si
 		if err := expectEOF(r); err != nil {
 			return d, bodyError(err)
 		}
-		d.Size, d.Inline = size, buf
-		d.setDigest(dg)
-		return d, nil
+		return e.inlineData(d, buf, enc, dg, cipherMD5)
+	}
+	streamSize := size
+	var sealer *sse.Reader
+	if enc != nil {
+		if size >= 0 {
+			// The sealer marks its last package at EOF: it must see the
+			// declared end, never bytes beyond it (expectEOF finds those).
+			src = io.LimitReader(src, size)
+		}
+		var err error
+		if sealer, err = sse.NewReader(src, enc.key, enc.params, size); err != nil {
+			return d, err
+		}
+		src = sealer
+		if cipherMD5 != nil {
+			src = io.TeeReader(sealer, cipherMD5)
+		}
+		if size >= 0 {
+			streamSize = sse.EncryptedSize(size)
+		}
 	}
 	n := ec.Data + ec.Parity
 	place := e.placement.Placement() // one snapshot: version and drives agree
@@ -116,7 +144,7 @@ func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, si
 			dst[i] = w
 		}
 	}
-	written, _, err := e.codec.Encode(ctx, src, dst, size, e.cfg.WriteQuorum())
+	written, _, err := e.codec.Encode(ctx, src, dst, streamSize, e.cfg.WriteQuorum())
 	if err == nil {
 		err = expectEOF(r)
 	}
@@ -128,8 +156,47 @@ func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, si
 		return d, err
 	}
 	d.Size = written
-	d.setDigest(dg)
+	if sealer != nil {
+		d.Size = sealer.Size()
+	}
+	d.setHashes(dg, cipherMD5)
 	return d, nil
+}
+
+// inlineData keeps a small stream in the record, sealed when enc is set.
+func (e *Engine) inlineData(d dataRecord, plain []byte, enc *streamEnc, dg *Digest, cipherMD5 hash.Hash) (dataRecord, error) {
+	d.Size, d.Inline = int64(len(plain)), plain
+	if enc != nil {
+		sealed := make([]byte, 0, sse.EncryptedSize(d.Size))
+		r, err := sse.NewReader(bytes.NewReader(plain), enc.key, enc.params, d.Size)
+		if err != nil {
+			return d, err
+		}
+		w := bytes.NewBuffer(sealed)
+		if _, err := io.Copy(w, r); err != nil {
+			return d, err
+		}
+		d.Inline = w.Bytes()
+		clear(plain)
+		if cipherMD5 != nil {
+			cipherMD5.Write(d.Inline)
+		}
+	}
+	d.setHashes(dg, cipherMD5)
+	return d, nil
+}
+
+// setHashes sets the stream's ETag and content hash from the plaintext's
+// digest; for SSE-KMS and SSE-C (cipherMD5 set) the ETag is the
+// ciphertext's MD5 and no plaintext hash is kept, since either would tell
+// the content apart (as in S3, whose ETags of those objects are not MD5s
+// of the data).
+func (d *dataRecord) setHashes(dg *Digest, cipherMD5 hash.Hash) {
+	if cipherMD5 == nil {
+		d.setDigest(dg)
+		return
+	}
+	d.ETag = quotedMD5(cipherMD5.Sum(nil))
 }
 
 // bodyError maps codec and body failures to storage errors, keeping the
@@ -275,17 +342,18 @@ func (e *Engine) readData(ctx context.Context, d dataRecord, w io.Writer, off, l
 	if err != nil {
 		return false, err
 	}
-	serrs, err := codec.Decode(ctx, w, e.sources(d), off, length, d.Size)
+	serrs, err := codec.Decode(ctx, w, e.sources(d), off, length, d.storedSize())
 	if errors.Is(err, erasure.ErrReadQuorum) {
 		return true, fmt.Errorf("%w: %v", ErrReadQuorum, err)
 	}
 	return serrs.Count() > 0, err
 }
 
-// openVersion streams rr (nil = whole) of a version. The first bytes are
-// fetched before returning so that a read that cannot start (read quorum)
-// is reported as an error rather than as a truncated body.
-func (e *Engine) openVersion(ctx context.Context, bucket, key string, v versionRecord, rr *ResolvedRange) (io.ReadCloser, error) {
+// openVersion streams rr (nil = whole) of a version; ok is the object key
+// of an encrypted one (see openKey). The first bytes are fetched before
+// returning so that a read that cannot start (read quorum) is reported as
+// an error rather than as a truncated body.
+func (e *Engine) openVersion(ctx context.Context, bucket, key string, v versionRecord, rr *ResolvedRange, ok sse.Key) (io.ReadCloser, error) {
 	start, length := int64(0), v.Size
 	if rr != nil {
 		start, length = rr.Start, rr.Length
@@ -296,6 +364,9 @@ func (e *Engine) openVersion(ctx context.Context, bucket, key string, v versionR
 	parts, err := e.loadParts(ctx, v)
 	if err != nil {
 		return nil, err
+	}
+	if v.SSE != nil {
+		return e.openSealed(ctx, bucket, key, v.VersionID, parts, ok, start, length)
 	}
 	release := e.refs.acquire(parts)
 	ctx, cancel := context.WithCancel(ctx)

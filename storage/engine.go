@@ -13,6 +13,7 @@ import (
 	"github.com/filesphere/filesphere/cluster/meta"
 	"github.com/filesphere/filesphere/erasure"
 	"github.com/filesphere/filesphere/storage/drive"
+	"github.com/filesphere/filesphere/storage/sse"
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
@@ -103,6 +104,9 @@ type EngineConfig struct {
 	Now   func() time.Time
 	After func(time.Duration) <-chan time.Time
 	Log   *logrus.Entry
+	// Keys makes SSE-S3 and SSE-KMS data keys; nil refuses both (SSE-C
+	// needs no key service).
+	Keys KeyService
 }
 
 // DefaultEngineConfig is EC 2+2 with 1 MiB blocks and the codec's default
@@ -185,6 +189,9 @@ type Engine struct {
 	lc        lifecycleState
 	closing   chan struct{}
 	closeOnce sync.Once
+	// suite seals new encrypted streams (AES-GCM where the CPU has AES
+	// instructions); each stream records its own.
+	suite sse.Suite
 }
 
 type healItem struct{ bucket, key, versionID string }
@@ -205,7 +212,7 @@ func NewEngine(cfg EngineConfig, kv meta.KV, drives Drives, placement PlacementS
 	}
 	e := &Engine{cfg: cfg, kv: kv, drives: drives, placement: placement, codec: codec,
 		log: cfg.Log.WithField("component", "storage"), healQueue: make(chan healItem, 1024), passNow: make(chan struct{}, 1), closing: make(chan struct{}),
-		lcNow: make(chan struct{}, 1)}
+		lcNow: make(chan struct{}, 1), suite: sse.DefaultSuite()}
 	e.status.metrics = newHealMetrics(cfg.Registry)
 	e.lc.metrics = newLifecycleMetrics(cfg.Registry)
 	e.casKV = kv

@@ -219,7 +219,7 @@ func (e *Engine) PutObject(ctx context.Context, bucket, key string, r io.Reader,
 	if err := checkTagCount(opts.Tags); err != nil {
 		return ObjectInfo{}, err
 	}
-	nv := newVersion{meta: opts.Meta, tags: opts.Tags, lock: opts.Lock, digested: opts.Digested}
+	nv := newVersion{meta: opts.Meta, tags: opts.Tags, lock: opts.Lock, digested: opts.Digested, sse: opts.SSE}
 	return e.put(ctx, bucket, key, r, opts.Size, opts.Digest, nv, func() []Checksum {
 		if opts.Checksum != nil && opts.Checksum.Algorithm != "" {
 			return []Checksum{*opts.Checksum}
@@ -236,6 +236,8 @@ type newVersion struct {
 	// digested: the bytes were verified against a digest the client sent
 	// (or come from a stored object).
 	digested bool
+	// sse is the encryption asked for (nil: the bucket's default).
+	sse *Encryption
 }
 
 // put writes data then commits a version; sums is called after the body
@@ -248,13 +250,17 @@ func (e *Engine) put(ctx context.Context, bucket, key string, r io.Reader, size 
 	if err := e.checkPre(ctx, bucket, key, pre, nv); err != nil {
 		return ObjectInfo{}, err
 	}
-	d, err := e.writeData(ctx, hashKey(bucket, key), r, size, dg)
+	rec, enc, err := e.newObjectSSE(ctx, bucket, key, nv.sse)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	d, err := e.writeData(ctx, hashKey(bucket, key), r, size, dg, enc)
 	if err != nil {
 		return ObjectInfo{}, err
 	}
 	d.Checksums, d.Name = sums(), bucket+"/"+key
 	v := versionRecord{Size: d.Size, ETag: d.ETag, SHA256: d.SHA256, Meta: nv.meta, Checksums: d.Checksums, Parts: []dataRecord{d}, PartsCount: 1,
-		Tags: nv.tags, Lock: nv.lock}
+		Tags: nv.tags, Lock: nv.lock, SSE: rec}
 	v, err = e.commitVersion(ctx, bucket, key, v, pre, meta.Txn{})
 	if err != nil {
 		if !errors.Is(err, ErrCommitUnknown) {
@@ -265,6 +271,21 @@ func (e *Engine) put(ctx context.Context, bucket, key string, r io.Reader, size 
 	return v.info(bucket, key, true), nil
 }
 
+// newObjectSSE settles and seals a new object's encryption (nil, nil when
+// it is stored in clear).
+func (e *Engine) newObjectSSE(ctx context.Context, bucket, key string, asked *Encryption) (*sseRecord, *streamEnc, error) {
+	enc, err := e.writeEncryption(ctx, bucket, asked)
+	if err != nil || enc == nil {
+		return nil, nil, err
+	}
+	rec, ok, err := e.sealNew(ctx, bucket, key, enc)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := e.streamFor(rec, ok, 0)
+	return rec, s, err
+}
+
 // GetObject implements Objects.
 func (e *Engine) GetObject(ctx context.Context, bucket, key string, opts GetOptions) (*ObjectReader, error) {
 	for attempt := 0; ; attempt++ {
@@ -272,7 +293,11 @@ func (e *Engine) GetObject(ctx context.Context, bucket, key string, opts GetOpti
 		if err != nil {
 			return nil, err
 		}
-		rc, err := e.openVersion(ctx, bucket, key, v, rr)
+		ok, err := e.openKey(ctx, bucket, key, v.SSE, opts.CustomerKey, true)
+		if err != nil {
+			return nil, err
+		}
+		rc, err := e.openVersion(ctx, bucket, key, v, rr, ok)
 		if errors.Is(err, meta.ErrNotFound) && attempt < retries {
 			// The version was replaced between resolving and opening it.
 			continue
@@ -304,6 +329,10 @@ func (e *Engine) prepareRead(ctx context.Context, bucket, key string, opts GetOp
 			return v, ObjectInfo{}, nil, err
 		}
 		v = e.withExpiry(lc, key, v)
+	}
+	// An SSE-C object answers only a request holding its key, even HEAD.
+	if _, err := e.openKey(ctx, bucket, key, v.SSE, opts.CustomerKey, false); err != nil {
+		return v, ObjectInfo{}, nil, err
 	}
 	info := v.info(bucket, key, latest)
 	if err := CheckConditions(info, opts.Cond); err != nil {
@@ -474,13 +503,17 @@ func (e *Engine) CopyObject(ctx context.Context, src CopySource, dstBucket, dstK
 	if err := CheckConditions(sinfo, src.Cond); err != nil {
 		return ObjectInfo{}, err
 	}
-	if src.Bucket == dstBucket && src.Key == dstKey && latest && !opts.ReplaceMeta {
+	if src.Bucket == dstBucket && src.Key == dstKey && latest && !opts.ReplaceMeta && opts.SSE == nil {
 		return ObjectInfo{}, ErrInvalidCopy
+	}
+	ok, err := e.openKey(ctx, src.Bucket, src.Key, v.SSE, src.CustomerKey, true)
+	if err != nil {
+		return ObjectInfo{}, err
 	}
 	if err := checkTagCount(opts.Tags); err != nil {
 		return ObjectInfo{}, err
 	}
-	nv := newVersion{meta: v.Meta, tags: v.Tags, lock: opts.Lock, digested: true}
+	nv := newVersion{meta: v.Meta, tags: v.Tags, lock: opts.Lock, digested: true, sse: opts.SSE}
 	if opts.ReplaceMeta {
 		nv.meta = opts.Meta
 	}
@@ -488,7 +521,7 @@ func (e *Engine) CopyObject(ctx context.Context, src CopySource, dstBucket, dstK
 		nv.tags = opts.Tags
 	}
 	nv.meta.ACL = opts.ACL // a copy never keeps the source's ACL
-	rc, err := e.openVersion(ctx, src.Bucket, src.Key, v, nil)
+	rc, err := e.openVersion(ctx, src.Bucket, src.Key, v, nil, ok)
 	if err != nil {
 		return ObjectInfo{}, err
 	}

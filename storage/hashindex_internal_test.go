@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/filesphere/filesphere/cluster/meta"
+	"github.com/filesphere/filesphere/storage/sse"
 )
 
 // checkHashIndex compares the content index with the namespace: exactly
@@ -50,7 +51,7 @@ func checkHashIndex(t testing.TB, e *Engine, verify bool) int {
 		want[v.indexKey(bucket, key)] = hashEntry{Order: versionOrder(v.ModTime), Size: v.Size, ID: v.shownID()}
 		if verify {
 			got := sha256.New()
-			rc, err := e.openVersion(ctx, bucket, key, v, nil)
+			rc, err := e.openVersion(ctx, bucket, key, v, nil, sse.Key{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -352,7 +352,7 @@ func (e *Engine) rebuild(ctx context.Context, codec *erasure.Codec, d dataRecord
 		counters[i] = &countingWriter{ctx: ctx, w: w, th: th}
 		writers[i], dst[i] = w, counters[i]
 	}
-	if _, err := codec.Heal(ctx, src, dst, d.Size); err != nil {
+	if _, err := codec.Heal(ctx, src, dst, d.storedSize()); err != nil {
 		abortAll(writers)
 		if errors.Is(err, erasure.ErrReadQuorum) {
 			err = fmt.Errorf("%w: %v", ErrReadQuorum, err)
@@ -439,7 +439,7 @@ func (c shardCheck) lost(k int) error {
 // deep, scrubs every frame of every shard, counting failures per block.
 func (e *Engine) checkShards(ctx context.Context, codec *erasure.Codec, d dataRecord, deep bool, th *throttle) (shardCheck, error) {
 	n := len(d.Drives)
-	want := codec.ShardFileSize(d.Size)
+	want := codec.ShardFileSize(d.storedSize())
 	chk := shardCheck{bad: make([]bool, n), usable: make([]bool, n), deep: deep}
 	src := e.sources(d)
 	for i, id := range d.Drives {
@@ -463,7 +463,7 @@ func (e *Engine) checkShards(ctx context.Context, codec *erasure.Codec, d dataRe
 	if !deep {
 		return chk, nil
 	}
-	rep, err := codec.Scrub(ctx, src, d.Size)
+	rep, err := codec.Scrub(ctx, src, d.storedSize())
 	if err != nil {
 		return chk, fmt.Errorf("storage: scrub: %w", err) // a canceled pass: judge nothing
 	}

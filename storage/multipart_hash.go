@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"io"
 
 	"github.com/filesphere/filesphere/cluster/meta"
 	"github.com/minio/sha256-simd"
@@ -17,17 +18,48 @@ import (
 // parity), never held in memory. Its cost is measured by
 // BenchmarkCompleteMultipart.
 
-// partsSHA256 hashes the concatenated content of parts.
-func (e *Engine) partsSHA256(ctx context.Context, parts []dataRecord) (string, error) {
+// partsSHA256 hashes the concatenated content of the parts of upload u.
+// An SSE-S3 upload's plaintext is hashed (decrypted with its object key;
+// S3 too shows SSE-S3 ETags of the plaintext). SSE-KMS and SSE-C uploads
+// get no content hash, as their streams record none: a plaintext hash in
+// the metadata would reveal what the encryption hides.
+func (e *Engine) partsSHA256(ctx context.Context, bucket, key string, u uploadRecord, parts []dataRecord) (string, error) {
+	if u.SSE != nil && u.SSE.Type != SSES3 {
+		return "", nil
+	}
 	h := sha256.New()
 	var size int64
 	for _, p := range parts {
 		size += p.Size
 	}
-	if _, err := e.streamParts(ctx, parts, h, 0, size); err != nil {
+	var err error
+	if u.SSE == nil {
+		_, err = e.streamParts(ctx, parts, h, 0, size)
+	} else {
+		err = e.hashSealed(ctx, bucket, key, u, parts, size, h)
+	}
+	if err != nil {
 		return "", fmt.Errorf("storage: hashing the parts: %w", err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// hashSealed writes the plaintext of encrypted parts to w.
+func (e *Engine) hashSealed(ctx context.Context, bucket, key string, u uploadRecord, parts []dataRecord, size int64, w io.Writer) error {
+	if size == 0 {
+		return nil
+	}
+	ok, err := e.openKey(ctx, bucket, key, u.SSE, nil, true)
+	if err != nil {
+		return err
+	}
+	rc, err := e.openSealed(ctx, bucket, key, "", parts, ok, 0, size)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	_, err = io.Copy(w, rc)
+	return err
 }
 
 // partCompares pins the part records a completion chose: their current

@@ -9,6 +9,7 @@ import (
 
 	"github.com/filesphere/filesphere/cluster/meta"
 	"github.com/filesphere/filesphere/erasure"
+	"github.com/filesphere/filesphere/storage/sse"
 )
 
 // The storage key space, all under meta.PrefixStorage. Bucket and object
@@ -139,6 +140,9 @@ type dataRecord struct {
 	RingVersion uint64   `json:"ring,omitempty"`
 	Drives      []string `json:"drives,omitempty"`
 	Inline      []byte   `json:"inline,omitempty"`
+	// SSE is how an encrypted stream is sealed (its part number and IV);
+	// then Size is the plaintext's, Inline and the shards hold ciphertext.
+	SSE *sse.Params `json:"sse,omitempty"`
 }
 
 // versionRecord is one object version; delete markers have no parts.
@@ -174,6 +178,8 @@ type versionRecord struct {
 	// expiry is what an Expiration rule says of the version as the
 	// current one (x-amz-expiration); computed, never stored.
 	expiry *Expiry
+	// SSE is the version's encryption; its parts carry their Params.
+	SSE *sseRecord `json:"sse,omitempty"`
 }
 
 // partsRecord is where a version's bytes are.
@@ -205,6 +211,9 @@ type uploadRecord struct {
 	Lock ObjectLock `json:"lock,omitzero"`
 	// Due is the upload's lifecycle index entry (its abort).
 	Due string `json:"due,omitempty"`
+	// SSE is the upload's encryption: every part is sealed under its one
+	// object key, and the completed version takes it.
+	SSE *sseRecord `json:"sse,omitempty"`
 }
 
 func encode(v any) []byte {
@@ -230,7 +239,7 @@ func (v *versionRecord) info(bucket, key string, latest bool) ObjectInfo {
 	}
 	oi := ObjectInfo{Bucket: bucket, Key: key, VersionID: id, IsLatest: latest, DeleteMarker: v.DeleteMarker,
 		Size: v.Size, ETag: v.ETag, ModTime: v.ModTime, Meta: v.Meta, Checksums: v.Checksums, SHA256: v.SHA256,
-		Versioned: v.Versioned, StorageClass: "STANDARD", Tags: v.Tags, Lock: v.Lock, Expiration: v.expiry}
+		Versioned: v.Versioned, StorageClass: "STANDARD", Tags: v.Tags, Lock: v.Lock, Expiration: v.expiry, SSE: v.SSE.info()}
 	if v.Multipart {
 		oi.PartsCount = v.PartsCount
 	}

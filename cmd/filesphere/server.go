@@ -130,7 +130,7 @@ node-to-node port always runs mutual TLS with certificates of the cluster's own 
 	fs.Int64Var(&f.minBodyRate, "min-body-rate", api.MinBodyRate, "slowest average rate (bytes/s) a request body may arrive at")
 	fs.Int64Var(&f.uploadMemory, "upload-memory", api.UploadMemory, "bytes of memory the request bodies being read may hold; past it requests get SlowDown")
 	addTLSFlags(fs, &f.tls)
-	fs.StringVar(&f.kmsKeyFile, "kms-master-key-file", "", "file holding the KMS master key (64 hex digits) that seals secrets; every node of a cluster needs the same (default: $"+kms.MasterKeyEnv+", else <data>/"+kms.MasterKeyFileName+")")
+	fs.StringVar(&f.kmsKeyFile, "kms-master-key-file", "", "file holding the KMS master key (64 hex digits) that seals secrets and encrypted objects; every node of a cluster needs the same (default: $"+kms.MasterKeyEnv+", else <data>/"+kms.MasterKeyFileName+")")
 	return cmd
 }
 
@@ -248,12 +248,18 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 		return err
 	}
 	defer node.Close()
+	keys, err := openKMS(ctx, node.KV(), mkey, log)
+	clear(mkey)
+	if err != nil {
+		return err
+	}
 
 	ecfg := storage.DefaultEngineConfig()
 	ecfg.DataShards, ecfg.ParityShards, ecfg.Log, ecfg.Registry = k, m, log, reg
 	ecfg.Bitrot = f.bitrot.alg
 	ecfg.IsLeader, ecfg.RepairInterval, ecfg.RepairBandwidth = node.IsLeader, f.repairEvery, f.repairBandwidth
 	ecfg.LifecycleDay, ecfg.LifecycleRate = f.lifecycleDay, f.lifecycleRate
+	ecfg.Keys = keys
 	var engine *storage.Engine
 	// The leader finishes drains after the repair pass that emptied a node.
 	ecfg.PassDone = func(ctx context.Context, _ storage.HealReport) { node.FinishDrains(ctx, engine.ReferencedShards) }
@@ -269,8 +275,7 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	})
 	repairOnEvents(node, engine)
 
-	ids, err := openAccess(ctx, node.KV(), mkey, creds, log)
-	clear(mkey)
+	ids, err := openAccess(ctx, node.KV(), keys, creds, log)
 	if err != nil {
 		return err
 	}
@@ -279,7 +284,7 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	scfg.Domain, scfg.Region, scfg.Log, scfg.Registry = f.domain, f.region, log, reg
 	scfg.AccessLog, scfg.TrustForwardedProto = f.accessLog, f.tls.trustForwarded
 	scfg.Metrics, scfg.MetricsPublic = promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), f.metricsPublic
-	scfg.Admin = adminService{engine: engine, node: node}
+	scfg.Admin, scfg.KMS = adminService{engine: engine, node: node}, keys
 	scfg.Ready = node.Ready
 	scfg.BodyReadTimeout, scfg.MinBodyRate, scfg.UploadMemory = f.bodyReadTimeout, f.minBodyRate, f.uploadMemory
 	scfg.Answered = guard.Answered

@@ -54,13 +54,13 @@ var layers = map[string]rule{
 		testPkgs: []string{"internal/s3test", "iam"}, testLibs: []string{"github.com/sirupsen/logrus"}},
 	"client/bench": {libs: join(sdks, []string{"github.com/dustin/go-humanize", "github.com/sirupsen/logrus"}),
 		testPkgs: []string{"internal/s3test"}},
-	"s3api": {pkgs: []string{"s3api/sigv4", "storage", "iam", "iam/policy"}, testPkgs: []string{"internal/s3test", "internal/clocktest"},
+	"s3api": {pkgs: []string{"s3api/sigv4", "storage", "storage/sse", "kms", "iam", "iam/policy"}, testPkgs: []string{"internal/s3test", "internal/clocktest"},
 		libs:     join(obs, []string{"github.com/gorilla/mux", "golang.org/x/sync/semaphore"}),
 		testLibs: join(sdks, logTest, []string{"github.com/minio/crc64nvme", "github.com/prometheus/client_golang/prometheus/promhttp"})},
 	"s3api/sigv4": {testLibs: sdks},
 
 	// Domain.
-	"storage": {pkgs: []string{"erasure", "storage/drive", "cluster/meta"},
+	"storage": {pkgs: []string{"erasure", "storage/drive", "storage/sse", "cluster/meta"},
 		testPkgs: []string{"cluster/ring", "internal/clocktest"},
 		// minio-go cross-checks the CRC combine against a client's own.
 		testLibs: []string{"github.com/minio/minio-go/v7"},
