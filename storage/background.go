@@ -88,6 +88,7 @@ func (e *Engine) repairLoop(ctx context.Context) {
 			if deep { // orphans wait hours anyway: collect on scrub passes only
 				e.collectOrphans(ctx)
 			}
+			e.collectChunks(ctx)
 		}
 		select {
 		case <-ctx.Done():
@@ -108,20 +109,34 @@ func (e *Engine) collectOrphans(ctx context.Context) {
 	}
 }
 
+// collectChunks removes the chunks unreferenced for longer than their
+// grace (and counts every bucket's chunks for the metrics).
+func (e *Engine) collectChunks(ctx context.Context) {
+	n, err := e.CollectChunks(ctx, e.cfg.ChunkGrace)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		e.log.WithError(err).Warn("chunk collection")
+	case n > 0:
+		e.log.WithField("chunks", n).Info("removed unreferenced chunks")
+	}
+}
+
 func (e *Engine) healObject(ctx context.Context, it healItem) {
 	v, _, err := e.resolve(ctx, it.bucket, it.key, it.versionID)
 	if err != nil {
 		return
 	}
-	parts, err := e.loadParts(ctx, v)
+	pd, err := loadDataFrom(ctx, e.kv, v)
 	if err != nil {
 		return
 	}
-	for _, p := range parts {
-		if p.DataID == "" {
-			continue
+	results := e.healChunks(ctx, it.bucket, pd.Chunks)
+	for _, p := range pd.Parts {
+		if p.DataID != "" {
+			results = append(results, e.repairData(ctx, p, HealOptions{Deep: true}, nil))
 		}
-		res := e.repairData(ctx, p, HealOptions{Deep: true}, nil)
+	}
+	for _, res := range results {
 		if errors.Is(res.err, errTargetsOffline) {
 			e.log.WithError(res.err).WithField("bucket", it.bucket).WithField("key", it.key).Debug("heal on read deferred")
 		} else if res.err != nil {

@@ -361,12 +361,16 @@ func (e *Engine) openVersion(ctx context.Context, bucket, key string, v versionR
 	if length == 0 {
 		return io.NopCloser(eofReader{}), nil
 	}
-	parts, err := e.loadParts(ctx, v)
+	pd, err := loadDataFrom(ctx, e.kv, v)
 	if err != nil {
 		return nil, err
 	}
+	parts := pd.Parts
 	if v.SSE != nil {
 		return e.openSealed(ctx, bucket, key, v.VersionID, parts, ok, start, length)
+	}
+	if v.Dedup {
+		return e.openChunks(ctx, bucket, key, v.VersionID, pd.Chunks, start, length)
 	}
 	release := e.refs.acquire(parts)
 	ctx, cancel := context.WithCancel(ctx)

@@ -82,6 +82,13 @@ type EngineConfig struct {
 	// PassDone, when set, runs on the leader after each background repair
 	// pass that completed (the cluster finishes drains from it).
 	PassDone func(ctx context.Context, rep HealReport)
+	// ChunkGrace is how long a deduplicated chunk stays after its last
+	// reference went, before garbage collection removes it: longer than
+	// any upload, so one that chose to reference it commits first.
+	ChunkGrace time.Duration
+	// DedupBuffers bounds the deduplicating writes in flight: each holds
+	// one buffer of the largest chunk (4 MiB).
+	DedupBuffers int
 	// OrphanGrace is how old an unreferenced shard must be before garbage
 	// collection removes it (uploads in flight write shards before commit).
 	OrphanGrace time.Duration
@@ -114,7 +121,7 @@ type EngineConfig struct {
 func DefaultEngineConfig() EngineConfig {
 	return EngineConfig{DataShards: 2, ParityShards: 2, BlockSize: 1 << 20, Bitrot: erasure.DefaultBitrot, InlineThreshold: 16 << 10,
 		MinPartSize: 5 << 20, DeleteGrace: 10 * time.Second, Now: time.Now, After: time.After,
-		RepairInterval: time.Minute, ScrubEvery: 60, OrphanGrace: 24 * time.Hour,
+		RepairInterval: time.Minute, ScrubEvery: 60, OrphanGrace: 24 * time.Hour, ChunkGrace: 24 * time.Hour, DedupBuffers: 16,
 		LifecycleDay: 24 * time.Hour, LifecycleRate: 1000}
 }
 
@@ -136,6 +143,8 @@ func (c EngineConfig) Validate() error {
 		return errors.New("storage: negative inline threshold")
 	case c.Now == nil || c.After == nil:
 		return errors.New("storage: clock (Now, After) required")
+	case c.ChunkGrace < 0 || c.DedupBuffers < 1:
+		return errors.New("storage: negative chunk grace or no dedup buffers")
 	case c.RepairInterval <= 0 || c.ScrubEvery <= 0 || c.OrphanGrace < 0 || c.RepairBandwidth < 0:
 		return errors.New("storage: repair settings must be positive")
 	case c.DeleteGrace < 0:
@@ -192,6 +201,8 @@ type Engine struct {
 	// suite seals new encrypted streams (AES-GCM where the CPU has AES
 	// instructions); each stream records its own.
 	suite sse.Suite
+	// dedup is the deduplication state (dedup.go).
+	dedup dedupState
 }
 
 type healItem struct{ bucket, key, versionID string }
@@ -215,6 +226,7 @@ func NewEngine(cfg EngineConfig, kv meta.KV, drives Drives, placement PlacementS
 		lcNow: make(chan struct{}, 1), suite: sse.DefaultSuite()}
 	e.status.metrics = newHealMetrics(cfg.Registry)
 	e.lc.metrics = newLifecycleMetrics(cfg.Registry)
+	e.dedup.init(cfg)
 	e.casKV = kv
 	if s, ok := kv.(interface{ Stale() meta.KV }); ok {
 		e.casKV = s.Stale()

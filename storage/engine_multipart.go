@@ -343,7 +343,7 @@ func (e *Engine) CompleteMultipartUpload(ctx context.Context, bucket, key, uploa
 	if err != nil {
 		return ObjectInfo{}, err
 	}
-	if v.SHA256, err = e.partsSHA256(ctx, bucket, key, u, chosen); err != nil {
+	if err := e.completeContent(ctx, bucket, key, u, chosen, &v); err != nil {
 		return ObjectInfo{}, err
 	}
 	ops := []meta.Op{meta.Delete(uploadKey(bucket, key, uploadID))}
@@ -359,9 +359,16 @@ func (e *Engine) CompleteMultipartUpload(ctx context.Context, bucket, key, uploa
 		Ops:      ops,
 	})
 	if err != nil {
+		if v.Dedup && !errors.Is(err, ErrCommitUnknown) {
+			e.deleteData(freshStreams(v.fresh)...)
+		}
 		return ObjectInfo{}, err
 	}
-	e.deleteData(unusedParts(stored, chosen)...)
+	if v.Dedup {
+		e.deleteData(stored...) // the content is in chunks now
+	} else {
+		e.deleteData(unusedParts(stored, chosen)...)
+	}
 	return v.info(bucket, key, true), nil
 }
 

@@ -80,6 +80,12 @@ type dataEntry struct {
 	rev   uint64
 	parts []dataRecord
 	multi bool // a partsRecord (d/) rather than a single dataRecord (p/)
+	// chunk is the record of a deduplicated chunk (k/), whose stream is
+	// parts[0].
+	chunk *chunkRecord
+	// chunks are a deduplicated version's, kept when the record is
+	// rewritten.
+	chunks []chunkRef
 }
 
 // Heal runs one repair pass over every data stream: missing, short or
@@ -155,7 +161,7 @@ func (r *HealReport) add(name string, size int64, res repairResult) {
 
 // walkData visits every record holding data streams, a page at a time.
 func (e *Engine) walkData(ctx context.Context, fn func(dataEntry)) error {
-	for _, prefix := range []string{meta.PrefixStorage + keyData, meta.PrefixStorage + keyPart} {
+	for _, prefix := range []string{meta.PrefixStorage + keyData, meta.PrefixStorage + keyPart, meta.PrefixStorage + keyChunk} {
 		start := prefix
 		for {
 			ents, err := e.kv.List(ctx, prefix, start, listBatch)
@@ -167,12 +173,18 @@ func (e *Engine) walkData(ctx context.Context, fn func(dataEntry)) error {
 					return err
 				}
 				de := dataEntry{key: ent.Key, rev: ent.Revision, multi: prefix == meta.PrefixStorage+keyData}
-				if de.multi {
+				if prefix == meta.PrefixStorage+keyChunk {
+					var c chunkRecord
+					if decode(ent.Value, &c) != nil {
+						continue
+					}
+					de.chunk, de.parts = &c, []dataRecord{c.Data}
+				} else if de.multi {
 					var pr partsRecord
 					if decode(ent.Value, &pr) != nil {
 						continue
 					}
-					de.parts = pr.Parts
+					de.parts, de.chunks = pr.Parts, pr.Chunks
 				} else {
 					var d dataRecord
 					if decode(ent.Value, &d) != nil {
@@ -391,9 +403,14 @@ func (e *Engine) finishMoves(moves []*moveSet, recorded bool) {
 // the next pass and garbage collection to sort out.
 func (e *Engine) commitMoves(ctx context.Context, ent dataEntry) (recorded, known bool) {
 	var val []byte
-	if ent.multi {
-		val = encode(partsRecord{Parts: ent.parts})
-	} else {
+	switch {
+	case ent.chunk != nil:
+		c := *ent.chunk
+		c.Data = ent.parts[0]
+		val = encode(c)
+	case ent.multi:
+		val = encode(partsRecord{Parts: ent.parts, Chunks: ent.chunks})
+	default:
 		val = encode(ent.parts[0])
 	}
 	err := e.txn(ctx, meta.Txn{

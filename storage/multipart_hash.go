@@ -8,6 +8,7 @@ import (
 
 	"github.com/filesphere/filesphere/cluster/meta"
 	"github.com/minio/sha256-simd"
+	"github.com/restic/chunker"
 )
 
 // The whole-content SHA-256 of a multipart object. SHA-256 cannot be
@@ -95,4 +96,50 @@ func (e *Engine) partCompares(ctx context.Context, uploadID string, chosen []dat
 		cmps = append(cmps, meta.Compare{Key: k, Revision: s.rev})
 	}
 	return cmps, nil
+}
+
+// completeContent sets what a completion stores of the content: in a
+// deduplicating bucket (unencrypted uploads), the chunks of the parts
+// streamed in order, cut across part boundaries so that the chunks of a
+// file do not depend on how a client split it, with the content hash of
+// the same pass; elsewhere the content hash.
+func (e *Engine) completeContent(ctx context.Context, bucket, key string, u uploadRecord, chosen []dataRecord, v *versionRecord) error {
+	if u.SSE == nil && v.Size > e.cfg.InlineThreshold {
+		pol, on, err := e.dedupPolicy(ctx, bucket)
+		if err != nil {
+			return err
+		}
+		if on {
+			return e.chunkParts(ctx, bucket, chosen, v, pol)
+		}
+	}
+	sum, err := e.partsSHA256(ctx, bucket, key, u, chosen)
+	v.SHA256 = sum
+	return err
+}
+
+// chunkParts re-reads an upload's parts into chunks. The parts' streams
+// are garbage once the version commits; its Parts keep their sizes, ETags
+// and checksums (part numbers in GET, attributes).
+func (e *Engine) chunkParts(ctx context.Context, bucket string, parts []dataRecord, v *versionRecord, pol chunker.Pol) error {
+	pr, pw := io.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, err := e.streamParts(ctx, parts, pw, 0, v.Size)
+		pw.CloseWithError(err)
+	}()
+	w, err := e.writeChunks(ctx, bucket, pr, v.Size, nil, pol)
+	pr.CloseWithError(io.ErrClosedPipe)
+	<-done
+	if err != nil {
+		return err
+	}
+	info := make([]dataRecord, len(parts))
+	for i, p := range parts {
+		info[i] = dataRecord{Number: p.Number, Size: p.Size, ETag: p.ETag, Checksums: p.Checksums, SHA256: p.SHA256, ModTime: p.ModTime, Name: p.Name}
+	}
+	v.SHA256, v.Parts = w.info.SHA256, info
+	v.Dedup, v.Chunks, v.fresh = true, w.chunks, w.fresh
+	return nil
 }

@@ -97,6 +97,11 @@ type bucketRecord struct {
 	// plans its lifecycle with the rules in force.
 	LifecycleGen uint64 `json:"lcgen,omitempty"`
 	Lifecycle    bool   `json:"lc,omitempty"`
+	// Dedup: new unencrypted objects are stored as content-defined chunks
+	// (dedup.go), cut with the bucket's own polynomial ChunkPol, chosen
+	// when dedup was first enabled and kept so boundaries stay stable.
+	Dedup    bool   `json:"dedup,omitempty"`
+	ChunkPol uint64 `json:"cpol,omitempty"`
 }
 
 // ECInfo is the erasure geometry and bitrot hash data was written with.
@@ -166,6 +171,12 @@ type versionRecord struct {
 	DataKey string `json:"dkey,omitempty"`
 	// Parts is loaded from DataKey on demand.
 	Parts []dataRecord `json:"-"`
+	// Dedup: the content is Chunks (in the parts record), each a counted
+	// reference to a chunk of the bucket (dedup.go). fresh are the chunk
+	// streams the write made, for the commit to record or discard.
+	Dedup  bool       `json:"dd,omitempty"`
+	Chunks []chunkRef `json:"-"`
+	fresh  map[string]dataRecord
 	// Versioned is set when the bucket had versioning configured, so the
 	// version id is shown to clients.
 	Versioned bool `json:"versioned,omitempty"`
@@ -182,9 +193,12 @@ type versionRecord struct {
 	SSE *sseRecord `json:"sse,omitempty"`
 }
 
-// partsRecord is where a version's bytes are.
+// partsRecord is where a version's bytes are. A deduplicated version's
+// Parts describe its parts (sizes, ETags, checksums) but hold no data;
+// Chunks are the content, in order.
 type partsRecord struct {
-	Parts []dataRecord `json:"parts"`
+	Parts  []dataRecord `json:"parts"`
+	Chunks []chunkRef   `json:"chunks,omitempty"`
 }
 
 // headRecord is the per-key head: the latest version plus where the null
@@ -261,16 +275,22 @@ func (e *Engine) loadParts(ctx context.Context, v versionRecord) ([]dataRecord, 
 }
 
 func loadPartsFrom(ctx context.Context, kv meta.KV, v versionRecord) ([]dataRecord, error) {
+	pr, err := loadDataFrom(ctx, kv, v)
+	return pr.Parts, err
+}
+
+// loadDataFrom reads a version's parts record (its chunks too).
+func loadDataFrom(ctx context.Context, kv meta.KV, v versionRecord) (partsRecord, error) {
 	if v.DataKey == "" {
-		return v.Parts, nil
+		return partsRecord{Parts: v.Parts, Chunks: v.Chunks}, nil
 	}
 	ent, err := kv.Get(ctx, dataKey(v.DataKey))
 	if err != nil {
-		return nil, fmt.Errorf("storage: parts of version %s: %w", v.VersionID, err)
+		return partsRecord{}, fmt.Errorf("storage: parts of version %s: %w", v.VersionID, err)
 	}
 	var pr partsRecord
 	if err := decode(ent.Value, &pr); err != nil {
-		return nil, err
+		return partsRecord{}, err
 	}
-	return pr.Parts, nil
+	return pr, nil
 }

@@ -64,7 +64,7 @@ var layers = map[string]rule{
 		testPkgs: []string{"cluster/ring", "internal/clocktest"},
 		// minio-go cross-checks the CRC combine against a client's own.
 		testLibs: []string{"github.com/minio/minio-go/v7"},
-		libs:     join(obs, []string{"github.com/google/uuid", "github.com/minio/crc64nvme", "github.com/minio/sha256-simd", "golang.org/x/time/rate"})},
+		libs:     join(obs, []string{"github.com/google/uuid", "github.com/minio/crc64nvme", "github.com/minio/sha256-simd", "golang.org/x/time/rate", "github.com/restic/chunker"})},
 	"iam":        {pkgs: []string{"cluster/meta", "iam/policy"}, libs: []string{"github.com/sirupsen/logrus", "golang.org/x/crypto/argon2"}},
 	"iam/policy": {},
 
