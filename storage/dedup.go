@@ -72,7 +72,7 @@ type chunkRecord struct {
 	Data dataRecord `json:"data"`
 }
 
-func chunkPrefix(bucket string) string { return meta.PrefixStorage + keyChunk + bucket + "\x00" }
+func chunkPrefix(bucket string) string   { return meta.PrefixStorage + keyChunk + bucket + "\x00" }
 func chunkKey(bucket, sum string) string { return chunkPrefix(bucket) + sum }
 
 // errChunkMissing: a version references a chunk that has no record (read
@@ -585,10 +585,10 @@ func newDedupMetrics(reg prometheus.Registerer) *dedupMetrics {
 		return prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
 	}
 	m := &dedupMetrics{
-		logical: g("filesphere_dedup_logical_bytes", "Content of a bucket's deduplicated versions, every reference counted (at the last count)."),
-		stored:  g("filesphere_dedup_stored_bytes", "Bytes of a bucket's referenced chunks, each once, before erasure coding (at the last count)."),
-		ratio:   g("filesphere_dedup_ratio", "Logical over stored bytes of a bucket's deduplicated versions (at the last count)."),
-		pending: g("filesphere_dedup_chunks_pending_gc", "A bucket's unreferenced chunks waiting for their grace (at the last count)."),
+		logical:         g("filesphere_dedup_logical_bytes", "Content of a bucket's deduplicated versions, every reference counted (at the last count)."),
+		stored:          g("filesphere_dedup_stored_bytes", "Bytes of a bucket's referenced chunks, each once, before erasure coding (at the last count)."),
+		ratio:           g("filesphere_dedup_ratio", "Logical over stored bytes of a bucket's deduplicated versions (at the last count)."),
+		pending:         g("filesphere_dedup_chunks_pending_gc", "A bucket's unreferenced chunks waiting for their grace (at the last count)."),
 		chunksWritten:   c("filesphere_dedup_chunks_written_total", "Chunks stored by deduplicating writes."),
 		bytesWritten:    c("filesphere_dedup_chunk_written_bytes_total", "Bytes of the chunks stored by deduplicating writes."),
 		chunksReused:    c("filesphere_dedup_chunks_reused_total", "Chunks a deduplicating write found stored and did not write."),

@@ -2,8 +2,8 @@ package storage
 
 import (
 	"bytes"
-	"errors"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
