@@ -24,6 +24,7 @@ type Backend interface {
 	ObjectLocks
 	BucketLifecycle
 	ContentIndex
+	ContentAdmin
 	BucketEncryptions
 }
 

@@ -19,6 +19,14 @@ import (
 // this catches anything else that would make a read return other bytes
 // than were written (a wrong part list, a chunk of other content, a bug).
 
+// ContentAdmin is what the admin API needs of content verification and
+// deduplication.
+type ContentAdmin interface {
+	Verify(ctx context.Context, opts VerifyOptions, progress func(VerifyProgress)) (VerifyReport, error)
+	SetBucketDedup(ctx context.Context, bucket string, on bool) error
+	BucketDedup(ctx context.Context, bucket string) (DedupStatus, error)
+}
+
 // VerifyOptions selects what Verify reads.
 type VerifyOptions struct {
 	// Bucket ("" = every bucket) and, with it, Prefix restrict the keys.
