@@ -163,7 +163,10 @@ func (e *Engine) writeChunks(ctx context.Context, bucket string, r io.Reader, si
 		return out, err
 	}
 	defer release()
+	wr := chunkWriter{e: e, bucket: bucket, out: &out}
+	defer wr.wait()
 	fail := func(err error) (chunkedWrite, error) {
+		wr.wait() // no chunk stream is being written when they are deleted
 		e.deleteData(freshStreams(out.fresh)...)
 		return chunkedWrite{}, err
 	}
@@ -172,6 +175,9 @@ func (e *Engine) writeChunks(ctx context.Context, bucket string, r io.Reader, si
 	known := map[string]bool{}
 	var total int64
 	for {
+		if err := wr.failed(); err != nil {
+			return fail(err)
+		}
 		c, err := ch.Next(buf)
 		if err == io.EOF {
 			break
@@ -195,13 +201,10 @@ func (e *Engine) writeChunks(ctx context.Context, bucket string, r io.Reader, si
 			e.dedup.metrics.reused()
 			continue
 		}
-		d, err := e.writeData(ctx, hashKey(bucket, "\x00chunk/"+h), bytes.NewReader(c.Data), int64(c.Length), chunkDigest(sum[:]), nil)
-		if err != nil {
-			return fail(err)
-		}
-		d.ETag, d.Name = "", fmt.Sprintf("%s (chunk %s)", bucket, h[:16])
-		out.fresh[h] = d
-		e.dedup.metrics.written(d.Size)
+		wr.write(ctx, h, sum[:], c.Data)
+	}
+	if err := wr.wait(); err != nil {
+		return fail(err)
 	}
 	if size >= 0 {
 		if total != size {
@@ -214,6 +217,94 @@ func (e *Engine) writeChunks(ctx context.Context, bucket string, r io.Reader, si
 	out.info = dataRecord{Size: total, ModTime: e.cfg.Now().UTC()}
 	out.info.setDigest(dg)
 	return out, nil
+}
+
+// chunkWriter stores the new chunks of one write: in the background, up
+// to chunkWriters at a time, while buffer slots are free (each holds a
+// copy of its chunk), else in the caller's goroutine.
+type chunkWriter struct {
+	e       *Engine
+	bucket  string
+	out     *chunkedWrite
+	jobs    chan chunkJob
+	wg      sync.WaitGroup
+	workers int
+	mu      sync.Mutex // guards out.fresh and err
+	err     error
+	done    bool
+}
+
+type chunkJob struct {
+	h       string
+	sum     []byte
+	data    []byte
+	release func()
+}
+
+// chunkWriters bounds the chunk streams one write stores at once.
+const chunkWriters = 3
+
+// write stores chunk h (data is the caller's buffer, reused after).
+func (w *chunkWriter) write(ctx context.Context, h string, sum, data []byte) {
+	select {
+	case w.e.dedup.slots <- struct{}{}:
+	default:
+		w.store(ctx, chunkJob{h: h, sum: sum, data: data})
+		return
+	}
+	b := w.e.dedup.bufs.Get().(*[]byte)
+	job := chunkJob{h: h, sum: sum, data: append((*b)[:0], data...), release: func() { w.e.dedup.bufs.Put(b); <-w.e.dedup.slots }}
+	if w.jobs == nil {
+		w.jobs = make(chan chunkJob)
+	}
+	if w.workers < chunkWriters {
+		w.workers++
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			for j := range w.jobs {
+				w.store(ctx, j)
+				j.release()
+			}
+		}()
+	}
+	w.jobs <- job
+}
+
+func (w *chunkWriter) store(ctx context.Context, j chunkJob) {
+	if w.failed() != nil {
+		return
+	}
+	d, err := w.e.writeData(ctx, hashKey(w.bucket, "\x00chunk/"+j.h), bytes.NewReader(j.data), int64(len(j.data)), chunkDigest(j.sum), nil)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err != nil {
+		if w.err == nil {
+			w.err = err
+		}
+		return
+	}
+	d.ETag, d.Name = "", fmt.Sprintf("%s (chunk %s)", w.bucket, j.h[:16])
+	w.out.fresh[j.h] = d
+	w.e.dedup.metrics.written(d.Size)
+}
+
+func (w *chunkWriter) failed() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+// wait waits for the background writes and returns the first error.
+func (w *chunkWriter) wait() error {
+	if !w.done {
+		w.done = true
+		if w.jobs != nil {
+			close(w.jobs)
+		}
+		w.wg.Wait()
+	}
+	return w.failed()
 }
 
 // chunkStored reports whether the bucket holds chunk h in a state a write
