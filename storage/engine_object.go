@@ -483,6 +483,9 @@ func (e *Engine) removeVersionIf(ctx context.Context, bucket, key, versionID str
 			return DeleteResult{}, ErrObjectLocked
 		}
 		gpr, err := loadDataFrom(ctx, e.kv, gone.rec)
+		if errors.Is(err, meta.ErrNotFound) {
+			continue // replaced or removed meanwhile: read the key again
+		}
 		if err != nil {
 			return DeleteResult{}, err
 		}

@@ -44,6 +44,8 @@ type serverFlags struct {
 	advertise string
 	join      string
 	lostAfter time.Duration
+	// chunkGrace is how long an unreferenced deduplicated chunk stays.
+	chunkGrace time.Duration
 	// repairEvery and repairBandwidth tune the background repairer.
 	repairEvery     time.Duration
 	repairBandwidth int64
@@ -118,6 +120,7 @@ node-to-node port always runs mutual TLS with certificates of the cluster's own 
 	fs.StringVar(&f.join, "join", "", "cluster address of any member of an existing cluster to join")
 	fs.DurationVar(&f.lostAfter, "lost-after", 5*time.Minute, "how long a node may be unreachable before it is declared lost and its data rebuilt elsewhere")
 	fs.DurationVar(&f.repairEvery, "repair-interval", time.Minute, "time between background repair and rebalance passes")
+	fs.DurationVar(&f.chunkGrace, "chunk-grace", 24*time.Hour, "how long an unreferenced deduplicated chunk stays before the leader removes it (longer than any upload)")
 	fs.Int64Var(&f.repairBandwidth, "repair-bandwidth", 0, "bytes per second background repair and rebalancing may write (0 = unlimited)")
 	fs.DurationVar(&f.lifecycleDay, "lifecycle-day", 24*time.Hour, "how long a day of lifecycle rules lasts (shorter only for tests: rules of days then act in seconds; whole seconds)")
 	fs.Float64Var(&f.lifecycleRate, "lifecycle-rate", 1000, "lifecycle expirations and re-planned keys per second (0 = unlimited)")
@@ -259,6 +262,7 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	ecfg.Bitrot = f.bitrot.alg
 	ecfg.IsLeader, ecfg.RepairInterval, ecfg.RepairBandwidth = node.IsLeader, f.repairEvery, f.repairBandwidth
 	ecfg.LifecycleDay, ecfg.LifecycleRate = f.lifecycleDay, f.lifecycleRate
+	ecfg.ChunkGrace = f.chunkGrace
 	ecfg.Keys = keys
 	var engine *storage.Engine
 	// The leader finishes drains after the repair pass that emptied a node.
