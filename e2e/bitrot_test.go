@@ -157,7 +157,8 @@ func putAndFindShards(t *testing.T, n *harness.Node, s harness.Signer, bucket, k
 			if before[f.Path] {
 				continue
 			}
-			i, err := strconv.Atoi(filepath.Base(f.Path)) // <drive>/shards/xx/<data id>/<index>
+			base := filepath.Base(f.Path) // <drive>/data/<fan>/<xx>+<data id>+<index>
+			i, err := strconv.Atoi(base[strings.LastIndexByte(base, '+')+1:])
 			if err != nil {
 				t.Fatalf("unexpected shard file name %s", f.Path)
 			}

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/filesphere/filesphere/cluster/meta"
 	"github.com/filesphere/filesphere/erasure"
 	"github.com/filesphere/filesphere/storage/drive"
 	"github.com/filesphere/filesphere/storage/sse"
@@ -354,6 +355,11 @@ func (e *Engine) readData(ctx context.Context, d dataRecord, w io.Writer, off, l
 // returning so that a read that cannot start (read quorum) is reported as
 // an error rather than as a truncated body.
 func (e *Engine) openVersion(ctx context.Context, bucket, key string, v versionRecord, rr *ResolvedRange, ok sse.Key) (io.ReadCloser, error) {
+	return e.openVersionFrom(ctx, e.kv, bucket, key, v, rr, ok)
+}
+
+// openVersionFrom is openVersion reading the parts record through kv.
+func (e *Engine) openVersionFrom(ctx context.Context, kv meta.KV, bucket, key string, v versionRecord, rr *ResolvedRange, ok sse.Key) (io.ReadCloser, error) {
 	start, length := int64(0), v.Size
 	if rr != nil {
 		start, length = rr.Start, rr.Length
@@ -361,7 +367,7 @@ func (e *Engine) openVersion(ctx context.Context, bucket, key string, v versionR
 	if length == 0 {
 		return io.NopCloser(eofReader{}), nil
 	}
-	pd, err := loadDataFrom(ctx, e.kv, v)
+	pd, err := loadDataFrom(ctx, kv, v)
 	if err != nil {
 		return nil, err
 	}
@@ -371,6 +377,10 @@ func (e *Engine) openVersion(ctx context.Context, bucket, key string, v versionR
 	}
 	if v.Dedup {
 		return e.openChunks(ctx, bucket, key, v.VersionID, pd.Chunks, start, length)
+	}
+	// Plaintext only: a sealed stream is decrypted on its own path.
+	if rc, small, err := e.smallRead(ctx, parts, bucket, key, v.VersionID, start, length); small {
+		return rc, err
 	}
 	release := e.refs.acquire(parts)
 	ctx, cancel := context.WithCancel(ctx)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"math"
 	"sync"
 	"time"
 
@@ -95,6 +96,10 @@ type EngineConfig struct {
 	// DeleteGrace delays removing the shards of replaced or deleted
 	// versions so that reads already under way finish.
 	DeleteGrace time.Duration
+	// CacheBytes bounds the cache of decoded small objects (0 = no cache);
+	// objects up to CacheMaxObject bytes in one part are cached.
+	CacheBytes     int64
+	CacheMaxObject int64
 	// LifecycleDay is how long a lifecycle day lasts: 24 h, as in S3;
 	// shorter makes rules of days act in seconds, for tests (as RGW's
 	// debug interval does). Whole seconds.
@@ -122,6 +127,7 @@ func DefaultEngineConfig() EngineConfig {
 	return EngineConfig{DataShards: 2, ParityShards: 2, BlockSize: 1 << 20, Bitrot: erasure.DefaultBitrot, InlineThreshold: 16 << 10,
 		MinPartSize: 5 << 20, DeleteGrace: 10 * time.Second, Now: time.Now, After: time.After,
 		RepairInterval: time.Minute, ScrubEvery: 60, OrphanGrace: 24 * time.Hour, ChunkGrace: 24 * time.Hour, DedupBuffers: 16,
+		CacheBytes: 64 << 20, CacheMaxObject: 1 << 20,
 		LifecycleDay: 24 * time.Hour, LifecycleRate: 1000}
 }
 
@@ -149,6 +155,8 @@ func (c EngineConfig) Validate() error {
 		return errors.New("storage: repair settings must be positive")
 	case c.DeleteGrace < 0:
 		return errors.New("storage: negative delete grace")
+	case c.CacheBytes < 0 || c.CacheMaxObject < 0 || c.CacheMaxObject > math.MaxUint32:
+		return errors.New("storage: cache sizes must be >= 0 and objects below 4 GiB")
 	case c.LifecycleDay < time.Second || c.LifecycleDay%time.Second != 0:
 		return errors.New("storage: the lifecycle day must be a whole number of seconds")
 	case c.LifecycleInterval < 0 || c.LifecycleRate < 0:
@@ -191,6 +199,8 @@ type Engine struct {
 	codecs    sync.Map // ECInfo → *erasure.Codec
 	healLocks [256]sync.Mutex
 	status    healStatus
+	lin       linearizer   // nil when kv has no cheaper linearizable view
+	cache     *objectCache // nil when off
 	// lcCache holds decoded lifecycle configurations (bucket → lcEntry);
 	// lcNow wakes the lifecycle worker; lc is its state for status.
 	lcCache   sync.Map
@@ -225,13 +235,39 @@ func NewEngine(cfg EngineConfig, kv meta.KV, drives Drives, placement PlacementS
 		log: cfg.Log.WithField("component", "storage"), healQueue: make(chan healItem, 1024), passNow: make(chan struct{}, 1), closing: make(chan struct{}),
 		lcNow: make(chan struct{}, 1), suite: sse.DefaultSuite()}
 	e.status.metrics = newHealMetrics(cfg.Registry)
+	e.cache = newObjectCache(cfg)
 	e.lc.metrics = newLifecycleMetrics(cfg.Registry)
 	e.dedup.init(cfg)
 	e.casKV = kv
 	if s, ok := kv.(interface{ Stale() meta.KV }); ok {
 		e.casKV = s.Stale()
 	}
+	if l, ok := kv.(linearizer); ok {
+		e.lin = l
+	}
 	return e, nil
+}
+
+// linearizer is a KV whose local replica can be brought up to date with one
+// leadership check, after which its Stale reads are linearizable
+// (meta.RaftKV).
+type linearizer interface {
+	Linearize(ctx context.Context) error
+	Stale() meta.KV
+}
+
+// readView returns the KV a read-only request reads all its records through:
+// with a linearizer, one read-index round and then local reads (a GET reads
+// the bucket, the head, the version and the parts: one round, not four);
+// otherwise the KV itself.
+func (e *Engine) readView(ctx context.Context) (meta.KV, error) {
+	if e.lin == nil {
+		return e.kv, nil
+	}
+	if err := e.lin.Linearize(ctx); err != nil {
+		return nil, err
+	}
+	return e.lin.Stale(), nil
 }
 
 // Close waits for background work to finish.
@@ -370,7 +406,11 @@ type versionEntry struct {
 
 // listKeyVersions returns all versions of one key, newest first.
 func (e *Engine) listKeyVersions(ctx context.Context, bucket, key string) ([]versionEntry, error) {
-	ents, err := e.kv.List(ctx, versionKeyPrefix(bucket, key), "", 0)
+	return listKeyVersionsFrom(ctx, e.kv, bucket, key)
+}
+
+func listKeyVersionsFrom(ctx context.Context, kv meta.KV, bucket, key string) ([]versionEntry, error) {
+	ents, err := kv.List(ctx, versionKeyPrefix(bucket, key), "", 0)
 	if err != nil {
 		return nil, err
 	}
@@ -387,26 +427,27 @@ func (e *Engine) listKeyVersions(ctx context.Context, bucket, key string) ([]ver
 
 // resolve finds the version a read addresses.
 func (e *Engine) resolve(ctx context.Context, bucket, key, versionID string) (versionRecord, bool, error) {
-	v, latest, _, err := e.resolveIn(ctx, bucket, key, versionID)
+	v, latest, _, err := e.resolveIn(ctx, e.kv, bucket, key, versionID)
 	return v, latest, err
 }
 
-// resolveIn is resolve, also returning the bucket record it read.
-func (e *Engine) resolveIn(ctx context.Context, bucket, key, versionID string) (versionRecord, bool, bucketRecord, error) {
-	br, _, err := e.getBucket(ctx, bucket)
+// resolveIn is resolve reading through kv (see readView), also returning
+// the bucket record it read.
+func (e *Engine) resolveIn(ctx context.Context, kv meta.KV, bucket, key, versionID string) (versionRecord, bool, bucketRecord, error) {
+	br, _, err := e.getBucketFrom(ctx, kv, bucket)
 	if err != nil {
 		return versionRecord{}, false, br, err
 	}
-	v, latest, err := e.resolveVersion(ctx, bucket, key, versionID)
+	v, latest, err := e.resolveVersion(ctx, kv, bucket, key, versionID)
 	return v, latest, br, err
 }
 
-func (e *Engine) resolveVersion(ctx context.Context, bucket, key, versionID string) (versionRecord, bool, error) {
+func (e *Engine) resolveVersion(ctx context.Context, kv meta.KV, bucket, key, versionID string) (versionRecord, bool, error) {
 	if !ValidObjectKey(key) {
 		return versionRecord{}, false, &ObjectNotFoundError{Bucket: bucket, Key: key}
 	}
 	if versionID == "" {
-		h, rev, err := e.getHead(ctx, bucket, key)
+		h, rev, err := getHeadFrom(ctx, kv, bucket, key)
 		if err != nil {
 			return versionRecord{}, false, err
 		}
@@ -421,7 +462,7 @@ func (e *Engine) resolveVersion(ctx context.Context, bucket, key, versionID stri
 	if err := validVersionID(versionID); err != nil {
 		return versionRecord{}, false, err
 	}
-	vs, err := e.listKeyVersions(ctx, bucket, key)
+	vs, err := listKeyVersionsFrom(ctx, kv, bucket, key)
 	if err != nil {
 		return versionRecord{}, false, err
 	}

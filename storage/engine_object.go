@@ -314,7 +314,11 @@ func (e *Engine) newObjectSSE(ctx context.Context, bucket, key string, asked *En
 // GetObject implements Objects.
 func (e *Engine) GetObject(ctx context.Context, bucket, key string, opts GetOptions) (*ObjectReader, error) {
 	for attempt := 0; ; attempt++ {
-		v, info, rr, err := e.prepareRead(ctx, bucket, key, opts)
+		kv, err := e.readView(ctx)
+		if err != nil {
+			return nil, err
+		}
+		v, info, rr, err := e.prepareRead(ctx, kv, bucket, key, opts)
 		if err != nil {
 			return nil, err
 		}
@@ -322,7 +326,7 @@ func (e *Engine) GetObject(ctx context.Context, bucket, key string, opts GetOpti
 		if err != nil {
 			return nil, err
 		}
-		rc, err := e.openVersion(ctx, bucket, key, v, rr, ok)
+		rc, err := e.openVersionFrom(ctx, kv, bucket, key, v, rr, ok)
 		if errors.Is(err, meta.ErrNotFound) && attempt < retries {
 			// The version was replaced between resolving and opening it.
 			continue
@@ -336,12 +340,17 @@ func (e *Engine) GetObject(ctx context.Context, bucket, key string, opts GetOpti
 
 // HeadObject implements Objects.
 func (e *Engine) HeadObject(ctx context.Context, bucket, key string, opts GetOptions) (ObjectInfo, error) {
-	_, info, _, err := e.prepareRead(ctx, bucket, key, opts)
+	kv, err := e.readView(ctx)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	_, info, _, err := e.prepareRead(ctx, kv, bucket, key, opts)
 	return info, err
 }
 
-func (e *Engine) prepareRead(ctx context.Context, bucket, key string, opts GetOptions) (versionRecord, ObjectInfo, *ResolvedRange, error) {
-	v, latest, br, err := e.resolveIn(ctx, bucket, key, opts.VersionID)
+// prepareRead resolves the version a GET or HEAD reads, through kv.
+func (e *Engine) prepareRead(ctx context.Context, kv meta.KV, bucket, key string, opts GetOptions) (versionRecord, ObjectInfo, *ResolvedRange, error) {
+	v, latest, br, err := e.resolveIn(ctx, kv, bucket, key, opts.VersionID)
 	if err != nil {
 		return v, ObjectInfo{}, nil, err
 	}
@@ -365,7 +374,7 @@ func (e *Engine) prepareRead(ctx context.Context, bucket, key string, opts GetOp
 	}
 	if opts.Parts && v.Multipart {
 		if v.Parts == nil {
-			if v.Parts, err = e.loadParts(ctx, v); err != nil {
+			if v.Parts, err = loadPartsFrom(ctx, kv, v); err != nil {
 				return v, info, nil, err
 			}
 		}
@@ -375,7 +384,7 @@ func (e *Engine) prepareRead(ctx context.Context, bucket, key string, opts GetOp
 	}
 	if opts.PartNumber > 0 {
 		if v.Multipart && v.Parts == nil {
-			if v.Parts, err = e.loadParts(ctx, v); err != nil {
+			if v.Parts, err = loadPartsFrom(ctx, kv, v); err != nil {
 				return v, info, nil, err
 			}
 		}

@@ -147,19 +147,36 @@ func (e *Engine) verifyBucket(ctx context.Context, bucket, prefix string, th *th
 	}
 }
 
-// hashVersion reads a whole version and returns its size and SHA-256.
+// hashVersion reads a whole version from the drives (never from the
+// object cache) and returns its size and SHA-256.
 func (e *Engine) hashVersion(ctx context.Context, bucket, key string, v versionRecord, th *throttle) (int64, string, error) {
-	ok, err := e.openKey(ctx, bucket, key, v.SSE, nil, true)
+	pd, err := loadDataFrom(ctx, e.kv, v)
 	if err != nil {
 		return 0, "", err
 	}
-	rc, err := e.openVersion(ctx, bucket, key, v, nil, ok)
-	if err != nil {
-		return 0, "", err
-	}
-	defer rc.Close()
 	h := sha256.New()
-	n, err := io.Copy(&countingWriter{ctx: ctx, w: h, th: th}, rc)
+	cw := &countingWriter{ctx: ctx, w: h, th: th}
+	switch {
+	case v.Size == 0:
+	case v.SSE != nil:
+		ok, err := e.openKey(ctx, bucket, key, v.SSE, nil, true)
+		if err != nil {
+			return 0, "", err
+		}
+		rc, err := e.openSealed(ctx, bucket, key, v.VersionID, pd.Parts, ok, 0, v.Size)
+		if err != nil {
+			return 0, "", err
+		}
+		_, err = io.Copy(cw, rc)
+		rc.Close()
+	case v.Dedup:
+		_, err = e.streamChunks(ctx, bucket, pd.Chunks, cw, 0, v.Size)
+	default:
+		release := e.refs.acquire(pd.Parts)
+		_, err = e.streamParts(ctx, pd.Parts, cw, 0, v.Size)
+		release()
+	}
+	n := cw.n
 	if err == nil && n != v.Size {
 		err = fmt.Errorf("%w: read %d bytes of %d", ErrIncompleteBody, n, v.Size)
 	}

@@ -1,27 +1,17 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
-	"os/signal"
-	"path/filepath"
-	"strconv"
-	"syscall"
 	"time"
 
-	"github.com/filesphere/filesphere/cluster"
 	"github.com/filesphere/filesphere/erasure"
 	"github.com/filesphere/filesphere/internal/connguard"
 	"github.com/filesphere/filesphere/kms"
 	"github.com/filesphere/filesphere/s3api"
 	"github.com/filesphere/filesphere/storage"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 )
@@ -53,6 +43,8 @@ type serverFlags struct {
 	// paces the lifecycle worker.
 	lifecycleDay  time.Duration
 	lifecycleRate float64
+	// objectCache bounds the engine's cache of small decoded objects.
+	objectCache   int64
 	metricsPublic bool
 	// Slow-client defences: connection bound, header/idle timeouts, body
 	// minimum rate, upload memory.
@@ -124,6 +116,7 @@ node-to-node port always runs mutual TLS with certificates of the cluster's own 
 	fs.Int64Var(&f.repairBandwidth, "repair-bandwidth", 0, "bytes per second background repair and rebalancing may write (0 = unlimited)")
 	fs.DurationVar(&f.lifecycleDay, "lifecycle-day", 24*time.Hour, "how long a day of lifecycle rules lasts (shorter only for tests: rules of days then act in seconds; whole seconds)")
 	fs.Float64Var(&f.lifecycleRate, "lifecycle-rate", 1000, "lifecycle expirations and re-planned keys per second (0 = unlimited)")
+	fs.Int64Var(&f.objectCache, "object-cache", storage.DefaultEngineConfig().CacheBytes, "bytes of memory for decoded small objects (up to 1 MiB) served to GETs (0 = no cache)")
 	fs.BoolVar(&f.metricsPublic, "metrics-public", false, "serve Prometheus metrics to unsigned GET /metrics (for a scraper that cannot sign)")
 	api := s3api.DefaultConfig()
 	fs.IntVar(&f.maxConns, "max-connections", 0, "most client connections held at once; idle or header-stalled ones are evicted to admit new ones (0 = from the open-file limit)")
@@ -185,145 +178,6 @@ func geometry(f serverFlags, drives int) (int, int) {
 		m = min(drives-k, k)
 	}
 	return k, m
-}
-
-func runServer(ctx context.Context, f serverFlags, args []string) error {
-	logger, err := newLogger(f.logFormat, f.logLevel)
-	if err != nil {
-		return err
-	}
-	log := logrus.NewEntry(logger)
-	if err := os.MkdirAll(f.dataDir, 0o700); err != nil {
-		return err
-	}
-	paths := args
-	if len(paths) == 0 {
-		for i := 1; i <= 4; i++ {
-			paths = append(paths, filepath.Join(f.dataDir, "drive"+strconv.Itoa(i)))
-		}
-	}
-	k, m := geometry(f, len(paths))
-	nodeID, err := resolveNodeID(f.nodeID, f.dataDir)
-	if err != nil {
-		return err
-	}
-	secret, clustered, err := resolveSecret(f.dataDir, f.join != "")
-	if err != nil {
-		return err
-	}
-	if err := checkGeometry(k, m, len(paths), clustered); err != nil {
-		return err
-	}
-	creds, generated, err := loadRootCredentials(f.dataDir)
-	if err != nil {
-		return err
-	}
-	s3tls, err := setupS3TLS(f, log)
-	if err != nil {
-		return err
-	}
-	mkey, err := masterKey(f.kmsKeyFile, f.dataDir, f.join != "", log)
-	if err != nil {
-		return err
-	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
-	set, err := openDrives(nodeID, paths, log, reg)
-	if err != nil {
-		return err
-	}
-	guard, err := newConnGuard(f.maxConns, reg)
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", f.address)
-	if err != nil {
-		return err
-	}
-	ccfg := cluster.DefaultConfig()
-	ccfg.NodeID, ccfg.ClusterAddr, ccfg.AdvertiseAddr, ccfg.Join = nodeID, f.cluster, f.advertise, f.join
-	ccfg.APIAddr, ccfg.DataDir, ccfg.Secret, ccfg.Drives, ccfg.Log = ln.Addr().String(), filepath.Join(f.dataDir, "cluster"), secret, set, log
-	ccfg.LostAfter, ccfg.Registry = f.lostAfter, reg
-	node, err := cluster.Start(ctx, ccfg)
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	defer node.Close()
-	keys, err := openKMS(ctx, node.KV(), mkey, log)
-	clear(mkey)
-	if err != nil {
-		return err
-	}
-
-	ecfg := storage.DefaultEngineConfig()
-	ecfg.DataShards, ecfg.ParityShards, ecfg.Log, ecfg.Registry = k, m, log, reg
-	ecfg.Bitrot = f.bitrot.alg
-	ecfg.IsLeader, ecfg.RepairInterval, ecfg.RepairBandwidth = node.IsLeader, f.repairEvery, f.repairBandwidth
-	ecfg.LifecycleDay, ecfg.LifecycleRate = f.lifecycleDay, f.lifecycleRate
-	ecfg.ChunkGrace = f.chunkGrace
-	ecfg.Keys = keys
-	var engine *storage.Engine
-	// The leader finishes drains after the repair pass that emptied a node.
-	ecfg.PassDone = func(ctx context.Context, _ storage.HealReport) { node.FinishDrains(ctx, engine.ReferencedShards) }
-	engine, err = storage.NewEngine(ecfg, node.KV(), node, placementOf(node))
-	if err != nil {
-		return err
-	}
-	defer engine.Close()
-	node.SetRepairReport(func() any {
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		return leaderReport{HealStatus: engine.HealStatus(), Lifecycle: engine.LifecycleStatus(sctx)}
-	})
-	repairOnEvents(node, engine)
-
-	ids, err := openAccess(ctx, node.KV(), keys, creds, log)
-	if err != nil {
-		return err
-	}
-	defer ids.Close()
-	scfg := s3api.DefaultConfig()
-	scfg.Domain, scfg.Region, scfg.Log, scfg.Registry = f.domain, f.region, log, reg
-	scfg.AccessLog, scfg.TrustForwardedProto = f.accessLog, f.tls.trustForwarded
-	scfg.Metrics, scfg.MetricsPublic = promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), f.metricsPublic
-	scfg.Admin, scfg.KMS = adminService{engine: engine, node: node}, keys
-	scfg.Ready = node.Ready
-	scfg.BodyReadTimeout, scfg.MinBodyRate, scfg.UploadMemory = f.bodyReadTimeout, f.minBodyRate, f.uploadMemory
-	scfg.Answered = guard.Answered
-	api, err := s3api.New(scfg, engine, ids)
-	if err != nil {
-		return err
-	}
-
-	// No ReadTimeout or WriteTimeout: bodies and answers of any size are
-	// legitimate; s3api bounds body reads by a minimum rate instead.
-	srv := &http.Server{Handler: api, MaxHeaderBytes: 1 << 20, ReadHeaderTimeout: f.readHeaderTimeout,
-		IdleTimeout: f.idleTimeout, ConnState: guard.ConnState, ConnContext: guard.ConnContext}
-	printBanner(ln.Addr(), f, k, m, paths, creds, generated, s3tls)
-	log.WithFields(logrus.Fields{"address": ln.Addr().String(), "node": nodeID, "drives": len(paths), "ec": fmt.Sprintf("%d+%d", k, m),
-		"max_connections": guard.Max()}).Info("serving S3")
-
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	engine.RunBackground(ctx)
-	reloadOnSignals(ctx, s3tls, node, log)
-	errc := make(chan error, 1)
-	go func() { errc <- s3tls.serve(srv, guard.Listener(ln)) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down: draining in-flight requests")
-	sctx, cancel := context.WithTimeout(context.Background(), f.drain)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	log.Info("stopped")
-	return nil
 }
 
 // newConnGuard bounds client connections; maxConns 0 derives the bound from

@@ -162,11 +162,11 @@ type ShardFile struct {
 	Size int64
 }
 
-// ShardFiles lists the committed shard files under <drive>/shards, sorted
-// by path. A missing shards folder is no shards.
+// ShardFiles lists the committed shard files under <drive>/data, sorted
+// by path. A missing data folder is no shards.
 func ShardFiles(drive string) ([]ShardFile, error) {
 	var out []ShardFile
-	err := filepath.WalkDir(filepath.Join(drive, "shards"), func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(filepath.Join(drive, "data"), func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil // racing with a delete

@@ -64,7 +64,11 @@ var layers = map[string]rule{
 		testPkgs: []string{"cluster/ring", "internal/clocktest"},
 		// minio-go cross-checks the CRC combine against a client's own.
 		testLibs: []string{"github.com/minio/minio-go/v7"},
-		libs:     join(obs, []string{"github.com/google/uuid", "github.com/minio/crc64nvme", "github.com/minio/sha256-simd", "golang.org/x/time/rate", "github.com/restic/chunker"})},
+		libs: join(obs, []string{"github.com/google/uuid", "github.com/minio/crc64nvme", "github.com/minio/sha256-simd", "golang.org/x/time/rate",
+			// the hot-object cache
+			"github.com/maypok86/otter/v2",
+			// content-defined chunking of deduplicating buckets
+			"github.com/restic/chunker"})},
 	"iam":        {pkgs: []string{"cluster/meta", "iam/policy"}, libs: []string{"github.com/sirupsen/logrus", "golang.org/x/crypto/argon2"}},
 	"iam/policy": {},
 

@@ -41,9 +41,9 @@ type Info struct {
 // ShardWriter receives one shard's bytes. Nothing is visible under the id
 // until Commit returns nil; Abort (or a failed Commit) leaves nothing behind.
 // After a failed Write, Commit fails too: a shard with a hole is never
-// published. Ids name paths, so "a" and "a/b" cannot both be shards: the
-// Commit of the second fails with ErrInvalidID. A writer is not bound to the
-// context given to Create (that one bounds the Create call only).
+// published. Ids are names, not paths: "a" and "a/b" are two independent
+// shards. A writer is not bound to the context given to Create (that one
+// bounds the Create call only).
 type ShardWriter interface {
 	io.Writer
 	// Commit makes the shard durable (fsync of file and directory) and

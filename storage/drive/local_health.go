@@ -69,7 +69,7 @@ func (l *Local) healthy() error {
 	} else if !fi.Mode().IsRegular() {
 		return fmt.Errorf("%s is not a regular file", l.formatPath)
 	}
-	for _, d := range []string{l.tmpDir, l.shardsDir} {
+	for _, d := range []string{l.tmpDir, l.dataDir} {
 		fi, err := os.Lstat(d)
 		if err != nil {
 			return err
