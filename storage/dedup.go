@@ -651,6 +651,9 @@ func (e *Engine) CollectChunks(ctx context.Context, grace time.Duration) (int, e
 		e.deleteData(c.Data)
 		return nil
 	})
+	if err == nil {
+		e.dedup.metrics.reset() // buckets with no chunk left (or deleted) drop out
+	}
 	for _, st := range stats {
 		st.finish()
 		e.dedup.metrics.set(*st)
@@ -697,6 +700,15 @@ func (m *dedupMetrics) set(st DedupStatus) {
 	m.stored.WithLabelValues(st.Bucket).Set(float64(st.StoredBytes))
 	m.ratio.WithLabelValues(st.Bucket).Set(st.Ratio)
 	m.pending.WithLabelValues(st.Bucket).Set(float64(st.PendingGC))
+}
+
+func (m *dedupMetrics) reset() {
+	if m != nil {
+		m.logical.Reset()
+		m.stored.Reset()
+		m.ratio.Reset()
+		m.pending.Reset()
+	}
 }
 
 func (m *dedupMetrics) written(n int64) {

@@ -17,6 +17,7 @@ import (
 	"github.com/filesphere/filesphere/cluster/meta"
 	"github.com/filesphere/filesphere/storage/drive"
 	"github.com/filesphere/filesphere/storage/sse"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // checkChunkRefs checks the reference counts against the namespace: every
@@ -532,4 +533,66 @@ func (testKeys) Decrypt(_ context.Context, sealed []byte, _ map[string]string) (
 	var k [32]byte
 	copy(k[:], sealed)
 	return k, nil
+}
+
+// TestDedupMetrics: status and collection passes set the per-bucket
+// gauges; the counters count chunks written, reused and collected.
+func TestDedupMetrics(t *testing.T) {
+	ctx := context.Background()
+	e := newDedupEngine(t, "dedup")
+	reg := prometheus.NewRegistry()
+	e.dedup.metrics = newDedupMetrics(reg)
+	body := testBytes(50, 3<<20)
+	for _, k := range []string{"a", "b"} {
+		if _, err := e.PutObject(ctx, "dedup", k, bytes.NewReader(body), PutOptions{Size: int64(len(body))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.CollectChunks(ctx, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	get := func(name string) float64 {
+		t.Helper()
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() != name {
+				continue
+			}
+			for _, m := range mf.Metric {
+				if m.Counter != nil {
+					return m.Counter.GetValue()
+				}
+				return m.Gauge.GetValue()
+			}
+		}
+		return -1
+	}
+	if get("filesphere_dedup_ratio") != 2 || get("filesphere_dedup_logical_bytes") != float64(2*len(body)) ||
+		get("filesphere_dedup_stored_bytes") != float64(len(body)) || get("filesphere_dedup_chunks_pending_gc") != 0 {
+		t.Fatalf("gauges: ratio %v logical %v stored %v", get("filesphere_dedup_ratio"), get("filesphere_dedup_logical_bytes"), get("filesphere_dedup_stored_bytes"))
+	}
+	written, reused := get("filesphere_dedup_chunks_written_total"), get("filesphere_dedup_chunks_reused_total")
+	if written < 2 || reused != written {
+		t.Fatalf("written %v, reused %v", written, reused)
+	}
+	for _, k := range []string{"a", "b"} {
+		if _, err := e.DeleteObject(ctx, "dedup", k, DeleteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.BucketDedup(ctx, "dedup"); err != nil {
+		t.Fatal(err)
+	}
+	if get("filesphere_dedup_chunks_pending_gc") != written {
+		t.Fatalf("pending %v of %v", get("filesphere_dedup_chunks_pending_gc"), written)
+	}
+	if n, err := e.CollectChunks(ctx, 0); err != nil || float64(n) != written || get("filesphere_dedup_chunks_collected_total") != written {
+		t.Fatalf("collected %d: %v", n, err)
+	}
+	if get("filesphere_dedup_ratio") != -1 {
+		t.Fatal("a bucket without chunks keeps its gauges")
+	}
 }
