@@ -628,12 +628,12 @@ func (e *Engine) CollectChunks(ctx context.Context, grace time.Duration) (int, e
 	stats := map[string]*DedupStatus{}
 	removed := 0
 	err := e.scanChunks(ctx, meta.PrefixStorage+keyChunk, func(bucket, h string, rev uint64, c chunkRecord) error {
-		st := stats[bucket]
-		if st == nil {
-			st = &DedupStatus{Bucket: bucket}
-			stats[bucket] = st
-		}
 		if c.Refs != 0 || c.Zero.After(cutoff) {
+			st := stats[bucket]
+			if st == nil {
+				st = &DedupStatus{Bucket: bucket}
+				stats[bucket] = st
+			}
 			st.add(c)
 			return nil
 		}
