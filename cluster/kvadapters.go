@@ -22,7 +22,7 @@ func (f forwarder) ReadIndex(ctx context.Context, addr raft.ServerAddress, _ raf
 
 // PeerTerm makes forwarder a meta.TermForwarder.
 func (f forwarder) PeerTerm(ctx context.Context, addr raft.ServerAddress, _ raft.ServerID) (uint64, error) {
-	return f.c.Term(ctx, "http://"+string(addr))
+	return f.c.Term(ctx, f.c.URL(string(addr)))
 }
 
 // localReader reads the local replica without a leader round trip.

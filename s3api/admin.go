@@ -72,10 +72,14 @@ var adminRoutes = []adminRoute{
 	{http.MethodGet, "/dedup", OpAdminDedupStatus, "admin:DedupStatus", []string{"bucket"}},
 }
 
+// allAdminRoutes is adminRoutes with the rows of the OAuth admin
+// operations (oauthadmin.go).
+var allAdminRoutes = append(append([]adminRoute(nil), adminRoutes...), oauthAdminRoutes...)
+
 // AdminAction returns the IAM-style action ("admin:Heal" …) that
 // authorizes an admin operation; ok is false for other operations.
 func AdminAction(op Operation) (action string, ok bool) {
-	for _, rt := range adminRoutes {
+	for _, rt := range allAdminRoutes {
 		if rt.op == op {
 			return rt.action, true
 		}
@@ -92,7 +96,7 @@ func classifyAdmin(method, key string) Route {
 	}
 	sub = "/" + sub
 	pathKnown := false
-	for _, rt := range adminRoutes {
+	for _, rt := range allAdminRoutes {
 		if rt.path != sub {
 			continue
 		}
@@ -278,7 +282,7 @@ func checkAdminRequest(req *request) error {
 		return apiErr(ErrUnexpectedContent, "Admin requests take no body.")
 	}
 	var allowed []string
-	for _, rt := range adminRoutes {
+	for _, rt := range allAdminRoutes {
 		if rt.op == req.route.Op {
 			allowed = rt.params
 		}

@@ -172,7 +172,7 @@ func (s *Server) authorize(ctx context.Context, req *request) error {
 			return apiErr(ErrAccessDenied, "")
 		}
 		return nil
-	case scopeQuery:
+	case scopeQuery, scopeOwn:
 		return nil
 	case scopeBucket, scopeObject, scopeEachKey:
 		b, err := s.bucketAccess(ctx, req.route.Bucket)

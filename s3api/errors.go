@@ -125,6 +125,11 @@ const (
 	ErrInvalidParameterValue      ErrorCode = "InvalidParameterValue"
 	ErrPackedPolicyTooLarge       ErrorCode = "PackedPolicyTooLarge"
 	ErrMissingAuthenticationToken ErrorCode = "MissingAuthenticationToken"
+	// AssumeRoleWithWebIdentity.
+	ErrInvalidIdentityToken  ErrorCode = "InvalidIdentityToken"
+	ErrExpiredTokenException ErrorCode = "ExpiredTokenException"
+	ErrIDPRejectedClaim      ErrorCode = "IDPRejectedClaim"
+	ErrIDPCommunicationError ErrorCode = "IDPCommunicationError"
 )
 
 var errorTable = map[ErrorCode]apiErrorDef{
@@ -209,6 +214,10 @@ var errorTable = map[ErrorCode]apiErrorDef{
 	ErrInvalidToken:                        {http.StatusBadRequest, "The provided token is malformed or otherwise invalid."},
 
 	ErrNoSuchEntity:               {http.StatusNotFound, "The request was rejected because it referenced an entity that does not exist."},
+	ErrInvalidIdentityToken:       {http.StatusBadRequest, "The web identity token that was passed could not be validated."},
+	ErrExpiredTokenException:      {http.StatusBadRequest, "The web identity token that was passed is expired."},
+	ErrIDPRejectedClaim:           {http.StatusForbidden, "The identity provider rejected the claim."},
+	ErrIDPCommunicationError:      {http.StatusBadRequest, "The request could not be fulfilled because the identity provider could not be reached."},
 	ErrEntityAlreadyExists:        {http.StatusConflict, "The request was rejected because it attempted to create a resource that already exists."},
 	ErrDeleteConflict:             {http.StatusConflict, "The request was rejected because it attempted to delete a resource that has attached subordinate entities."},
 	ErrLimitExceeded:              {http.StatusConflict, "The request was rejected because it attempted to create resources beyond the current AWS account limits."},
@@ -402,6 +411,10 @@ func iamError(err error) *APIError {
 		{iam.ErrConcurrentModification, ErrConcurrentModification},
 		{iam.ErrAccessDenied, ErrAccessDenied},
 		{iam.ErrNotImplemented, ErrNotImplemented},
+		{iam.ErrInvalidIdentityToken, ErrInvalidIdentityToken},
+		{iam.ErrExpiredIdentityToken, ErrExpiredTokenException},
+		{iam.ErrIDPRejectedClaim, ErrIDPRejectedClaim},
+		{iam.ErrIDPCommunication, ErrIDPCommunicationError},
 	}
 	for i, row := range table {
 		if errors.Is(err, row.kind) {

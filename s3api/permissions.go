@@ -26,6 +26,10 @@ const (
 	scopeEachKey
 	// scopeQuery: the IAM and STS Query APIs authorize per action.
 	scopeQuery
+	// scopeOwn: the operation authenticates and authorizes by its own
+	// means, never by SigV4 (the OAuth endpoints: client authentication,
+	// PKCE, the login form; oauth.go).
+	scopeOwn
 )
 
 // permission is one row of the table.
@@ -125,6 +129,7 @@ var permissions = map[Operation]permission{
 	OpAdminUnknown:     {scope: scopeSigned},
 	OpIAM:              {scope: scopeQuery},
 	OpSTS:              {scope: scopeQuery},
+	OpOAuth:            {scope: scopeOwn},
 }
 
 // permissionOf returns the row of op. The admin operations' actions live
@@ -164,7 +169,7 @@ func missingPermissions(ops map[Operation]handlerFunc) []Operation {
 			out = append(out, op)
 		}
 	}
-	for _, op := range []Operation{OpNotImplemented, OpMethodNotAllowed, OpIAM, OpSTS, OpPostObject} {
+	for _, op := range []Operation{OpNotImplemented, OpMethodNotAllowed, OpIAM, OpSTS, OpPostObject, OpOAuth} {
 		if _, ok := permissionOf(op); !ok {
 			out = append(out, op)
 		}

@@ -130,6 +130,9 @@ func splitTarget(r *http.Request, domain string) (bucket, key string) {
 // classify decides the operation of a request.
 func classify(r *http.Request, domain string) Route {
 	bucket, key := splitTarget(r, domain)
+	if isOAuthPath(bucket, key) {
+		return Route{Op: OpOAuth, API: APIS3}
+	}
 	if bucket == adminBucket {
 		return classifyAdmin(r.Method, key)
 	}

@@ -145,7 +145,7 @@ func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, si
 			dst[i] = w
 		}
 	}
-	written, _, err := e.codec.Encode(ctx, src, dst, streamSize, e.cfg.WriteQuorum())
+	written, serrs, err := e.codec.Encode(ctx, src, dst, streamSize, e.cfg.WriteQuorum())
 	if err == nil {
 		err = expectEOF(r)
 	}
@@ -153,9 +153,13 @@ func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, si
 		abortAll(writers)
 		return d, bodyError(err)
 	}
-	if err := e.commitShards(d, writers); err != nil {
+	good, err := e.commitShards(d, writers, serrs)
+	if err != nil {
 		return d, err
 	}
+	// Write quorum, but not every shard: the record's transaction queues
+	// the stream for repair, so the missing shards can never be forgotten.
+	d.repair.need = good < n
 	d.Size = written
 	if sealer != nil {
 		d.Size = sealer.Size()
@@ -244,13 +248,20 @@ func abortAll(ws []drive.ShardWriter) {
 }
 
 // commitShards makes the shards durable in parallel and requires a write
-// quorum of them; below quorum it removes what did commit.
-func (e *Engine) commitShards(d dataRecord, ws []drive.ShardWriter) error {
+// quorum of them; below quorum it removes what did commit. Writers the
+// encoder gave up on (serrs) are aborted, never published. It returns how
+// many shards committed.
+func (e *Engine) commitShards(d dataRecord, ws []drive.ShardWriter, serrs erasure.ShardErrors) (int, error) {
 	errs := make([]error, len(ws))
 	var wg sync.WaitGroup
 	for i, w := range ws {
 		if w == nil {
 			errs[i] = drive.ErrOffline
+			continue
+		}
+		if i < len(serrs) && serrs[i] != nil {
+			errs[i] = serrs[i]
+			_ = w.Abort()
 			continue
 		}
 		wg.Add(1)
@@ -268,9 +279,9 @@ func (e *Engine) commitShards(d dataRecord, ws []drive.ShardWriter) error {
 	}
 	if ok < e.cfg.WriteQuorum() {
 		e.deleteData(d)
-		return fmt.Errorf("%w: %d of %d shards committed", ErrWriteQuorum, ok, len(ws))
+		return ok, fmt.Errorf("%w: %d of %d shards committed", ErrWriteQuorum, ok, len(ws))
 	}
-	return nil
+	return ok, nil
 }
 
 // retireData deletes the data of versions that were replaced or deleted,
@@ -440,10 +451,21 @@ func (e *Engine) streamParts(ctx context.Context, parts []dataRecord, w io.Write
 	return heal, nil
 }
 
+// queueHeal asks for a heal of a version a read had to reconstruct; when
+// the heal queue is full the version goes to the repair queue instead.
 func (e *Engine) queueHeal(bucket, key, versionID string) {
+	e.queueHealItem(healItem{bucket: bucket, key: key, versionID: versionID})
+}
+
+func (e *Engine) queueHealItem(it healItem) {
 	select {
-	case e.healQueue <- healItem{bucket, key, versionID}:
-	default: // a full queue is caught by the next heal pass
+	case e.healQueue <- it:
+	default:
+		select {
+		case e.markQueue <- it:
+		default: // both full: the scrub finds the stream in its cycle
+			e.status.droppedReadHeal()
+		}
 	}
 }
 

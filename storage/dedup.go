@@ -18,6 +18,7 @@ import (
 	"github.com/minio/sha256-simd"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/restic/chunker"
+	"github.com/sirupsen/logrus"
 )
 
 // Deduplication, opt-in per bucket. A new unencrypted object in a
@@ -361,6 +362,11 @@ func (e *Engine) chunkOps(ctx context.Context, rd meta.KV, bucket string, add []
 			if d, ok := fresh[h]; ok && n > 0 {
 				cmps = append(cmps, meta.Compare{Key: k, Revision: 0})
 				ops = append(ops, meta.Put(k, encode(chunkRecord{Refs: n, Data: d})))
+				// A chunk written with fewer than k+m shards is queued
+				// for repair with its record, like a version's stream.
+				if op, ok := e.dirtyOp(k, []dataRecord{d}, dirtyWrite); ok {
+					ops = append(ops, op)
+				}
 				continue
 			}
 			if n > 0 || (n == 0 && len(add) > 0) {
@@ -446,8 +452,8 @@ func (e *Engine) openChunks(ctx context.Context, bucket, key, versionID string, 
 	pr, pw := erasure.Pipe()
 	go func() {
 		heal, err := e.streamChunks(ctx, bucket, chunks, pw, start, length)
-		if heal {
-			e.queueHeal(bucket, key, versionID)
+		if len(heal) > 0 {
+			e.queueHealItem(healItem{bucket: bucket, key: key, versionID: versionID, chunks: heal})
 		}
 		pw.CloseWithError(err)
 	}()
@@ -460,9 +466,9 @@ func (e *Engine) openChunks(ctx context.Context, bucket, key, versionID string, 
 }
 
 // streamChunks writes the bytes [start, start+length) of the concatenated
-// chunks to w.
-func (e *Engine) streamChunks(ctx context.Context, bucket string, chunks []chunkRef, w io.Writer, start, length int64) (bool, error) {
-	heal := false
+// chunks to w, and returns the chunks it had to reconstruct.
+func (e *Engine) streamChunks(ctx context.Context, bucket string, chunks []chunkRef, w io.Writer, start, length int64) ([]chunkRef, error) {
+	var heal []chunkRef
 	for _, c := range chunks {
 		if length == 0 {
 			break
@@ -479,7 +485,9 @@ func (e *Engine) streamChunks(ctx context.Context, bucket string, chunks []chunk
 		release := e.refs.acquire([]dataRecord{d})
 		h, err := e.readData(ctx, d, w, start, n)
 		release()
-		heal = heal || h
+		if h && !slices.Contains(heal, c) {
+			heal = append(heal, c)
+		}
 		if err != nil {
 			return heal, err
 		}
@@ -488,23 +496,50 @@ func (e *Engine) streamChunks(ctx context.Context, bucket string, chunks []chunk
 	return heal, nil
 }
 
-// healChunks repairs the chunks of a deduplicated version a read found
-// damaged.
-func (e *Engine) healChunks(ctx context.Context, bucket string, chunks []chunkRef) []repairResult {
-	var out []repairResult
+// healChunks repairs, in place, the chunks of a deduplicated version that
+// a read had to reconstruct. What it cannot finish is queued for the
+// leader under the chunk's record, unless offline drives are all that
+// stop it (as healObject does for a version's streams).
+func (e *Engine) healChunks(ctx context.Context, log *logrus.Entry, bucket string, chunks []chunkRef) {
 	seen := map[string]bool{}
 	for _, c := range chunks {
-		if seen[c.Hash] {
+		if seen[c.Hash] || ctx.Err() != nil {
 			continue
 		}
 		seen[c.Hash] = true
 		d, err := e.chunkData(ctx, bucket, c)
 		if err != nil || d.DataID == "" {
+			continue // collected meanwhile, or inline: nothing on drives
+		}
+		clog := log.WithField("chunk", c.Hash)
+		res := e.repairData(ctx, d, HealOptions{Deep: true}, nil)
+		switch {
+		case res.waitsOnly():
+			clog.WithError(res.err).Debug("heal on read deferred: drives offline")
+		case res.err != nil:
+			clog.WithError(res.err).Warn("heal on read failed; queued for the leader")
+			if err := e.markDirty(ctx, chunkKey(bucket, c.Hash), []string{d.DataID}, true, dirtyRead, nil, res.err); err != nil {
+				clog.WithError(err).Warn("queueing an unfinished heal on read")
+			}
+		case res.healed > 0:
+			clog.WithField("shards", res.healed).Info("healed on read")
+		}
+	}
+}
+
+// markChunks queues the chunks a read had to reconstruct when the heal
+// queue had no room for them.
+func (e *Engine) markChunks(ctx context.Context, bucket string, chunks []chunkRef) {
+	seen := map[string]bool{}
+	for _, c := range chunks {
+		if seen[c.Hash] || ctx.Err() != nil {
 			continue
 		}
-		out = append(out, e.repairData(ctx, d, HealOptions{Deep: true}, nil))
+		seen[c.Hash] = true
+		if err := e.markDirty(ctx, chunkKey(bucket, c.Hash), nil, true, dirtyRead, nil, nil); err != nil {
+			e.log.WithError(err).WithField("bucket", bucket).WithField("chunk", c.Hash).Warn("queueing a heal asked for by a read")
+		}
 	}
-	return out
 }
 
 // DedupStatus is a bucket's deduplication setting and what its chunks

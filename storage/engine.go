@@ -74,14 +74,32 @@ type EngineConfig struct {
 	// IsLeader says whether this node runs the cluster-wide background
 	// passes (repair, rebalance, scrub, garbage collection); nil = always.
 	IsLeader func() bool
-	// RepairInterval is the time between background repair passes.
+	// RepairInterval is the time between background repair passes when
+	// no work is left over (see repair.go).
 	RepairInterval time.Duration
-	// ScrubEvery makes every n-th background pass deep (verifies hashes).
-	ScrubEvery int
 	// RepairBandwidth throttles background repair writes (bytes/s, 0 = no limit).
 	RepairBandwidth int64
+	// RepairBatch bounds what one background pass reads of each kind of
+	// work: dirty entries, records of a placement sweep, records of the
+	// scrub. A pass that leaves work over is followed by the next at once
+	// (or as RepairRate allows).
+	RepairBatch int
+	// RepairRate bounds the metadata records a placement sweep reads per
+	// second (0 = no limit), so a sweep after a ring change does not take
+	// the leader's CPU from requests.
+	RepairRate float64
+	// ScrubPeriod is how long one scrub cycle (every shard read and its
+	// hashes verified) is spread over.
+	ScrubPeriod time.Duration
+	// ScrubBandwidth throttles scrub reads (bytes/s, 0 = no limit); a
+	// scrub that cannot keep up with ScrubPeriod shows as behind.
+	ScrubBandwidth int64
+	// GCInterval is the time between collections of orphaned shards, a
+	// walk of every record and every drive.
+	GCInterval time.Duration
 	// PassDone, when set, runs on the leader after each background repair
-	// pass that completed (the cluster finishes drains from it).
+	// pass that left no placement work pending (no sweep under way, no
+	// dirty stream left): the cluster finishes drains from it.
 	PassDone func(ctx context.Context, rep HealReport)
 	// ChunkGrace is how long a deduplicated chunk stays after its last
 	// reference went, before garbage collection removes it: longer than
@@ -126,7 +144,9 @@ type EngineConfig struct {
 func DefaultEngineConfig() EngineConfig {
 	return EngineConfig{DataShards: 2, ParityShards: 2, BlockSize: 1 << 20, Bitrot: erasure.DefaultBitrot, InlineThreshold: 16 << 10,
 		MinPartSize: 5 << 20, DeleteGrace: 10 * time.Second, Now: time.Now, After: time.After,
-		RepairInterval: time.Minute, ScrubEvery: 60, OrphanGrace: 24 * time.Hour, ChunkGrace: 24 * time.Hour, DedupBuffers: 16,
+		RepairInterval: time.Minute, RepairBatch: 10_000, RepairRate: 20_000, OrphanGrace: 24 * time.Hour,
+		ScrubPeriod: 30 * 24 * time.Hour, ScrubBandwidth: 64 << 20, GCInterval: 24 * time.Hour,
+		ChunkGrace: 24 * time.Hour, DedupBuffers: 16,
 		CacheBytes: 64 << 20, CacheMaxObject: 1 << 20,
 		LifecycleDay: 24 * time.Hour, LifecycleRate: 1000}
 }
@@ -151,8 +171,10 @@ func (c EngineConfig) Validate() error {
 		return errors.New("storage: clock (Now, After) required")
 	case c.ChunkGrace < 0 || c.DedupBuffers < 1:
 		return errors.New("storage: negative chunk grace or no dedup buffers")
-	case c.RepairInterval <= 0 || c.ScrubEvery <= 0 || c.OrphanGrace < 0 || c.RepairBandwidth < 0:
-		return errors.New("storage: repair settings must be positive")
+	case c.RepairInterval <= 0 || c.RepairBatch <= 0 || c.ScrubPeriod <= 0 || c.GCInterval <= 0:
+		return errors.New("storage: repair interval, batch, scrub period and GC interval must be positive")
+	case c.OrphanGrace < 0 || c.RepairBandwidth < 0 || c.RepairRate < 0 || c.ScrubBandwidth < 0:
+		return errors.New("storage: negative repair setting")
 	case c.DeleteGrace < 0:
 		return errors.New("storage: negative delete grace")
 	case c.CacheBytes < 0 || c.CacheMaxObject < 0 || c.CacheMaxObject > math.MaxUint32:
@@ -190,6 +212,12 @@ type Engine struct {
 	bg sync.WaitGroup
 	// healQueue receives objects a read had to reconstruct.
 	healQueue chan healItem
+	// markQueue takes the heals the heal queue had no room for: they are
+	// recorded as dirty streams instead (dirty.go).
+	markQueue chan healItem
+	// rs is the leader's in-memory repair state; what must survive a
+	// restart or a leader change lives in the KV (repair.go).
+	rs repairState
 	// passNow asks the repair loop for a pass at once (ring changed, node
 	// lost, leadership gained); one pending request covers any number.
 	passNow chan struct{}
@@ -215,7 +243,13 @@ type Engine struct {
 	dedup dedupState
 }
 
-type healItem struct{ bucket, key, versionID string }
+// healItem is a version a read had to reconstruct; chunks, for a
+// deduplicated version, are the chunks it reconstructed (the others need
+// no heal).
+type healItem struct {
+	bucket, key, versionID string
+	chunks                 []chunkRef
+}
 
 // NewEngine builds an Engine.
 func NewEngine(cfg EngineConfig, kv meta.KV, drives Drives, placement PlacementSource) (*Engine, error) {
@@ -232,10 +266,12 @@ func NewEngine(cfg EngineConfig, kv meta.KV, drives Drives, placement PlacementS
 		cfg.Log = logrus.NewEntry(l)
 	}
 	e := &Engine{cfg: cfg, kv: kv, drives: drives, placement: placement, codec: codec,
-		log: cfg.Log.WithField("component", "storage"), healQueue: make(chan healItem, 1024), passNow: make(chan struct{}, 1), closing: make(chan struct{}),
+		log: cfg.Log.WithField("component", "storage"), healQueue: make(chan healItem, 1024), markQueue: make(chan healItem, 4096), passNow: make(chan struct{}, 1), closing: make(chan struct{}),
 		lcNow: make(chan struct{}, 1), suite: sse.DefaultSuite()}
 	e.status.metrics = newHealMetrics(cfg.Registry)
 	e.cache = newObjectCache(cfg)
+	e.rs.lastGC = cfg.Now()
+	e.rs.repairTh, e.rs.scrubTh = newThrottle(cfg.RepairBandwidth), newThrottle(cfg.ScrubBandwidth)
 	e.lc.metrics = newLifecycleMetrics(cfg.Registry)
 	e.dedup.init(cfg)
 	e.casKV = kv

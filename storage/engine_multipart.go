@@ -201,9 +201,13 @@ func (e *Engine) storePart(ctx context.Context, bucket, key, uploadID string, n 
 			e.deleteData(d)
 			return PartInfo{}, err
 		}
+		ops := []meta.Op{meta.Put(partKey(uploadID, n), encode(d))}
+		if op, ok := e.dirtyOp(partKey(uploadID, n), []dataRecord{d}, dirtyWrite); ok {
+			ops = append(ops, op)
+		}
 		err = e.txn(ctx, meta.Txn{
 			Compares: []meta.Compare{{Key: uploadKey(bucket, key, uploadID), Revision: urev}, {Key: partKey(uploadID, n), Revision: prevRev}},
-			Ops:      []meta.Op{meta.Put(partKey(uploadID, n), encode(d))},
+			Ops:      ops,
 		})
 		if errors.Is(err, errRetry) {
 			continue
@@ -326,6 +330,12 @@ func (e *Engine) CompleteMultipartUpload(ctx context.Context, bucket, key, uploa
 	if err := checkPartsSealed(u, chosen); err != nil {
 		return ObjectInfo{}, err
 	}
+	// Parts queued for repair take their queue entries along: the version's
+	// part list gets one, and the parts' go with the parts.
+	queued, err := e.carryDirtyParts(ctx, uploadID, chosen)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
 	v := versionRecord{Meta: u.Meta, Multipart: true, Parts: chosen, PartsCount: len(chosen), UploadID: uploadID, Tags: u.Tags, Lock: u.Lock,
 		SSE: u.SSE}
 	md5s := md5.New()
@@ -353,6 +363,7 @@ func (e *Engine) CompleteMultipartUpload(ctx context.Context, bucket, key, uploa
 	for _, p := range stored {
 		ops = append(ops, meta.Delete(partKey(uploadID, p.Number)))
 	}
+	ops = append(ops, queued...)
 	pre := writeConditions(opts.IfNoneMatchStar, opts.IfMatch, bucket, key)
 	v, err = e.commitVersion(ctx, bucket, key, v, pre, meta.Txn{
 		Compares: append([]meta.Compare{{Key: uploadKey(bucket, key, uploadID), Revision: urev}}, pcmps...),

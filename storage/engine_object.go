@@ -160,6 +160,9 @@ func (e *Engine) commitVersionIf(ctx context.Context, bucket, key string, v vers
 			nh.Latest.DataKey = v.DataKey
 			ops[0] = meta.Put(vkey, encode(v))
 			ops = append(ops, meta.Put(dataKey(v.DataKey), encode(partsRecord{Parts: v.Parts, Chunks: v.Chunks})))
+			if op, ok := e.dirtyOp(dataKey(v.DataKey), v.Parts, dirtyWrite); ok {
+				ops = append(ops, op)
+			}
 		}
 		var replacedV *versionRecord
 		var oldChunks []chunkRef

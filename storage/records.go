@@ -46,6 +46,19 @@ const (
 	// reference count), changed in the transactions of the version records
 	// that add or drop references (see dedup.go).
 	keyChunk = "k/"
+	// keyDirty is the repair queue: q/<data record key below s/> →
+	// dirtyRecord, the streams of that d/, p/ or k/ record known to need a
+	// repair (a write that missed shards, in the write's transaction; a
+	// read that had to reconstruct; a repair that could not finish).
+	// See dirty.go.
+	keyDirty = "q/"
+	// keyRepair holds the repair cursors: w/placement → sweepRecord (the
+	// placement sweep after a ring change or a wiped drive, sweep.go) and
+	// w/scrub → scrubRecord (the scrub cycle, scrub.go).
+	keyRepair = "w/"
+	// keyDriveSeen is the instance each drive was last seen with:
+	// g/<drive id> → driveSeenRecord (drivecheck.go).
+	keyDriveSeen = "g/"
 )
 
 func bucketKey(b string) string  { return meta.PrefixStorage + keyBucket + b }
@@ -64,6 +77,47 @@ func configKey(b string, k ConfigKind) string {
 	return configPrefix(b) + string(k)
 }
 func rescanKey(b string) string { return meta.PrefixStorage + keyRescan + b }
+
+// dirtyKey is the repair queue entry of the data record at recordKey.
+func dirtyKey(recordKey string) string {
+	return meta.PrefixStorage + keyDirty + strings.TrimPrefix(recordKey, meta.PrefixStorage)
+}
+
+// dirtyRecordKey is the data record a repair queue entry names.
+func dirtyRecordKey(key string) string {
+	return meta.PrefixStorage + strings.TrimPrefix(key, meta.PrefixStorage+keyDirty)
+}
+
+func sweepKey() string              { return meta.PrefixStorage + keyRepair + "placement" }
+func scrubKey() string              { return meta.PrefixStorage + keyRepair + "scrub" }
+func driveSeenKey(id string) string { return meta.PrefixStorage + keyDriveSeen + id }
+
+// recordKind is a kind of record holding data streams: its index in
+// dataPrefixes.
+type recordKind int
+
+const (
+	kindData  recordKind = iota // d/: a version's part list (partsRecord)
+	kindPart                    // p/: an uploaded part (dataRecord)
+	kindChunk                   // k/: a deduplicated chunk (chunkRecord)
+)
+
+// dataPrefixes are the records holding data streams, in the order the
+// repair walks visit them: versions' part lists, uploaded parts, then
+// deduplicated chunks.
+var dataPrefixes = [...]string{meta.PrefixStorage + keyData, meta.PrefixStorage + keyPart, meta.PrefixStorage + keyChunk}
+
+// kindOf is the kind of the data record at key; ok is false for a key
+// that is no data record's.
+func kindOf(key string) (k recordKind, ok bool) {
+	for i, p := range dataPrefixes {
+		if strings.HasPrefix(key, p) {
+			return recordKind(i), true
+		}
+	}
+	return 0, false
+}
+
 func partKey(uploadID string, n int) string {
 	return fmt.Sprintf("%s%05d", partPrefix(uploadID), n)
 }
@@ -148,6 +202,17 @@ type dataRecord struct {
 	// SSE is how an encrypted stream is sealed (its part number and IV);
 	// then Size is the plaintext's, Inline and the shards hold ciphertext.
 	SSE *sse.Params `json:"sse,omitempty"`
+	// repair, never stored, says the stream needs a repair: set by a write
+	// that committed fewer than all its shards (and carried from a part's
+	// queue entry to its version on completion), so the transaction that
+	// records the stream also queues it (dirtyOp).
+	repair repairNeed
+}
+
+// repairNeed is why a stream needs a repair; the zero value: it does not.
+type repairNeed struct {
+	need bool
+	deep bool // a frame failed its hash: rebuild after verifying every frame
 }
 
 // versionRecord is one object version; delete markers have no parts.

@@ -65,7 +65,7 @@ verification.`,
 	pf.StringVar(&f.caCert, "ca-cert", "", "PEM file of CA certificates to trust for an https endpoint, besides the system's")
 	pf.BoolVar(&f.insecure, "insecure", false, "do not verify the server's TLS certificate")
 	cmd.AddCommand(newHealCmd(f), newClusterCmd(f), newNodeCmd(f), newUserCmd(f), newGroupCmd(f), newManagedPolicyCmd(f), newKeyCmd(f),
-		newLifecycleCmd(f), newKMSCmd(f), newVerifyCmd(f), newDedupCmd(f))
+		newLifecycleCmd(f), newKMSCmd(f), newOAuthCmd(f), newVerifyCmd(f), newDedupCmd(f))
 	return cmd
 }
 

@@ -24,7 +24,7 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServerCmd(), newAdminCmd(), newBenchCmd())
+	root.AddCommand(newServerCmd(), newAdminCmd(), newBenchCmd(), newLoginCmd(), newCredentialsCmd())
 	root.AddCommand(clientCommands()...)
 	return root
 }

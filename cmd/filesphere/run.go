@@ -15,6 +15,7 @@ import (
 
 	"github.com/filesphere/filesphere/cluster"
 	"github.com/filesphere/filesphere/iam"
+	"github.com/filesphere/filesphere/iam/oauth"
 	"github.com/filesphere/filesphere/internal/connguard"
 	"github.com/filesphere/filesphere/kms"
 	"github.com/filesphere/filesphere/s3api"
@@ -58,7 +59,13 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 		return err
 	}
 	defer ids.Close()
-	api, err := b.newAPI(engine, node, keys, ids)
+	f.oauth.trustForwarded = f.tls.trustForwarded
+	prov, err := openOAuth(ctx, f.oauth, node, keys, ids, issuerURL(f.oauth, f.address, ln.Addr(), b.tls.scheme()), b.log)
+	if err != nil {
+		return err
+	}
+	defer prov.Close()
+	api, err := b.newAPI(engine, node, keys, ids, prov)
 	if err != nil {
 		return err
 	}
@@ -148,6 +155,7 @@ func (b *boot) startEngine(ctx context.Context, node *cluster.Node, keys *kms.KM
 	ecfg.DataShards, ecfg.ParityShards, ecfg.Log, ecfg.Registry = b.k, b.m, b.log, b.reg
 	ecfg.Bitrot = f.bitrot.alg
 	ecfg.IsLeader, ecfg.RepairInterval, ecfg.RepairBandwidth = node.IsLeader, f.repairEvery, f.repairBandwidth
+	ecfg.RepairRate, ecfg.ScrubPeriod, ecfg.ScrubBandwidth = f.repairRate, f.scrubPeriod, f.scrubBandwidth
 	ecfg.LifecycleDay, ecfg.LifecycleRate = f.lifecycleDay, f.lifecycleRate
 	ecfg.ChunkGrace = f.chunkGrace
 	ecfg.CacheBytes = f.objectCache
@@ -170,7 +178,7 @@ func (b *boot) startEngine(ctx context.Context, node *cluster.Node, keys *kms.KM
 
 // newAPI builds the S3 API (with the admin, IAM and STS APIs) over the
 // engine and the access layer.
-func (b *boot) newAPI(engine *storage.Engine, node *cluster.Node, keys *kms.KMS, ids *iam.Service) (*s3api.Server, error) {
+func (b *boot) newAPI(engine *storage.Engine, node *cluster.Node, keys *kms.KMS, ids *iam.Service, prov *oauth.Provider) (*s3api.Server, error) {
 	f := b.f
 	scfg := s3api.DefaultConfig()
 	scfg.Domain, scfg.Region, scfg.Log, scfg.Registry = f.domain, f.region, b.log, b.reg
@@ -180,6 +188,7 @@ func (b *boot) newAPI(engine *storage.Engine, node *cluster.Node, keys *kms.KMS,
 	scfg.Ready = node.Ready
 	scfg.BodyReadTimeout, scfg.MinBodyRate, scfg.UploadMemory = f.bodyReadTimeout, f.minBodyRate, f.uploadMemory
 	scfg.Answered = b.guard.Answered
+	scfg.OAuth, scfg.WebIdentity, scfg.OAuthAdmin = prov.Handler(), prov, oauthAdmin{prov}
 	return s3api.New(scfg, engine, ids)
 }
 

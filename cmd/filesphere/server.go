@@ -36,9 +36,13 @@ type serverFlags struct {
 	lostAfter time.Duration
 	// chunkGrace is how long an unreferenced deduplicated chunk stays.
 	chunkGrace time.Duration
-	// repairEvery and repairBandwidth tune the background repairer.
+	// repairEvery, repairBandwidth, repairRate, scrubPeriod and
+	// scrubBandwidth tune the background repairer.
 	repairEvery     time.Duration
 	repairBandwidth int64
+	repairRate      float64
+	scrubPeriod     time.Duration
+	scrubBandwidth  int64
 	// lifecycleDay is how long a lifecycle day lasts; lifecycleRate
 	// paces the lifecycle worker.
 	lifecycleDay  time.Duration
@@ -56,6 +60,7 @@ type serverFlags struct {
 	uploadMemory      int64
 	tls               tlsFlags
 	kmsKeyFile        string
+	oauth             oauthFlags
 }
 
 func newServerCmd() *cobra.Command {
@@ -111,9 +116,13 @@ node-to-node port always runs mutual TLS with certificates of the cluster's own 
 	fs.StringVar(&f.advertise, "cluster-advertise", "", "cluster address peers dial, when it differs from --cluster-address")
 	fs.StringVar(&f.join, "join", "", "cluster address of any member of an existing cluster to join")
 	fs.DurationVar(&f.lostAfter, "lost-after", 5*time.Minute, "how long a node may be unreachable before it is declared lost and its data rebuilt elsewhere")
-	fs.DurationVar(&f.repairEvery, "repair-interval", time.Minute, "time between background repair and rebalance passes")
-	fs.DurationVar(&f.chunkGrace, "chunk-grace", 24*time.Hour, "how long an unreferenced deduplicated chunk stays before the leader removes it (longer than any upload)")
+	eng := storage.DefaultEngineConfig()
+	fs.DurationVar(&f.repairEvery, "repair-interval", time.Minute, "time between background repair passes when no work is left over")
+	fs.DurationVar(&f.chunkGrace, "chunk-grace", eng.ChunkGrace, "how long an unreferenced deduplicated chunk stays before the leader removes it (longer than any upload)")
 	fs.Int64Var(&f.repairBandwidth, "repair-bandwidth", 0, "bytes per second background repair and rebalancing may write (0 = unlimited)")
+	fs.Float64Var(&f.repairRate, "repair-record-rate", eng.RepairRate, "metadata records per second a placement sweep (after a ring change or a wiped drive) may read (0 = unlimited)")
+	fs.DurationVar(&f.scrubPeriod, "scrub-period", eng.ScrubPeriod, "time one scrub cycle (every shard read and verified) is spread over")
+	fs.Int64Var(&f.scrubBandwidth, "scrub-bandwidth", eng.ScrubBandwidth, "bytes per second the scrub may read (0 = unlimited)")
 	fs.DurationVar(&f.lifecycleDay, "lifecycle-day", 24*time.Hour, "how long a day of lifecycle rules lasts (shorter only for tests: rules of days then act in seconds; whole seconds)")
 	fs.Float64Var(&f.lifecycleRate, "lifecycle-rate", 1000, "lifecycle expirations and re-planned keys per second (0 = unlimited)")
 	fs.Int64Var(&f.objectCache, "object-cache", storage.DefaultEngineConfig().CacheBytes, "bytes of memory for decoded small objects (up to 1 MiB) served to GETs (0 = no cache)")
@@ -126,6 +135,7 @@ node-to-node port always runs mutual TLS with certificates of the cluster's own 
 	fs.Int64Var(&f.minBodyRate, "min-body-rate", api.MinBodyRate, "slowest average rate (bytes/s) a request body may arrive at")
 	fs.Int64Var(&f.uploadMemory, "upload-memory", api.UploadMemory, "bytes of memory the request bodies being read may hold; past it requests get SlowDown")
 	addTLSFlags(fs, &f.tls)
+	addOAuthFlags(fs, &f.oauth)
 	fs.StringVar(&f.kmsKeyFile, "kms-master-key-file", "", "file holding the KMS master key (64 hex digits) that seals secrets and encrypted objects; every node of a cluster needs the same (default: $"+kms.MasterKeyEnv+", else <data>/"+kms.MasterKeyFileName+")")
 	return cmd
 }

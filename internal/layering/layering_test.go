@@ -44,7 +44,7 @@ var layers = map[string]rule{
 	// Wiring and black-box tests.
 	"cmd/filesphere": {pkgs: []string{"*"}, testPkgs: []string{"*"},
 		libs: join(obs, []string{"github.com/spf13/cobra", "github.com/spf13/pflag", "github.com/aws/aws-sdk-go-v2", "github.com/aws/smithy-go", "golang.org/x/term"})},
-	"e2e":         {pkgs: []string{"*"}, testPkgs: []string{"*"}, testLibs: join(sdks, browser, pty)},
+	"e2e":         {pkgs: []string{"*"}, testPkgs: []string{"*"}, testLibs: join(sdks, browser, pty, []string{"github.com/go-jose/go-jose/v4"})},
 	"e2e/harness": {pkgs: []string{"*"}, libs: join(sdks, browser)},
 
 	// Protocol.
@@ -58,6 +58,11 @@ var layers = map[string]rule{
 		libs:     join(obs, []string{"github.com/gorilla/mux", "golang.org/x/sync/semaphore"}),
 		testLibs: join(sdks, logTest, []string{"github.com/minio/crc64nvme", "github.com/prometheus/client_golang/prometheus/promhttp"})},
 	"s3api/sigv4": {testLibs: sdks},
+	// The client side of filesphere login and credentials.
+	"client/login": {},
+	// The OAuth2 / OpenID Connect server and the STS exchange of its tokens.
+	"iam/oauth": {pkgs: []string{"iam", "cluster/meta"},
+		libs: []string{"github.com/sirupsen/logrus", "github.com/ory/fosite", "github.com/go-jose/go-jose/v4", "golang.org/x/time/rate"}},
 
 	// Domain.
 	"storage": {pkgs: []string{"erasure", "storage/drive", "storage/sse", "cluster/meta"},

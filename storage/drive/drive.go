@@ -6,6 +6,8 @@ package drive
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"io"
 	"time"
@@ -36,6 +38,18 @@ type Info struct {
 	TotalBytes uint64
 	FreeBytes  uint64
 	Online     bool
+	// Instance names the drive's contents: it changes when the drive comes
+	// back empty (its folder emptied or replaced and the layout created
+	// again), so a caller that saw another instance knows every shard it
+	// held is gone. Empty when not known (offline).
+	Instance string
+}
+
+// NewInstance returns a fresh random drive instance.
+func NewInstance() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return hex.EncodeToString(b[:])
 }
 
 // ShardWriter receives one shard's bytes. Nothing is visible under the id

@@ -62,15 +62,15 @@ func (c LocalConfig) Validate() error {
 
 // Local stores shards as files in one folder (format 2):
 //
-//	<root>/.filesphere/format.json   {"id": ..., "version": 2}
+//	<root>/.filesphere/format.json   {"id": ..., "version": 2, "instance": ...}
 //	<root>/.filesphere/tmp/          shards being written
 //	<root>/data/<fan>/<flat name>    committed shards
 //
-// <fan> is one of 256 directories 00..ff (a hash of the id), all created and
-// synced once when the drive is formatted; <flat name> is the id with '/'
-// spelled '+' (see layout.go). So committing a shard never creates a
-// directory: it is write, fsync, rename into the fan-out directory and an
-// fsync of that directory (shared by commits into the same directory that
+// <fan> is one of 256 directories 00..ff (a hash of the id), each created
+// and synced on its first commit; <flat name> is the id with '/' spelled '+'
+// (see layout.go). So committing a shard almost never creates a directory:
+// it is write, fsync, rename into the fan-out directory and an fsync of
+// that directory (shared by commits into the same directory that
 // are concurrent with it) — two syncs, where one path per id (format 1:
 // <root>/shards/<id segments>) cost three for every new object directory.
 // A format 1 drive is migrated in place on its first probe.
@@ -89,11 +89,16 @@ type Local struct {
 	log                               *logrus.Entry
 	online                            atomic.Bool
 	dirSync                           dirSyncer
+	// fans marks the fan-out directories known to exist: each is made
+	// (and its entry synced) on its first commit, not at format time.
+	fans [fanOut]atomic.Bool
 
 	mu        sync.Mutex // serialises probes and guards the fields below
 	lastProbe time.Time
 	lastErr   error
 	cleaned   bool // leftover temp files removed (done once, see probe)
+	// instance is format.json's, set by each successful probe.
+	instance atomic.Value // string
 }
 
 // NewLocal opens (or initialises) a drive folder. It fails only on an

@@ -67,6 +67,9 @@ func (l *Local) probe() error {
 type formatFile struct {
 	ID      string `json:"id"`
 	Version int    `json:"version"`
+	// Instance is new each time the layout is created (Info.Instance);
+	// folders formatted before it was kept get one on their next probe.
+	Instance string `json:"instance,omitempty"`
 }
 
 func (l *Local) checkFormat() error {
@@ -76,7 +79,7 @@ func (l *Local) checkFormat() error {
 		if err := l.ensureFanDirs(); err != nil {
 			return err
 		}
-		return l.writeFormat()
+		return l.writeFormat(NewInstance())
 	}
 	if err != nil {
 		return err
@@ -94,35 +97,49 @@ func (l *Local) checkFormat() error {
 		return err
 	}
 	if ff.Version == formatVersionV1 {
-		return l.migrateV1()
+		if ff.Instance == "" {
+			ff.Instance = NewInstance()
+		}
+		return l.migrateV1(ff.Instance)
 	}
+	if ff.Instance == "" { // formatted before instances were kept
+		return l.writeFormat(NewInstance())
+	}
+	l.instance.Store(ff.Instance)
 	return nil
 }
 
-// ensureFanDirs creates data/ and its fan-out directories where missing and
-// makes the new entries durable: on a formatted drive this finds them all
-// and syncs nothing.
+// ensureFanDirs creates data/ where missing and makes its entry durable.
+// The fan-out directories below it are made on first use (ensureFan), so a
+// new drive costs one directory, not fanOut of them.
 func (l *Local) ensureFanDirs() error {
 	created, err := mkdirOne(l.dataDir)
 	if err != nil {
 		return err
 	}
 	if created {
-		if err := syncDir(l.root); err != nil {
+		return syncDir(l.root)
+	}
+	return nil
+}
+
+// ensureFan makes fan-out directory i exist, durably, before a shard is
+// renamed into it: once per directory for the life of the drive (again
+// after the folder was emptied, when a rename finds it gone).
+func (l *Local) ensureFan(i int) error {
+	if l.fans[i].Load() {
+		return nil
+	}
+	created, err := mkdirOne(filepath.Join(l.dataDir, fanName(i)))
+	if err != nil {
+		return err
+	}
+	if created {
+		if err := l.dirSync.sync(l.dataDir); err != nil {
 			return err
 		}
 	}
-	any := false
-	for i := range fanOut {
-		c, err := mkdirOne(filepath.Join(l.dataDir, fanName(i)))
-		if err != nil {
-			return err
-		}
-		any = any || c
-	}
-	if any {
-		return syncDir(l.dataDir)
-	}
+	l.fans[i].Store(true)
 	return nil
 }
 
@@ -150,7 +167,7 @@ func mkdirOne(dir string) (bool, error) {
 // removes the emptied old directories. Each move is a rename, so a crash
 // leaves every shard in exactly one of the two places, and the next probe
 // (format.json still says 1) moves the rest.
-func (l *Local) migrateV1() error {
+func (l *Local) migrateV1(instance string) error {
 	moved := 0
 	dirs := map[string]bool{}
 	err := filepath.WalkDir(l.v1Dir, func(p string, d fs.DirEntry, err error) error {
@@ -172,6 +189,9 @@ func (l *Local) migrateV1() error {
 			return nil // not a shard: left where it is
 		}
 		dst := l.shardPath(id)
+		if err := l.ensureFan(fanIndex(id)); err != nil {
+			return err
+		}
 		created, err := l.mkdirChunks(filepath.Dir(dst))
 		if err != nil {
 			return err
@@ -194,7 +214,7 @@ func (l *Local) migrateV1() error {
 			return fmt.Errorf("migrate format 1: %w", err)
 		}
 	}
-	if err := l.writeFormat(); err != nil {
+	if err := l.writeFormat(instance); err != nil {
 		return err
 	}
 	removeEmptyDirs(l.v1Dir)
@@ -217,8 +237,8 @@ func removeEmptyDirs(dir string) {
 	_ = os.Remove(dir) // fails, harmlessly, when not empty
 }
 
-func (l *Local) writeFormat() error {
-	b, err := json.Marshal(formatFile{ID: l.cfg.ID, Version: formatVersion})
+func (l *Local) writeFormat(instance string) error {
+	b, err := json.Marshal(formatFile{ID: l.cfg.ID, Version: formatVersion, Instance: instance})
 	if err != nil {
 		return err
 	}
@@ -240,7 +260,11 @@ func (l *Local) writeFormat() error {
 		_ = os.Remove(f.Name())
 		return err
 	}
-	return syncDir(l.metaDir)
+	if err := syncDir(l.metaDir); err != nil {
+		return err
+	}
+	l.instance.Store(instance)
+	return nil
 }
 
 func (l *Local) cleanTmp() error {

@@ -21,10 +21,12 @@ const (
 )
 
 // fanDir is the fan-out directory of id: two hex digits of its hash.
-func fanDir(id string) string {
+func fanDir(id string) string { return fanName(fanIndex(id)) }
+
+func fanIndex(id string) int {
 	h := fnv.New32a()
 	h.Write([]byte(id))
-	return fanName(int(h.Sum32() % fanOut))
+	return int(h.Sum32() % fanOut)
 }
 
 func fanName(i int) string {

@@ -120,6 +120,13 @@ func (l *Local) Info(ctx context.Context) (Info, error) {
 		return Info{}, err
 	}
 	info := Info{ID: l.cfg.ID, Path: l.root}
+	if l.online.Load() {
+		// A folder emptied under a running drive is found here, not only by
+		// the next operation that fails, so Info's instance is never stale.
+		if herr := l.healthy(); herr != nil {
+			l.layoutGone(herr)
+		}
+	}
 	if l.ready() != nil {
 		return info, nil
 	}
@@ -129,5 +136,6 @@ func (l *Local) Info(ctx context.Context) (Info, error) {
 		return info, nil
 	}
 	info.TotalBytes, info.FreeBytes, info.Online = total, free, l.online.Load()
+	info.Instance, _ = l.instance.Load().(string)
 	return info, nil
 }

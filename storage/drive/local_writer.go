@@ -89,8 +89,13 @@ func (w *localWriter) commit() error {
 	}
 	final := l.shardPath(w.id)
 	parent := filepath.Dir(final)
+	fan := fanIndex(w.id)
 	for attempt := 0; ; attempt++ {
-		created, err := l.mkdirChunks(parent)
+		err := l.ensureFan(fan)
+		var created []string
+		if err == nil {
+			created, err = l.mkdirChunks(parent)
+		}
 		if err == nil {
 			err = os.Rename(tmp, final)
 		}
@@ -113,9 +118,10 @@ func (w *localWriter) commit() error {
 		errors.As(err, &errno)
 		if errno == syscall.ENOENT {
 			// A concurrent Delete pruned a chunk directory we had just
-			// made, or the temp file itself is gone (the folder was
-			// emptied).
-			if _, serr := os.Lstat(tmp); serr == nil && chunked(w.id) && attempt < 10 {
+			// made, the fan-out directory went with an emptied folder, or
+			// the temp file itself is gone (the folder was emptied).
+			if _, serr := os.Lstat(tmp); serr == nil && attempt < 10 {
+				l.fans[fan].Store(false)
 				continue
 			}
 		}

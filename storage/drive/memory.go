@@ -15,8 +15,9 @@ import (
 // Memory is the in-memory twin of Local: same id rules, same visibility
 // semantics, no durability. Fast tests of the layers above use it.
 type Memory struct {
-	id      string
-	offline atomic.Bool
+	id       string
+	offline  atomic.Bool
+	instance atomic.Value // string, see Reset
 
 	mu       sync.RWMutex
 	shards   map[string]memShard
@@ -33,7 +34,18 @@ type memShard struct {
 
 // NewMemory returns an empty, online in-memory drive.
 func NewMemory(id string) *Memory {
-	return &Memory{id: id, shards: make(map[string]memShard)}
+	m := &Memory{id: id, shards: make(map[string]memShard)}
+	m.instance.Store(NewInstance())
+	return m
+}
+
+// Reset drops every shard and takes a new instance, as a Local whose
+// folder was emptied comes back.
+func (m *Memory) Reset() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.shards, m.used = make(map[string]memShard), 0
+	m.instance.Store(NewInstance())
 }
 
 // SetOffline makes every operation fail with ErrOffline (and Info report
@@ -165,6 +177,9 @@ func (m *Memory) Info(ctx context.Context) (Info, error) {
 		return Info{}, err
 	}
 	info := Info{ID: m.id, Path: "memory:" + m.id, Online: !m.offline.Load()}
+	if info.Online {
+		info.Instance, _ = m.instance.Load().(string)
+	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	if m.capacity > 0 {
