@@ -40,8 +40,13 @@ import (
 // upload that never committed), which orphan collection removes; a record
 // never points at a chunk that is not there.
 //
-// Chunks are streams like any other: repair, rebalance, scrub and orphan
-// collection walk their records with the versions' and parts' (walkData).
+// Chunks are streams like any other (k/ is one of dataPrefixes): a chunk
+// written with fewer than k+m shards is queued for repair in the
+// transaction that creates its record (chunkOps), the placement sweep and
+// the scrub read chunk records after the versions' and parts' (the scrub
+// in rounds per bucket, scrub.go), a read heals the chunks it had to
+// reconstruct (healChunks), and orphan collection and drains walk them
+// (walkData).
 //
 // Encryption: SSE-C, SSE-S3 and SSE-KMS objects are never deduplicated:
 // they are stored as in any bucket, under their own object key.
