@@ -28,6 +28,7 @@ require (
 	github.com/minio/sha256-simd v1.0.1
 	github.com/ory/fosite v0.49.0
 	github.com/prometheus/client_golang v1.23.2
+	github.com/restic/chunker v0.4.0
 	github.com/sirupsen/logrus v1.10.2
 	github.com/spf13/cobra v1.10.2
 	github.com/spf13/pflag v1.0.10

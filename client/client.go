@@ -50,6 +50,9 @@ type conn struct {
 	alias Alias
 	s3    *s3.Client
 	hc    *http.Client
+	// cfg is the alias's SDK configuration (credentials, region), for the
+	// requests the SDK has no operation for (findhash.go).
+	cfg aws.Config
 }
 
 // id says whether two locations share an endpoint and credentials, so a
@@ -146,7 +149,7 @@ func (c *Client) dial(ctx context.Context, a Alias) (*conn, error) {
 		o.Logger = logging.Nop{}
 		o.DisableLogOutputChecksumValidationSkipped = true
 	})
-	return &conn{alias: a, s3: cl, hc: hc}, nil
+	return &conn{alias: a, s3: cl, hc: hc, cfg: acfg}, nil
 }
 
 func (c *Client) httpClient(a Alias) (*http.Client, error) {

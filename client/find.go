@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"path"
 	"slices"
 	"strconv"
@@ -23,19 +24,21 @@ type FindOptions struct {
 	Newer, Older time.Time
 	// Larger and Smaller bound the size in bytes (-1: no bound).
 	Larger, Smaller int64
-	// SHA256 (hex) keeps objects whose full-object SHA-256 checksum, as
-	// the server keeps it (x-amz-checksum-sha256 of a HEAD with checksum
-	// mode), is this one. Objects stored without such a checksum (multipart
-	// uploads, most other tools' uploads) never match. This is a
-	// client-side scan, one HEAD per candidate; a server-side lookup is a
-	// later extension.
+	// SHA256 (hex) keeps objects whose whole content has this SHA-256. A
+	// FileSphere server answers from its content index (findhash.go):
+	// every version holding the content, noncurrent ones too, that the
+	// caller may read, in any bucket when the path names none. Other
+	// servers are scanned: one HEAD (checksum mode) per current object,
+	// matching a full-object x-amz-checksum-sha256, so objects stored
+	// without one (multipart uploads, most tools' uploads) never match.
 	SHA256 string
 }
 
 // Find lists the objects under a bucket or prefix that pass every filter,
 // recursively.
 func (c *Client) Find(ctx context.Context, p string, o FindOptions) error {
-	loc, err := c.remote(p, true)
+	// A content lookup may span the buckets; the other filters walk one.
+	loc, err := c.remote(p, o.SHA256 == "")
 	if err != nil {
 		return err
 	}
@@ -54,7 +57,37 @@ func (c *Client) Find(ctx context.Context, p string, o FindOptions) error {
 	if err != nil {
 		return err
 	}
-	err = walkRemote(ctx, k, loc, dirPrefix(loc.Key), true, func(it ObjectInfo) error {
+	if want != nil {
+		err = c.findByLookup(ctx, k, Location{Alias: loc.Alias, Bucket: loc.Bucket, Key: dirPrefix(loc.Key)}, o, hex.EncodeToString(want))
+		if !errors.Is(err, errNoLookup) {
+			return opErr("find", p, err)
+		}
+	}
+	if loc.Bucket == "" {
+		return opErr("find", p, c.findEachBucket(ctx, k, loc, o, want))
+	}
+	return opErr("find", p, c.scan(ctx, k, loc, o, want))
+}
+
+// findEachBucket scans every bucket of the alias (a content search on a
+// server without the lookup).
+func (c *Client) findEachBucket(ctx context.Context, k *conn, loc Location, o FindOptions, want []byte) error {
+	out, err := k.s3.ListBuckets(ctx, &s3.ListBucketsInput{})
+	if err != nil {
+		return err
+	}
+	for _, b := range out.Buckets {
+		if err := c.scan(ctx, k, Location{Alias: loc.Alias, Bucket: aws.ToString(b.Name)}, o, want); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scan walks the objects under loc on this side, one HEAD per candidate
+// when want (a SHA-256) is set.
+func (c *Client) scan(ctx context.Context, k *conn, loc Location, o FindOptions, want []byte) error {
+	return walkRemote(ctx, k, loc, dirPrefix(loc.Key), true, func(it ObjectInfo) error {
 		if !o.matches(it) {
 			return nil
 		}
@@ -66,7 +99,6 @@ func (c *Client) Find(ctx context.Context, p string, o FindOptions) error {
 		}
 		return c.out.emit(it, func() string { return it.Path })
 	})
-	return opErr("find", p, err)
 }
 
 func (o FindOptions) matches(it ObjectInfo) bool {

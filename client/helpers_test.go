@@ -30,6 +30,9 @@ type server struct {
 	counts map[string]int
 	// fail, when set, answers a request with 500 instead of passing it on.
 	fail func(r *http.Request) bool
+	// foreign, when set, answers a request as an S3 server without
+	// FileSphere's extensions would: a GET of / is ListBuckets.
+	foreign func(r *http.Request) bool
 }
 
 func newServer(t *testing.T) *server {
@@ -68,7 +71,13 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.counts[op(r)]++
 	fail := s.fail != nil && s.fail(r)
+	foreign := s.foreign != nil && s.foreign(r)
 	s.mu.Unlock()
+	if foreign {
+		w.Header().Set("Content-Type", "application/xml")
+		_, _ = w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?><ListAllMyBucketsResult><Buckets></Buckets></ListAllMyBucketsResult>`))
+		return
+	}
 	if fail {
 		w.Header().Set("Content-Type", "application/xml")
 		w.WriteHeader(http.StatusInternalServerError)
@@ -88,7 +97,7 @@ func (s *server) reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.counts = map[string]int{}
-	s.fail = nil
+	s.fail, s.foreign = nil, nil
 }
 
 // cli is a client with alias "fs" pointing at the server; out and errs

@@ -237,13 +237,22 @@ func TestFindAndDu(t *testing.T) {
 		{client.FindOptions{Newer: time.Now().Add(-time.Hour)}, "p/a.jpg,p/sdk.jpg,p/sub/b.jpg,p/sub/c.txt"},
 		{client.FindOptions{Newer: time.Now().Add(time.Hour)}, ""},
 		{client.FindOptions{Older: time.Now().Add(time.Hour), Name: "c*"}, "p/sub/c.txt"},
-		{client.FindOptions{SHA256: hex.EncodeToString(sum[:])}, "p/a.jpg"},
+		// The server's index knows every upload's content.
+		{client.FindOptions{SHA256: hex.EncodeToString(sum[:])}, "p/a.jpg,p/sdk.jpg"},
+		{client.FindOptions{SHA256: hex.EncodeToString(sum[:]), Name: "s*"}, "p/sdk.jpg"},
 	}
 	for _, tc := range tests {
 		if got := strings.Join(find(tc.o), ","); got != tc.want {
 			t.Errorf("find %+v: %s, want %s", tc.o, got, tc.want)
 		}
 	}
+	// A server without the lookup is scanned: only the upload that sent
+	// its SHA-256 checksum is known there.
+	s.foreign = func(r *http.Request) bool { return r.URL.Query().Has("x-filesphere-sha256") }
+	if got := strings.Join(find(client.FindOptions{SHA256: hex.EncodeToString(sum[:])}), ","); got != "p/a.jpg" {
+		t.Errorf("find on another server: %s", got)
+	}
+	s.foreign = nil
 	if err := c.Find(ctx, "fs/bkt", client.FindOptions{SHA256: "abc", Larger: -1, Smaller: -1}); client.ExitCode(err) != client.ExitUsage {
 		t.Errorf("bad --sha256: %v", err)
 	}

@@ -154,6 +154,7 @@ func TestChaos(t *testing.T) {
 		t.Errorf("cluster never settled at full redundancy: %v", err)
 	}
 	e.verify()
+	e.verifyContentIndex()
 	e.summary(chaosTime, settleTime, final)
 	for i := 1; i <= c.Len(); i++ {
 		if lines := c.ProcessFailures(i); len(lines) > 0 {
@@ -187,6 +188,8 @@ type chaosEnv struct {
 	// known lists streams a failed recovery wait already reported as not
 	// repairable; later waits excuse them so the schedule can go on.
 	known map[string]bool
+	// indexBad counts differences of the content index from the namespace.
+	indexBad int
 }
 
 // streamName is the object name of a heal report's failed_objects entry.

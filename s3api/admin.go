@@ -67,6 +67,9 @@ var adminRoutes = []adminRoute{
 	{http.MethodPost, "/kms/key/rotate", OpAdminKMSRotateKey, "admin:KMSRotateKey", []string{"name"}},
 	{http.MethodPost, "/kms/key/disable", OpAdminKMSDisableKey, "admin:KMSDisableKey", []string{"name"}},
 	{http.MethodPost, "/kms/key/enable", OpAdminKMSEnableKey, "admin:KMSEnableKey", []string{"name"}},
+	{http.MethodPost, "/verify", OpAdminVerify, "admin:Verify", []string{"bucket", "prefix", "rate"}},
+	{http.MethodPost, "/dedup", OpAdminSetDedup, "admin:Dedup", []string{"bucket", "state"}},
+	{http.MethodGet, "/dedup", OpAdminDedupStatus, "admin:DedupStatus", []string{"bucket"}},
 }
 
 // allAdminRoutes is adminRoutes with the rows of the OAuth admin
@@ -246,6 +249,7 @@ func (s *Server) adminHandlers(ops map[Operation]handlerFunc) {
 		return s.cfg.Admin.LifecycleStatus(ctx)
 	})
 	s.kmsAdminHandlers(ops)
+	s.contentAdminHandlers(ops)
 	ops[OpAdminUnknown] = func(context.Context, *request) (*response, error) {
 		return nil, apiErr(ErrNotImplemented, "Unknown admin operation.")
 	}

@@ -120,6 +120,10 @@ var (
 		{name: "x-amz-object-lock-retain-until-date"},
 		{name: "x-amz-object-lock-legal-hold", values: legalHolds},
 	}
+	// contentCondition is FileSphere's content-hash precondition of GET
+	// and HEAD (findhash.go); S3 defines x-amz-checksum-sha256 for
+	// uploads only, and FileSphere reads it on reads as the same condition.
+	contentCondition = honoured("x-filesphere-if-sha256", "x-amz-checksum-sha256")
 	// tagging sets a new version's tags.
 	taggingHeader = honoured("x-amz-tagging")
 	// sseHeaders choose a new object's encryption: SSE-S3 or SSE-KMS with
@@ -276,8 +280,8 @@ var headerTable = map[Operation]headerRules{
 		refused("the confirmation of removing the caller's own access", "x-amz-confirm-remove-self-bucket-access"))},
 	OpPutPublicAccessBlock:       {honoured: payloadChecksums, refused: join(refuseOwner, refuseNewChecksums, refuseSDKAlgorithm)},
 	OpPutBucketOwnershipControls: {honoured: payloadChecksums, refused: join(refuseOwner, refuseNewChecksums, refuseSDKAlgorithm)},
-	OpGetObject:                  {honoured: join(readConditions, requestPayer, honoured("range", "x-amz-checksum-mode"), ssecHeaders), refused: refuseOwner},
-	OpHeadObject:                 {honoured: join(readConditions, requestPayer, honoured("range", "x-amz-checksum-mode"), ssecHeaders), refused: refuseOwner},
+	OpGetObject:                  {honoured: join(readConditions, requestPayer, honoured("range", "x-amz-checksum-mode"), ssecHeaders, contentCondition), refused: refuseOwner},
+	OpHeadObject:                 {honoured: join(readConditions, requestPayer, honoured("range", "x-amz-checksum-mode"), ssecHeaders, contentCondition), refused: refuseOwner},
 	OpDeleteObject: {
 		honoured: join(requestPayer, bypassGovernance),
 		refused: join(refuseOwner, refuseMFA, refuseGovernance, refused("conditional deletes", "if-match",
@@ -304,6 +308,7 @@ var headerTable = map[Operation]headerRules{
 			valid: transitionMinSizes, invalid: ErrInvalidArgument}}),
 	},
 	OpGetBucketLifecycle:    {refused: refuseOwner},
+	OpFindBySHA256:          {refused: refuseOwner},
 	OpDeleteBucketLifecycle: {refused: refuseOwner},
 	OpPutObjectRetention: {
 		honoured: join(payloadChecksums, requestPayer, bypassGovernance),

@@ -176,6 +176,9 @@ var allAdminReqs = []rawReq{
 	adminReq("POST", "kms/key/rotate", "name=k1"),
 	adminReq("POST", "kms/key/disable", "name=k1"),
 	adminReq("POST", "kms/key/enable", "name=k1"),
+	adminReq("POST", "verify"),
+	adminReq("POST", "dedup", "bucket=admin-dedup", "state=enabled"),
+	adminReq("GET", "dedup", "bucket=admin-dedup"),
 }
 
 func TestAdminRefusesAnonymousAndWrongKeys(t *testing.T) {
@@ -340,7 +343,10 @@ func TestAdminOperationsArePolicyActions(t *testing.T) {
 	ops := []s3api.Operation{s3api.OpAdminHeal, s3api.OpAdminHealStatus, s3api.OpAdminClusterStatus,
 		s3api.OpAdminRemoveNode, s3api.OpAdminDrainNode, s3api.OpAdminDrainStatus, s3api.OpAdminMetrics, s3api.OpAdminLifecycle,
 		s3api.OpAdminKMSCreateKey, s3api.OpAdminKMSListKeys, s3api.OpAdminKMSKeyStatus, s3api.OpAdminKMSRotateKey,
-		s3api.OpAdminKMSDisableKey, s3api.OpAdminKMSEnableKey}
+		s3api.OpAdminKMSDisableKey, s3api.OpAdminKMSEnableKey, s3api.OpAdminVerify, s3api.OpAdminSetDedup, s3api.OpAdminDedupStatus}
+	if err := f.Engine.CreateBucket(ctx(t), "admin-dedup", storage.CreateBucketOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	for i, r := range allAdminReqs {
 		resp, body := f.do(t, r.as(operator))
 		if ops[i] == s3api.OpAdminRemoveNode {
@@ -368,7 +374,8 @@ func TestAdminOperationsArePolicyActions(t *testing.T) {
 		actions[act] = true
 	}
 	for _, act := range []string{"admin:Heal", "admin:ServerInfo", "admin:DrainNode", "admin:RemoveNode", "admin:Prometheus", "admin:LifecycleStatus",
-		"admin:KMSCreateKey", "admin:KMSListKeys", "admin:KMSKeyStatus", "admin:KMSRotateKey", "admin:KMSDisableKey", "admin:KMSEnableKey"} {
+		"admin:KMSCreateKey", "admin:KMSListKeys", "admin:KMSKeyStatus", "admin:KMSRotateKey", "admin:KMSDisableKey", "admin:KMSEnableKey",
+		"admin:Verify", "admin:Dedup", "admin:DedupStatus"} {
 		if !actions[act] {
 			t.Errorf("no operation maps to %s", act)
 		}

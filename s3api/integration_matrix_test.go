@@ -139,6 +139,10 @@ func matrixOps() []matrixOp {
 	deleteBody := []byte(`<Delete><Object><Key>obj</Key></Object></Delete>`)
 	return []matrixOp{
 		{op: s3api.OpListBuckets, req: func(cellEnv) rawReq { return rawReq{method: "GET"} }, ok: 200, noBucket: true},
+		// sha256("object data"): every cell's object.
+		{op: s3api.OpFindBySHA256, ok: 200, noBucket: true, req: func(cellEnv) rawReq {
+			return rawReq{method: "GET", query: q("x-filesphere-sha256", "ba1e3e29b7a5d8f4b2d3e8f4f0b1d1b31ac0c7c8f5a9ab9f1b7f3b7e7f6b4b61")}
+		}},
 		{op: s3api.OpCreateBucket, ok: 200, noBucket: true,
 			req: func(e cellEnv) rawReq { return rawReq{method: "PUT", bucket: e.bucket + "-new"} },
 			stored: func(t *testing.T, f *fixture, e cellEnv) bool {

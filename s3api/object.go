@@ -130,6 +130,7 @@ func objectHeaders(req *request, info storage.ObjectInfo) http.Header {
 	if strings.EqualFold(req.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") {
 		setChecksumHeaders(h, info.Checksums)
 	}
+	contentHashHeaders(req, h, info)
 	if req.URL.Query().Get("partNumber") != "" && info.PartsCount > 0 {
 		h.Set("X-Amz-Mp-Parts-Count", strconv.Itoa(info.PartsCount))
 	}
@@ -147,9 +148,17 @@ func (s *Server) getObject(ctx context.Context, req *request) (*response, error)
 	if err != nil {
 		return nil, err
 	}
+	wantSHA, err := sha256Condition(req.Header)
+	if err != nil {
+		return nil, err
+	}
 	or, err := s.backend.GetObject(ctx, req.route.Bucket, req.route.Key, opts)
 	if err != nil {
 		return nil, preconditionResponse(err)
+	}
+	if err := checkSHA256(wantSHA, or.Info); err != nil {
+		or.Close()
+		return nil, err
 	}
 	h := objectHeaders(req, or.Info)
 	s.sseHeaders(h, or.Info.SSE, opts.CustomerKey, false)
@@ -171,9 +180,16 @@ func (s *Server) headObject(ctx context.Context, req *request) (*response, error
 	if err != nil {
 		return nil, err
 	}
+	wantSHA, err := sha256Condition(req.Header)
+	if err != nil {
+		return nil, err
+	}
 	info, err := s.backend.HeadObject(ctx, req.route.Bucket, req.route.Key, opts)
 	if err != nil {
 		return nil, preconditionResponse(err)
+	}
+	if err := checkSHA256(wantSHA, info); err != nil {
+		return nil, err
 	}
 	h := objectHeaders(req, info)
 	s.sseHeaders(h, info.SSE, opts.CustomerKey, false)

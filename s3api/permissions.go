@@ -54,7 +54,10 @@ type permission struct {
 const anyResource = "arn:aws:s3:::*"
 
 var permissions = map[Operation]permission{
-	OpListBuckets:          {action: "s3:ListAllMyBuckets", scope: scopeAccount},
+	OpListBuckets: {action: "s3:ListAllMyBuckets", scope: scopeAccount},
+	// The content lookup needs its own action on the account, and then
+	// shows only the versions the caller may read (findhash.go).
+	OpFindBySHA256:         {action: FindBySHA256Action, scope: scopeAccount},
 	OpCreateBucket:         {action: "s3:CreateBucket", scope: scopeBucket, aclAction: "s3:PutBucketAcl"},
 	OpHeadBucket:           {action: "s3:ListBucket", scope: scopeBucket},
 	OpDeleteBucket:         {action: "s3:DeleteBucket", scope: scopeBucket},

@@ -67,8 +67,11 @@ const (
 	OpPutBucketLifecycle    Operation = "PutBucketLifecycleConfiguration"
 	OpGetBucketLifecycle    Operation = "GetBucketLifecycleConfiguration"
 	OpDeleteBucketLifecycle Operation = "DeleteBucketLifecycle"
-	OpNotImplemented        Operation = "NotImplemented"
-	OpMethodNotAllowed      Operation = "MethodNotAllowed"
+	// OpFindBySHA256 is FileSphere's content lookup, GET
+	// /?x-filesphere-sha256=HEX (findhash.go): not an S3 operation.
+	OpFindBySHA256     Operation = "FindBySHA256"
+	OpNotImplemented   Operation = "NotImplemented"
+	OpMethodNotAllowed Operation = "MethodNotAllowed"
 )
 
 // Operations of browser access: HTML form uploads and CORS.
@@ -152,6 +155,11 @@ func classify(r *http.Request, domain string) Route {
 		}
 	}
 	switch {
+	case bucket == "" && q.Has(findHashParam):
+		rt.Op = OpFindBySHA256
+		if r.Method != http.MethodGet {
+			rt.Op = OpMethodNotAllowed
+		}
 	case bucket == "":
 		rt.Op = classifyService(r.Method)
 	case key == "":

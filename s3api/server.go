@@ -221,6 +221,9 @@ type response struct {
 	xml    any           // marshalled as the body when set
 	body   io.ReadCloser // streamed when set
 	length int64         // Content-Length of body, -1 unknown
+	// lines: body is a stream of lines the server produces at its own
+	// pace (admin progress); each is sent as it comes (streamWriter).
+	lines bool
 }
 
 type handlerFunc func(ctx context.Context, req *request) (*response, error)
@@ -228,6 +231,7 @@ type handlerFunc func(ctx context.Context, req *request) (*response, error)
 func (s *Server) handlers() map[Operation]handlerFunc {
 	return map[Operation]handlerFunc{
 		OpListBuckets:             s.listBuckets,
+		OpFindBySHA256:            s.findBySHA256,
 		OpCreateBucket:            s.createBucket,
 		OpHeadBucket:              s.headBucket,
 		OpDeleteBucket:            s.deleteBucket,
@@ -440,7 +444,11 @@ func (s *Server) render(w http.ResponseWriter, req *request, resp *response, err
 			return status
 		}
 		g := newSendGuard(w, http.NewResponseController(w), s.cfg)
-		n, err := io.Copy(g, resp.body)
+		var dst io.Writer = g
+		if resp.lines {
+			dst = &streamWriter{w: w, rc: http.NewResponseController(w), timeout: s.cfg.BodyReadTimeout, g: g}
+		}
+		n, err := io.Copy(dst, resp.body)
 		if err != nil {
 			// Headers are gone: the only honest signal left is to cut the
 			// connection short so the client sees a truncated body.

@@ -23,6 +23,8 @@ type Backend interface {
 	ObjectTagging
 	ObjectLocks
 	BucketLifecycle
+	ContentIndex
+	ContentAdmin
 	BucketEncryptions
 }
 

@@ -101,6 +101,9 @@ func (e *Engine) repairLoop(ctx context.Context) {
 			if e.gcDue() {
 				e.collectOrphans(ctx)
 			}
+			if e.chunkGCDue() {
+				e.collectChunks(ctx)
+			}
 			if more {
 				wait = e.pace()
 			}
@@ -124,23 +127,41 @@ func (e *Engine) collectOrphans(ctx context.Context) {
 	}
 }
 
+// collectChunks removes the chunks unreferenced for longer than their
+// grace (and counts every bucket's chunks for the metrics).
+func (e *Engine) collectChunks(ctx context.Context) {
+	n, err := e.CollectChunks(ctx, e.cfg.ChunkGrace)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		e.log.WithError(err).Warn("chunk collection")
+	case n > 0:
+		e.log.WithField("chunks", n).Info("removed unreferenced chunks")
+	}
+}
+
 // healObject repairs, in place, the streams of a version a read had to
-// reconstruct. What it cannot finish is queued for the leader, unless
-// offline drives are all that stop it: their shards are whole when the
-// drives are back, and a drive that comes back empty is the drive check's.
+// reconstruct (of a deduplicated version, the chunks it reconstructed).
+// What it cannot finish is queued for the leader, unless offline drives
+// are all that stop it: their shards are whole when the drives are back,
+// and a drive that comes back empty is the drive check's.
 func (e *Engine) healObject(ctx context.Context, it healItem) {
+	log := e.log.WithField("bucket", it.bucket).WithField("key", it.key)
+	if len(it.chunks) > 0 {
+		e.healChunks(ctx, log, it.bucket, it.chunks)
+		return
+	}
 	v, _, err := e.resolve(ctx, it.bucket, it.key, it.versionID)
 	if err != nil {
 		return
 	}
-	parts, err := e.loadParts(ctx, v)
+	pd, err := loadDataFrom(ctx, e.kv, v)
 	if err != nil {
 		return
 	}
-	log := e.log.WithField("bucket", it.bucket).WithField("key", it.key)
+	e.healChunks(ctx, log, it.bucket, pd.Chunks)
 	var unfinished []string
 	var cause error
-	for _, p := range parts {
+	for _, p := range pd.Parts {
 		if p.DataID == "" {
 			continue
 		}

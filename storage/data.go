@@ -378,12 +378,16 @@ func (e *Engine) openVersionFrom(ctx context.Context, kv meta.KV, bucket, key st
 	if length == 0 {
 		return io.NopCloser(eofReader{}), nil
 	}
-	parts, err := loadPartsFrom(ctx, kv, v)
+	pd, err := loadDataFrom(ctx, kv, v)
 	if err != nil {
 		return nil, err
 	}
+	parts := pd.Parts
 	if v.SSE != nil {
 		return e.openSealed(ctx, bucket, key, v.VersionID, parts, ok, start, length)
+	}
+	if v.Dedup {
+		return e.openChunks(ctx, bucket, key, v.VersionID, pd.Chunks, start, length)
 	}
 	// Plaintext only: a sealed stream is decrypted on its own path.
 	if rc, small, err := e.smallRead(ctx, parts, bucket, key, v.VersionID, start, length); small {
@@ -450,7 +454,10 @@ func (e *Engine) streamParts(ctx context.Context, parts []dataRecord, w io.Write
 // queueHeal asks for a heal of a version a read had to reconstruct; when
 // the heal queue is full the version goes to the repair queue instead.
 func (e *Engine) queueHeal(bucket, key, versionID string) {
-	it := healItem{bucket, key, versionID}
+	e.queueHealItem(healItem{bucket: bucket, key: key, versionID: versionID})
+}
+
+func (e *Engine) queueHealItem(it healItem) {
 	select {
 	case e.healQueue <- it:
 	default:

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/filesphere/filesphere/cluster/meta"
@@ -28,7 +27,8 @@ const (
 	dirtyRepair dirtyReason = "repair" // a sweep, scrub or queued repair did not finish
 )
 
-// dirtyRecord is one queue entry: streams of one data record to repair.
+// dirtyRecord is one queue entry: streams of one data record (d/, p/ or a
+// chunk's k/) to repair.
 type dirtyRecord struct {
 	// IDs are the data ids of the record's streams to repair; none: all.
 	IDs []string `json:"ids,omitempty"`
@@ -126,8 +126,13 @@ func (e *Engine) markDirty(ctx context.Context, recordKey string, ids []string, 
 }
 
 // markRead queues every stream of a version a read had to reconstruct
-// when the heal queue had no room for it.
+// (of a deduplicated version, the chunks it reconstructed) when the heal
+// queue had no room for it.
 func (e *Engine) markRead(ctx context.Context, it healItem) {
+	if len(it.chunks) > 0 {
+		e.markChunks(ctx, it.bucket, it.chunks)
+		return
+	}
 	v, _, err := e.resolve(ctx, it.bucket, it.key, it.versionID)
 	if err != nil || v.DataKey == "" {
 		return
@@ -230,13 +235,17 @@ func (e *Engine) clearDirty(ctx context.Context, ent meta.Entry) bool {
 	return err == nil
 }
 
-// loadDataEntry reads one data record (d/ or p/) for repair.
+// loadDataEntry reads one data record (d/, p/ or k/) for repair.
 func (e *Engine) loadDataEntry(ctx context.Context, key string) (dataEntry, error) {
+	kind, ok := kindOf(key)
+	if !ok {
+		return dataEntry{}, meta.ErrNotFound // no data record's key: nothing to repair
+	}
 	ent, err := e.kv.Get(ctx, key)
 	if err != nil {
 		return dataEntry{}, err
 	}
-	de, ok := decodeDataEntry(ent, strings.HasPrefix(key, dataPrefixes[0]))
+	de, ok := decodeDataEntry(ent, kind)
 	if !ok {
 		return de, meta.ErrNotFound // unreadable: nothing a repair can act on
 	}

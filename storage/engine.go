@@ -101,6 +101,13 @@ type EngineConfig struct {
 	// pass that left no placement work pending (no sweep under way, no
 	// dirty stream left): the cluster finishes drains from it.
 	PassDone func(ctx context.Context, rep HealReport)
+	// ChunkGrace is how long a deduplicated chunk stays after its last
+	// reference went, before garbage collection removes it: longer than
+	// any upload, so one that chose to reference it commits first.
+	ChunkGrace time.Duration
+	// DedupBuffers bounds the deduplicating writes in flight: each holds
+	// one buffer of the largest chunk (4 MiB).
+	DedupBuffers int
 	// OrphanGrace is how old an unreferenced shard must be before garbage
 	// collection removes it (uploads in flight write shards before commit).
 	OrphanGrace time.Duration
@@ -139,6 +146,7 @@ func DefaultEngineConfig() EngineConfig {
 		MinPartSize: 5 << 20, DeleteGrace: 10 * time.Second, Now: time.Now, After: time.After,
 		RepairInterval: time.Minute, RepairBatch: 10_000, RepairRate: 20_000, OrphanGrace: 24 * time.Hour,
 		ScrubPeriod: 30 * 24 * time.Hour, ScrubBandwidth: 64 << 20, GCInterval: 24 * time.Hour,
+		ChunkGrace: 24 * time.Hour, DedupBuffers: 16,
 		CacheBytes: 64 << 20, CacheMaxObject: 1 << 20,
 		LifecycleDay: 24 * time.Hour, LifecycleRate: 1000}
 }
@@ -161,6 +169,8 @@ func (c EngineConfig) Validate() error {
 		return errors.New("storage: negative inline threshold")
 	case c.Now == nil || c.After == nil:
 		return errors.New("storage: clock (Now, After) required")
+	case c.ChunkGrace < 0 || c.DedupBuffers < 1:
+		return errors.New("storage: negative chunk grace or no dedup buffers")
 	case c.RepairInterval <= 0 || c.RepairBatch <= 0 || c.ScrubPeriod <= 0 || c.GCInterval <= 0:
 		return errors.New("storage: repair interval, batch, scrub period and GC interval must be positive")
 	case c.OrphanGrace < 0 || c.RepairBandwidth < 0 || c.RepairRate < 0 || c.ScrubBandwidth < 0:
@@ -229,9 +239,17 @@ type Engine struct {
 	// suite seals new encrypted streams (AES-GCM where the CPU has AES
 	// instructions); each stream records its own.
 	suite sse.Suite
+	// dedup is the deduplication state (dedup.go).
+	dedup dedupState
 }
 
-type healItem struct{ bucket, key, versionID string }
+// healItem is a version a read had to reconstruct; chunks, for a
+// deduplicated version, are the chunks it reconstructed (the others need
+// no heal).
+type healItem struct {
+	bucket, key, versionID string
+	chunks                 []chunkRef
+}
 
 // NewEngine builds an Engine.
 func NewEngine(cfg EngineConfig, kv meta.KV, drives Drives, placement PlacementSource) (*Engine, error) {
@@ -255,6 +273,7 @@ func NewEngine(cfg EngineConfig, kv meta.KV, drives Drives, placement PlacementS
 	e.rs.lastGC = cfg.Now()
 	e.rs.repairTh, e.rs.scrubTh = newThrottle(cfg.RepairBandwidth), newThrottle(cfg.ScrubBandwidth)
 	e.lc.metrics = newLifecycleMetrics(cfg.Registry)
+	e.dedup.init(cfg)
 	e.casKV = kv
 	if s, ok := kv.(interface{ Stale() meta.KV }); ok {
 		e.casKV = s.Stale()

@@ -349,6 +349,13 @@ func (e *Engine) CompleteMultipartUpload(ctx context.Context, bucket, key, uploa
 	if err := matchObjectChecksum(opts.Checksum, v.Checksums); err != nil {
 		return ObjectInfo{}, err
 	}
+	pcmps, err := e.partCompares(ctx, uploadID, chosen)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	if err := e.completeContent(ctx, bucket, key, u, chosen, &v); err != nil {
+		return ObjectInfo{}, err
+	}
 	ops := []meta.Op{meta.Delete(uploadKey(bucket, key, uploadID))}
 	if u.Due != "" {
 		ops = append(ops, meta.Delete(u.Due))
@@ -359,13 +366,20 @@ func (e *Engine) CompleteMultipartUpload(ctx context.Context, bucket, key, uploa
 	ops = append(ops, queued...)
 	pre := writeConditions(opts.IfNoneMatchStar, opts.IfMatch, bucket, key)
 	v, err = e.commitVersion(ctx, bucket, key, v, pre, meta.Txn{
-		Compares: []meta.Compare{{Key: uploadKey(bucket, key, uploadID), Revision: urev}},
+		Compares: append([]meta.Compare{{Key: uploadKey(bucket, key, uploadID), Revision: urev}}, pcmps...),
 		Ops:      ops,
 	})
 	if err != nil {
+		if v.Dedup && !errors.Is(err, ErrCommitUnknown) {
+			e.deleteData(freshStreams(v.fresh)...)
+		}
 		return ObjectInfo{}, err
 	}
-	e.deleteData(unusedParts(stored, chosen)...)
+	if v.Dedup {
+		e.deleteData(stored...) // the content is in chunks now
+	} else {
+		e.deleteData(unusedParts(stored, chosen)...)
+	}
 	return v.info(bucket, key, true), nil
 }
 

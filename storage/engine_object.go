@@ -159,11 +159,13 @@ func (e *Engine) commitVersionIf(ctx context.Context, bucket, key string, v vers
 			v.DataKey = newID()
 			nh.Latest.DataKey = v.DataKey
 			ops[0] = meta.Put(vkey, encode(v))
-			ops = append(ops, meta.Put(dataKey(v.DataKey), encode(partsRecord{Parts: v.Parts})))
+			ops = append(ops, meta.Put(dataKey(v.DataKey), encode(partsRecord{Parts: v.Parts, Chunks: v.Chunks})))
 			if op, ok := e.dirtyOp(dataKey(v.DataKey), v.Parts, dirtyWrite); ok {
 				ops = append(ops, op)
 			}
 		}
+		var replacedV *versionRecord
+		var oldChunks []chunkRef
 		if v.Null {
 			if h.NullKey != "" {
 				old, err := versionAt(ctx, rd, h.NullKey)
@@ -171,7 +173,9 @@ func (e *Engine) commitVersionIf(ctx context.Context, bucket, key string, v vers
 					return v, ErrObjectLocked // a locked null version is never replaced
 				}
 				if err == nil {
-					garbage, err = loadPartsFrom(ctx, rd, old)
+					var opr partsRecord
+					opr, err = loadDataFrom(ctx, rd, old)
+					garbage, oldChunks = opr.Parts, opr.Chunks
 				}
 				if errors.Is(err, meta.ErrNotFound) {
 					continue // a concurrent commit replaced it: re-read the head
@@ -183,13 +187,28 @@ func (e *Engine) commitVersionIf(ctx context.Context, bucket, key string, v vers
 				if old.DataKey != "" {
 					ops = append(ops, meta.Delete(dataKey(old.DataKey)))
 				}
+				replacedV = &old
 			}
 			nh.NullKey = vkey
 		}
 		ops = append(ops, meta.Put(headKey(bucket, key), encode(nh)))
 		ops = append(ops, dops...)
+		ops = append(ops, hashIndexOps(bucket, key, &v, replacedV)...)
 		cmps := append([]meta.Compare{{Key: bucketKey(bucket), Revision: brev}, {Key: headKey(bucket, key), Revision: hrev}}, extra.Compares...)
 		cmps = append(cmps, lockCmps...)
+		// The chunk references the new version adds and the replaced one
+		// drops change their counts in this same transaction.
+		ccmps, cops, unused, err := e.chunkOps(ctx, rd, bucket, v.Chunks, v.fresh, oldChunks)
+		if errors.Is(err, errChunkMissing) {
+			if stale {
+				continue
+			}
+			return v, fmt.Errorf("%w: %v", ErrChunkCollected, err)
+		}
+		if err != nil {
+			return v, err
+		}
+		ops, cmps = append(ops, cops...), append(cmps, ccmps...)
 		err = e.txn(ctx, meta.Txn{Compares: cmps, Ops: ops})
 		if errors.Is(err, errRetry) {
 			continue
@@ -198,6 +217,7 @@ func (e *Engine) commitVersionIf(ctx context.Context, bucket, key string, v vers
 			return v, err
 		}
 		e.retireData(garbage...)
+		e.deleteData(unused...)
 		return e.withExpiry(lc, key, v), nil
 	}
 	return v, ErrConflict
@@ -253,6 +273,14 @@ func (e *Engine) put(ctx context.Context, bucket, key string, r io.Reader, size 
 	rec, enc, err := e.newObjectSSE(ctx, bucket, key, nv.sse)
 	if err != nil {
 		return ObjectInfo{}, err
+	}
+	if rec == nil && (size < 0 || size > e.cfg.InlineThreshold) {
+		// Encrypted objects are never deduplicated (dedup.go).
+		if pol, on, err := e.dedupPolicy(ctx, bucket); err != nil {
+			return ObjectInfo{}, err
+		} else if on {
+			return e.putChunked(ctx, bucket, key, r, size, dg, nv, sums, pre, pol)
+		}
 	}
 	d, err := e.writeData(ctx, hashKey(bucket, key), r, size, dg, enc)
 	if err != nil {
@@ -466,7 +494,15 @@ func (e *Engine) removeVersionIf(ctx context.Context, bucket, key, versionID str
 		if gone.rec.Lock.Protects(e.cfg.Now(), bypassGovernance) {
 			return DeleteResult{}, ErrObjectLocked
 		}
-		garbage, err := e.loadParts(ctx, gone.rec)
+		gpr, err := loadDataFrom(ctx, e.kv, gone.rec)
+		if errors.Is(err, meta.ErrNotFound) {
+			continue // replaced or removed meanwhile: read the key again
+		}
+		if err != nil {
+			return DeleteResult{}, err
+		}
+		garbage := gpr.Parts
+		ccmps, cops, _, err := e.chunkOps(ctx, e.kv, bucket, nil, nil, gpr.Chunks)
 		if err != nil {
 			return DeleteResult{}, err
 		}
@@ -486,8 +522,10 @@ func (e *Engine) removeVersionIf(ctx context.Context, bucket, key, versionID str
 			ops = append(ops, meta.Put(headKey(bucket, key), encode(nh)))
 		}
 		ops = append(ops, dueOps(h.Due, due, val)...)
-		err = e.txn(ctx, meta.Txn{Compares: []meta.Compare{{Key: bucketKey(bucket), Revision: brev},
-			{Key: headKey(bucket, key), Revision: hrev}, {Key: gone.metaKey, Revision: gone.rev}}, Ops: ops})
+		ops = append(ops, hashIndexOps(bucket, key, nil, &gone.rec)...)
+		ops = append(ops, cops...)
+		err = e.txn(ctx, meta.Txn{Compares: append([]meta.Compare{{Key: bucketKey(bucket), Revision: brev},
+			{Key: headKey(bucket, key), Revision: hrev}, {Key: gone.metaKey, Revision: gone.rev}}, ccmps...), Ops: ops})
 		if errors.Is(err, errRetry) {
 			continue
 		}

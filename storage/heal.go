@@ -37,7 +37,7 @@ type HealReport struct {
 	Started      time.Time `json:"started"`
 	Duration     string    `json:"duration"`
 	Deep         bool      `json:"deep"`
-	Streams      int       `json:"streams"`       // data streams (objects and parts) checked
+	Streams      int       `json:"streams"`       // data streams (objects, parts and chunks) checked
 	Healthy      int       `json:"healthy"`       // streams with every shard good and in place
 	Healed       int       `json:"healed"`        // streams repaired or moved
 	ShardsHealed int       `json:"shards_healed"` // shards rebuilt in place
@@ -109,12 +109,18 @@ func (e *Engine) healLock(dataID string) *sync.Mutex {
 }
 
 // dataEntry is one stored record holding data streams: the parts record of
-// a version (d/) or one uploaded part (p/).
+// a version (d/), one uploaded part (p/) or one deduplicated chunk (k/).
 type dataEntry struct {
 	key   string
 	rev   uint64
 	parts []dataRecord
 	multi bool // a partsRecord (d/) rather than a single dataRecord (p/)
+	// chunk is the record of a deduplicated chunk (k/), whose stream is
+	// parts[0].
+	chunk *chunkRecord
+	// chunks are a deduplicated version's, kept when the record is
+	// rewritten.
+	chunks []chunkRef
 }
 
 // Heal runs one repair pass over every data stream: missing, short or
@@ -270,7 +276,7 @@ func (e *Engine) walkData(ctx context.Context, fn func(dataEntry)) error {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				if de, ok := decodeDataEntry(ent, i == 0); ok {
+				if de, ok := decodeDataEntry(ent, recordKind(i)); ok {
 					fn(de)
 				}
 			}
@@ -283,22 +289,31 @@ func (e *Engine) walkData(ctx context.Context, fn func(dataEntry)) error {
 	return nil
 }
 
-// decodeDataEntry decodes a d/ record (multi) or a p/ record.
-func decodeDataEntry(ent meta.Entry, multi bool) (dataEntry, bool) {
-	de := dataEntry{key: ent.Key, rev: ent.Revision, multi: multi}
-	if multi {
+// decodeDataEntry decodes a data record of kind k: a d/ record (a
+// version's part list, with a deduplicated version's chunks), a p/ record
+// or a k/ chunk record (its stream is parts[0]).
+func decodeDataEntry(ent meta.Entry, k recordKind) (dataEntry, bool) {
+	de := dataEntry{key: ent.Key, rev: ent.Revision, multi: k == kindData}
+	switch k {
+	case kindData:
 		var pr partsRecord
 		if decode(ent.Value, &pr) != nil {
 			return de, false
 		}
-		de.parts = pr.Parts
-		return de, true
+		de.parts, de.chunks = pr.Parts, pr.Chunks
+	case kindChunk:
+		var c chunkRecord
+		if decode(ent.Value, &c) != nil {
+			return de, false
+		}
+		de.chunk, de.parts = &c, []dataRecord{c.Data}
+	default:
+		var d dataRecord
+		if decode(ent.Value, &d) != nil {
+			return de, false
+		}
+		de.parts = []dataRecord{d}
 	}
-	var d dataRecord
-	if decode(ent.Value, &d) != nil {
-		return de, false
-	}
-	de.parts = []dataRecord{d}
 	return de, true
 }
 
@@ -534,9 +549,14 @@ func (e *Engine) finishMoves(moves []*moveSet, recorded bool) {
 // the next pass and garbage collection to sort out.
 func (e *Engine) commitMoves(ctx context.Context, ent dataEntry) (recorded, known bool) {
 	var val []byte
-	if ent.multi {
-		val = encode(partsRecord{Parts: ent.parts})
-	} else {
+	switch {
+	case ent.chunk != nil:
+		c := *ent.chunk
+		c.Data = ent.parts[0]
+		val = encode(c)
+	case ent.multi:
+		val = encode(partsRecord{Parts: ent.parts, Chunks: ent.chunks})
+	default:
 		val = encode(ent.parts[0])
 	}
 	err := e.txn(ctx, meta.Txn{

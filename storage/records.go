@@ -36,8 +36,18 @@ const (
 	// keyRescan holds the lifecycle rescans: r/<bucket> → rescanRecord,
 	// written with each lifecycle configuration change.
 	keyRescan = "r/"
+	// keyHash is the content index: h/<sha256 hex>/<bucket>\0<key>\0<version
+	// id> → hashEntry for every version with a recorded content hash,
+	// written and removed in the transaction of its version record (see
+	// hashindex.go).
+	keyHash = "h/"
+	// keyChunk holds the chunks of deduplicating buckets:
+	// k/<bucket>\0<chunk sha256 hex> → chunkRecord (the stream and its
+	// reference count), changed in the transactions of the version records
+	// that add or drop references (see dedup.go).
+	keyChunk = "k/"
 	// keyDirty is the repair queue: q/<data record key below s/> →
-	// dirtyRecord, the streams of that d/ or p/ record known to need a
+	// dirtyRecord, the streams of that d/, p/ or k/ record known to need a
 	// repair (a write that missed shards, in the write's transaction; a
 	// read that had to reconstruct; a repair that could not finish).
 	// See dirty.go.
@@ -82,9 +92,31 @@ func sweepKey() string              { return meta.PrefixStorage + keyRepair + "p
 func scrubKey() string              { return meta.PrefixStorage + keyRepair + "scrub" }
 func driveSeenKey(id string) string { return meta.PrefixStorage + keyDriveSeen + id }
 
+// recordKind is a kind of record holding data streams: its index in
+// dataPrefixes.
+type recordKind int
+
+const (
+	kindData  recordKind = iota // d/: a version's part list (partsRecord)
+	kindPart                    // p/: an uploaded part (dataRecord)
+	kindChunk                   // k/: a deduplicated chunk (chunkRecord)
+)
+
 // dataPrefixes are the records holding data streams, in the order the
-// repair walks visit them: versions' part lists, then uploaded parts.
-var dataPrefixes = [...]string{meta.PrefixStorage + keyData, meta.PrefixStorage + keyPart}
+// repair walks visit them: versions' part lists, uploaded parts, then
+// deduplicated chunks.
+var dataPrefixes = [...]string{meta.PrefixStorage + keyData, meta.PrefixStorage + keyPart, meta.PrefixStorage + keyChunk}
+
+// kindOf is the kind of the data record at key; ok is false for a key
+// that is no data record's.
+func kindOf(key string) (k recordKind, ok bool) {
+	for i, p := range dataPrefixes {
+		if strings.HasPrefix(key, p) {
+			return recordKind(i), true
+		}
+	}
+	return 0, false
+}
 
 func partKey(uploadID string, n int) string {
 	return fmt.Sprintf("%s%05d", partPrefix(uploadID), n)
@@ -119,6 +151,11 @@ type bucketRecord struct {
 	// plans its lifecycle with the rules in force.
 	LifecycleGen uint64 `json:"lcgen,omitempty"`
 	Lifecycle    bool   `json:"lc,omitempty"`
+	// Dedup: new unencrypted objects are stored as content-defined chunks
+	// (dedup.go), cut with the bucket's own polynomial ChunkPol, chosen
+	// when dedup was first enabled and kept so boundaries stay stable.
+	Dedup    bool   `json:"dedup,omitempty"`
+	ChunkPol uint64 `json:"cpol,omitempty"`
 }
 
 // ECInfo is the erasure geometry and bitrot hash data was written with.
@@ -188,8 +225,9 @@ type versionRecord struct {
 	ModTime      time.Time  `json:"mtime"`
 	Meta         Metadata   `json:"meta"`
 	Checksums    []Checksum `json:"sums,omitempty"`
-	// SHA256 is the hex SHA-256 of the whole content, for versions made of
-	// one stream (PUT, copy); a multipart version has it per part only.
+	// SHA256 is the hex SHA-256 of the whole content (of a multipart
+	// version too, hashed at completion); none in records written before
+	// it was kept, and those are not in the content index.
 	SHA256     string `json:"sha256,omitempty"`
 	Multipart  bool   `json:"mp,omitempty"`
 	PartsCount int    `json:"np,omitempty"`
@@ -198,6 +236,12 @@ type versionRecord struct {
 	DataKey string `json:"dkey,omitempty"`
 	// Parts is loaded from DataKey on demand.
 	Parts []dataRecord `json:"-"`
+	// Dedup: the content is Chunks (in the parts record), each a counted
+	// reference to a chunk of the bucket (dedup.go). fresh are the chunk
+	// streams the write made, for the commit to record or discard.
+	Dedup  bool       `json:"dd,omitempty"`
+	Chunks []chunkRef `json:"-"`
+	fresh  map[string]dataRecord
 	// Versioned is set when the bucket had versioning configured, so the
 	// version id is shown to clients.
 	Versioned bool `json:"versioned,omitempty"`
@@ -214,9 +258,12 @@ type versionRecord struct {
 	SSE *sseRecord `json:"sse,omitempty"`
 }
 
-// partsRecord is where a version's bytes are.
+// partsRecord is where a version's bytes are. A deduplicated version's
+// Parts describe its parts (sizes, ETags, checksums) but hold no data;
+// Chunks are the content, in order.
 type partsRecord struct {
-	Parts []dataRecord `json:"parts"`
+	Parts  []dataRecord `json:"parts"`
+	Chunks []chunkRef   `json:"chunks,omitempty"`
 }
 
 // headRecord is the per-key head: the latest version plus where the null
@@ -270,7 +317,7 @@ func (v *versionRecord) info(bucket, key string, latest bool) ObjectInfo {
 		id = ""
 	}
 	oi := ObjectInfo{Bucket: bucket, Key: key, VersionID: id, IsLatest: latest, DeleteMarker: v.DeleteMarker,
-		Size: v.Size, ETag: v.ETag, ModTime: v.ModTime, Meta: v.Meta, Checksums: v.Checksums,
+		Size: v.Size, ETag: v.ETag, ModTime: v.ModTime, Meta: v.Meta, Checksums: v.Checksums, SHA256: v.SHA256,
 		Versioned: v.Versioned, StorageClass: "STANDARD", Tags: v.Tags, Lock: v.Lock, Expiration: v.expiry, SSE: v.SSE.info()}
 	if v.Multipart {
 		oi.PartsCount = v.PartsCount
@@ -293,16 +340,22 @@ func (e *Engine) loadParts(ctx context.Context, v versionRecord) ([]dataRecord, 
 }
 
 func loadPartsFrom(ctx context.Context, kv meta.KV, v versionRecord) ([]dataRecord, error) {
+	pr, err := loadDataFrom(ctx, kv, v)
+	return pr.Parts, err
+}
+
+// loadDataFrom reads a version's parts record (its chunks too).
+func loadDataFrom(ctx context.Context, kv meta.KV, v versionRecord) (partsRecord, error) {
 	if v.DataKey == "" {
-		return v.Parts, nil
+		return partsRecord{Parts: v.Parts, Chunks: v.Chunks}, nil
 	}
 	ent, err := kv.Get(ctx, dataKey(v.DataKey))
 	if err != nil {
-		return nil, fmt.Errorf("storage: parts of version %s: %w", v.VersionID, err)
+		return partsRecord{}, fmt.Errorf("storage: parts of version %s: %w", v.VersionID, err)
 	}
 	var pr partsRecord
 	if err := decode(ent.Value, &pr); err != nil {
-		return nil, err
+		return partsRecord{}, err
 	}
-	return pr.Parts, nil
+	return pr, nil
 }

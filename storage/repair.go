@@ -25,6 +25,9 @@ import (
 //
 // Each kind reads at most RepairBatch records per pass; a pass that leaves
 // work over is followed by the next one at once (or as RepairRate allows).
+// Deduplicated chunks (k/ records, dedup.go) are streams like a version's:
+// a degraded chunk write is queued with its record, the sweep and the
+// scrub read the chunk records after the versions' and parts'.
 
 // repairState is the leader's in-memory repair state; what must survive a
 // restart or leader change is in the KV.
@@ -32,8 +35,10 @@ type repairState struct {
 	mu         sync.Mutex // one background pass at a time
 	dirtyAfter string     // where the next pass continues in the repair queue
 	lastGC     time.Time
-	repairTh   *throttle // RepairBandwidth, shared by consecutive passes
-	scrubTh    *throttle // ScrubBandwidth, likewise
+	// lastChunkGC is when unreferenced chunks were last collected.
+	lastChunkGC time.Time
+	repairTh    *throttle // RepairBandwidth, shared by consecutive passes
+	scrubTh     *throttle // ScrubBandwidth, likewise
 }
 
 // passContext is one background pass.
@@ -94,6 +99,20 @@ func (e *Engine) pace() time.Duration {
 	}
 	d := time.Duration(float64(e.cfg.RepairBatch) / e.cfg.RepairRate * float64(time.Second))
 	return min(d, e.cfg.RepairInterval)
+}
+
+// chunkGCDue says whether a collection of unreferenced chunks is due:
+// every RepairInterval, not on each of the passes that follow one another
+// while work is left over (each reads every chunk record).
+func (e *Engine) chunkGCDue() bool {
+	now := e.cfg.Now()
+	e.rs.mu.Lock()
+	defer e.rs.mu.Unlock()
+	if !e.rs.lastChunkGC.IsZero() && now.Sub(e.rs.lastChunkGC) < e.cfg.RepairInterval {
+		return false
+	}
+	e.rs.lastChunkGC = now
+	return true
 }
 
 // gcDue says whether a garbage collection is due (every GCInterval).

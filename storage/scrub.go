@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/filesphere/filesphere/cluster/meta"
@@ -18,16 +19,29 @@ import (
 // findings live in the KV (w/scrub), so a restart or a new leader goes on
 // where the scrub was, and a finished cycle's counts are a full scan of
 // the namespace (each stream as it was when its turn came).
+//
+// Chunk records (k/<bucket>\0<hash>) are keyed by bucket first, so their
+// keys spread uniformly from each bucket's prefix rather than from k/. The
+// scrub reads them in rounds: a round takes every bucket's chunks, one
+// bucket after the other, from the fraction of the hash space the rounds
+// before reached (ChunkDone) to the fraction due when it began (ChunkTo).
 
 // scrubRecord is the scrub's state.
 type scrubRecord struct {
 	Cycle   int       `json:"cycle"`
 	Started time.Time `json:"started"`
-	// Cursor is the next key to read under each of dataPrefixes;
-	// prefixEnd of it once that prefix is done for the cycle.
-	Cursor [len(dataPrefixes)]string `json:"cursor"`
-	Tally  ScrubCycle                `json:"tally"` // the cycle so far
-	Last   *ScrubCycle               `json:"last,omitempty"`
+	// Cursor is the next key to read under each of the prefixes with
+	// random keys (dataPrefixes before the chunks'); prefixEnd of it once
+	// that prefix is done for the cycle.
+	Cursor [kindChunk]string `json:"cursor"`
+	// The chunk rounds: every bucket's chunks are scrubbed up to fraction
+	// ChunkDone of their hash space; a round to ChunkTo is at ChunkAt
+	// (none between rounds).
+	ChunkDone float64     `json:"chunk_done,omitempty"`
+	ChunkTo   float64     `json:"chunk_to,omitempty"`
+	ChunkAt   string      `json:"chunk_at,omitempty"`
+	Tally     ScrubCycle  `json:"tally"` // the cycle so far
+	Last      *ScrubCycle `json:"last,omitempty"`
 }
 
 // ScrubCycle is what a scrub cycle found: every stream checked once, deep.
@@ -127,7 +141,7 @@ func (e *Engine) scrubStep(ctx context.Context, pc *passContext) error {
 	defer func() { pc.scrub = s.status(now, e.cfg.ScrubPeriod) }()
 	due := float64(now.Sub(s.Started)) / float64(e.cfg.ScrubPeriod)
 	budget := e.cfg.RepairBatch
-	for i, prefix := range dataPrefixes {
+	for i, prefix := range dataPrefixes[:kindChunk] {
 		bound := fractionKey(prefix, due)
 		for budget > 0 && s.Cursor[i] < bound {
 			limit := min(listBatch, budget)
@@ -147,7 +161,7 @@ func (e *Engine) scrubStep(ctx context.Context, pc *passContext) error {
 				pc.rep.Visited++
 				pc.rep.Scrubbed++
 				s.Tally.Records++
-				e.scrubOne(ctx, pc, &s, ent, i == 0)
+				e.scrubOne(ctx, pc, &s, ent, recordKind(i))
 				n++
 			}
 			budget -= n
@@ -163,6 +177,9 @@ func (e *Engine) scrubStep(ctx context.Context, pc *passContext) error {
 				return ignoreRetry(err)
 			}
 		}
+	}
+	if rev, err = e.scrubChunks(ctx, pc, &s, rev, min(due, 1), &budget); err != nil {
+		return ignoreRetry(err)
 	}
 	if due >= 1 && s.done() {
 		last := s.Tally
@@ -183,18 +200,88 @@ func (e *Engine) scrubStep(ctx context.Context, pc *passContext) error {
 
 // done reports whether every prefix was scrubbed to its end this cycle.
 func (s scrubRecord) done() bool {
-	for i, p := range dataPrefixes {
+	for i, p := range dataPrefixes[:kindChunk] {
 		if s.Cursor[i] != prefixEnd(p) {
 			return false
 		}
 	}
-	return true
+	return s.ChunkDone >= 1
+}
+
+// scrubChunks goes on with the chunk rounds up to fraction due, within
+// the budget, and returns the scrub record's revision.
+func (e *Engine) scrubChunks(ctx context.Context, pc *passContext, s *scrubRecord, rev uint64, due float64, budget *int) (uint64, error) {
+	prefix := dataPrefixes[kindChunk]
+	for *budget > 0 {
+		if s.ChunkAt == "" {
+			if s.ChunkDone >= due {
+				return rev, nil
+			}
+			s.ChunkTo, s.ChunkAt = due, prefix
+		}
+		next, err := e.kv.List(ctx, prefix, s.ChunkAt, 1)
+		if err != nil {
+			return rev, err
+		}
+		if len(next) == 0 { // the round is over
+			s.ChunkDone, s.ChunkTo, s.ChunkAt = s.ChunkTo, 0, ""
+			if s.ChunkDone >= 1 {
+				if rev, err = e.saveScrub(ctx, *s, rev); err != nil {
+					return rev, err
+				}
+			}
+			continue
+		}
+		bucket, _, _ := strings.Cut(strings.TrimPrefix(next[0].Key, prefix), "\x00")
+		bp := chunkPrefix(bucket)
+		from, to := max(s.ChunkAt, fractionKey(bp, s.ChunkDone)), fractionKey(bp, s.ChunkTo)
+		n := 0
+		for *budget > 0 && from < to {
+			limit := min(listBatch, *budget)
+			ents, err := e.kv.List(ctx, bp, from, limit)
+			if err != nil {
+				return rev, err
+			}
+			reached, read := len(ents) < limit, 0
+			for _, ent := range ents {
+				if ent.Key >= to {
+					reached = true
+					break
+				}
+				if err := ctx.Err(); err != nil {
+					return rev, err
+				}
+				pc.rep.Visited++
+				pc.rep.Scrubbed++
+				s.Tally.Records++
+				e.scrubOne(ctx, pc, s, ent, kindChunk)
+				read++
+			}
+			*budget -= read
+			n += read
+			if reached {
+				from = to
+			} else {
+				from = ents[read-1].Key + "\x00"
+			}
+		}
+		s.ChunkAt = from
+		if from >= to {
+			s.ChunkAt = prefixEnd(bp) // the next bucket's
+		}
+		if n > 0 { // nothing scrubbed: no need to save a cursor that only moved over a gap
+			if rev, err = e.saveScrub(ctx, *s, rev); err != nil {
+				return rev, err
+			}
+		}
+	}
+	return rev, nil
 }
 
 // scrubOne checks every stream of one record deep (and where the ring
 // places it), and queues what it could not repair.
-func (e *Engine) scrubOne(ctx context.Context, pc *passContext, s *scrubRecord, ent meta.Entry, multi bool) {
-	de, ok := decodeDataEntry(ent, multi)
+func (e *Engine) scrubOne(ctx context.Context, pc *passContext, s *scrubRecord, ent meta.Entry, kind recordKind) {
+	de, ok := decodeDataEntry(ent, kind)
 	if !ok {
 		return
 	}

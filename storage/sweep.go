@@ -149,7 +149,7 @@ func (e *Engine) sweepPlacement(ctx context.Context, pc *passContext) error {
 			pc.rep.Visited++
 			pc.rep.Swept++
 			s.Visited++
-			s.Checked += int64(e.sweepOne(ctx, pc, &s, drives, ent, s.Phase == 0))
+			s.Checked += int64(e.sweepOne(ctx, pc, &s, drives, ent, recordKind(s.Phase)))
 		}
 		budget -= len(ents)
 		s.After = ""
@@ -172,12 +172,12 @@ func (e *Engine) sweepPlacement(ctx context.Context, pc *passContext) error {
 // queues what it could not finish. It returns how many it checked. Only
 // the placement fields are decoded to decide (most records need nothing);
 // the record is decoded whole for the streams picked.
-func (e *Engine) sweepOne(ctx context.Context, pc *passContext, s *sweepRecord, drives [][]byte, ent meta.Entry, multi bool) int {
+func (e *Engine) sweepOne(ctx context.Context, pc *passContext, s *sweepRecord, drives [][]byte, ent meta.Entry, kind recordKind) int {
 	if !s.CheckRing && !containsAny(ent.Value, drives) {
 		return 0 // names none of the drives: no shard on them
 	}
 	var picked []string
-	for _, p := range placementOf(ent.Value, multi) {
+	for _, p := range placementOf(ent.Value, kind) {
 		if p.ID != "" && (hasAny(p.Drives, s.Drives) || s.CheckRing && !slices.Equal(targetOf(p.PlaceKey, p.Drives, pc.place), p.Drives)) {
 			picked = append(picked, p.ID)
 		}
@@ -185,7 +185,7 @@ func (e *Engine) sweepOne(ctx context.Context, pc *passContext, s *sweepRecord, 
 	if len(picked) == 0 {
 		return 0
 	}
-	de, ok := decodeDataEntry(ent, multi)
+	de, ok := decodeDataEntry(ent, kind)
 	if !ok {
 		return 0
 	}
@@ -206,10 +206,12 @@ type streamPlacement struct {
 	Drives   []string `json:"drives"`
 }
 
-// placementOf decodes the placement of a d/ record's streams (multi) or
-// of a p/ record's one; nothing for a record that does not decode.
-func placementOf(val []byte, multi bool) []streamPlacement {
-	if multi {
+// placementOf decodes the placement of a d/ record's streams, of a p/
+// record's one or of a k/ chunk record's one; nothing for a record that
+// does not decode.
+func placementOf(val []byte, kind recordKind) []streamPlacement {
+	switch kind {
+	case kindData:
 		var pr struct {
 			Parts []streamPlacement `json:"parts"`
 		}
@@ -217,6 +219,14 @@ func placementOf(val []byte, multi bool) []streamPlacement {
 			return nil
 		}
 		return pr.Parts
+	case kindChunk:
+		var c struct {
+			Data streamPlacement `json:"data"`
+		}
+		if json.Unmarshal(val, &c) != nil {
+			return nil
+		}
+		return []streamPlacement{c.Data}
 	}
 	var p streamPlacement
 	if json.Unmarshal(val, &p) != nil {

@@ -165,6 +165,9 @@ type ObjectInfo struct {
 	ModTime      time.Time
 	Meta         Metadata
 	Checksums    []Checksum
+	// SHA256 is the hex SHA-256 of the whole content ("" for versions
+	// stored before it was recorded, and delete markers).
+	SHA256       string
 	PartsCount   int
 	Versioned    bool // bucket had versioning enabled when written (version id is real)
 	StorageClass string

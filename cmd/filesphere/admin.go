@@ -65,7 +65,7 @@ verification.`,
 	pf.StringVar(&f.caCert, "ca-cert", "", "PEM file of CA certificates to trust for an https endpoint, besides the system's")
 	pf.BoolVar(&f.insecure, "insecure", false, "do not verify the server's TLS certificate")
 	cmd.AddCommand(newHealCmd(f), newClusterCmd(f), newNodeCmd(f), newUserCmd(f), newGroupCmd(f), newManagedPolicyCmd(f), newKeyCmd(f),
-		newLifecycleCmd(f), newKMSCmd(f), newOAuthCmd(f))
+		newLifecycleCmd(f), newKMSCmd(f), newOAuthCmd(f), newVerifyCmd(f), newDedupCmd(f))
 	return cmd
 }
 
@@ -133,6 +133,23 @@ func (f *adminFlags) call(cmd *cobra.Command, method, path string) ([]byte, erro
 }
 
 func (f *adminFlags) do(ctx context.Context, method, path string) ([]byte, error) {
+	resp, err := f.send(ctx, f.client, method, path)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, responseError(resp, body)
+	}
+	return body, nil
+}
+
+// send sends a signed admin request with hc and returns the response.
+func (f *adminFlags) send(ctx context.Context, hc *http.Client, method, path string) (*http.Response, error) {
 	creds, err := f.credentials()
 	if err != nil {
 		return nil, err
@@ -150,19 +167,7 @@ func (f *adminFlags) do(ctx context.Context, method, path string) ([]byte, error
 	if err := v4.NewSigner().SignHTTP(ctx, creds, req, payload, "s3", f.region, time.Now()); err != nil {
 		return nil, err
 	}
-	resp, err := f.client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, responseError(resp, body)
-	}
-	return body, nil
+	return hc.Do(req)
 }
 
 // s3Error is an S3 error answer.

@@ -195,14 +195,16 @@ func newDuCmd() *cobra.Command {
 func newFindCmd() *cobra.Command {
 	f, o := &clientFlags{}, client.FindOptions{}
 	var newer, older, larger, smaller string
-	cmd := verb("find ALIAS/bucket[/prefix]", "Find objects by name, age, size or SHA-256",
+	cmd := verb("find ALIAS[/bucket[/prefix]]", "Find objects by name, age, size or SHA-256",
 		`List the objects below a bucket or prefix that pass every filter given.
 
---sha256 HEX is checked on this side: one HEAD (checksum mode) per candidate, matching the
-full-object SHA-256 checksum the server keeps (x-amz-checksum-sha256). Objects stored
-without one never match: multipart uploads, and uploads by tools that send no SHA-256
-(filesphere cp sends one with every single-part upload). A server-side lookup by content
-is a later extension.`, cobra.ExactArgs(1), f, func(ctx context.Context, c *client.Client, args []string) error {
+--sha256 HEX finds the content whatever its name. A FileSphere server answers from its
+content index: every version holding it (noncurrent ones too, marked), in every bucket
+when the path is only ALIAS, and only those the caller may read (the lookup itself needs
+the filesphere:FindObjectsBySHA256 action). Other S3 servers are scanned on this side: one
+HEAD (checksum mode) per current object, matching a full-object x-amz-checksum-sha256, so
+objects stored without one (multipart uploads, most tools' uploads) never match there.
+Without --sha256 the path must name a bucket.`, cobra.ExactArgs(1), f, func(ctx context.Context, c *client.Client, args []string) error {
 			var err error
 			now := time.Now()
 			if newer != "" {
@@ -234,6 +236,6 @@ is a later extension.`, cobra.ExactArgs(1), f, func(ctx context.Context, c *clie
 	fs.StringVar(&older, "older", "", "modified longer ago than this, or before this date")
 	fs.StringVar(&larger, "larger", "", "larger than this size (e.g. 10MiB)")
 	fs.StringVar(&smaller, "smaller", "", "smaller than this size")
-	fs.StringVar(&o.SHA256, "sha256", "", "full-object SHA-256 (64 hex digits); see above")
+	fs.StringVar(&o.SHA256, "sha256", "", "SHA-256 of the whole content (64 hex digits); see above")
 	return cmd
 }

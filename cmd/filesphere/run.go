@@ -157,6 +157,7 @@ func (b *boot) startEngine(ctx context.Context, node *cluster.Node, keys *kms.KM
 	ecfg.IsLeader, ecfg.RepairInterval, ecfg.RepairBandwidth = node.IsLeader, f.repairEvery, f.repairBandwidth
 	ecfg.RepairRate, ecfg.ScrubPeriod, ecfg.ScrubBandwidth = f.repairRate, f.scrubPeriod, f.scrubBandwidth
 	ecfg.LifecycleDay, ecfg.LifecycleRate = f.lifecycleDay, f.lifecycleRate
+	ecfg.ChunkGrace = f.chunkGrace
 	ecfg.CacheBytes = f.objectCache
 	ecfg.Keys = keys
 	var engine *storage.Engine

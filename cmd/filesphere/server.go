@@ -34,6 +34,8 @@ type serverFlags struct {
 	advertise string
 	join      string
 	lostAfter time.Duration
+	// chunkGrace is how long an unreferenced deduplicated chunk stays.
+	chunkGrace time.Duration
 	// repairEvery, repairBandwidth, repairRate, scrubPeriod and
 	// scrubBandwidth tune the background repairer.
 	repairEvery     time.Duration
@@ -116,6 +118,7 @@ node-to-node port always runs mutual TLS with certificates of the cluster's own 
 	fs.DurationVar(&f.lostAfter, "lost-after", 5*time.Minute, "how long a node may be unreachable before it is declared lost and its data rebuilt elsewhere")
 	eng := storage.DefaultEngineConfig()
 	fs.DurationVar(&f.repairEvery, "repair-interval", time.Minute, "time between background repair passes when no work is left over")
+	fs.DurationVar(&f.chunkGrace, "chunk-grace", eng.ChunkGrace, "how long an unreferenced deduplicated chunk stays before the leader removes it (longer than any upload)")
 	fs.Int64Var(&f.repairBandwidth, "repair-bandwidth", 0, "bytes per second background repair and rebalancing may write (0 = unlimited)")
 	fs.Float64Var(&f.repairRate, "repair-record-rate", eng.RepairRate, "metadata records per second a placement sweep (after a ring change or a wiped drive) may read (0 = unlimited)")
 	fs.DurationVar(&f.scrubPeriod, "scrub-period", eng.ScrubPeriod, "time one scrub cycle (every shard read and verified) is spread over")

@@ -51,7 +51,7 @@ var layers = map[string]rule{
 	// The S3 client behind the CLI verbs: any endpoint, so no project
 	// package; progress bars (mpb), a shared rate limit, parallel parts.
 	"client": {libs: join([]string{"github.com/aws/aws-sdk-go-v2", "github.com/aws/smithy-go", "github.com/vbauerster/mpb/v8", "golang.org/x/time/rate", "golang.org/x/sync/errgroup"}),
-		testPkgs: []string{"internal/s3test"}, testLibs: []string{"github.com/sirupsen/logrus"}},
+		testPkgs: []string{"internal/s3test", "iam"}, testLibs: []string{"github.com/sirupsen/logrus"}},
 	"client/bench": {libs: join(sdks, []string{"github.com/dustin/go-humanize", "github.com/sirupsen/logrus"}),
 		testPkgs: []string{"internal/s3test"}},
 	"s3api": {pkgs: []string{"s3api/sigv4", "storage", "storage/sse", "kms", "iam", "iam/policy"}, testPkgs: []string{"internal/s3test", "internal/clocktest"},
@@ -71,7 +71,9 @@ var layers = map[string]rule{
 		testLibs: []string{"github.com/minio/minio-go/v7"},
 		libs: join(obs, []string{"github.com/google/uuid", "github.com/minio/crc64nvme", "github.com/minio/sha256-simd", "golang.org/x/time/rate",
 			// the hot-object cache
-			"github.com/maypok86/otter/v2"})},
+			"github.com/maypok86/otter/v2",
+			// content-defined chunking of deduplicating buckets
+			"github.com/restic/chunker"})},
 	"iam":        {pkgs: []string{"cluster/meta", "iam/policy"}, libs: []string{"github.com/sirupsen/logrus", "golang.org/x/crypto/argon2"}},
 	"iam/policy": {},
 
