@@ -82,6 +82,12 @@ func classifyAdmin(method, key string) Route {
 		return Route{Op: OpAdminUnknown}
 	}
 	sub = "/" + sub
+	if sub == authzCheckPath {
+		if method != http.MethodGet {
+			return Route{Op: OpMethodNotAllowed}
+		}
+		return Route{Op: OpAuthzCheck}
+	}
 	pathKnown := false
 	for _, rt := range adminRoutes {
 		if rt.path != sub {
@@ -235,6 +241,7 @@ func (s *Server) adminHandlers(ops map[Operation]handlerFunc) {
 	ops[OpAdminLifecycle] = s.admin(func(ctx context.Context, _ *request) (any, error) {
 		return s.cfg.Admin.LifecycleStatus(ctx)
 	})
+	ops[OpAuthzCheck] = s.authzCheck
 	ops[OpAdminUnknown] = func(context.Context, *request) (*response, error) {
 		return nil, apiErr(ErrNotImplemented, "Unknown admin operation.")
 	}

@@ -118,6 +118,9 @@ var permissions = map[Operation]permission{
 	OpAdminUnknown:     {scope: scopeSigned},
 	OpIAM:              {scope: scopeQuery},
 	OpSTS:              {scope: scopeQuery},
+
+	// Asking about oneself needs no permission (authzcheck.go).
+	OpAuthzCheck: {scope: scopeSigned},
 }
 
 // permissionOf returns the row of op. The admin operations' actions live
