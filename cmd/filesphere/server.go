@@ -60,6 +60,7 @@ type serverFlags struct {
 	uploadMemory      int64
 	tls               tlsFlags
 	kmsKeyFile        string
+	console           consoleFlags
 }
 
 func newServerCmd() *cobra.Command {
@@ -126,6 +127,7 @@ node-to-node port always runs mutual TLS with certificates of the cluster's own 
 	fs.Int64Var(&f.minBodyRate, "min-body-rate", api.MinBodyRate, "slowest average rate (bytes/s) a request body may arrive at")
 	fs.Int64Var(&f.uploadMemory, "upload-memory", api.UploadMemory, "bytes of memory the request bodies being read may hold; past it requests get SlowDown")
 	addTLSFlags(fs, &f.tls)
+	addConsoleFlags(fs, &f.console)
 	fs.StringVar(&f.kmsKeyFile, "kms-master-key-file", "", "file holding the KMS master key (64 hex digits) that seals secrets; every node of a cluster needs the same (default: $"+kms.MasterKeyEnv+", else <data>/"+kms.MasterKeyFileName+")")
 	return cmd
 }
@@ -287,7 +289,12 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	// legitimate; s3api bounds body reads by a minimum rate instead.
 	srv := &http.Server{Handler: api, MaxHeaderBytes: 1 << 20, ReadHeaderTimeout: f.readHeaderTimeout,
 		IdleTimeout: f.idleTimeout, ConnState: guard.ConnState, ConnContext: guard.ConnContext}
+	cons, err := startConsole(f, api, ln.Addr(), s3tls, log)
+	if err != nil {
+		return err
+	}
 	printBanner(ln.Addr(), f, k, m, paths, creds, generated, s3tls)
+	cons.printBanner()
 	log.WithFields(logrus.Fields{"address": ln.Addr().String(), "node": nodeID, "drives": len(paths), "ec": fmt.Sprintf("%d+%d", k, m),
 		"max_connections": guard.Max()}).Info("serving S3")
 
@@ -305,6 +312,7 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	log.Info("shutting down: draining in-flight requests")
 	sctx, cancel := context.WithTimeout(context.Background(), f.drain)
 	defer cancel()
+	cons.shutdown(sctx, f.drain)
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

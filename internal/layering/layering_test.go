@@ -52,6 +52,10 @@ var layers = map[string]rule{
 		libs:     join(obs, []string{"github.com/gorilla/mux", "golang.org/x/sync/semaphore"}),
 		testLibs: join(sdks, logTest, []string{"github.com/minio/crc64nvme", "github.com/prometheus/client_golang/prometheus/promhttp"})},
 	"s3api/sigv4": {testLibs: sdks},
+	// The web console imports no project package: it forwards to the S3
+	// API handler it is given (its tests set up users through iam).
+	"console": {testPkgs: []string{"internal/s3test", "iam", "storage"},
+		libs: []string{"github.com/sirupsen/logrus", "github.com/aws/aws-sdk-go-v2/aws", "golang.org/x/sync/semaphore"}},
 
 	// Domain.
 	"storage": {pkgs: []string{"erasure", "storage/drive", "cluster/meta"},
