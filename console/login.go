@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/sirupsen/logrus"
 )
 
@@ -274,7 +275,10 @@ func (s *Server) internalCall(r *http.Request, service string, form url.Values, 
 	req.Header.Set("User-Agent", r.UserAgent())
 	if creds != nil {
 		sum := sha256.Sum256(payload)
-		if err := s.signer.SignHTTP(context.Background(), *creds, req, hex.EncodeToString(sum[:]), service, s.cfg.Region, s.cfg.Now().UTC()); err != nil {
+		// A signer of its own: the SDK's signer caches the signing key by
+		// access key id, not secret, so a shared one would sign a login's
+		// wrong secret with the key a right one derived before.
+		if err := v4.NewSigner().SignHTTP(context.Background(), *creds, req, hex.EncodeToString(sum[:]), service, s.cfg.Region, s.cfg.Now().UTC()); err != nil {
 			return nil, err
 		}
 	}

@@ -30,7 +30,7 @@ var (
 	// sdks are the real S3 clients the protocol layer is tested with.
 	sdks = []string{"github.com/aws/aws-sdk-go-v2", "github.com/aws/smithy-go", "github.com/minio/minio-go/v7"}
 	// browser drives headless Chromium in the end-to-end tests.
-	browser = []string{"github.com/chromedp/chromedp"}
+	browser = []string{"github.com/chromedp/chromedp", "github.com/chromedp/cdproto"}
 )
 
 func join(groups ...[]string) []string { return slices.Concat(groups...) }
