@@ -13,7 +13,7 @@ const main = () => document.getElementById('main');
 // view replaces the page's content, titles it and moves focus to it.
 export function view(title, ...content) {
   const heading = h('h1', { id: 'page-title' }, title);
-  main().replaceChildren(heading, ...content);
+  main().replaceChildren(heading, ...content.filter(Boolean));
   document.title = title + ' · FileSphere';
   main().focus();
   return heading;
@@ -117,7 +117,10 @@ async function boot() {
     try { await consoleAPI('POST', 'logout'); } catch (_) { /* gone already */ }
     session.info = null;
     stopCurrent();
-    loginView(null, '');
+    // The next person starts at the buckets, not on this one's page.
+    history.replaceState(null, '', location.pathname + '#/');
+    const resp = await fetch('/api/session', { credentials: 'same-origin' });
+    loginView((await resp.json().catch(() => ({}))).options, '');
     say('Logged out.');
   });
   const resp = await fetch('/api/session', { credentials: 'same-origin' });

@@ -53,7 +53,8 @@ export function initUploads() {
 }
 
 // uploadFiles queues files under prefix; a file's key is its folder path
-// (webkitRelativePath) or name. done runs once the queue is empty.
+// (webkitRelativePath) or name. done runs when the queue empties with
+// files finished.
 export function uploadFiles(bucket, prefix, files, done) {
   onFinished = done || (() => {});
   for (const f of files) add(bucket, prefix + (f.relativePath || f.webkitRelativePath || f.name), f);
@@ -127,10 +128,12 @@ function pump() {
   const running = uploads.filter(u => u.state === 'running').length;
   const next = uploads.filter(u => u.state === 'queued').slice(0, Math.max(0, PARALLEL_FILES - running));
   for (const u of next) run(u);
-  if (!running && !next.length && uploads.length && uploads.every(u => ['done', 'canceled', 'failed', 'paused'].includes(u.state))) {
-    const f = onFinished;
-    onFinished = () => {};
-    f();
+  // Once nothing is under way, the listing is refreshed if an upload
+  // finished since the last refresh.
+  if (!running && !next.length && !uploads.some(u => u.state === 'queued')) {
+    const fresh = uploads.filter(u => u.state === 'done' && !u.reported);
+    for (const u of fresh) u.reported = true;
+    if (fresh.length) onFinished();
   }
 }
 
@@ -242,6 +245,10 @@ async function putParts(u) {
   if (!u.uploadId) {
     const doc = await s3xml('POST', u.bucket, u.key, { uploads: '' }, { headers: { 'Content-Type': contentType(u.file) } });
     u.uploadId = tag(doc, 'UploadId');
+    if (u.state !== 'running') { // canceled while it was being created
+      await s3('DELETE', u.bucket, u.key, { uploadId: u.uploadId }).catch(() => {});
+      return;
+    }
     const s = store();
     s[u.fp] = { bucket: u.bucket, key: u.key, size: u.size, modified: u.file.lastModified, uploadId: u.uploadId, partSize };
     saveStore(s);
