@@ -115,11 +115,44 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, t target, rawPa
 		writeError(w, http.StatusInternalServerError, "InternalError", "Signing failed.")
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Security-Policy", dataCSP)
-	h.Set("Cache-Control", "private, no-store")
-	s.s3.ServeHTTP(w, out)
+	w.Header().Set("Content-Security-Policy", dataCSP)
+	s.s3.ServeHTTP(&noStore{ResponseWriter: w}, out)
 }
+
+// objectCacheControl carries an object's own Cache-Control to the
+// application, since the answer's Cache-Control is the console's.
+const objectCacheControl = "X-Filesphere-Object-Cache-Control"
+
+// noStore keeps the browser from storing what the console forwards (a
+// shared computer's next user must not find the last one's objects in
+// its cache); an object's own Cache-Control moves to objectCacheControl.
+type noStore struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (n *noStore) WriteHeader(status int) {
+	if !n.wrote {
+		n.wrote = true
+		h := n.Header()
+		if v := h.Get("Cache-Control"); v != "" {
+			h.Set(objectCacheControl, v)
+		}
+		h.Set("Cache-Control", "private, no-store")
+	}
+	n.ResponseWriter.WriteHeader(status)
+}
+
+func (n *noStore) Write(p []byte) (int, error) {
+	if !n.wrote {
+		n.WriteHeader(http.StatusOK)
+	}
+	return n.ResponseWriter.Write(p)
+}
+
+// Unwrap lets http.ResponseController reach the connection (the S3
+// handler sets body deadlines through it).
+func (n *noStore) Unwrap() http.ResponseWriter { return n.ResponseWriter }
 
 // readBody returns the body to forward and its payload hash: a small
 // body read whole (bounded memory, deadline) and hashed, also returned as

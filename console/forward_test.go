@@ -211,3 +211,26 @@ func TestConfigValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Forwarded answers are never stored by the browser; an object's own
+// Cache-Control reaches the application in its own header.
+func TestForwardedAnswersAreNotCached(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser(t)
+	b.mustLogin(e.s3.AccessKey, e.s3.SecretKey)
+	b.do("PUT", "/api/s3/cache", nil, nil)
+	b.do("PUT", "/api/s3/cache/plain", []byte("p"), nil)
+	b.do("PUT", "/api/s3/cache/cached", []byte("c"), http.Header{"Cache-Control": {"max-age=3600"}})
+	resp, _ := b.do("GET", "/api/s3/cache/plain", nil, nil)
+	if resp.Header.Get("Cache-Control") != "private, no-store" || resp.Header.Get("X-Filesphere-Object-Cache-Control") != "" {
+		t.Errorf("plain object: %v", resp.Header)
+	}
+	resp, _ = b.do("HEAD", "/api/s3/cache/cached", nil, nil)
+	if resp.Header.Get("Cache-Control") != "private, no-store" || resp.Header.Get("X-Filesphere-Object-Cache-Control") != "max-age=3600" {
+		t.Errorf("object with Cache-Control: %v", resp.Header)
+	}
+	resp, _ = b.do("GET", "/api/s3/cache/missing", nil, nil)
+	if resp.StatusCode != 404 || resp.Header.Get("Cache-Control") != "private, no-store" {
+		t.Errorf("error answer: %d %v", resp.StatusCode, resp.Header)
+	}
+}

@@ -178,6 +178,23 @@ func (c *consoleDriver) shot(name string) {
 	}
 }
 
+// viewShot saves what the window shows (the README's picture).
+func (c *consoleDriver) viewShot(name string) {
+	ctx, cancel := context.WithTimeout(c.ctx, 20*time.Second)
+	defer cancel()
+	_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.activeElement.blur(); window.scrollTo(0, 0); true`))
+	var png []byte
+	if err == nil {
+		png, err = chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	}
+	if err == nil {
+		err = os.WriteFile(filepath.Join(c.art, name+".png"), png, 0o644)
+	}
+	if err != nil {
+		c.t.Logf("screenshot %s: %v", name, err)
+	}
+}
+
 // setNetwork throttles the browser's uploads (bytes/s, 0 = unthrottled)
 // or takes it offline.
 func (c *consoleDriver) setNetwork(offline bool, upload float64) {
@@ -535,6 +552,7 @@ func (c *consoleDriver) testPreviewAndShare(t *testing.T) {
 	c.waitJS("the link", `document.getElementById('share-url').value.startsWith('http')`, 10*time.Second)
 	link := js[string](c, `document.getElementById('share-url').value`)
 	c.shot("09-preview-text-share")
+	c.viewShot("readme-console")
 	resp, err := http.Get(link)
 	if err != nil {
 		t.Fatal(err)

@@ -205,8 +205,8 @@ async function preview(bucket, key, version, type, size) {
     const max = 64 * 1024;
     const r = await s3('GET', bucket, key, params, { headers: { Range: 'bytes=0-' + (max - 1) } });
     const text = await r.text();
-    box.append(h('pre', { class: 'preview', tabindex: '0', 'aria-label': 'Text of ' + key }, text),
-      size > max ? h('p', { class: 'muted' }, 'The first ' + bytes(max) + ' of ' + bytes(size) + '.') : null);
+    box.append(h('pre', { class: 'preview', tabindex: '0', 'aria-label': 'Text of ' + key }, text));
+    if (size > max) box.append(h('p', { class: 'muted' }, 'The first ' + bytes(max) + ' of ' + bytes(size) + '.'));
   } else if (type === 'application/pdf' || /\.pdf$/i.test(key)) {
     const r = await s3('GET', bucket, key, params);
     const blob = new Blob([await r.arrayBuffer()], { type: 'application/pdf' });
@@ -253,7 +253,10 @@ function headerProps(resp) {
   for (const [k, v] of hd.entries()) {
     if (k.startsWith('x-amz-meta-')) props.push(['Metadata ' + k.slice(11), v]);
   }
-  for (const k of ['cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires']) {
+  // The answer's own Cache-Control is the console's (no-store); the
+  // object's comes in its own header.
+  if (hd.get('x-filesphere-object-cache-control')) props.push(['Cache-Control', hd.get('x-filesphere-object-cache-control')]);
+  for (const k of ['content-disposition', 'content-encoding', 'content-language', 'expires']) {
     if (hd.get(k)) props.push([k, hd.get(k)]);
   }
   return props;
@@ -363,7 +366,7 @@ async function versionsBox(bucket, key, may) {
       }
     }
     rows.append(h('tr', { dataset: { version: v.id, marker: String(v.marker), latest: String(v.latest) } },
-      h('td', { class: 'name' }, (v.marker ? 'Delete marker ' : '') + v.id + (v.latest ? ' (latest)' : '')),
+      h('td', { class: 'name version-id' }, (v.marker ? 'Delete marker ' : '') + v.id + (v.latest ? ' (latest)' : '')),
       h('td', {}, when(v.modified)), h('td', { class: 'num' }, v.marker ? '' : bytes(v.size)), actions));
     shown++;
   }
