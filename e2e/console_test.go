@@ -537,6 +537,45 @@ func (c *consoleDriver) testPreviewAndShare(t *testing.T) {
 	c.put("docs/chart.png", "image/png", testPNG(t), nil)
 	c.put("docs/report.pdf", "application/pdf", testPDF(), nil)
 
+	// Public read of the folder: a bucket policy statement, then anyone
+	// may GET under docs/ (and only there), until it is switched off.
+	anon := func(key string) int {
+		resp, err := http.Get(c.n.URL("/" + c.bucket + "/" + key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if st := anon("docs/notes.txt"); st != 403 {
+		t.Fatalf("anonymous GET before the switch: %d", st)
+	}
+	c.goTo("#/b/"+c.bucket+"/docs/", "docs/")
+	c.do(chromedp.Click(chromedp.ID("public-read")))
+	c.waitJS("the switch on", `document.getElementById('public-read').checked && !document.getElementById('public-read').disabled`, 10*time.Second)
+	if err := harness.Eventually(10*time.Second, 100*time.Millisecond, func() error {
+		if st := anon("docs/notes.txt"); st != 200 {
+			return fmt.Errorf("anonymous GET under docs/: %d", st)
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("%v\n%s", err, c.pageText())
+	}
+	if st := anon("big.bin"); st != 403 {
+		t.Errorf("anonymous GET outside docs/: %d", st)
+	}
+	c.shot("09a-public-read")
+	c.do(chromedp.Click(chromedp.ID("public-read")))
+	c.waitJS("the switch off", `!document.getElementById('public-read').checked && !document.getElementById('public-read').disabled`, 10*time.Second)
+	if err := harness.Eventually(10*time.Second, 100*time.Millisecond, func() error {
+		if st := anon("docs/notes.txt"); st != 403 {
+			return fmt.Errorf("anonymous GET after the switch off: %d", st)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
 	c.goTo("#/o/"+c.bucket+"/docs/notes.txt", "notes.txt")
 	c.waitJS("the text preview", `document.querySelector('#preview pre')?.textContent === `+strconv.Quote(text), 10*time.Second)
 	props := js[string](c, `document.getElementById('object-props').textContent`)
@@ -572,9 +611,11 @@ func (c *consoleDriver) testPreviewAndShare(t *testing.T) {
 	c.goTo("#/o/"+c.bucket+"/docs/report.pdf", "report.pdf")
 	c.waitJS("the PDF preview", `(document.querySelector('#preview iframe')?.src || '').startsWith('blob:')`, 10*time.Second)
 	c.shot("11-preview-pdf")
-	// Download links ask for an attachment.
-	if href := js[string](c, `document.getElementById('download').getAttribute('href')`); !strings.Contains(href, "response-content-disposition=attachment") {
-		t.Errorf("download link %s", href)
+	// The download link saves the object's bytes as an attachment.
+	got := js[string](c, `fetch(document.getElementById('download').getAttribute('href')).then(async r =>
+		r.status + ' ' + r.headers.get('Content-Disposition') + ' ' + (await r.arrayBuffer()).byteLength)`)
+	if want := fmt.Sprintf("200 attachment; filename*=UTF-8''report.pdf %d", len(testPDF())); got != want {
+		t.Errorf("download: %q, want %q", got, want)
 	}
 }
 

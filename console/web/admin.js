@@ -12,7 +12,6 @@ function tabBar(current) {
 }
 
 const members = (doc, name) => all(doc, name).map(el => el);
-const userARN = name => 'arn:aws:iam::' + session.info.account + ':user/' + name;
 
 export async function adminView(tab, arg) {
   switch (tab) {
@@ -207,7 +206,8 @@ async function policyView(policyARN) {
   const doc = await iam('GetPolicy', { PolicyArn: policyARN });
   const ver = tag(doc, 'DefaultVersionId');
   const v = await iam('GetPolicyVersion', { PolicyArn: policyARN, VersionId: ver });
-  let text = decodeURIComponent(tag(v, 'Document'));
+  let text = tag(v, 'Document');
+  try { text = decodeURIComponent(text); } catch (_) { /* not URL-encoded */ }
   try { text = JSON.stringify(JSON.parse(text), null, 2); } catch (_) { /* shown as stored */ }
   const ed = editor('Policy document (default version ' + ver + ')', text, 'policy-view');
   const save = h('button', {
@@ -235,4 +235,3 @@ async function policyView(policyARN) {
     }, 'Delete policy'))));
 }
 
-export { userARN };

@@ -1,7 +1,7 @@
 // The cluster: nodes, drives, Raft, ring, repair progress, drains, and
 // live graphs from the node's own Prometheus metrics.
 import { admin, can } from './api.js';
-import { h, table, bytes, when, say, guard, confirmDialog, errorText, field } from './ui.js';
+import { h, table, bytes, when, say, guard, confirmDialog, errorText } from './ui.js';
 import { view } from './app.js';
 
 const POLL_MS = 2000;
@@ -180,4 +180,3 @@ export async function clusterView() {
   return () => { stopped = true; clearTimeout(timer); };
 }
 
-export { field };
