@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -322,4 +323,45 @@ func TestForwardedRequestsAreTheUsersOwn(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(out), "<UserName>alice</UserName>") {
 		t.Fatalf("CreateUser: %d %s", resp.StatusCode, out)
 	}
+}
+
+// fakeIssuer is a WebIdentityLogin standing in for iam/oauth.
+type fakeIssuer struct{ token, role string }
+
+func (f fakeIssuer) Start(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, "https://issuer.example/authorize?state=s", http.StatusFound)
+}
+
+func (f fakeIssuer) Finish(r *http.Request) (string, string, error) {
+	if r.URL.Query().Get("state") != "s" {
+		return "", "", fmt.Errorf("the state does not match")
+	}
+	return f.token, f.role, nil
+}
+
+// The "Log in with FileSphere" hook: offered when set, the callback goes
+// to STS AssumeRoleWithWebIdentity through the S3 API, and a refusal (STS
+// does not offer it until iam/oauth lands) is shown on the login page.
+func TestWebIdentityHook(t *testing.T) {
+	e := newEnv(t, func(c *console.Config) { c.WebIdentity = fakeIssuer{token: "header.payload.sig", role: "arn:aws:iam::1:role/r"} })
+	b := e.browser(t)
+	b.c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, out := b.do("GET", "/api/session", nil, nil)
+	if resp.StatusCode != 401 || !strings.Contains(string(out), `"webIdentity":true`) {
+		t.Fatalf("login options: %s", out)
+	}
+	resp, _ = b.do("GET", "/api/login/web-identity", nil, nil)
+	if resp.StatusCode != 302 || !strings.HasPrefix(resp.Header.Get("Location"), "https://issuer.example/") {
+		t.Fatalf("start: %d %v", resp.StatusCode, resp.Header)
+	}
+	resp, _ = b.do("GET", "/api/login/web-identity/callback?state=forged", nil, nil)
+	if loc := resp.Header.Get("Location"); resp.StatusCode != 303 || !strings.Contains(loc, "login_error=InvalidLogin") {
+		t.Fatalf("forged state: %d %s", resp.StatusCode, loc)
+	}
+	resp, _ = b.do("GET", "/api/login/web-identity/callback?state=s&code=c", nil, nil)
+	loc, _ := url.QueryUnescape(resp.Header.Get("Location"))
+	if resp.StatusCode != 303 || !strings.Contains(loc, "AssumeRoleWithWebIdentity") || len(resp.Cookies()) != 0 {
+		t.Fatalf("callback before STS offers the exchange: %d %s %v", resp.StatusCode, loc, resp.Cookies())
+	}
+	t.Logf("refusal shown on the login page: %s", loc)
 }

@@ -29,9 +29,11 @@ const maxInternalAnswer = 64 << 10
 
 // WebIdentityLogin is the hook for "Log in with FileSphere": the OAuth2
 // authorization code flow with PKCE against FileSphere's own issuer
-// (iam/oauth). Start sends the browser to the authorization endpoint;
-// Finish takes the redirect back and returns the ID token and the role
-// it is exchanged for. The console then calls STS
+// (iam/oauth). Start sends the browser to the authorization endpoint with
+// a state and a PKCE challenge bound to that browser (a cookie of its
+// own); Finish takes the redirect back, refuses a state other than the one
+// it gave this browser (login CSRF), exchanges the code with the PKCE
+// verifier, and returns the ID token and the role it is exchanged for. The console then calls STS
 // AssumeRoleWithWebIdentity through the S3 API handler, as any client
 // would, and the session holds the role's temporary credentials.
 type WebIdentityLogin interface {
@@ -115,40 +117,52 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.refuseLogin(w, r, in.AccessKeyID, err)
 		return
 	}
-	s.startSession(w, r, creds)
+	sess, err := s.startSession(w, r, creds)
+	if err != nil {
+		s.refuseLogin(w, r, in.AccessKeyID, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.view(r, sess))
 }
 
-// startSession asks who the credentials are and opens their session.
-func (s *Server) startSession(w http.ResponseWriter, r *http.Request, creds aws.Credentials) {
+// startSession asks who the credentials are, opens their session and
+// sets its cookie.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, creds aws.Credentials) (*session, error) {
 	who, err := s.callerIdentity(r, creds)
 	if err != nil {
-		s.refuseLogin(w, r, creds.AccessKeyID, err)
-		return
+		return nil, err
 	}
 	sess := &session{creds: creds, who: who, expires: creds.Expires}
 	token, err := s.sessions.create(sess)
 	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, "SlowDown", "Too many console sessions; try again later.")
-		return
+		return nil, err
 	}
 	s.log.WithFields(logrus.Fields{"principal": who.ARN, "remote": r.RemoteAddr, "expires": sess.expires}).Info("console login")
 	http.SetCookie(w, sessionCookie(r, token, sess.expires))
-	writeJSON(w, http.StatusOK, s.view(r, sess))
+	return sess, nil
 }
 
-func (s *Server) refuseLogin(w http.ResponseWriter, r *http.Request, ak string, err error) {
+// refusal is the status, code and message a failed login is answered with.
+func (s *Server) refusal(r *http.Request, ak string, err error) (int, string, string) {
 	var ae *apiError
-	if errors.As(err, &ae) {
+	switch {
+	case errors.As(err, &ae):
 		s.log.WithFields(logrus.Fields{"access_key": ak, "remote": r.RemoteAddr, "code": ae.Code}).Info("console login refused")
 		status := ae.Status
 		if status < 400 || status >= 500 {
 			status = http.StatusUnauthorized
 		}
-		writeError(w, status, ae.Code, ae.Message)
-		return
+		return status, ae.Code, ae.Message
+	case errors.Is(err, errTooManySessions):
+		return http.StatusServiceUnavailable, "SlowDown", "Too many console sessions; try again later."
 	}
 	s.log.WithError(err).Error("console login failed")
-	writeError(w, http.StatusBadGateway, "InternalError", "The S3 API gave no usable answer.")
+	return http.StatusBadGateway, "InternalError", "The S3 API gave no usable answer."
+}
+
+func (s *Server) refuseLogin(w http.ResponseWriter, r *http.Request, ak string, err error) {
+	status, code, msg := s.refusal(r, ak, err)
+	writeError(w, status, code, msg)
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
@@ -174,16 +188,26 @@ func (s *Server) webIdentityStart(w http.ResponseWriter, r *http.Request) {
 	s.cfg.WebIdentity.Start(w, r)
 }
 
-// webIdentityFinish exchanges the hook's ID token for role credentials
-// with STS AssumeRoleWithWebIdentity (unsigned, as AWS defines it).
+// webIdentityFinish takes the browser back from the issuer: the hook
+// checks the state and exchanges the code (with its PKCE verifier) for an
+// ID token, which STS AssumeRoleWithWebIdentity (unsigned, as AWS defines
+// it) exchanges for the role's credentials. The browser is sent to the
+// application either way, with the refusal to show.
 func (s *Server) webIdentityFinish(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.WebIdentity == nil {
 		writeError(w, http.StatusNotFound, "NotEnabled", "Logging in with FileSphere's OAuth2 server is not enabled here.")
 		return
 	}
+	back := func(code, msg string) {
+		target := "/"
+		if code != "" {
+			target += "?login_error=" + url.QueryEscape(code+": "+msg)
+		}
+		http.Redirect(w, r, target, http.StatusSeeOther)
+	}
 	token, role, err := s.cfg.WebIdentity.Finish(r)
 	if err != nil {
-		writeError(w, http.StatusUnauthorized, "InvalidLogin", err.Error())
+		back("InvalidLogin", err.Error())
 		return
 	}
 	form := url.Values{"Action": {"AssumeRoleWithWebIdentity"}, "Version": {"2011-06-15"}, "RoleArn": {role},
@@ -192,11 +216,15 @@ func (s *Server) webIdentityFinish(w http.ResponseWriter, r *http.Request) {
 		form.Set("DurationSeconds", strconv.Itoa(s.cfg.SessionSeconds))
 	}
 	creds, err := s.stsCredentials(r, form, nil, "AssumeRoleWithWebIdentity")
+	if err == nil {
+		_, err = s.startSession(w, r, creds)
+	}
 	if err != nil {
-		s.refuseLogin(w, r, "", err)
+		_, code, msg := s.refusal(r, "", err)
+		back(code, msg)
 		return
 	}
-	s.startSession(w, r, creds)
+	back("", "")
 }
 
 // apiError is an error answer of the S3 API (S3's <Error> or the Query

@@ -129,7 +129,10 @@ async function boot() {
     session.info = body;
     await started();
   } else {
-    loginView(body.options);
+    // A refused "Log in with FileSphere" comes back with its reason.
+    const refused = new URLSearchParams(location.search).get('login_error');
+    if (refused) history.replaceState(null, '', '/' + location.hash);
+    loginView(body.options, refused || '');
   }
 }
 
