@@ -343,7 +343,9 @@ func (f fakeIssuer) Finish(r *http.Request) (string, string, error) {
 // to STS AssumeRoleWithWebIdentity through the S3 API, and a refusal (STS
 // does not offer it until iam/oauth lands) is shown on the login page.
 func TestWebIdentityHook(t *testing.T) {
-	e := newEnv(t, func(c *console.Config) { c.WebIdentity = fakeIssuer{token: "header.payload.sig", role: "arn:aws:iam::1:role/r"} })
+	e := newEnv(t, func(c *console.Config) {
+		c.WebIdentity = fakeIssuer{token: "header.payload.sig", role: "arn:aws:iam::1:role/r"}
+	})
 	b := e.browser(t)
 	b.c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, out := b.do("GET", "/api/session", nil, nil)
