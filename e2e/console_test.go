@@ -824,3 +824,42 @@ func (c *consoleDriver) testPhoneWidth(t *testing.T) {
 		c.shot(fmt.Sprintf("21-phone-%d", i))
 	}
 }
+
+// TestConsoleTLS: with the S3 API on HTTPS the console is HTTPS too (the
+// same certificate), its cookie Secure and __Host- prefixed, and its
+// shared links https.
+func TestConsoleTLS(t *testing.T) {
+	n := harness.StartNode(t, harness.NodeOptions{Name: "console-tls", Console: true, ExtraArgs: []string{"--tls-auto"}})
+	u := n.ConsoleURL()
+	if !strings.HasPrefix(u, "https://") {
+		t.Fatalf("console URL %q", u)
+	}
+	client := n.HTTPClient(30 * time.Second)
+	body := strings.NewReader(`{"accessKeyId":"` + n.AccessKey() + `","secretAccessKey":"` + n.SecretKey() + `"}`)
+	req, _ := http.NewRequest("POST", u+"/api/login", body)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(out), `"s3Endpoint":"`+n.Endpoint()+`"`) {
+		t.Fatalf("login: %d %s", resp.StatusCode, out)
+	}
+	cookies := resp.Cookies()
+	if len(cookies) != 1 || cookies[0].Name != "__Host-filesphere_console" || !cookies[0].Secure || !cookies[0].HttpOnly {
+		t.Fatalf("cookies over TLS: %+v", cookies)
+	}
+	req, _ = http.NewRequest("GET", u+"/api/s3/", nil)
+	req.AddCookie(cookies[0])
+	resp, err = client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(out), "<ListAllMyBucketsResult") {
+		t.Fatalf("ListBuckets through the console: %d %s", resp.StatusCode, out)
+	}
+}
