@@ -69,7 +69,7 @@ export async function browseView(bucket, prefix) {
     const doc = await s3xml('GET', bucket, '', { 'list-type': '2', delimiter: '/', prefix, 'max-keys': String(PAGE), 'continuation-token': token || undefined });
     for (const cp of all(doc, 'CommonPrefixes')) {
       const p = tag(cp, 'Prefix');
-      rows.append(h('tr', { dataset: { prefix: p } }, h('td', { class: 'name' }, h('a', { href: browseHref(bucket, p), class: 'folder' }, '📁 ' + p.slice(prefix.length))),
+      rows.append(h('tr', { dataset: { prefix: p } }, h('td', { class: 'name' }, h('a', { href: browseHref(bucket, p), class: 'folder', 'aria-label': 'Folder ' + p.slice(prefix.length) }, p.slice(prefix.length))),
         h('td', { class: 'num' }, ''), h('td', { class: 'hide-narrow' }, ''), h('td', {}, '')));
       listed++;
     }

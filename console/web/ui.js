@@ -26,10 +26,11 @@ export function field(label, control, hint) {
   return h('div', { class: 'field' }, h('label', { for: control.id }, label), control, hint ? h('span', { class: 'muted' }, hint) : null);
 }
 
+// table builds a table; rows is an array of rows or a tbody to fill later.
 export function table(headers, rows, opts = {}) {
+  const body = rows instanceof HTMLTableSectionElement ? rows : h('tbody', {}, rows);
   return h('div', { class: 'table-wrap' }, h('table', { id: opts.id, 'aria-label': opts.label },
-    h('thead', {}, h('tr', {}, headers.map(c => typeof c === 'string' ? h('th', { scope: 'col' }, c) : c))),
-    h('tbody', {}, rows)));
+    h('thead', {}, h('tr', {}, headers.map(c => typeof c === 'string' ? h('th', { scope: 'col' }, c) : c))), body));
 }
 
 export function bytes(n) {
