@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/filesphere/filesphere/console"
+	"github.com/filesphere/filesphere/internal/connguard"
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/pflag"
 )
@@ -31,8 +32,10 @@ type consoleServer struct {
 }
 
 // startConsole listens on --console-address and serves the console in
-// front of api, the S3 API handler, until shutdown.
-func startConsole(f serverFlags, api http.Handler, s3Addr net.Addr, t *s3TLS, log *logrus.Entry) (*consoleServer, error) {
+// front of api, the S3 API handler, until shutdown. Its connections count
+// against the same bound as the S3 listener's (guard; nil for none): both
+// draw on the process's open files.
+func startConsole(f serverFlags, api http.Handler, s3Addr net.Addr, t *s3TLS, guard *connguard.Guard, log *logrus.Entry) (*consoleServer, error) {
 	if f.console.address == "" {
 		return nil, nil
 	}
@@ -53,8 +56,12 @@ func startConsole(f serverFlags, api http.Handler, s3Addr net.Addr, t *s3TLS, lo
 	}
 	srv := &http.Server{Handler: c, MaxHeaderBytes: 1 << 20, ReadHeaderTimeout: f.readHeaderTimeout, IdleTimeout: f.idleTimeout}
 	cs := &consoleServer{srv: srv, ln: ln, url: t.scheme() + "://" + bannerHost(f.console.address, ln.Addr())}
+	served := ln
+	if guard != nil {
+		srv.ConnState, srv.ConnContext, served = guard.ConnState, guard.ConnContext, guard.Listener(ln)
+	}
 	go func() {
-		if err := t.serve(srv, ln); err != nil && err != http.ErrServerClosed {
+		if err := t.serve(srv, served); err != nil && err != http.ErrServerClosed {
 			log.WithError(err).Error("console stopped")
 		}
 	}()

@@ -15,12 +15,16 @@ import (
 func TestStartConsole(t *testing.T) {
 	log := logrus.NewEntry(logrus.New())
 	s3Addr := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9000}
-	off, err := startConsole(serverFlags{address: ":9000", region: "us-east-1"}, http.NotFoundHandler(), s3Addr, nil, log)
+	off, err := startConsole(serverFlags{address: ":9000", region: "us-east-1"}, http.NotFoundHandler(), s3Addr, nil, nil, log)
 	if err != nil || off != nil {
 		t.Fatalf("--console-address \"\": %v %v", off, err)
 	}
 	f := serverFlags{address: ":9000", region: "us-east-1", console: consoleFlags{address: "127.0.0.1:0"}, readHeaderTimeout: time.Second}
-	c, err := startConsole(f, http.NotFoundHandler(), s3Addr, nil, log)
+	guard, err := newConnGuard(16, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := startConsole(f, http.NotFoundHandler(), s3Addr, nil, guard, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +42,7 @@ func TestStartConsole(t *testing.T) {
 		t.Fatalf("GET /: %d %s", resp.StatusCode, body)
 	}
 	// A taken address is an error, not a silent console-less server.
-	_, err = startConsole(serverFlags{address: ":9000", region: "us-east-1", console: consoleFlags{address: c.ln.Addr().String()}}, http.NotFoundHandler(), s3Addr, nil, log)
+	_, err = startConsole(serverFlags{address: ":9000", region: "us-east-1", console: consoleFlags{address: c.ln.Addr().String()}}, http.NotFoundHandler(), s3Addr, nil, nil, log)
 	if err == nil || !strings.Contains(err.Error(), "--console-address") {
 		t.Fatalf("console on a taken port: %v", err)
 	}

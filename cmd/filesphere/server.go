@@ -289,7 +289,7 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	// legitimate; s3api bounds body reads by a minimum rate instead.
 	srv := &http.Server{Handler: api, MaxHeaderBytes: 1 << 20, ReadHeaderTimeout: f.readHeaderTimeout,
 		IdleTimeout: f.idleTimeout, ConnState: guard.ConnState, ConnContext: guard.ConnContext}
-	cons, err := startConsole(f, api, ln.Addr(), s3tls, log)
+	cons, err := startConsole(f, api, ln.Addr(), s3tls, guard, log)
 	if err != nil {
 		return err
 	}
