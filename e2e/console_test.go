@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/filesphere/filesphere/e2e/harness"
@@ -193,6 +194,23 @@ func (c *consoleDriver) viewShot(name string) {
 	if err != nil {
 		c.t.Logf("screenshot %s: %v", name, err)
 	}
+}
+
+// dropFiles drags files and folders from the disk onto an element, as
+// a person dragging them from a file manager would.
+func (c *consoleDriver) dropFiles(id string, paths ...string) {
+	c.t.Helper()
+	pos := js[[]float64](c, `(() => { const e = document.getElementById(`+strconv.Quote(id)+`); e.scrollIntoView({block: 'center'});
+		const r = e.getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; })()`)
+	data := &input.DragData{Items: []*input.DragDataItem{}, Files: paths, DragOperationsMask: 1}
+	c.do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		for _, typ := range []input.DispatchDragEventType{input.DispatchDragEventTypeDragEnter, input.DispatchDragEventTypeDragOver, input.DispatchDragEventTypeDrop} {
+			if _, err := cdp.Call(ctx, t, input.DispatchDragEvent, input.DispatchDragEventParams{Type: typ, X: pos[0], Y: pos[1], Data: data}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
 }
 
 // setNetwork throttles the browser's uploads (bytes/s, 0 = unthrottled)
@@ -397,6 +415,20 @@ func (c *consoleDriver) testUpload(t *testing.T) {
 	}
 	c.waitJS("the folder listed", `!!document.querySelector('#objects tr[data-prefix="album/"]')`, 20*time.Second)
 	c.shot("06-uploaded")
+	// Drag and drop a folder and a file onto the listing.
+	dropped := filepath.Join(dir, "dropped")
+	dropSums := map[string]string{
+		"dropped/x.txt":     harness.WriteRandomFile(t, filepath.Join(dropped, "x.txt"), 3000, 30),
+		"dropped/sub/y.txt": harness.WriteRandomFile(t, filepath.Join(dropped, "sub", "y.txt"), 4000, 31),
+		"loose.txt":         harness.WriteRandomFile(t, filepath.Join(dir, "loose.txt"), 5000, 32),
+	}
+	c.dropFiles("dropzone", dropped, filepath.Join(dir, "loose.txt"))
+	for key, want := range dropSums {
+		c.waitUploaded(key)
+		if sum, _ := c.objectSum(key); sum != want {
+			t.Errorf("dropped %s: sha256 %s, want %s", key, sum, want)
+		}
+	}
 }
 
 // testResume drops the network in the middle of a multipart upload; Resume
