@@ -196,6 +196,26 @@ func (c *consoleDriver) viewShot(name string) {
 	}
 }
 
+// waitStoredPart waits until the one multipart upload under way has a
+// part stored on the server.
+func (c *consoleDriver) waitStoredPart() {
+	c.t.Helper()
+	err := harness.Eventually(30*time.Second, 50*time.Millisecond, func() error {
+		ups, err := c.sdk.ListMultipartUploads(c.ctx, &s3.ListMultipartUploadsInput{Bucket: &c.bucket})
+		if err != nil || len(ups.Uploads) != 1 {
+			return fmt.Errorf("uploads %v %v", ups, err)
+		}
+		parts, err := c.sdk.ListParts(c.ctx, &s3.ListPartsInput{Bucket: &c.bucket, Key: ups.Uploads[0].Key, UploadId: ups.Uploads[0].UploadId})
+		if err != nil || len(parts.Parts) == 0 {
+			return fmt.Errorf("no part stored yet (%v)", err)
+		}
+		return nil
+	})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+}
+
 // dropFiles drags files and folders from the disk onto an element, as
 // a person dragging them from a file manager would.
 func (c *consoleDriver) dropFiles(id string, paths ...string) {
@@ -438,11 +458,12 @@ func (c *consoleDriver) testResume(t *testing.T) {
 	c.t = t
 	dir := t.TempDir()
 	file := filepath.Join(dir, "resume.bin")
-	want := harness.WriteRandomFile(t, file, 24<<20, 12)
-	c.setNetwork(false, 6<<20)
+	// 8 parts, three at a time: when the first is stored, most are not.
+	want := harness.WriteRandomFile(t, file, 40<<20, 12)
+	c.setNetwork(false, 4<<20)
 	c.do(chromedp.SetUploadFiles(chromedp.ID("upload-files"), []string{file}))
 	// Offline once at least one part is stored.
-	c.waitJS("a stored part", `(() => { const p = document.querySelector('#upload-list li[data-key="resume.bin"] progress'); return p && p.value >= 5 * 1048576; })()`, 30*time.Second)
+	c.waitStoredPart()
 	c.setNetwork(true, 0)
 	c.waitJS("the upload paused", `document.querySelector('#upload-list li[data-key="resume.bin"]').dataset.state === 'paused'`, 30*time.Second)
 	if pending := js[string](c, `localStorage.getItem('filesphere-uploads')`); !strings.Contains(pending, "resume.bin") {
@@ -455,7 +476,10 @@ func (c *consoleDriver) testResume(t *testing.T) {
 	if !strings.Contains(js[string](c, `document.querySelector('#upload-list li[data-key="resume.bin"]').textContent`), "done") {
 		t.Error("resume.bin not shown done")
 	}
-	if sum, etag := c.objectSum("resume.bin"); sum != want || !strings.HasSuffix(etag, `-5"`) {
+	if n := js[string](c, `document.querySelector('#upload-list li[data-key="resume.bin"]').dataset.resumed || ''`); n == "" || n == "0" {
+		t.Errorf("Resume did not reuse the stored parts (%q)", n)
+	}
+	if sum, etag := c.objectSum("resume.bin"); sum != want || !strings.HasSuffix(etag, `-8"`) {
 		t.Fatalf("resume.bin after resuming: sha256 %s (want %s), ETag %s", sum, want, etag)
 	}
 	if pending := js[string](c, `localStorage.getItem('filesphere-uploads')`); strings.Contains(pending, "resume.bin") {
@@ -484,6 +508,28 @@ func (c *consoleDriver) testResume(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	c.do(chromedp.Click(chromedp.ID("uploads-close")))
+
+	// A reload in the middle: the folder lists the unfinished upload, and
+	// choosing the same file again continues it from the stored parts.
+	other := filepath.Join(dir, "reload.bin")
+	wantOther := harness.WriteRandomFile(t, other, 40<<20, 13)
+	c.setNetwork(false, 4<<20)
+	c.do(chromedp.SetUploadFiles(chromedp.ID("upload-files"), []string{other}))
+	c.waitStoredPart()
+	c.do(chromedp.Reload())
+	c.waitHeading(c.bucket)
+	c.setNetwork(false, 0)
+	c.waitJS("the unfinished upload listed", `(document.getElementById('pending')?.textContent || '').includes('reload.bin')`, 10*time.Second)
+	c.shot("07a-unfinished-after-reload")
+	c.do(chromedp.SetUploadFiles(chromedp.ID("upload-files"), []string{other}))
+	c.waitUploaded("reload.bin")
+	if n := js[string](c, `document.querySelector('#upload-list li[data-key="reload.bin"]').dataset.resumed || ''`); n == "" || n == "0" {
+		t.Errorf("the upload after the reload did not resume (stored parts reused: %q)", n)
+	}
+	if sum, etag := c.objectSum("reload.bin"); sum != wantOther || !strings.HasSuffix(etag, `-8"`) {
+		t.Fatalf("reload.bin: sha256 %s (want %s), ETag %s", sum, wantOther, etag)
 	}
 	c.do(chromedp.Click(chromedp.ID("uploads-close")))
 }

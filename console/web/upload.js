@@ -14,6 +14,7 @@ const PARALLEL_PARTS = 3;
 const PARALLEL_FILES = 2;
 const ATTEMPTS = 3; // per part, before the file waits for Resume
 const STORE = 'filesphere-uploads';
+const STALL_MS = 60000; // a request with no progress this long counts as a network failure
 
 const uploads = [];
 let onFinished = () => {};
@@ -172,9 +173,17 @@ function send(u, method, url, body, headers, onProgress) {
     x.open(method, url);
     for (const [k, v] of Object.entries(headers || {})) x.setRequestHeader(k, v);
     x.setRequestHeader('X-Filesphere-Csrf', session.info.csrf);
-    if (onProgress) x.upload.onprogress = ev => onProgress(ev.loaded);
+    // A connection that silently stopped (no error, no progress) would
+    // hang the upload: past STALL_MS it counts as a network failure.
+    let last = Date.now(), stalled = false;
+    const watch = setInterval(() => {
+      if (Date.now() - last > STALL_MS) { stalled = true; x.abort(); }
+    }, 5000);
+    const done = () => { clearInterval(watch); u.xhrs.delete(x); };
+    x.upload.onprogress = ev => { last = Date.now(); if (onProgress) onProgress(ev.loaded); };
+    x.onprogress = () => { last = Date.now(); };
     x.onload = () => {
-      u.xhrs.delete(x);
+      done();
       if (x.status >= 200 && x.status < 300) return resolve(x);
       const d = new DOMParser().parseFromString(x.responseText || '<x/>', 'application/xml');
       let code = tag(d, 'Code'), message = tag(d, 'Message');
@@ -186,8 +195,11 @@ function send(u, method, url, body, headers, onProgress) {
       if (x.status >= 500 || code === 'SlowDown' || code === 'RequestTimeout') err.retry = true;
       reject(err);
     };
-    x.onerror = () => { u.xhrs.delete(x); reject(Object.assign(new Error('network error'), { network: true })); };
-    x.onabort = () => { u.xhrs.delete(x); reject(Object.assign(new Error('canceled'), { canceled: true })); };
+    x.onerror = () => { done(); reject(Object.assign(new Error('network error'), { network: true })); };
+    x.onabort = () => {
+      done();
+      reject(stalled ? Object.assign(new Error('the connection stalled'), { network: true }) : Object.assign(new Error('canceled'), { canceled: true }));
+    };
     x.send(body);
   });
 }
@@ -234,6 +246,7 @@ async function putParts(u) {
         const want = n < count ? partSize : u.size - partSize * (count - 1);
         if (p.size === want) { etags.set(n, p.etag); u.parts.set(n, want); }
       }
+      u.row.dataset.resumed = String(etags.size);
       render(u, 'resuming: ' + etags.size + ' of ' + count + ' parts already stored');
     } catch (e) {
       if (e.network) throw e;
