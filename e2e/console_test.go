@@ -41,7 +41,7 @@ func TestConsole(t *testing.T) {
 	n := harness.StartNode(t, harness.NodeOptions{Name: "console", Console: true,
 		// Background repairs every few seconds, slowed so that their
 		// progress can be watched.
-		ExtraArgs: []string{"--repair-interval", "3s", "--repair-bandwidth", strconv.Itoa(3 << 20)}})
+		ExtraArgs: []string{"--repair-interval", "3s", "--repair-bandwidth", strconv.Itoa(6 << 20)}})
 	c := &consoleDriver{t: t, n: n, url: n.ConsoleURL(), sdk: n.SDKClient(), art: artifactsDir(t)}
 	if c.url == "" {
 		t.Fatal("the banner names no console")
@@ -537,9 +537,25 @@ func (c *consoleDriver) testResume(t *testing.T) {
 func (c *consoleDriver) testBrowse(t *testing.T) {
 	c.t = t
 	// 450 keys under many/: listed 200 at a time, never all at once.
+	keys := make(chan string)
+	errs := make(chan error, 8)
+	for range 8 {
+		go func() {
+			var first error
+			for k := range keys {
+				if _, err := c.sdk.PutObject(c.ctx, &s3.PutObjectInput{Bucket: &c.bucket, Key: &k, Body: strings.NewReader("x")}); err != nil && first == nil {
+					first = err
+				}
+			}
+			errs <- first
+		}()
+	}
 	for i := range 450 {
-		k := fmt.Sprintf("many/k%04d", i)
-		if _, err := c.sdk.PutObject(c.ctx, &s3.PutObjectInput{Bucket: &c.bucket, Key: &k, Body: strings.NewReader("x")}); err != nil {
+		keys <- fmt.Sprintf("many/k%04d", i)
+	}
+	close(keys)
+	for range 8 {
+		if err := <-errs; err != nil {
 			t.Fatal(err)
 		}
 	}
