@@ -62,7 +62,8 @@ async function attachedBox(kind, name) {
   const attached = members(doc, 'member').map(p => ({ name: tag(p, 'PolicyName'), arn: tag(p, 'PolicyArn') }));
   const list = h('ul', { id: kind + '-policies' }, attached.map(p => h('li', {}, h('a', { href: '#/admin/policies/' + encodeURIComponent(p.arn) }, p.name), ' ',
     h('button', { type: 'button', onclick: () => guard(async () => { await iam('Detach' + K + 'Policy', { [param]: name, PolicyArn: p.arn }); say('Detached ' + p.name + '.'); adminView(kind + 's', name); }) }, 'Detach'))));
-  const pick = h('select', { id: kind + '-attach-policy' }, choices.filter(c => !attached.some(a => a.arn === c.arn)).map(c => h('option', { value: c.arn }, c.name)));
+  const open = choices.filter(c => !attached.some(a => a.arn === c.arn));
+  const pick = h('select', { id: kind + '-attach-policy' }, open.map(c => h('option', { value: c.arn }, c.name)));
   const attach = h('button', {
     type: 'button', id: kind + '-attach', onclick: () => guard(async () => {
       if (!pick.value) return;
@@ -72,7 +73,9 @@ async function attachedBox(kind, name) {
     }),
   }, 'Attach policy');
   return h('section', { class: 'card', 'aria-labelledby': kind + '-pol-title' }, h('h2', { id: kind + '-pol-title' }, 'Attached policies'),
-    attached.length ? list : h('p', { class: 'muted' }, 'None.'), choices.length ? h('div', { class: 'toolbar' }, field('Policy', pick), attach) : h('p', { class: 'muted' }, 'Create a policy under Policies to attach it.'));
+    attached.length ? list : h('p', { class: 'muted' }, 'None.'),
+    open.length ? h('div', { class: 'toolbar' }, field('Policy', pick), attach)
+      : h('p', { class: 'muted' }, choices.length ? 'Every policy is attached.' : 'Create a policy under Policies to attach it.'));
 }
 
 // keysView lists a user's access keys (the caller's own when user is

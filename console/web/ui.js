@@ -94,7 +94,10 @@ export function showOnce(title, body) {
   const dlg = document.getElementById('dialog');
   document.getElementById('dialog-title').textContent = title;
   document.getElementById('dialog-body').replaceChildren(...[].concat(body));
-  document.getElementById('dialog-ok').textContent = 'Done';
+  const ok = document.getElementById('dialog-ok');
+  ok.textContent = 'Done';
+  ok.classList.remove('danger');
+  ok.classList.add('primary');
   document.getElementById('dialog-cancel').hidden = true;
   return new Promise(resolve => {
     dlg.addEventListener('close', () => { document.getElementById('dialog-cancel').hidden = false; resolve(); }, { once: true });
