@@ -796,6 +796,16 @@ func (c *consoleDriver) testUsersAndPolicies(t *testing.T) {
 	if strings.Contains(c.pageText(), c.viewerSecret) {
 		t.Error("the secret is still shown after the dialog")
 	}
+	// A group, and the user in it.
+	c.goTo("#/admin/groups", "Groups")
+	c.do(chromedp.SendKeys(chromedp.ID("create-group-name"), "readers"), chromedp.Click(chromedp.CSS(`#create-group button[type="submit"]`)))
+	c.waitHeading("Group readers")
+	c.goTo("#/admin/users/viewer", "User viewer")
+	c.setValue("user-add-group", "readers")
+	c.do(chromedp.Click(chromedp.ID("user-add-to-group")))
+	c.waitJS("the user in the group", `document.querySelector('a[href="#/admin/groups/readers"]') !== null`, 10*time.Second)
+	c.goTo("#/admin/groups/readers", "Group readers")
+	c.waitJS("the member listed", `(document.getElementById('group-members-title')?.parentElement.textContent || '').includes('viewer')`, 10*time.Second)
 }
 
 func (c *consoleDriver) account() string {

@@ -131,7 +131,7 @@ async function userView(name) {
     mine.length ? h('ul', {}, mine.map(g => h('li', {}, h('a', { href: '#/admin/groups/' + encodeURIComponent(g) }, g), ' ',
       h('button', { type: 'button', onclick: () => guard(async () => { await iam('RemoveUserFromGroup', { UserName: name, GroupName: g }); userView(name); }) }, 'Remove')))) : h('p', { class: 'muted' }, 'In no group.'),
     pick.children.length ? h('div', { class: 'toolbar' }, field('Group', pick), h('button', {
-      type: 'button', onclick: () => guard(async () => { await iam('AddUserToGroup', { UserName: name, GroupName: pick.value }); say('Added to ' + pick.value + '.'); userView(name); }),
+      type: 'button', id: 'user-add-to-group', onclick: () => guard(async () => { await iam('AddUserToGroup', { UserName: name, GroupName: pick.value }); say('Added to ' + pick.value + '.'); userView(name); }),
     }, 'Add to group')) : null);
   const inl = members(inline, 'member').map(m => m.textContent);
   const del = h('button', {
