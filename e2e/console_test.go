@@ -316,6 +316,16 @@ func (c *consoleDriver) testCreateBucket(t *testing.T) {
 	c.t = t
 	c.goTo("#/", "Buckets")
 	c.labelled("buckets")
+	// A new page takes the focus to its content: Tab reaches its first
+	// control, and Shift+Tab from there the header's last one.
+	c.do(chromedp.KeyEvent("\t"))
+	if got := js[string](c, `document.activeElement.labels?.[0]?.textContent || document.activeElement.textContent`); got != "New bucket name" {
+		t.Errorf("the first Tab stop of the page is %q", got)
+	}
+	c.do(chromedp.KeyEvent("\t", chromedp.KeyModifiers(chromedp.ModifierShift)))
+	if got := js[string](c, `document.activeElement.textContent`); got != "Log out" {
+		t.Errorf("Shift+Tab from the content reaches %q", got)
+	}
 	c.do(chromedp.SendKeys(chromedp.CSS(`#create-bucket input[name="bucket"]`), c.bucket),
 		chromedp.Click(chromedp.CSS(`#create-bucket button[type="submit"]`)))
 	c.waitHeading(c.bucket)
