@@ -99,7 +99,9 @@ export async function browseView(bucket, prefix) {
     if (!listed) rows.append(h('tr', {}, h('td', { colspan: 4, class: 'muted' }, 'This folder is empty.')));
   };
   more.addEventListener('click', () => guard(load));
-  const route = () => browseView(bucket, prefix);
+  // Refreshes this folder, unless the user has gone elsewhere meanwhile.
+  const here = location.hash;
+  const route = () => { if (location.hash === here) browseView(bucket, prefix); };
 
   const tools = h('div', { class: 'toolbar' });
   if (may['s3:PutObject']) {
