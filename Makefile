@@ -33,6 +33,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzChunkedReader$$' -fuzztime $(FUZZTIME) ./s3api/sigv4/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeTxn$$' -fuzztime $(FUZZTIME) ./cluster/meta/
 	$(GO) test -run '^$$' -fuzz '^FuzzXMLBodies$$' -fuzztime $(FUZZTIME) ./s3api/
+	$(GO) test -run '^$$' -fuzz '^FuzzSSEHeaders$$' -fuzztime $(FUZZTIME) ./s3api/
 	$(GO) test -run '^$$' -fuzz '^FuzzCORSConfig$$' -fuzztime $(FUZZTIME) ./s3api/
 	$(GO) test -run '^$$' -fuzz '^FuzzPostPolicy$$' -fuzztime $(FUZZTIME) ./s3api/
 	$(GO) test -run '^$$' -fuzz '^FuzzPostForm$$' -fuzztime $(FUZZTIME) ./s3api/

@@ -20,6 +20,11 @@ func (f forwarder) ReadIndex(ctx context.Context, addr raft.ServerAddress, _ raf
 	return f.c.ReadIndex(ctx, f.c.URL(string(addr)))
 }
 
+// PeerTerm makes forwarder a meta.TermForwarder.
+func (f forwarder) PeerTerm(ctx context.Context, addr raft.ServerAddress, _ raft.ServerID) (uint64, error) {
+	return f.c.Term(ctx, f.c.URL(string(addr)))
+}
+
 // localReader reads the local replica without a leader round trip.
 type localReader struct{ f *meta.FSM }
 

@@ -99,8 +99,13 @@ func (n *Node) open(ctx context.Context) error {
 	if err := os.MkdirAll(filepath.Join(n.cfg.DataDir, "raft"), 0o700); err != nil {
 		return err
 	}
-	if n.fsm, err = meta.OpenFSM(filepath.Join(n.cfg.DataDir, "meta.db")); err != nil {
+	// The Raft log is the durability point: the FSM does not fsync, and
+	// after an unclean stop it is rebuilt from the snapshot and the log.
+	if n.fsm, err = meta.OpenFSM(filepath.Join(n.cfg.DataDir, "meta.db"), meta.WithLogDurability()); err != nil {
 		return err
+	}
+	if n.fsm.Recovered() {
+		n.log.Warn("metadata state was not closed cleanly: rebuilding it from the raft snapshot and log")
 	}
 	logs, stable, snaps, closeStores, err := meta.OpenRaftStores(filepath.Join(n.cfg.DataDir, "raft"))
 	if err != nil {

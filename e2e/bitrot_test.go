@@ -16,7 +16,7 @@ import (
 )
 
 // On-disk shard layout of the server's default 1 MiB blocks under EC 2+2:
-// every shard file is one frame per block, [SHA-256 (32 bytes)][chunk of
+// every shard file is one frame per block, [hash (32 bytes)][chunk of
 // 512 KiB]. The test uses it only to aim a flipped byte at a given block.
 const (
 	bitrotBlock = 1 << 20
@@ -157,7 +157,8 @@ func putAndFindShards(t *testing.T, n *harness.Node, s harness.Signer, bucket, k
 			if before[f.Path] {
 				continue
 			}
-			i, err := strconv.Atoi(filepath.Base(f.Path)) // <drive>/shards/xx/<data id>/<index>
+			base := filepath.Base(f.Path) // <drive>/data/<fan>/<xx>+<data id>+<index>
+			i, err := strconv.Atoi(base[strings.LastIndexByte(base, '+')+1:])
 			if err != nil {
 				t.Fatalf("unexpected shard file name %s", f.Path)
 			}

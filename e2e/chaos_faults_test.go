@@ -61,23 +61,33 @@ func (e *chaosEnv) currentLeader() int {
 	return l
 }
 
-// passMeter sums the leader's background repair passes that end after it
-// was created (by the pass counter of `admin heal status`).
+// passMeter sums the leader's repair passes that end after it was created
+// (by the pass counter and the cumulative totals of `admin heal status`,
+// so passes that end between two polls are counted too).
 type passMeter struct {
 	since          time.Time
 	leader, passes int
-	n              int // passes counted
-	missed         int // passes that ended between two polls (not summed)
+	base           passTotals // the leader's totals when last polled
+	n              int        // passes counted
 	moved, healed  int
 	bytes          int64
 	leaderChanges  int
+}
+
+type passTotals struct {
+	moved, healed int
+	bytes         int64
+}
+
+func totalsOf(st harness.HealStatus) passTotals {
+	return passTotals{st.Totals.ShardsMoved, st.Totals.ShardsHealed, st.Totals.BytesWritten}
 }
 
 func (e *chaosEnv) newMeter() *passMeter {
 	pm := &passMeter{since: time.Now()}
 	l := e.currentLeader()
 	if st, err := e.c.HealStatus(l); err == nil {
-		pm.leader, pm.passes = l, st.Passes
+		pm.leader, pm.passes, pm.base = l, st.Passes, totalsOf(st)
 	}
 	return pm
 }
@@ -94,32 +104,32 @@ func (e *chaosEnv) poll(pm *passMeter) (*harness.HealReport, error) {
 		return nil, err
 	}
 	if l != pm.leader {
-		// A new leader: count its last pass only if it began after the
-		// meter started.
+		// A new leader: its earlier passes are not counted, except its
+		// last one if it began after the meter started.
 		if pm.leader != 0 {
 			pm.leaderChanges++
 		}
-		pm.leader, pm.passes = l, st.Passes
+		pm.leader, pm.passes, pm.base = l, st.Passes, totalsOf(st)
 		if st.Last != nil && st.Last.Started.After(pm.since) {
 			pm.passes--
+			pm.base.moved -= st.Last.ShardsMoved
+			pm.base.healed -= st.Last.ShardsHealed
+			pm.base.bytes -= st.Last.BytesWritten
 		}
 	}
-	if st.Passes > pm.passes && st.Last != nil {
-		pm.missed += st.Passes - pm.passes - 1
-		pm.n++
-		pm.moved += st.Last.ShardsMoved
-		pm.healed += st.Last.ShardsHealed
-		pm.bytes += st.Last.BytesWritten
-		pm.passes = st.Passes
+	if st.Passes > pm.passes {
+		now := totalsOf(st)
+		pm.n += st.Passes - pm.passes
+		pm.moved += now.moved - pm.base.moved
+		pm.healed += now.healed - pm.base.healed
+		pm.bytes += now.bytes - pm.base.bytes
+		pm.passes, pm.base = st.Passes, now
 	}
 	return st.Last, nil
 }
 
 func (pm *passMeter) String() string {
 	s := fmt.Sprintf("%d passes: %d shards moved, %d rebuilt, %.1f MiB written", pm.n, pm.moved, pm.healed, float64(pm.bytes)/(1<<20))
-	if pm.missed > 0 {
-		s += fmt.Sprintf(" (%d passes not seen)", pm.missed)
-	}
 	if pm.leaderChanges > 0 {
 		s += fmt.Sprintf(" (leader changed %d times)", pm.leaderChanges)
 	}
@@ -127,9 +137,10 @@ func (pm *passMeter) String() string {
 }
 
 // waitRepaired polls the leader's heal status until a background pass
-// that started after since reports failed=0 and every stream at full
-// redundancy (and, with placed, no shard moved: all where the ring wants
-// them). It returns the meter of the passes seen.
+// that started after since reports failed=0, every stream it checked at
+// full redundancy and nothing outstanding: no stream queued for repair,
+// no sweep under way, no drive offline (and, with placed, no shard moved:
+// all where the ring wants them). It returns the meter of the passes seen.
 func (e *chaosEnv) waitRepaired(since time.Time, placed bool, timeout time.Duration) (*passMeter, error) {
 	pm := e.newMeter()
 	var seen *harness.HealReport

@@ -196,8 +196,13 @@ func streamName(failed string) string {
 }
 
 // healthy reports whether a pass shows full redundancy (and, with placed,
-// every shard in place), excusing the streams already reported.
+// every shard in place), excusing the streams already reported. A
+// background pass is incremental: it must also have left nothing
+// outstanding (queued streams, a sweep, offline drives).
 func (e *chaosEnv) healthy(r *harness.HealReport, placed bool) bool {
+	if r.Outstanding() {
+		return false
+	}
 	degraded := 0
 	for good, n := range r.Redundancy {
 		if good != e.width {

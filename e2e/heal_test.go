@@ -80,7 +80,7 @@ const defaultTimeout = 2 * time.Minute
 
 func countShards(t *testing.T, driveDir string) int {
 	n := 0
-	_ = filepath.WalkDir(filepath.Join(driveDir, "shards"), func(_ string, d fs.DirEntry, err error) error {
+	_ = filepath.WalkDir(filepath.Join(driveDir, "data"), func(_ string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			n++
 		}

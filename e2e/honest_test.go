@@ -13,9 +13,9 @@ import (
 )
 
 // TestRefusedHeaders drives the aws cli with options FileSphere does not
-// build (encryption, ACL grants, tags, object lock, cold storage classes):
-// each must fail with NotImplemented and store nothing, while the values
-// FileSphere does honour still work.
+// build (dual-layer encryption, S3 Bucket Keys, ACL grants, cold storage
+// classes, website redirects): each must fail with NotImplemented and
+// store nothing, while the values FileSphere does honour still work.
 func TestRefusedHeaders(t *testing.T) {
 	t.Parallel()
 	harness.RequireTool(t, harness.AWSCLI)
@@ -35,15 +35,14 @@ func TestRefusedHeaders(t *testing.T) {
 		key  string
 		args []string
 	}{
-		{"sse-aes256", "sse-aes", []string{"s3", "cp", small, "s3://" + b + "/sse-aes", "--sse", "AES256"}},
-		{"sse-kms", "sse-kms", []string{"s3", "cp", small, "s3://" + b + "/sse-kms", "--sse", "aws:kms"}},
-		{"sse-c", "sse-c", []string{"s3", "cp", small, "s3://" + b + "/sse-c", "--sse-c", "AES256", "--sse-c-key", ssecKey}},
+		{"sse-dsse", "sse-dsse", []string{"s3api", "put-object", "--bucket", b, "--key", "sse-dsse", "--body", small, "--server-side-encryption", "aws:kms:dsse"}},
+		{"sse-bucket-key", "sse-bk", []string{"s3api", "put-object", "--bucket", b, "--key", "sse-bk", "--body", small, "--server-side-encryption", "aws:kms", "--bucket-key-enabled"}},
 		{"acl-aws-exec-read", "exec-read", []string{"s3", "cp", small, "s3://" + b + "/exec-read", "--acl", "aws-exec-read"}},
 		{"storage-class-glacier", "glacier", []string{"s3", "cp", small, "s3://" + b + "/glacier", "--storage-class", "GLACIER"}},
 		{"website-redirect", "redirect", []string{"s3api", "put-object", "--bucket", b, "--key", "redirect", "--body", small, "--website-redirect-location", "/elsewhere"}},
-		{"multipart-sse", "big-sse", []string{"s3", "cp", big, "s3://" + b + "/big-sse", "--sse", "AES256"}},
+		{"multipart-sse", "big-sse", []string{"s3api", "create-multipart-upload", "--bucket", b, "--key", "big-sse", "--server-side-encryption", "aws:kms:dsse"}},
 		{"multipart-glacier", "big-glacier", []string{"s3", "cp", big, "s3://" + b + "/big-glacier", "--storage-class", "GLACIER"}},
-		{"copy-sse", "copy-sse", []string{"s3api", "copy-object", "--bucket", b, "--key", "copy-sse", "--copy-source", b + "/plain", "--server-side-encryption", "AES256"}},
+		{"copy-sse", "copy-sse", []string{"s3api", "copy-object", "--bucket", b, "--key", "copy-sse", "--copy-source", b + "/plain", "--server-side-encryption", "aws:kms:dsse"}},
 	}
 	c.MustAWS("s3", "cp", small, "s3://"+b+"/plain")
 	for _, tc := range refused {
@@ -64,6 +63,16 @@ func TestRefusedHeaders(t *testing.T) {
 		}
 		if len(lm.Uploads) != 0 {
 			t.Errorf("refused multipart uploads were created: %+v", lm.Uploads)
+		}
+	})
+	// SSE-C is built, but S3 takes customer keys only over TLS.
+	t.Run("sse-c-over-http", func(t *testing.T) {
+		r := c.AWS("s3", "cp", small, "s3://"+b+"/sse-c", "--sse-c", "AES256", "--sse-c-key", ssecKey)
+		if r.Err == nil || !strings.Contains(r.Output, "(InvalidRequest)") || !strings.Contains(r.Output, "must be made over a secure connection") {
+			t.Fatalf("want InvalidRequest over plain HTTP:\n%s", r)
+		}
+		if r := c.AWS("s3api", "head-object", "--bucket", b, "--key", "sse-c"); r.Err == nil {
+			t.Errorf("the refused upload stored sse-c:\n%s", r)
 		}
 	})
 	t.Run("invalid-storage-class", func(t *testing.T) {
@@ -97,6 +106,13 @@ func TestRefusedHeaders(t *testing.T) {
 		c.MustAWS("s3api", "create-bucket", "--bucket", lb, "--object-lock-enabled-for-bucket")
 		c.MustAWS("s3api", "get-object-lock-configuration", "--bucket", lb)
 		c.MustAWS("s3", "cp", big, "s3://"+b+"/big-standard", "--storage-class", "STANDARD")
+		c.MustAWS("s3", "cp", small, "s3://"+b+"/sse-aes", "--sse", "AES256")
+		c.MustAWS("s3", "cp", big, "s3://"+b+"/sse-kms", "--sse", "aws:kms")
+		for key, want := range map[string]string{"sse-aes": "AES256", "sse-kms": "aws:kms"} {
+			if head := jsonOut(t, c.MustAWS("s3api", "head-object", "--bucket", b, "--key", key)); head["ServerSideEncryption"] != want {
+				t.Errorf("%s head = %v, want %s", key, head, want)
+			}
+		}
 		head := jsonOut(t, c.MustAWS("s3api", "head-object", "--bucket", b, "--key", "big-standard"))
 		if head["ContentLength"] != float64(9<<20) {
 			t.Errorf("big-standard head = %v", head)
@@ -113,7 +129,7 @@ bucket, small, big = sys.argv[1:4]
 s3 = boto3.client("s3", endpoint_url=os.environ["FS_ENDPOINT"], region_name="us-east-1",
                   config=botocore.config.Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}))
 res = []
-for extra in ({"ServerSideEncryption": "AES256"}, {"WebsiteRedirectLocation": "/elsewhere"}):
+for extra in ({"ServerSideEncryption": "aws:kms:dsse"}, {"WebsiteRedirectLocation": "/elsewhere"}):
     try:
         s3.put_object(Bucket=bucket, Key="boto3-refused", Body=b"x", **extra)
         res.append("stored")

@@ -57,54 +57,56 @@ func wantSentinel(f fault) error {
 // shards are bad. Output must be the exact object, or, past m failures,
 // ErrReadQuorum with only the verified blocks before the fault written.
 func TestDecodeFaults(t *testing.T) {
-	for _, g := range geometries {
-		c := newCodec(t, g.k, g.m, testBlock)
-		for _, size := range testSizes(testBlock) {
-			data := randomBytes(uint64(size), size)
-			shards := encodeShards(t, c, data)
-			nb := c.NumBlocks(int64(size))
-			fb := nb / 2 // fault the middle block, so earlier blocks read cleanly
-			for _, bs := range badSets(g.k, g.m) {
-				for _, f := range allFaults {
-					if bs.name == "none" && f != allFaults[0] {
-						continue
+	eachBitrot(t, func(t *testing.T, alg Bitrot) {
+		for _, g := range geometries {
+			c := newCodec(t, g.k, g.m, testBlock, WithBitrot(alg))
+			for _, size := range testSizes(testBlock) {
+				data := randomBytes(uint64(size), size)
+				shards := encodeShards(t, c, data)
+				nb := c.NumBlocks(int64(size))
+				fb := nb / 2 // fault the middle block, so earlier blocks read cleanly
+				for _, bs := range badSets(g.k, g.m) {
+					for _, f := range allFaults {
+						if bs.name == "none" && f != allFaults[0] {
+							continue
+						}
+						name := fmt.Sprintf("%d+%d/size=%d/%s/%s", g.k, g.m, size, bs.name, f)
+						t.Run(name, func(t *testing.T) {
+							bad := map[int]fault{}
+							for _, i := range bs.shards {
+								bad[i] = f
+							}
+							got, serrs, err := decodeRange(c, sources(c, shards, bad, fb, nil), 0, int64(size), int64(size))
+							if bs.quorum && size > 0 {
+								if !errors.Is(err, ErrReadQuorum) {
+									t.Fatalf("err = %v, want ErrReadQuorum", err)
+								}
+								var se ShardErrors
+								if !errors.As(err, &se) || se.Count() == 0 {
+									t.Fatalf("quorum error carries no ShardErrors: %v", err)
+								}
+								prefix := int(fb) * testBlock
+								if f == faultMissing || f == faultOpenError {
+									prefix = 0
+								}
+								if !bytes.Equal(got, data[:prefix]) {
+									t.Fatalf("wrote %d bytes on quorum failure, want exactly the %d verified ones", len(got), prefix)
+								}
+								return
+							}
+							if err != nil {
+								t.Fatalf("Decode: %v (serrs %v)", err, serrs)
+							}
+							if !bytes.Equal(got, data) {
+								t.Fatalf("output differs from object (len %d vs %d)", len(got), len(data))
+							}
+							checkShardErrors(t, serrs, bad, g.k, size, fb)
+						})
 					}
-					name := fmt.Sprintf("%d+%d/size=%d/%s/%s", g.k, g.m, size, bs.name, f)
-					t.Run(name, func(t *testing.T) {
-						bad := map[int]fault{}
-						for _, i := range bs.shards {
-							bad[i] = f
-						}
-						got, serrs, err := decodeRange(c, sources(c, shards, bad, fb, nil), 0, int64(size), int64(size))
-						if bs.quorum && size > 0 {
-							if !errors.Is(err, ErrReadQuorum) {
-								t.Fatalf("err = %v, want ErrReadQuorum", err)
-							}
-							var se ShardErrors
-							if !errors.As(err, &se) || se.Count() == 0 {
-								t.Fatalf("quorum error carries no ShardErrors: %v", err)
-							}
-							prefix := int(fb) * testBlock
-							if f == faultMissing || f == faultOpenError {
-								prefix = 0
-							}
-							if !bytes.Equal(got, data[:prefix]) {
-								t.Fatalf("wrote %d bytes on quorum failure, want exactly the %d verified ones", len(got), prefix)
-							}
-							return
-						}
-						if err != nil {
-							t.Fatalf("Decode: %v (serrs %v)", err, serrs)
-						}
-						if !bytes.Equal(got, data) {
-							t.Fatalf("output differs from object (len %d vs %d)", len(got), len(data))
-						}
-						checkShardErrors(t, serrs, bad, g.k, size, fb)
-					})
 				}
 			}
 		}
-	}
+	})
 }
 
 // checkShardErrors asserts that every bad data shard is reported with the
@@ -189,32 +191,34 @@ func TestDecodeOpensOnlyWhatItNeeds(t *testing.T) {
 // TestDecodeRanges compares random ranges with the object's slice, clean
 // and with up to m corrupt shards.
 func TestDecodeRanges(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	for _, g := range geometries {
-		c := newCodec(t, g.k, g.m, testBlock)
-		size := 7*testBlock + 1001
-		data := randomBytes(uint64(g.k*10+g.m), size)
-		shards := encodeShards(t, c, data)
-		for n := range 40 {
-			off := r.Int64N(int64(size) + 1)
-			length := r.Int64N(int64(size) - off + 1)
-			if n%4 == 0 {
-				length = min(length, int64(r.IntN(20))) // tiny ranges, often inside one chunk
-			}
-			bad := map[int]fault{}
-			for j := range n % (g.m + 1) {
-				bad[(j*3)%(g.k+g.m)] = allFaults[(n+j)%len(allFaults)]
-			}
-			fb := r.Int64N(c.NumBlocks(int64(size)))
-			got, serrs, err := decodeRange(c, sources(c, shards, bad, fb, nil), off, length, int64(size))
-			if err != nil {
-				t.Fatalf("%d+%d [%d,+%d) bad=%v: %v", g.k, g.m, off, length, bad, err)
-			}
-			if !bytes.Equal(got, data[off:off+length]) {
-				t.Fatalf("%d+%d [%d,+%d) bad=%v: wrong bytes (serrs %v)", g.k, g.m, off, length, bad, serrs)
+	eachBitrot(t, func(t *testing.T, alg Bitrot) {
+		r := rand.New(rand.NewPCG(1, 2))
+		for _, g := range geometries {
+			c := newCodec(t, g.k, g.m, testBlock, WithBitrot(alg))
+			size := 7*testBlock + 1001
+			data := randomBytes(uint64(g.k*10+g.m), size)
+			shards := encodeShards(t, c, data)
+			for n := range 40 {
+				off := r.Int64N(int64(size) + 1)
+				length := r.Int64N(int64(size) - off + 1)
+				if n%4 == 0 {
+					length = min(length, int64(r.IntN(20))) // tiny ranges, often inside one chunk
+				}
+				bad := map[int]fault{}
+				for j := range n % (g.m + 1) {
+					bad[(j*3)%(g.k+g.m)] = allFaults[(n+j)%len(allFaults)]
+				}
+				fb := r.Int64N(c.NumBlocks(int64(size)))
+				got, serrs, err := decodeRange(c, sources(c, shards, bad, fb, nil), off, length, int64(size))
+				if err != nil {
+					t.Fatalf("%d+%d [%d,+%d) bad=%v: %v", g.k, g.m, off, length, bad, err)
+				}
+				if !bytes.Equal(got, data[off:off+length]) {
+					t.Fatalf("%d+%d [%d,+%d) bad=%v: wrong bytes (serrs %v)", g.k, g.m, off, length, bad, serrs)
+				}
 			}
 		}
-	}
+	})
 }
 
 func TestDecodeDefaultBlockSize(t *testing.T) {
@@ -375,130 +379,134 @@ var spreadMixes = []struct {
 // reported at its block and no good shard is, and Heal rebuilds all the
 // damaged shards byte-identical from themselves and the others.
 func TestDecodeDamageSpreadOverBlocks(t *testing.T) {
-	r := rand.New(rand.NewPCG(5, 6))
-	for _, g := range geometries {
-		n := g.k + g.m
-		c := newCodec(t, g.k, g.m, testBlock)
-		size := (n+2)*testBlock + 123 // more blocks than shards, the last one short
-		data := randomBytes(uint64(n)*31, size)
-		shards := encodeShards(t, c, data)
-		nb := int(c.NumBlocks(int64(size)))
-		for d := g.m + 1; d <= n; d++ {
-			for _, mix := range spreadMixes {
-				first := r.IntN(n)
-				blocks := r.Perm(nb)[:d]
-				slices.Sort(blocks)
-				order := r.Perm(d) // which damaged shard gets which block
-				dmg := map[int]damage{}
-				for j := range d {
-					shard := (first + order[j]) % n
-					dmg[shard] = damage{f: mix.kind(j, d, g.m), block: int64(blocks[j])}
-				}
-				t.Run(fmt.Sprintf("%d+%d/bad=%d/%s", g.k, g.m, d, mix.name), func(t *testing.T) {
-					src := damagedSources(c, shards, dmg, nil)
-					got, serrs, err := decodeRange(c, src, 0, int64(size), int64(size))
-					if err != nil {
-						t.Fatalf("Decode with %v: %v", dmg, err)
+	eachBitrot(t, func(t *testing.T, alg Bitrot) {
+		r := rand.New(rand.NewPCG(5, 6))
+		for _, g := range geometries {
+			n := g.k + g.m
+			c := newCodec(t, g.k, g.m, testBlock, WithBitrot(alg))
+			size := (n+2)*testBlock + 123 // more blocks than shards, the last one short
+			data := randomBytes(uint64(n)*31, size)
+			shards := encodeShards(t, c, data)
+			nb := int(c.NumBlocks(int64(size)))
+			for d := g.m + 1; d <= n; d++ {
+				for _, mix := range spreadMixes {
+					first := r.IntN(n)
+					blocks := r.Perm(nb)[:d]
+					slices.Sort(blocks)
+					order := r.Perm(d) // which damaged shard gets which block
+					dmg := map[int]damage{}
+					for j := range d {
+						shard := (first + order[j]) % n
+						dmg[shard] = damage{f: mix.kind(j, d, g.m), block: int64(blocks[j])}
 					}
-					if !bytes.Equal(got, data) {
-						t.Fatalf("Decode with %v: output differs (len %d vs %d)", dmg, len(got), len(data))
-					}
-					for i, err := range serrs {
-						dm, bad := dmg[i]
-						var be *BlockError
-						switch {
-						case !bad && err != nil:
-							t.Errorf("good shard %d reported: %v", i, err)
-						case bad && i < g.k && !errors.Is(err, wantSentinel(dm.f)):
-							t.Errorf("data shard %d (%s at block %d): err = %v", i, dm.f, dm.block, err)
-						case bad && i < g.k && (!errors.As(err, &be) || be.Block != dm.block):
-							t.Errorf("data shard %d (%s): reported %v, want block %d", i, dm.f, err, dm.block)
+					t.Run(fmt.Sprintf("%d+%d/bad=%d/%s", g.k, g.m, d, mix.name), func(t *testing.T) {
+						src := damagedSources(c, shards, dmg, nil)
+						got, serrs, err := decodeRange(c, src, 0, int64(size), int64(size))
+						if err != nil {
+							t.Fatalf("Decode with %v: %v", dmg, err)
 						}
-					}
-					for range 5 {
-						off := r.Int64N(int64(size))
-						length := r.Int64N(int64(size) - off + 1)
-						got, _, err := decodeRange(c, src, off, length, int64(size))
-						if err != nil || !bytes.Equal(got, data[off:off+length]) {
-							t.Fatalf("range [%d,+%d) with %v: err=%v identical=%v", off, length, dmg, err, bytes.Equal(got, data[off:off+length]))
+						if !bytes.Equal(got, data) {
+							t.Fatalf("Decode with %v: output differs (len %d vs %d)", dmg, len(got), len(data))
 						}
-					}
+						for i, err := range serrs {
+							dm, bad := dmg[i]
+							var be *BlockError
+							switch {
+							case !bad && err != nil:
+								t.Errorf("good shard %d reported: %v", i, err)
+							case bad && i < g.k && !errors.Is(err, wantSentinel(dm.f)):
+								t.Errorf("data shard %d (%s at block %d): err = %v", i, dm.f, dm.block, err)
+							case bad && i < g.k && (!errors.As(err, &be) || be.Block != dm.block):
+								t.Errorf("data shard %d (%s): reported %v, want block %d", i, dm.f, err, dm.block)
+							}
+						}
+						for range 5 {
+							off := r.Int64N(int64(size))
+							length := r.Int64N(int64(size) - off + 1)
+							got, _, err := decodeRange(c, src, off, length, int64(size))
+							if err != nil || !bytes.Equal(got, data[off:off+length]) {
+								t.Fatalf("range [%d,+%d) with %v: err=%v identical=%v", off, length, dmg, err, bytes.Equal(got, data[off:off+length]))
+							}
+						}
 
-					dst := make([]io.Writer, n)
-					bufs := make([]bytes.Buffer, n)
-					for i := range dmg {
-						dst[i] = &bufs[i]
-					}
-					if _, err := c.Heal(context.Background(), src, dst, int64(size)); err != nil {
-						t.Fatalf("Heal with %v: %v", dmg, err)
-					}
-					for i := range dmg {
-						if !bytes.Equal(bufs[i].Bytes(), shards[i]) {
-							t.Fatalf("healed shard %d (%s at block %d) differs", i, dmg[i].f, dmg[i].block)
+						dst := make([]io.Writer, n)
+						bufs := make([]bytes.Buffer, n)
+						for i := range dmg {
+							dst[i] = &bufs[i]
 						}
-					}
-				})
+						if _, err := c.Heal(context.Background(), src, dst, int64(size)); err != nil {
+							t.Fatalf("Heal with %v: %v", dmg, err)
+						}
+						for i := range dmg {
+							if !bytes.Equal(bufs[i].Bytes(), shards[i]) {
+								t.Fatalf("healed shard %d (%s at block %d) differs", i, dmg[i].f, dmg[i].block)
+							}
+						}
+					})
+				}
 			}
 		}
-	}
+	})
 }
 
 // TestDecodeRetriesShardAfterBadBlock: one bad frame in a data shard costs
 // one parity frame plus one spare, not parity for the rest of the object,
 // and a heal of that shard reads the others only around its bad frame.
 func TestDecodeRetriesShardAfterBadBlock(t *testing.T) {
-	c := newCodec(t, 4, 2, testBlock)
-	const nb, fb = 10, 3
-	size := nb * testBlock
-	data := randomBytes(17, size)
-	shards := encodeShards(t, c, data)
-	frame := int64(HashSize + testBlock/4)
-	dmg := map[int]damage{1: {f: faultFlipChunk, block: fb}}
+	eachBitrot(t, func(t *testing.T, alg Bitrot) {
+		c := newCodec(t, 4, 2, testBlock, WithBitrot(alg))
+		const nb, fb = 10, 3
+		size := nb * testBlock
+		data := randomBytes(17, size)
+		shards := encodeShards(t, c, data)
+		frame := int64(HashSize + testBlock/4)
+		dmg := map[int]damage{1: {f: faultFlipChunk, block: fb}}
 
-	var log openLog
-	got, serrs, err := decodeRange(c, damagedSources(c, shards, dmg, &log), 0, int64(size), int64(size))
-	if err != nil || !bytes.Equal(got, data) {
-		t.Fatalf("Decode: err=%v identical=%v", err, bytes.Equal(got, data))
-	}
-	if !errors.Is(serrs[1], ErrCorruptBlock) || serrs.Count() != 1 {
-		t.Fatalf("serrs = %v, want only shard 1 corrupt", serrs)
-	}
-	for i := range 4 {
-		if r := log.bytesRead(i); r != nb*frame {
-			t.Errorf("data shard %d: read %d bytes, want all %d frames (%d)", i, r, nb, nb*frame)
+		var log openLog
+		got, serrs, err := decodeRange(c, damagedSources(c, shards, dmg, &log), 0, int64(size), int64(size))
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("Decode: err=%v identical=%v", err, bytes.Equal(got, data))
 		}
-	}
-	// Parity 4 stands in at block fb and is the spare at fb+1, when shard 1
-	// is tried again and verifies; parity 5 is never needed.
-	if r4, r5 := log.bytesRead(4), log.bytesRead(5); r4 != 2*frame || r5 != 0 {
-		t.Errorf("parity read %d and %d bytes, want %d and 0", r4, r5, 2*frame)
-	}
-	if counts := log.shards(); len(log.opens) != 5 || counts[4] != 1 {
-		t.Errorf("opens = %+v, want each data shard and parity 4 once", log.opens)
-	}
+		if !errors.Is(serrs[1], ErrCorruptBlock) || serrs.Count() != 1 {
+			t.Fatalf("serrs = %v, want only shard 1 corrupt", serrs)
+		}
+		for i := range 4 {
+			if r := log.bytesRead(i); r != nb*frame {
+				t.Errorf("data shard %d: read %d bytes, want all %d frames (%d)", i, r, nb, nb*frame)
+			}
+		}
+		// Parity 4 stands in at block fb and is the spare at fb+1, when shard 1
+		// is tried again and verifies; parity 5 is never needed.
+		if r4, r5 := log.bytesRead(4), log.bytesRead(5); r4 != 2*frame || r5 != 0 {
+			t.Errorf("parity read %d and %d bytes, want %d and 0", r4, r5, 2*frame)
+		}
+		if counts := log.shards(); len(log.opens) != 5 || counts[4] != 1 {
+			t.Errorf("opens = %+v, want each data shard and parity 4 once", log.opens)
+		}
 
-	var hlog openLog
-	dst := make([]io.Writer, c.Shards())
-	var healed bytes.Buffer
-	dst[1] = &healed
-	if _, err := c.Heal(context.Background(), damagedSources(c, shards, dmg, &hlog), dst, int64(size)); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(healed.Bytes(), shards[1]) {
-		t.Fatal("healed shard differs")
-	}
-	if r := hlog.bytesRead(1); r != nb*frame {
-		t.Errorf("heal read %d bytes of the shard it rebuilds, want all %d", r, nb*frame)
-	}
-	// Shard 1's bad frame needs 4 others; at the next block they are the
-	// spares while shard 1 proves itself again; otherwise they are idle.
-	total := int64(0)
-	for _, i := range []int{0, 2, 3, 4, 5} {
-		total += hlog.bytesRead(i)
-	}
-	if total != 2*4*frame {
-		t.Errorf("heal read %d bytes of the other shards, want %d (4 shards x 2 frames)", total, 2*4*frame)
-	}
+		var hlog openLog
+		dst := make([]io.Writer, c.Shards())
+		var healed bytes.Buffer
+		dst[1] = &healed
+		if _, err := c.Heal(context.Background(), damagedSources(c, shards, dmg, &hlog), dst, int64(size)); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(healed.Bytes(), shards[1]) {
+			t.Fatal("healed shard differs")
+		}
+		if r := hlog.bytesRead(1); r != nb*frame {
+			t.Errorf("heal read %d bytes of the shard it rebuilds, want all %d", r, nb*frame)
+		}
+		// Shard 1's bad frame needs 4 others; at the next block they are the
+		// spares while shard 1 proves itself again; otherwise they are idle.
+		total := int64(0)
+		for _, i := range []int{0, 2, 3, 4, 5} {
+			total += hlog.bytesRead(i)
+		}
+		if total != 2*4*frame {
+			t.Errorf("heal read %d bytes of the other shards, want %d (4 shards x 2 frames)", total, 2*4*frame)
+		}
+	})
 }
 
 // TestDecodeGivesUpOnFailingReads: a shard whose reads keep failing is

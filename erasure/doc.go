@@ -1,11 +1,12 @@
-// Package erasure is a streaming Reed-Solomon codec with per-block SHA-256
-// bitrot framing. It moves blocks between readers and writers and knows
-// nothing of drives, nodes or S3.
+// Package erasure is a streaming Reed-Solomon codec with per-block bitrot
+// framing (HighwayHash-256 by default, SHA-256 as an option: WithBitrot).
+// It moves blocks between readers and writers and knows nothing of drives,
+// nodes or S3.
 //
 // An object is cut into blocks of BlockSize bytes (the last may be
 // shorter). Each block is split into k data chunks of ceil(L/k) bytes
 // (zero-padded) plus m parity chunks, and every shard file is the sequence
-// of frames [SHA-256(chunk)][chunk], one per block. Frame offsets are
+// of frames [hash(chunk)][chunk], one per block. Frame offsets are
 // computable (Codec.ShardOffset), so a range read opens each shard at the
 // first block it needs.
 //

@@ -51,7 +51,7 @@ func (c *Codec) Encode(ctx context.Context, src io.Reader, dst []io.Writer, size
 		}
 		e.alive[i] = true
 		e.nalive++
-		sw := &shardWriter{slot: i, w: w}
+		sw := &shardWriter{c: c, slot: i, w: w}
 		e.ws.fns[i] = sw.write
 	}
 	if err := e.checkQuorum(0); err != nil {

@@ -11,8 +11,18 @@ import (
 	"testing/iotest"
 
 	"github.com/klauspost/reedsolomon"
+	"github.com/minio/highwayhash"
 	"github.com/minio/sha256-simd"
 )
+
+// referenceSum is the frame hash computed with the libraries directly, so
+// the format test does not trust the codec's own hashing.
+func referenceSum(alg Bitrot, chunk []byte) [HashSize]byte {
+	if alg == BitrotHighwayHash {
+		return highwayhash.Sum(chunk, bitrotKey)
+	}
+	return sha256.Sum256(chunk)
+}
 
 func TestNew(t *testing.T) {
 	tests := []struct {
@@ -29,6 +39,10 @@ func TestNew(t *testing.T) {
 		{"max shards", 128, 128, []Option{WithBlockSize(1 << 16)}, true},
 		{"zero block", 2, 1, []Option{WithBlockSize(0)}, false},
 		{"odd block", 4, 2, []Option{WithBlockSize(4099)}, true},
+		{"sha256", 4, 2, []Option{WithBitrot(BitrotSHA256)}, true},
+		{"highwayhash", 4, 2, []Option{WithBitrot(BitrotHighwayHash)}, true},
+		{"unknown bitrot", 4, 2, []Option{WithBitrot("md5")}, false},
+		{"empty bitrot", 4, 2, []Option{WithBitrot("")}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -77,82 +91,86 @@ func TestGeometryHelpers(t *testing.T) {
 // each frame is SHA-256(chunk) then chunk, data chunks are the block cut
 // into ceil(L/k) pieces with zero padding, parity is plain Reed-Solomon.
 func TestEncodeFormat(t *testing.T) {
-	for _, g := range geometries {
-		for _, bs := range []int{testBlock, 4099, 5} {
-			c := newCodec(t, g.k, g.m, bs)
-			rs, err := reedsolomon.New(g.k, g.m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, size := range testSizes(bs) {
-				data := randomBytes(uint64(size*7+bs), size)
-				shards := encodeShards(t, c, data)
-				pos := make([]int, len(shards))
-				for b := range c.NumBlocks(int64(size)) {
-					block := data[b*int64(bs) : min((b+1)*int64(bs), int64(size))]
-					chunk := (len(block) + g.k - 1) / g.k
-					want := make([][]byte, g.k+g.m)
-					for i := range want {
-						want[i] = make([]byte, chunk)
-						if i < g.k {
-							copy(want[i], block[min(i*chunk, len(block)):])
+	eachBitrot(t, func(t *testing.T, alg Bitrot) {
+		for _, g := range geometries {
+			for _, bs := range []int{testBlock, 4099, 5} {
+				c := newCodec(t, g.k, g.m, bs, WithBitrot(alg))
+				rs, err := reedsolomon.New(g.k, g.m)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, size := range testSizes(bs) {
+					data := randomBytes(uint64(size*7+bs), size)
+					shards := encodeShards(t, c, data)
+					pos := make([]int, len(shards))
+					for b := range c.NumBlocks(int64(size)) {
+						block := data[b*int64(bs) : min((b+1)*int64(bs), int64(size))]
+						chunk := (len(block) + g.k - 1) / g.k
+						want := make([][]byte, g.k+g.m)
+						for i := range want {
+							want[i] = make([]byte, chunk)
+							if i < g.k {
+								copy(want[i], block[min(i*chunk, len(block)):])
+							}
 						}
-					}
-					if err := rs.Encode(want); err != nil {
-						t.Fatal(err)
+						if err := rs.Encode(want); err != nil {
+							t.Fatal(err)
+						}
+						for i := range shards {
+							if int64(pos[i]) != c.ShardOffset(b) {
+								t.Fatalf("%d+%d bs=%d size=%d: block %d at %d, ShardOffset says %d", g.k, g.m, bs, size, b, pos[i], c.ShardOffset(b))
+							}
+							frame := shards[i][pos[i] : pos[i]+HashSize+chunk]
+							sum := referenceSum(alg, want[i])
+							if !bytes.Equal(frame[:HashSize], sum[:]) || !bytes.Equal(frame[HashSize:], want[i]) {
+								t.Fatalf("%d+%d bs=%d size=%d: shard %d block %d frame differs", g.k, g.m, bs, size, i, b)
+							}
+							pos[i] += len(frame)
+						}
 					}
 					for i := range shards {
-						if int64(pos[i]) != c.ShardOffset(b) {
-							t.Fatalf("%d+%d bs=%d size=%d: block %d at %d, ShardOffset says %d", g.k, g.m, bs, size, b, pos[i], c.ShardOffset(b))
+						if pos[i] != len(shards[i]) || int64(pos[i]) != c.ShardFileSize(int64(size)) {
+							t.Fatalf("shard %d: %d bytes, frames cover %d, ShardFileSize %d", i, len(shards[i]), pos[i], c.ShardFileSize(int64(size)))
 						}
-						frame := shards[i][pos[i] : pos[i]+HashSize+chunk]
-						sum := sha256.Sum256(want[i])
-						if !bytes.Equal(frame[:HashSize], sum[:]) || !bytes.Equal(frame[HashSize:], want[i]) {
-							t.Fatalf("%d+%d bs=%d size=%d: shard %d block %d frame differs", g.k, g.m, bs, size, i, b)
-						}
-						pos[i] += len(frame)
-					}
-				}
-				for i := range shards {
-					if pos[i] != len(shards[i]) || int64(pos[i]) != c.ShardFileSize(int64(size)) {
-						t.Fatalf("shard %d: %d bytes, frames cover %d, ShardFileSize %d", i, len(shards[i]), pos[i], c.ShardFileSize(int64(size)))
 					}
 				}
 			}
 		}
-	}
+	})
 }
 
 // TestEncodeUnknownSize checks that size < 0 (read to EOF) writes the same
 // shards as the known size, including the re-layout of a short last block,
 // with readers that return one byte at a time.
 func TestEncodeUnknownSize(t *testing.T) {
-	for _, g := range geometries {
-		for _, bs := range []int{testBlock, 4099, 5} {
-			c := newCodec(t, g.k, g.m, bs)
-			sizes := append(testSizes(bs), 2*bs-1, 3*bs+g.k+1)
-			for _, size := range sizes {
-				t.Run(fmt.Sprintf("%d+%d/bs=%d/size=%d", g.k, g.m, bs, size), func(t *testing.T) {
-					data := randomBytes(uint64(size), size)
-					want := encodeShards(t, c, data)
-					bufs := make([]bytes.Buffer, c.Shards())
-					dst := make([]io.Writer, c.Shards())
-					for i := range bufs {
-						dst[i] = &bufs[i]
-					}
-					n, _, err := c.Encode(context.Background(), iotest.HalfReader(bytes.NewReader(data)), dst, -1, c.Shards())
-					if err != nil || n != int64(size) {
-						t.Fatalf("n=%d err=%v", n, err)
-					}
-					for i := range bufs {
-						if !bytes.Equal(bufs[i].Bytes(), want[i]) {
-							t.Fatalf("shard %d differs from known-size encoding", i)
+	eachBitrot(t, func(t *testing.T, alg Bitrot) {
+		for _, g := range geometries {
+			for _, bs := range []int{testBlock, 4099, 5} {
+				c := newCodec(t, g.k, g.m, bs, WithBitrot(alg))
+				sizes := append(testSizes(bs), 2*bs-1, 3*bs+g.k+1)
+				for _, size := range sizes {
+					t.Run(fmt.Sprintf("%d+%d/bs=%d/size=%d", g.k, g.m, bs, size), func(t *testing.T) {
+						data := randomBytes(uint64(size), size)
+						want := encodeShards(t, c, data)
+						bufs := make([]bytes.Buffer, c.Shards())
+						dst := make([]io.Writer, c.Shards())
+						for i := range bufs {
+							dst[i] = &bufs[i]
 						}
-					}
-				})
+						n, _, err := c.Encode(context.Background(), iotest.HalfReader(bytes.NewReader(data)), dst, -1, c.Shards())
+						if err != nil || n != int64(size) {
+							t.Fatalf("n=%d err=%v", n, err)
+						}
+						for i := range bufs {
+							if !bytes.Equal(bufs[i].Bytes(), want[i]) {
+								t.Fatalf("shard %d differs from known-size encoding", i)
+							}
+						}
+					})
+				}
 			}
 		}
-	}
+	})
 }
 
 func TestEncodeShortSource(t *testing.T) {
@@ -179,86 +197,88 @@ func TestEncodeShortSource(t *testing.T) {
 // stops with ErrWriteQuorum when it does not. Surviving shards must be
 // exactly the clean encoding.
 func TestEncodeWriterFailures(t *testing.T) {
-	const k, m = 4, 2
-	c := newCodec(t, k, m, testBlock)
-	size := 6*testBlock + 99
-	data := randomBytes(11, size)
-	clean := encodeShards(t, c, data)
-	frame := HashSize + testBlock/k
-	tests := []struct {
-		name    string
-		quorum  int
-		nilW    []int
-		failAt  map[int]int // shard → bytes accepted before failing
-		wantErr error
-	}{
-		{name: "one fails mid-stream", quorum: 5, failAt: map[int]int{1: 2*frame + 10}},
-		{name: "m fail at quorum k", quorum: 4, failAt: map[int]int{0: frame, 5: 3 * frame}},
-		{name: "one offline", quorum: 5, nilW: []int{2}},
-		{name: "two fail below quorum", quorum: 5, failAt: map[int]int{0: frame, 4: 3 * frame}, wantErr: ErrWriteQuorum},
-		{name: "offline plus failure", quorum: 5, nilW: []int{3}, failAt: map[int]int{5: 0}, wantErr: ErrWriteQuorum},
-		{name: "offline below quorum", quorum: 5, nilW: []int{0, 1}, wantErr: ErrWriteQuorum},
-		{name: "full quorum, one fails", quorum: 6, failAt: map[int]int{2: 4 * frame}, wantErr: ErrWriteQuorum},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			ws := make([]*failingWriter, k+m)
-			dst := make([]io.Writer, k+m)
-			for i := range ws {
-				limit, ok := tt.failAt[i]
-				if !ok {
-					limit = 1 << 30
+	eachBitrot(t, func(t *testing.T, alg Bitrot) {
+		const k, m = 4, 2
+		c := newCodec(t, k, m, testBlock, WithBitrot(alg))
+		size := 6*testBlock + 99
+		data := randomBytes(11, size)
+		clean := encodeShards(t, c, data)
+		frame := HashSize + testBlock/k
+		tests := []struct {
+			name    string
+			quorum  int
+			nilW    []int
+			failAt  map[int]int // shard → bytes accepted before failing
+			wantErr error
+		}{
+			{name: "one fails mid-stream", quorum: 5, failAt: map[int]int{1: 2*frame + 10}},
+			{name: "m fail at quorum k", quorum: 4, failAt: map[int]int{0: frame, 5: 3 * frame}},
+			{name: "one offline", quorum: 5, nilW: []int{2}},
+			{name: "two fail below quorum", quorum: 5, failAt: map[int]int{0: frame, 4: 3 * frame}, wantErr: ErrWriteQuorum},
+			{name: "offline plus failure", quorum: 5, nilW: []int{3}, failAt: map[int]int{5: 0}, wantErr: ErrWriteQuorum},
+			{name: "offline below quorum", quorum: 5, nilW: []int{0, 1}, wantErr: ErrWriteQuorum},
+			{name: "full quorum, one fails", quorum: 6, failAt: map[int]int{2: 4 * frame}, wantErr: ErrWriteQuorum},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				ws := make([]*failingWriter, k+m)
+				dst := make([]io.Writer, k+m)
+				for i := range ws {
+					limit, ok := tt.failAt[i]
+					if !ok {
+						limit = 1 << 30
+					}
+					ws[i] = &failingWriter{limit: limit}
+					dst[i] = ws[i]
 				}
-				ws[i] = &failingWriter{limit: limit}
-				dst[i] = ws[i]
-			}
-			for _, i := range tt.nilW {
-				dst[i] = nil
-			}
-			_, serrs, err := c.Encode(context.Background(), bytes.NewReader(data), dst, int64(size), tt.quorum)
-			if !errors.Is(err, tt.wantErr) {
-				t.Fatalf("err = %v, want %v", err, tt.wantErr)
-			}
-			for i := range ws {
-				_, failing := tt.failAt[i]
-				offline := dst[i] == nil
-				switch {
-				case offline && !errors.Is(serrs[i], ErrShardMissing):
-					t.Errorf("offline shard %d: %v", i, serrs[i])
-				case failing && !errors.Is(serrs[i], errInjected) && tt.wantErr == nil:
-					t.Errorf("failing shard %d: %v", i, serrs[i])
-				case !failing && !offline && serrs[i] != nil:
-					t.Errorf("healthy shard %d reported %v", i, serrs[i])
+				for _, i := range tt.nilW {
+					dst[i] = nil
 				}
-				if failing && serrs[i] != nil && ws[i].calls.Load() > int64(tt.failAt[i]/frame+1) {
-					t.Errorf("shard %d written %d times after failing", i, ws[i].calls.Load())
+				_, serrs, err := c.Encode(context.Background(), bytes.NewReader(data), dst, int64(size), tt.quorum)
+				if !errors.Is(err, tt.wantErr) {
+					t.Fatalf("err = %v, want %v", err, tt.wantErr)
 				}
-			}
-			if err != nil {
-				if !errors.As(err, new(ShardErrors)) {
-					t.Errorf("quorum error carries no ShardErrors: %v", err)
+				for i := range ws {
+					_, failing := tt.failAt[i]
+					offline := dst[i] == nil
+					switch {
+					case offline && !errors.Is(serrs[i], ErrShardMissing):
+						t.Errorf("offline shard %d: %v", i, serrs[i])
+					case failing && !errors.Is(serrs[i], errInjected) && tt.wantErr == nil:
+						t.Errorf("failing shard %d: %v", i, serrs[i])
+					case !failing && !offline && serrs[i] != nil:
+						t.Errorf("healthy shard %d reported %v", i, serrs[i])
+					}
+					if failing && serrs[i] != nil && ws[i].calls.Load() > int64(tt.failAt[i]/frame+1) {
+						t.Errorf("shard %d written %d times after failing", i, ws[i].calls.Load())
+					}
 				}
-				return
-			}
-			src := make([]ShardSource, k+m)
-			for i := range ws {
-				if serrs[i] != nil {
-					continue
+				if err != nil {
+					if !errors.As(err, new(ShardErrors)) {
+						t.Errorf("quorum error carries no ShardErrors: %v", err)
+					}
+					return
 				}
-				if !bytes.Equal(ws[i].buf.Bytes(), clean[i]) {
-					t.Fatalf("surviving shard %d differs from clean encoding", i)
+				src := make([]ShardSource, k+m)
+				for i := range ws {
+					if serrs[i] != nil {
+						continue
+					}
+					if !bytes.Equal(ws[i].buf.Bytes(), clean[i]) {
+						t.Fatalf("surviving shard %d differs from clean encoding", i)
+					}
+					b := ws[i].buf.Bytes()
+					src[i] = func(_ context.Context, off, n int64) (io.ReadCloser, error) {
+						return io.NopCloser(bytes.NewReader(b[off : off+n])), nil
+					}
 				}
-				b := ws[i].buf.Bytes()
-				src[i] = func(_ context.Context, off, n int64) (io.ReadCloser, error) {
-					return io.NopCloser(bytes.NewReader(b[off : off+n])), nil
+				got, _, err := decodeRange(c, src, 0, int64(size), int64(size))
+				if err != nil || !bytes.Equal(got, data) {
+					t.Fatalf("decode of survivors: %v", err)
 				}
-			}
-			got, _, err := decodeRange(c, src, 0, int64(size), int64(size))
-			if err != nil || !bytes.Equal(got, data) {
-				t.Fatalf("decode of survivors: %v", err)
-			}
-		})
-	}
+			})
+		}
+	})
 }
 
 func TestEncodeArguments(t *testing.T) {

@@ -16,7 +16,7 @@ var (
 	// so its bytes cannot be produced without risking wrong data.
 	ErrReadQuorum = errors.New("erasure: read quorum lost")
 	// ErrCorruptBlock is a bitrot hit: a chunk does not match its stored
-	// SHA-256. The hash or the chunk may be the damaged part; either way
+	// bitrot hash. The hash or the chunk may be the damaged part; either way
 	// the chunk is unusable.
 	ErrCorruptBlock = errors.New("erasure: block hash mismatch")
 	// ErrShortShard means a shard file ended before the frames the object's

@@ -52,7 +52,7 @@ func (c *Codec) Heal(ctx context.Context, src []ShardSource, dst []io.Writer, si
 		}
 		h.required[i] = true
 		h.nalive++
-		sw := &shardWriter{slot: i, w: w}
+		sw := &shardWriter{c: c, slot: i, w: w}
 		h.ws.fns[i] = sw.write
 	}
 	nb := c.NumBlocks(size)

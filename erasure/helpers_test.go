@@ -34,9 +34,19 @@ func randomBytes(seed uint64, n int) []byte {
 	return b
 }
 
-func newCodec(t testing.TB, k, m, bs int) *Codec {
+// bitrots are the frame hashes the table tests run under.
+var bitrots = []Bitrot{BitrotSHA256, BitrotHighwayHash}
+
+// eachBitrot runs fn as one subtest per bitrot algorithm.
+func eachBitrot(t *testing.T, fn func(t *testing.T, alg Bitrot)) {
+	for _, alg := range bitrots {
+		t.Run(string(alg), func(t *testing.T) { fn(t, alg) })
+	}
+}
+
+func newCodec(t testing.TB, k, m, bs int, opts ...Option) *Codec {
 	t.Helper()
-	c, err := New(k, m, WithBlockSize(bs))
+	c, err := New(k, m, append([]Option{WithBlockSize(bs)}, opts...)...)
 	if err != nil {
 		t.Fatalf("New(%d, %d, %d): %v", k, m, bs, err)
 	}

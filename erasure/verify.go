@@ -31,7 +31,7 @@ func (c *Codec) VerifyShard(ctx context.Context, r io.Reader, size int64) error 
 			}
 			return &BlockError{Block: b, Op: "read", Err: err}
 		}
-		if err := verifyFrame(frame, b); err != nil {
+		if err := c.verifyFrame(frame, b); err != nil {
 			return err
 		}
 	}

@@ -1,12 +1,9 @@
 package erasure
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"sync"
-
-	"github.com/minio/sha256-simd"
 )
 
 // workers runs one goroutine per shard for the duration of a call, so that
@@ -67,6 +64,7 @@ func (ws *workers) stop() {
 
 // shardWriter frames and writes one shard's chunk per block.
 type shardWriter struct {
+	c    *Codec
 	slot int
 	w    io.Writer
 }
@@ -75,8 +73,7 @@ type shardWriter struct {
 // single Write, so each block costs one call (one syscall for a file).
 func (sw *shardWriter) write(s *blockSet) error {
 	frame := s.frame(sw.slot)
-	sum := sha256.Sum256(frame[HashSize:])
-	copy(frame, sum[:])
+	sw.c.sealFrame(frame)
 	n, err := sw.w.Write(frame)
 	if err == nil && n != len(frame) {
 		err = io.ErrShortWrite
@@ -135,7 +132,7 @@ func (sr *shardReader) read(s *blockSet) error {
 	}
 	sr.next++
 	sr.readErr = 0
-	return verifyFrame(frame, s.block)
+	return sr.c.verifyFrame(frame, s.block)
 }
 
 func (sr *shardReader) close() {
@@ -143,13 +140,4 @@ func (sr *shardReader) close() {
 		_ = sr.rc.Close() // read-only; a close error cannot affect the bytes we verified
 		sr.rc = nil
 	}
-}
-
-// verifyFrame checks a [hash][chunk] frame.
-func verifyFrame(frame []byte, block int64) error {
-	sum := sha256.Sum256(frame[HashSize:])
-	if !bytes.Equal(sum[:], frame[:HashSize]) {
-		return &BlockError{Block: block, Op: "verify", Err: ErrCorruptBlock}
-	}
-	return nil
 }

@@ -246,6 +246,10 @@ func (s *Service) resolveSession(ctx context.Context, kv meta.KV, id string, gen
 		if c.identity, err = s.userPolicies(ctx, kv, u); err != nil {
 			return nil, err
 		}
+		// A web identity session of the user may carry session policies.
+		if c.sessionSets, err = s.sessionPolicies(ctx, kv, rec); err != nil {
+			return nil, err
+		}
 	case sessionRole:
 		r := new(roleRecord)
 		found, err := read(ctx, kv, roleKey(rec.Role), r)

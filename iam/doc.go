@@ -100,11 +100,14 @@
 //     role session assuming a role (chaining) is limited to one hour. A role
 //     that does not exist is AccessDenied, as in AWS. AssumeRole adds the
 //     sts:* and aws:RequestTag keys to the input Context.
+//   - AssumeRoleWithWebIdentity (webidentity.go) takes an identity iam/oauth
+//     has verified; iam evaluates the role's trust policy (Federated, the
+//     <provider>:sub and :aud keys) or, for the built-in issuer's tokens,
+//     issues the user's own session, never past the token's expiry.
 //
 // Not implemented (the API layer answers NotImplemented or the AWS
 // error): renaming users (UpdateUser NewUserName), AWS managed policies
 // (arn:aws:iam::aws:policy/… is NoSuchEntity), permissions boundaries,
-// MFA, TransitiveTagKeys, GetFederationToken, AssumeRoleWithWebIdentity
-// (iam/oauth), ListEntitiesForPolicy, instance profiles, signing
+// MFA, TransitiveTagKeys, GetFederationToken, ListEntitiesForPolicy, instance profiles, signing
 // certificates, SSH keys, account-wide quotas (users per account, …).
 package iam

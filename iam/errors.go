@@ -37,6 +37,13 @@ var (
 	// The session token is missing, wrong, or given with long-term keys.
 	// S3: InvalidToken 400; IAM/STS: InvalidClientTokenId 403.
 	ErrInvalidToken = errors.New("iam: security token invalid")
+	// AssumeRoleWithWebIdentity (the token checks are iam/oauth's, which
+	// answers with these kinds too).
+	ErrInvalidIdentityToken = errors.New("iam: invalid web identity token")    // InvalidIdentityToken 400
+	ErrExpiredIdentityToken = errors.New("iam: web identity token expired")    // ExpiredTokenException 400
+	ErrIDPRejectedClaim     = errors.New("iam: identity provider rejected")    // IDPRejectedClaim 403
+	ErrIDPCommunication     = errors.New("iam: identity provider unreachable") // IDPCommunicationError 400
+
 	// VerifyPassword: unknown user, no login profile, disabled user or wrong
 	// password, deliberately not told apart.
 	ErrLoginFailed = errors.New("iam: user name or password incorrect")

@@ -24,7 +24,7 @@ import (
 //	i/lastused/<AKIA…>        lastUsedRecord: last use of a key (coalesced, not in i/gen)
 //	i/session/<ASIA…>         sessionRecord: temporary credentials (sealed secret, token
 //	                          hash, expiry, who it stands for, session policy and tags)
-//	i/oauth/                  reserved for package iam/oauth
+//	i/oauth/                  package iam/oauth (its layout in iam/oauth/keys.go)
 const (
 	keyAccount     = meta.PrefixIAM + "account"
 	keyGen         = meta.PrefixIAM + "gen"

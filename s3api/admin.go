@@ -61,12 +61,22 @@ var adminRoutes = []adminRoute{
 	{http.MethodGet, "/node/drain", OpAdminDrainStatus, "admin:ServerInfo", []string{"node"}},
 	{http.MethodGet, "/metrics", OpAdminMetrics, "admin:Prometheus", nil},
 	{http.MethodGet, "/lifecycle/status", OpAdminLifecycle, "admin:LifecycleStatus", nil},
+	{http.MethodPost, "/kms/key/create", OpAdminKMSCreateKey, "admin:KMSCreateKey", []string{"name"}},
+	{http.MethodGet, "/kms/key/list", OpAdminKMSListKeys, "admin:KMSListKeys", nil},
+	{http.MethodGet, "/kms/key/status", OpAdminKMSKeyStatus, "admin:KMSKeyStatus", []string{"name"}},
+	{http.MethodPost, "/kms/key/rotate", OpAdminKMSRotateKey, "admin:KMSRotateKey", []string{"name"}},
+	{http.MethodPost, "/kms/key/disable", OpAdminKMSDisableKey, "admin:KMSDisableKey", []string{"name"}},
+	{http.MethodPost, "/kms/key/enable", OpAdminKMSEnableKey, "admin:KMSEnableKey", []string{"name"}},
 }
+
+// allAdminRoutes is adminRoutes with the rows of the OAuth admin
+// operations (oauthadmin.go).
+var allAdminRoutes = append(append([]adminRoute(nil), adminRoutes...), oauthAdminRoutes...)
 
 // AdminAction returns the IAM-style action ("admin:Heal" …) that
 // authorizes an admin operation; ok is false for other operations.
 func AdminAction(op Operation) (action string, ok bool) {
-	for _, rt := range adminRoutes {
+	for _, rt := range allAdminRoutes {
 		if rt.op == op {
 			return rt.action, true
 		}
@@ -89,7 +99,7 @@ func classifyAdmin(method, key string) Route {
 		return Route{Op: OpAuthzCheck}
 	}
 	pathKnown := false
-	for _, rt := range adminRoutes {
+	for _, rt := range allAdminRoutes {
 		if rt.path != sub {
 			continue
 		}
@@ -242,6 +252,7 @@ func (s *Server) adminHandlers(ops map[Operation]handlerFunc) {
 		return s.cfg.Admin.LifecycleStatus(ctx)
 	})
 	ops[OpAuthzCheck] = s.authzCheck
+	s.kmsAdminHandlers(ops)
 	ops[OpAdminUnknown] = func(context.Context, *request) (*response, error) {
 		return nil, apiErr(ErrNotImplemented, "Unknown admin operation.")
 	}
@@ -274,7 +285,7 @@ func checkAdminRequest(req *request) error {
 		return apiErr(ErrUnexpectedContent, "Admin requests take no body.")
 	}
 	var allowed []string
-	for _, rt := range adminRoutes {
+	for _, rt := range allAdminRoutes {
 		if rt.op == req.route.Op {
 			allowed = rt.params
 		}

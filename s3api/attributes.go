@@ -84,8 +84,12 @@ func (s *Server) getObjectAttributes(ctx context.Context, req *request) (*respon
 			return nil, apiErr(ErrInvalidArgument, "Argument part-number-marker must be an integer between 0 and 2147483647")
 		}
 	}
+	ck, err := customerKey(req, objectPrefix)
+	if err != nil {
+		return nil, err
+	}
 	info, err := s.backend.HeadObject(ctx, req.route.Bucket, req.route.Key,
-		storage.GetOptions{VersionID: q.Get("versionId"), Parts: want["ObjectParts"]})
+		storage.GetOptions{VersionID: q.Get("versionId"), Parts: want["ObjectParts"], CustomerKey: ck})
 	if err != nil {
 		return nil, err
 	}

@@ -104,6 +104,7 @@ func (s *Server) authenticate(ctx context.Context, req *request) error {
 		return err
 	}
 	req.body, req.bodySize, req.trailer, req.maxBuffered = res.Body, res.ContentLength, res.Trailer, res.MaxBuffered
+	req.payloadSHA256 = res.PayloadSHA256
 	if req.body == nil {
 		req.body, req.bodySize = req.Body, req.ContentLength
 	}
@@ -171,7 +172,7 @@ func (s *Server) authorize(ctx context.Context, req *request) error {
 			return apiErr(ErrAccessDenied, "")
 		}
 		return nil
-	case scopeQuery:
+	case scopeQuery, scopeOwn:
 		return nil
 	case scopeBucket, scopeObject, scopeEachKey:
 		b, err := s.bucketAccess(ctx, req.route.Bucket)

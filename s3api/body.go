@@ -97,19 +97,24 @@ func (g *bodyGuard) Read(p []byte) (int, error) {
 // earn moves the deadline by n bytes' worth of time, capped at timeout
 // from now.
 func (g *bodyGuard) earn(n int) {
-	now := g.now()
-	d := g.deadline
-	if d.Before(now) {
-		d = now
-	}
-	d = d.Add(time.Duration(int64(n) * int64(time.Second) / g.rate))
-	if limit := now.Add(g.timeout); d.After(limit) {
-		d = limit
-	}
-	g.deadline = d
+	g.deadline = earnDeadline(g.deadline, g.now(), n, g.rate, g.timeout)
 	if g.deadline.Sub(g.applied) >= deadlineStep {
 		g.apply(g.deadline)
 	}
+}
+
+// earnDeadline is the minimum-rate rule shared by request and response
+// bodies: a deadline never in the past moves by n bytes at rate bytes/s,
+// and is never more than timeout ahead of now.
+func earnDeadline(deadline, now time.Time, n int, rate int64, timeout time.Duration) time.Time {
+	if deadline.Before(now) {
+		deadline = now
+	}
+	deadline = deadline.Add(time.Duration(int64(n) * int64(time.Second) / rate))
+	if limit := now.Add(timeout); deadline.After(limit) {
+		return limit
+	}
+	return deadline
 }
 
 func (g *bodyGuard) apply(t time.Time) {

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"net/http"
 	"strings"
@@ -88,12 +87,14 @@ func validChecksumValue(a storage.ChecksumAlgorithm, v string) bool {
 
 // verifyingReader checks a payload while it streams: its byte count, its
 // Content-MD5 and its x-amz-checksum. A mismatch is returned in place of
-// io.EOF, so the storage layer aborts before anything becomes visible.
+// io.EOF, so the storage layer aborts before anything becomes visible. Its
+// hashes live in one storage.Digest, which can also compute what the
+// engine records (ETag, content SHA-256), so each byte is hashed once per
+// algorithm.
 type verifyingReader struct {
 	r        io.Reader
 	spec     checksumSpec
-	md5      hash.Hash
-	sum      hash.Hash
+	d        *storage.Digest
 	expect   int64 // -1 unknown
 	limit    int64 // with expect unknown, the most bytes accepted; 0 none
 	n        int64
@@ -102,15 +103,17 @@ type verifyingReader struct {
 	finished bool
 }
 
+// newVerifyingReader verifies only: it hashes what the request names.
 func newVerifyingReader(r io.Reader, size int64, spec checksumSpec, trailer func() http.Header) *verifyingReader {
-	v := &verifyingReader{r: r, spec: spec, expect: size, trailer: trailer, out: &storage.Checksum{}}
-	if spec.md5 != nil {
-		v.md5 = md5.New()
-	}
-	if spec.alg != "" {
-		v.sum = storage.NewChecksumHash(spec.alg)
-	}
-	return v
+	return newDigestingReader(r, size, spec, trailer, storage.DigestSpec{})
+}
+
+// newDigestingReader verifies, and its Digest also computes what ds asks
+// for, for the engine.
+func newDigestingReader(r io.Reader, size int64, spec checksumSpec, trailer func() http.Header, ds storage.DigestSpec) *verifyingReader {
+	ds.MD5 = ds.MD5 || spec.md5 != nil
+	ds.Checksum = spec.alg
+	return &verifyingReader{r: r, spec: spec, d: storage.NewDigest(ds), expect: size, trailer: trailer, out: &storage.Checksum{}}
 }
 
 // errBodyTooLarge is returned when a body runs past its declared size.
@@ -123,12 +126,7 @@ func (v *verifyingReader) Read(p []byte) (int, error) {
 	n, err := v.r.Read(p)
 	if n > 0 {
 		v.n += int64(n)
-		if v.md5 != nil {
-			v.md5.Write(p[:n])
-		}
-		if v.sum != nil {
-			v.sum.Write(p[:n])
-		}
+		v.d.Write(p[:n])
 		if v.expect >= 0 && v.n > v.expect {
 			return 0, errBodyTooLarge
 		}
@@ -152,13 +150,13 @@ func (v *verifyingReader) finish() error {
 	if v.expect >= 0 && v.n != v.expect {
 		return apiErr(ErrIncompleteBody, "")
 	}
-	if v.md5 != nil && !bytes.Equal(v.md5.Sum(nil), v.spec.md5) {
+	if v.spec.md5 != nil && !bytes.Equal(v.d.MD5(), v.spec.md5) {
 		return apiErr(ErrBadDigest, "The Content-MD5 you specified did not match what we received.")
 	}
-	if v.sum == nil {
+	if v.spec.alg == "" {
 		return nil
 	}
-	got := base64.StdEncoding.EncodeToString(v.sum.Sum(nil))
+	got := base64.StdEncoding.EncodeToString(v.d.Checksum())
 	want := v.spec.want
 	if v.spec.inTrailer {
 		var h http.Header
@@ -180,6 +178,9 @@ func (v *verifyingReader) finish() error {
 // checksum returns the verified checksum pointer handed to storage; it is
 // filled when the body reaches EOF, before storage commits.
 func (v *verifyingReader) checksum() *storage.Checksum { return v.out }
+
+// digest returns the body's Digest for the engine; complete at EOF.
+func (v *verifyingReader) digest() *storage.Digest { return v.d }
 
 // setChecksumHeaders writes stored checksums as response headers.
 func setChecksumHeaders(h http.Header, sums []storage.Checksum) {

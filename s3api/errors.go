@@ -81,12 +81,18 @@ const (
 	ErrNoSuchTagSet                   ErrorCode = "NoSuchTagSet"
 	ErrObjectLockConfigNotFound       ErrorCode = "ObjectLockConfigurationNotFoundError"
 	ErrNoSuchObjectLockConfig         ErrorCode = "NoSuchObjectLockConfiguration"
-	ErrAccessForbidden                ErrorCode = "AccessForbidden"
-	ErrNoSuchCORSConfiguration        ErrorCode = "NoSuchCORSConfiguration"
-	ErrInvalidPolicyDocument          ErrorCode = "InvalidPolicyDocument"
-	ErrMaxPostPreDataLengthExceeded   ErrorCode = "MaxPostPreDataLengthExceeded"
-	ErrIncorrectNumberOfFilesInPost   ErrorCode = "IncorrectNumberOfFilesInPostRequest"
-	ErrNoSuchLifecycleConfiguration   ErrorCode = "NoSuchLifecycleConfiguration"
+	// Server-side encryption: S3 answers KMS failures with KMS's own
+	// exception names.
+	ErrKMSNotFound                  ErrorCode = "KMS.NotFoundException"
+	ErrKMSDisabled                  ErrorCode = "KMS.DisabledException"
+	ErrKMSAlreadyExists             ErrorCode = "KMS.AlreadyExistsException"
+	ErrNoSuchEncryptionConfig       ErrorCode = "ServerSideEncryptionConfigurationNotFoundError"
+	ErrAccessForbidden              ErrorCode = "AccessForbidden"
+	ErrNoSuchCORSConfiguration      ErrorCode = "NoSuchCORSConfiguration"
+	ErrInvalidPolicyDocument        ErrorCode = "InvalidPolicyDocument"
+	ErrMaxPostPreDataLengthExceeded ErrorCode = "MaxPostPreDataLengthExceeded"
+	ErrIncorrectNumberOfFilesInPost ErrorCode = "IncorrectNumberOfFilesInPostRequest"
+	ErrNoSuchLifecycleConfiguration ErrorCode = "NoSuchLifecycleConfiguration"
 	// ErrInvalidAction is the IAM/STS Query API code for an action the
 	// endpoint does not offer.
 	ErrInvalidAction ErrorCode = "InvalidAction"
@@ -119,6 +125,11 @@ const (
 	ErrInvalidParameterValue      ErrorCode = "InvalidParameterValue"
 	ErrPackedPolicyTooLarge       ErrorCode = "PackedPolicyTooLarge"
 	ErrMissingAuthenticationToken ErrorCode = "MissingAuthenticationToken"
+	// AssumeRoleWithWebIdentity.
+	ErrInvalidIdentityToken  ErrorCode = "InvalidIdentityToken"
+	ErrExpiredTokenException ErrorCode = "ExpiredTokenException"
+	ErrIDPRejectedClaim      ErrorCode = "IDPRejectedClaim"
+	ErrIDPCommunicationError ErrorCode = "IDPCommunicationError"
 )
 
 var errorTable = map[ErrorCode]apiErrorDef{
@@ -187,6 +198,10 @@ var errorTable = map[ErrorCode]apiErrorDef{
 	ErrMalformedPOSTRequest:           {http.StatusBadRequest, "The body of your POST request is not well-formed multipart/form-data."},
 	ErrNoSuchLifecycleConfiguration:   {http.StatusNotFound, "The lifecycle configuration does not exist."},
 	ErrInvalidAction:                  {http.StatusBadRequest, "The action or operation requested is invalid. Verify that the action is typed correctly."},
+	ErrKMSNotFound:                    {http.StatusBadRequest, "The KMS key does not exist."},
+	ErrKMSDisabled:                    {http.StatusBadRequest, "The KMS key is disabled."},
+	ErrKMSAlreadyExists:               {http.StatusBadRequest, "The KMS key already exists."},
+	ErrNoSuchEncryptionConfig:         {http.StatusNotFound, "The server side encryption configuration was not found"},
 
 	ErrMalformedPolicy:                     {http.StatusBadRequest, "Policies must be valid JSON and the first byte must be '{'."},
 	ErrMalformedACL:                        {http.StatusBadRequest, "The XML you provided was not well formed or did not validate against our published schema."},
@@ -199,6 +214,10 @@ var errorTable = map[ErrorCode]apiErrorDef{
 	ErrInvalidToken:                        {http.StatusBadRequest, "The provided token is malformed or otherwise invalid."},
 
 	ErrNoSuchEntity:               {http.StatusNotFound, "The request was rejected because it referenced an entity that does not exist."},
+	ErrInvalidIdentityToken:       {http.StatusBadRequest, "The web identity token that was passed could not be validated."},
+	ErrExpiredTokenException:      {http.StatusBadRequest, "The web identity token that was passed is expired."},
+	ErrIDPRejectedClaim:           {http.StatusForbidden, "The identity provider rejected the claim."},
+	ErrIDPCommunicationError:      {http.StatusBadRequest, "The request could not be fulfilled because the identity provider could not be reached."},
 	ErrEntityAlreadyExists:        {http.StatusConflict, "The request was rejected because it attempted to create a resource that already exists."},
 	ErrDeleteConflict:             {http.StatusConflict, "The request was rejected because it attempted to delete a resource that has attached subordinate entities."},
 	ErrLimitExceeded:              {http.StatusConflict, "The request was rejected because it attempted to create resources beyond the current AWS account limits."},
@@ -317,6 +336,9 @@ func toAPIError(err error) *APIError {
 	if e := storageError(err); e != nil {
 		return e
 	}
+	if e := sseError(err); e != nil {
+		return e
+	}
 	if e := adminError(err); e != nil {
 		return e
 	}
@@ -389,6 +411,10 @@ func iamError(err error) *APIError {
 		{iam.ErrConcurrentModification, ErrConcurrentModification},
 		{iam.ErrAccessDenied, ErrAccessDenied},
 		{iam.ErrNotImplemented, ErrNotImplemented},
+		{iam.ErrInvalidIdentityToken, ErrInvalidIdentityToken},
+		{iam.ErrExpiredIdentityToken, ErrExpiredTokenException},
+		{iam.ErrIDPRejectedClaim, ErrIDPRejectedClaim},
+		{iam.ErrIDPCommunication, ErrIDPCommunicationError},
 	}
 	for i, row := range table {
 		if errors.Is(err, row.kind) {
@@ -436,6 +462,8 @@ func storageError(err error) *APIError {
 			Message: "The checksum algorithm or checksum type does not match the one the multipart upload was created with."}
 	case errors.As(err, &cnf) && cnf.Kind == storage.ConfigTagging:
 		return &APIError{Code: ErrNoSuchTagSet, BucketName: cnf.Bucket, Err: err}
+	case errors.As(err, &cnf) && cnf.Kind == storage.ConfigEncryption:
+		return &APIError{Code: ErrNoSuchEncryptionConfig, BucketName: cnf.Bucket, Err: err}
 	case errors.As(err, &cnf) && cnf.Kind == storage.ConfigCORS:
 		return &APIError{Code: ErrNoSuchCORSConfiguration, BucketName: cnf.Bucket, Err: err}
 	}

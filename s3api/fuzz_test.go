@@ -17,12 +17,13 @@ func FuzzXMLBodies(f *testing.F) {
 		`<CreateBucketConfiguration><LocationConstraint>us-east-1</LocationConstraint></CreateBucketConfiguration>`,
 		`<Delete><Object><Key>&lt;&amp;</Key></Object>`,
 		`<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><Delete>&a;</Delete>`,
+		`<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>aws:kms</SSEAlgorithm><KMSMasterKeyID>k</KMSMasterKeyID></ApplyServerSideEncryptionByDefault><BucketKeyEnabled>false</BucketKeyEnabled></Rule></ServerSideEncryptionConfiguration>`,
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		targets := []any{&completeMultipartUpload{}, &deleteRequest{}, &versioningConfiguration{}, &createBucketConfiguration{}}
+		targets := []any{&completeMultipartUpload{}, &deleteRequest{}, &versioningConfiguration{}, &createBucketConfiguration{}, &encryptionConfig{}}
 		for _, v := range targets {
 			req := &request{Request: httptest.NewRequest("POST", "/b", nil), body: io.NopCloser(strings.NewReader(string(data)))}
 			err := readXML(req, v)

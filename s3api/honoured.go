@@ -122,6 +122,19 @@ var (
 	}
 	// tagging sets a new version's tags.
 	taggingHeader = honoured("x-amz-tagging")
+	// sseHeaders choose a new object's encryption: SSE-S3 or SSE-KMS with
+	// a key id and an encryption context (S3 Bucket Keys are not built).
+	sseHeaders = []honour{
+		{name: "x-amz-server-side-encryption", values: []string{"AES256", "aws:kms"}},
+		{name: "x-amz-server-side-encryption-aws-kms-key-id"}, {name: "x-amz-server-side-encryption-context"},
+		{name: "x-amz-server-side-encryption-bucket-key-enabled", values: []string{"false"}, fold: true},
+	}
+	// ssecHeaders carry an SSE-C key: the object's, or a copy source's.
+	ssecHeaders = honoured("x-amz-server-side-encryption-customer-algorithm",
+		"x-amz-server-side-encryption-customer-key", "x-amz-server-side-encryption-customer-key-md5")
+	copySSECHeaders = honoured("x-amz-copy-source-server-side-encryption-customer-algorithm",
+		"x-amz-copy-source-server-side-encryption-customer-key",
+		"x-amz-copy-source-server-side-encryption-customer-key-md5")
 	// bypassGovernance takes effect for principals allowed
 	// s3:BypassGovernanceRetention (see Server.bypassGovernance).
 	bypassGovernance = []honour{{name: "x-amz-bypass-governance-retention", values: []string{"true", "false"}, fold: true}}
@@ -135,17 +148,24 @@ var (
 		valid: append([]string{"log-delivery-write"}, bucketCannedACLs...), invalid: ErrInvalidArgument}}
 	refuseStorageClass = []refusal{{name: "x-amz-storage-class", feature: "storage classes other than STANDARD",
 		valid: storageClasses, invalid: ErrInvalidStorageClass}}
-	refuseSSE = append([]refusal{{name: "x-amz-server-side-encryption", feature: "server-side encryption",
+	// refuseSSE answers the encryption values not built: dual-layer and
+	// other services' algorithms, S3 Bucket Keys.
+	refuseSSE = []refusal{
+		{name: "x-amz-server-side-encryption", feature: "this server-side encryption algorithm",
+			valid: sseAlgorithms, invalid: ErrInvalidArgument},
+		{name: "x-amz-server-side-encryption-bucket-key-enabled", feature: "S3 Bucket Keys",
+			valid: []string{"true", "false"}, invalid: ErrInvalidArgument, fold: true},
+	}
+	// refusePostSSE: a POST upload's encryption fields are not read yet
+	// (the bucket's default encryption applies to it).
+	refusePostSSE = append([]refusal{{name: "x-amz-server-side-encryption", feature: "server-side encryption fields on POST uploads",
 		valid: sseAlgorithms, invalid: ErrInvalidArgument}},
-		refused("server-side encryption with KMS keys", "x-amz-server-side-encryption-aws-kms-key-id",
+		refused("server-side encryption fields on POST uploads", "x-amz-server-side-encryption-aws-kms-key-id",
 			"x-amz-server-side-encryption-context", "x-amz-server-side-encryption-bucket-key-enabled")...)
-	refuseSSEC = refused("server-side encryption with customer keys (SSE-C)",
+	// refuseSSEC: SSE-C headers where FileSphere does not take them.
+	refuseSSEC = refused("server-side encryption with customer keys (SSE-C) on this operation",
 		"x-amz-server-side-encryption-customer-algorithm", "x-amz-server-side-encryption-customer-key",
 		"x-amz-server-side-encryption-customer-key-md5")
-	refuseCopySourceSSEC = refused("server-side encryption with customer keys (SSE-C)",
-		"x-amz-copy-source-server-side-encryption-customer-algorithm",
-		"x-amz-copy-source-server-side-encryption-customer-key",
-		"x-amz-copy-source-server-side-encryption-customer-key-md5")
 	// The lock headers take only the values S3 defines; event holds are
 	// not built.
 	refuseObjectLock = append([]refusal{
@@ -203,37 +223,38 @@ func join[T any](groups ...[]T) []T {
 var headerTable = map[Operation]headerRules{
 	OpPutObject: {
 		honoured: join(contentHeaders, payloadChecksums, writeConditions, objectACL, standardClass, requestPayer,
-			objectLock, taggingHeader),
-		refused: join(refuseObjectACL, refuseStorageClass, refuseSSE, refuseSSEC, refuseObjectLock,
+			objectLock, taggingHeader, sseHeaders, ssecHeaders),
+		refused: join(refuseObjectACL, refuseStorageClass, refuseSSE, refuseObjectLock,
 			refuseWebsite, refuseOwner, refuseNewChecksums, refuseWriteConditions, refuseSDKAlgorithm,
 			refused("appends", "x-amz-write-offset-bytes")),
 	},
 	OpCopyObject: {
 		honoured: join(copyConditions, contentHeaders, writeConditions, objectACL, standardClass, requestPayer,
 			honoured("x-amz-metadata-directive"), checksumAlgorithm, objectLock, taggingHeader,
-			[]honour{{name: "x-amz-tagging-directive", values: []string{"COPY", "REPLACE"}}}),
-		refused: join(refuseObjectACL, refuseStorageClass, refuseSSE, refuseSSEC, refuseCopySourceSSEC,
+			[]honour{{name: "x-amz-tagging-directive", values: []string{"COPY", "REPLACE"}}}, sseHeaders, ssecHeaders, copySSECHeaders),
+		refused: join(refuseObjectACL, refuseStorageClass, refuseSSE,
 			refuseObjectLock, refuseWebsite, refuseOwner, refuseSrcOwner, refuseWriteConditions, refuseAlgorithm,
 			refuseTaggingDirective,
 			refused("object annotations", "x-amz-object-annotation-directive")),
 	},
 	OpCreateMultipartUpload: {
-		honoured: join(contentHeaders, objectACL, standardClass, requestPayer, checksumAlgorithm, checksumType, objectLock, taggingHeader),
-		refused: join(refuseObjectACL, refuseStorageClass, refuseSSE, refuseSSEC, refuseObjectLock,
+		honoured: join(contentHeaders, objectACL, standardClass, requestPayer, checksumAlgorithm, checksumType, objectLock, taggingHeader,
+			sseHeaders, ssecHeaders),
+		refused: join(refuseObjectACL, refuseStorageClass, refuseSSE, refuseObjectLock,
 			refuseWebsite, refuseOwner, refuseChecksumType, refuseAlgorithm),
 	},
 	OpUploadPart: {
-		honoured: join(payloadChecksums, requestPayer),
-		refused:  join(refuseSSEC, refuseOwner, refuseNewChecksums, refuseSDKAlgorithm),
+		honoured: join(payloadChecksums, requestPayer, ssecHeaders),
+		refused:  join(refuseOwner, refuseNewChecksums, refuseSDKAlgorithm),
 	},
 	OpUploadPartCopy: {
-		honoured: join(copyConditions, requestPayer, honoured("x-amz-copy-source-range")),
-		refused:  join(refuseSSEC, refuseCopySourceSSEC, refuseOwner, refuseSrcOwner),
+		honoured: join(copyConditions, requestPayer, honoured("x-amz-copy-source-range"), ssecHeaders, copySSECHeaders),
+		refused:  join(refuseOwner, refuseSrcOwner),
 	},
 	OpCompleteMultipartUpload: {
 		honoured: join(writeConditions, requestPayer, honoured("x-amz-checksum-crc32", "x-amz-checksum-crc32c",
-			"x-amz-checksum-crc64nvme", "x-amz-checksum-sha1", "x-amz-checksum-sha256"), checksumType),
-		refused: join(refuseSSEC, refuseOwner, refuseNewChecksums, refuseChecksumType, refuseWriteConditions,
+			"x-amz-checksum-crc64nvme", "x-amz-checksum-sha1", "x-amz-checksum-sha256"), checksumType, ssecHeaders),
+		refused: join(refuseOwner, refuseNewChecksums, refuseChecksumType, refuseWriteConditions,
 			refused("object size checks", "x-amz-mp-object-size")),
 	},
 	OpCreateBucket: {
@@ -255,8 +276,8 @@ var headerTable = map[Operation]headerRules{
 		refused("the confirmation of removing the caller's own access", "x-amz-confirm-remove-self-bucket-access"))},
 	OpPutPublicAccessBlock:       {honoured: payloadChecksums, refused: join(refuseOwner, refuseNewChecksums, refuseSDKAlgorithm)},
 	OpPutBucketOwnershipControls: {honoured: payloadChecksums, refused: join(refuseOwner, refuseNewChecksums, refuseSDKAlgorithm)},
-	OpGetObject:                  {honoured: join(readConditions, requestPayer, honoured("range", "x-amz-checksum-mode")), refused: join(refuseSSEC, refuseOwner)},
-	OpHeadObject:                 {honoured: join(readConditions, requestPayer, honoured("range", "x-amz-checksum-mode")), refused: join(refuseSSEC, refuseOwner)},
+	OpGetObject:                  {honoured: join(readConditions, requestPayer, honoured("range", "x-amz-checksum-mode"), ssecHeaders), refused: refuseOwner},
+	OpHeadObject:                 {honoured: join(readConditions, requestPayer, honoured("range", "x-amz-checksum-mode"), ssecHeaders), refused: refuseOwner},
 	OpDeleteObject: {
 		honoured: join(requestPayer, bypassGovernance),
 		refused: join(refuseOwner, refuseMFA, refuseGovernance, refused("conditional deletes", "if-match",
@@ -302,9 +323,12 @@ var headerTable = map[Operation]headerRules{
 	OpListParts:            {honoured: requestPayer, refused: join(refuseOwner, refuseSSEC)},
 	OpGetObjectACL:         {honoured: requestPayer, refused: refuseOwner},
 	OpGetObjectAttributes: {
-		honoured: join(requestPayer, honoured("x-amz-object-attributes", "x-amz-max-parts", "x-amz-part-number-marker")),
-		refused:  join(refuseOwner, refuseSSEC),
+		honoured: join(requestPayer, honoured("x-amz-object-attributes", "x-amz-max-parts", "x-amz-part-number-marker"), ssecHeaders),
+		refused:  refuseOwner,
 	},
+	OpPutBucketEncryption:    {honoured: payloadChecksums, refused: refuseDigests},
+	OpGetBucketEncryption:    {refused: refuseOwner},
+	OpDeleteBucketEncryption: {refused: refuseOwner},
 	OpAbortMultipartUpload: {
 		honoured: requestPayer,
 		refused:  join(refuseOwner, refused("conditional aborts", "x-amz-if-match-initiated-time")),
@@ -329,7 +353,7 @@ var postFields = headerRules{
 			"x-amz-security-token", "success_action_redirect", "redirect", "success_action_status", "file")),
 	refused: join(
 		[]refusal{{name: "acl", feature: "ACLs other than the owner's full control", valid: objectCannedACLs, invalid: ErrInvalidArgument}},
-		refuseStorageClass, refuseSSE, refuseSSEC, refuseWebsite, refuseNewChecksums, refuseAlgorithm,
+		refuseStorageClass, refusePostSSE, refuseSSEC, refuseWebsite, refuseNewChecksums, refuseAlgorithm,
 		// Refused here on their own, not through the PutObject groups: a
 		// POST stores them only once postobject.go does.
 		[]refusal{

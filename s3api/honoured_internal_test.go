@@ -82,6 +82,14 @@ func TestCheckHonoured(t *testing.T) {
 		{OpPutObjectLockConfig, http.Header{"X-Amz-Bucket-Object-Lock-Token": {"t"}}, ErrNotImplemented},
 		{OpListBuckets, http.Header{"X-Amz-Expected-Bucket-Owner": {"123456789012"}}, ErrNotImplemented},
 		{OpDeleteObject, http.Header{"If-Match": {`"abc"`}}, ErrNotImplemented},
+		{OpPutObject, http.Header{"X-Amz-Server-Side-Encryption": {"aws:kms"}, "X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id": {"k"},
+			"X-Amz-Server-Side-Encryption-Bucket-Key-Enabled": {"False"}}, ""},
+		{OpPutObject, http.Header{"X-Amz-Server-Side-Encryption": {"aws:kms:dsse"}}, ErrNotImplemented},
+		{OpPutObject, http.Header{"X-Amz-Server-Side-Encryption": {"rot13"}}, ErrInvalidArgument},
+		{OpPutObject, http.Header{"X-Amz-Server-Side-Encryption-Bucket-Key-Enabled": {"true"}}, ErrNotImplemented},
+		{OpPutObject, http.Header{"X-Amz-Server-Side-Encryption-Bucket-Key-Enabled": {"maybe"}}, ErrInvalidArgument},
+		{OpUploadPart, http.Header{"X-Amz-Server-Side-Encryption-Customer-Algorithm": {"AES256"}}, ""},
+		{OpListParts, http.Header{"X-Amz-Server-Side-Encryption-Customer-Algorithm": {"AES256"}}, ErrNotImplemented},
 		{OpPostObject, http.Header{"Content-Type": {"multipart/form-data; boundary=x"}, "X-Amz-Acl": {"public-read"}}, ""},
 		{OpPostObject, http.Header{"X-Amz-Expected-Bucket-Owner": {"123456789012"}}, ErrNotImplemented},
 		{OpPutBucketCors, http.Header{"Content-Md5": {"x"}, "X-Amz-Checksum-Sha512": {"AAAA"}}, ErrNotImplemented},
@@ -122,7 +130,7 @@ func TestCheckHonoured(t *testing.T) {
 		}
 	}
 	// A refused secret is never echoed (messages are logged).
-	err := checkHonoured(OpPutObject, http.Header{"X-Amz-Server-Side-Encryption-Customer-Key": {"c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5MTIzNDU="}})
+	err := checkHonoured(OpListParts, http.Header{"X-Amz-Server-Side-Encryption-Customer-Key": {"c2VjcmV0a2V5c2VjcmV0a2V5c2VjcmV0a2V5MTIzNDU="}})
 	if err == nil || strings.Contains(err.Error(), "c2VjcmV0") {
 		t.Errorf("SSE-C key refusal: %v", err)
 	}

@@ -170,6 +170,12 @@ var allAdminReqs = []rawReq{
 	adminReq("GET", "node/drain", "node=n2"),
 	adminReq("GET", "metrics"),
 	adminReq("GET", "lifecycle/status"),
+	adminReq("POST", "kms/key/create", "name=k1"),
+	adminReq("GET", "kms/key/list"),
+	adminReq("GET", "kms/key/status", "name=k1"),
+	adminReq("POST", "kms/key/rotate", "name=k1"),
+	adminReq("POST", "kms/key/disable", "name=k1"),
+	adminReq("POST", "kms/key/enable", "name=k1"),
 }
 
 func TestAdminRefusesAnonymousAndWrongKeys(t *testing.T) {
@@ -332,7 +338,9 @@ func TestAdminOperationsArePolicyActions(t *testing.T) {
 		{"Effect":"Deny","Action":"admin:RemoveNode","Resource":"*"}]}`)
 	nobody := f.newUser(t, "nobody", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}`)
 	ops := []s3api.Operation{s3api.OpAdminHeal, s3api.OpAdminHealStatus, s3api.OpAdminClusterStatus,
-		s3api.OpAdminRemoveNode, s3api.OpAdminDrainNode, s3api.OpAdminDrainStatus, s3api.OpAdminMetrics, s3api.OpAdminLifecycle}
+		s3api.OpAdminRemoveNode, s3api.OpAdminDrainNode, s3api.OpAdminDrainStatus, s3api.OpAdminMetrics, s3api.OpAdminLifecycle,
+		s3api.OpAdminKMSCreateKey, s3api.OpAdminKMSListKeys, s3api.OpAdminKMSKeyStatus, s3api.OpAdminKMSRotateKey,
+		s3api.OpAdminKMSDisableKey, s3api.OpAdminKMSEnableKey}
 	for i, r := range allAdminReqs {
 		resp, body := f.do(t, r.as(operator))
 		if ops[i] == s3api.OpAdminRemoveNode {
@@ -359,7 +367,8 @@ func TestAdminOperationsArePolicyActions(t *testing.T) {
 		}
 		actions[act] = true
 	}
-	for _, act := range []string{"admin:Heal", "admin:ServerInfo", "admin:DrainNode", "admin:RemoveNode", "admin:Prometheus", "admin:LifecycleStatus"} {
+	for _, act := range []string{"admin:Heal", "admin:ServerInfo", "admin:DrainNode", "admin:RemoveNode", "admin:Prometheus", "admin:LifecycleStatus",
+		"admin:KMSCreateKey", "admin:KMSListKeys", "admin:KMSKeyStatus", "admin:KMSRotateKey", "admin:KMSDisableKey", "admin:KMSEnableKey"} {
 		if !actions[act] {
 			t.Errorf("no operation maps to %s", act)
 		}

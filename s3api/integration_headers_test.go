@@ -166,21 +166,38 @@ var (
 		{"x-amz-tagging", "a=b&a=c", inv}, {"x-amz-tagging", "{11tags}", "BadRequest"},
 		{"x-amz-tagging", "aws%3Ax=y", "InvalidTag"},
 	}
+	// The KMS key id and context go with x-amz-server-side-encryption:
+	// aws:kms (see walkEnv.run); walkKey exists, other keys do not.
 	sseCases = []headerCase{
-		{"x-amz-server-side-encryption", "AES256", ni}, {"x-amz-server-side-encryption", "aws:kms", ni},
-		{"x-amz-server-side-encryption", "rot13", inv},
-		{"x-amz-server-side-encryption-context", "e30=", ni}, {"x-amz-server-side-encryption-aws-kms-key-id", "key-1", ni},
+		{"x-amz-server-side-encryption", "AES256", ""}, {"x-amz-server-side-encryption", "aws:kms", ""},
+		{"x-amz-server-side-encryption", "aws:kms:dsse", ni}, {"x-amz-server-side-encryption", "rot13", inv},
+		{"x-amz-server-side-encryption-context", "{ssecontext}", ""}, {"x-amz-server-side-encryption-context", "bm90IGpzb24=", inv},
+		{"x-amz-server-side-encryption-aws-kms-key-id", walkKey, ""},
+		{"x-amz-server-side-encryption-aws-kms-key-id", "alias/" + walkKey, ""},
+		{"x-amz-server-side-encryption-aws-kms-key-id", "no-such-key", "KMS.NotFoundException"},
+		{"x-amz-server-side-encryption-bucket-key-enabled", "false", ""},
 		{"x-amz-server-side-encryption-bucket-key-enabled", "true", ni},
+		{"x-amz-server-side-encryption-bucket-key-enabled", "maybe", inv},
 	}
+	// An SSE-C header is sent with the other two of its set (see
+	// walkEnv.run), over TLS: a good value stores an SSE-C object, a bad
+	// one is refused.
 	ssecCases = []headerCase{
-		{"x-amz-server-side-encryption-customer-algorithm", "AES256", ni},
-		{"x-amz-server-side-encryption-customer-key", "{ssekey}", ni},
-		{"x-amz-server-side-encryption-customer-key-md5", "{ssekeymd5}", ni},
+		{"x-amz-server-side-encryption-customer-algorithm", "AES256", ""},
+		{"x-amz-server-side-encryption-customer-algorithm", "AES512", inv},
+		{"x-amz-server-side-encryption-customer-key", "{ssekey}", ""},
+		{"x-amz-server-side-encryption-customer-key", "c2hvcnQ=", inv},
+		{"x-amz-server-side-encryption-customer-key-md5", "{ssekeymd5}", ""},
+		{"x-amz-server-side-encryption-customer-key-md5", "{badmd5}", inv},
 	}
+	// The copy source's SSE-C headers are sent with a copy of an SSE-C
+	// source.
 	copySSECCases = []headerCase{
-		{"x-amz-copy-source-server-side-encryption-customer-algorithm", "AES256", ni},
-		{"x-amz-copy-source-server-side-encryption-customer-key", "{ssekey}", ni},
-		{"x-amz-copy-source-server-side-encryption-customer-key-md5", "{ssekeymd5}", ni},
+		{"x-amz-copy-source-server-side-encryption-customer-algorithm", "AES256", ""},
+		{"x-amz-copy-source-server-side-encryption-customer-algorithm", "AES512", inv},
+		{"x-amz-copy-source-server-side-encryption-customer-key", "{ssekey}", ""},
+		{"x-amz-copy-source-server-side-encryption-customer-key", "{otherkey}", "AccessDenied"},
+		{"x-amz-copy-source-server-side-encryption-customer-key-md5", "{ssekeymd5}", ""},
 	}
 	classCases = []headerCase{
 		{"x-amz-storage-class", "STANDARD", ""}, {"x-amz-storage-class", "GLACIER", ni},
@@ -299,6 +316,25 @@ type walkEnv struct {
 	// fullObject creates the upload of a CompleteMultipartUpload case
 	// with x-amz-checksum-type: FULL_OBJECT.
 	fullObject bool
+	// srcC is an SSE-C object (walkSSECKey), the source of the copy
+	// source SSE-C cases; ssec makes the upload of a part case SSE-C.
+	srcC string
+	ssec bool
+}
+
+// walkKey is the KMS key of the walk; walkSSECKey its SSE-C key.
+const walkKey = "walk-key"
+
+var walkSSECKey = []byte(strings.Repeat("k", 32))
+
+const srcCBody = "SSE-C source of the walk"
+
+// setSSEC sets an SSE-C header set (prefix "x-amz-" or
+// "x-amz-copy-source-") for key.
+func setSSEC(h http.Header, prefix string, key []byte) {
+	h.Set(prefix+"server-side-encryption-customer-algorithm", "AES256")
+	h.Set(prefix+"server-side-encryption-customer-key", base64.StdEncoding.EncodeToString(key))
+	h.Set(prefix+"server-side-encryption-customer-key-md5", contentMD5(key))
 }
 
 func sumOf(alg storage.ChecksumAlgorithm, b []byte) []byte {
@@ -318,7 +354,7 @@ func algOf(header string) storage.ChecksumAlgorithm {
 
 func (e *walkEnv) value(tc headerCase) string {
 	b64 := base64.StdEncoding.EncodeToString
-	key := []byte(strings.Repeat("k", 32))
+	key := walkSSECKey
 	switch tc.value {
 	case "{date}":
 		return time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)
@@ -366,8 +402,12 @@ func (e *walkEnv) value(tc headerCase) string {
 		return e.srcETag
 	case "{ssekey}":
 		return b64(key)
+	case "{otherkey}":
+		return b64([]byte(strings.Repeat("o", 32)))
 	case "{ssekeymd5}":
 		return contentMD5(key)
+	case "{ssecontext}":
+		return b64([]byte(`{"project":"walk"}`))
 	case "{owner}":
 		return `id="` + e.f.IAM.Account().CanonicalID + `"`
 	}
@@ -390,6 +430,15 @@ func TestDocumentedHeaders(t *testing.T) {
 	}
 	e.srcETag = *src.ETag
 	e.putMultipart(t)
+	if _, err := f.KMS.CreateKey(ctx(t), walkKey); err != nil {
+		t.Fatal(err)
+	}
+	e.srcC = "walk-src-c"
+	h := http.Header{}
+	setSSEC(h, "x-amz-", walkSSECKey)
+	if resp, body := f.do(t, rawReq{method: "PUT", bucket: e.bucket, key: e.srcC, body: []byte(srcCBody), header: h, secure: true}); resp.StatusCode != 200 {
+		t.Fatalf("SSE-C source: %d %s", resp.StatusCode, body)
+	}
 
 	for op, names := range documentedHeaders {
 		covered := map[string]bool{}
@@ -453,19 +502,45 @@ func (e *walkEnv) run(t *testing.T, op, key, name, value, want string) {
 			h.Set("content-md5", contentMD5(e.body))
 		}
 	}
+	ssec := strings.HasPrefix(name, "x-amz-server-side-encryption-customer-")
+	srcSSEC := strings.HasPrefix(name, "x-amz-copy-source-server-side-encryption-customer-")
+	if ssec || srcSSEC {
+		prefix := "x-amz-"
+		if srcSSEC {
+			prefix = "x-amz-copy-source-"
+		}
+		setSSEC(h, prefix, walkSSECKey)
+		h.Set(name, value)
+		if strings.HasSuffix(name, "-customer-key") {
+			k, _ := base64.StdEncoding.DecodeString(value)
+			h.Set(name+"-md5", contentMD5(k))
+		}
+	}
+	if name == "x-amz-server-side-encryption-aws-kms-key-id" || name == "x-amz-server-side-encryption-context" {
+		h.Set("x-amz-server-side-encryption", "aws:kms")
+	}
+	e.ssec = ssec
+	exists := func() bool { return f.exists(t, b, key) }
+	if ssec {
+		exists = func() bool { return e.existsC(t, b, key) }
+	}
+	source := e.bucket + "/" + e.src
+	if srcSSEC {
+		source = e.bucket + "/" + e.srcC
+	}
 	var r rawReq
 	var stored func() bool
 	switch op {
 	case "PutObject":
 		r = rawReq{method: "PUT", bucket: b, key: key, body: e.body}
-		stored = func() bool { return f.exists(t, b, key) }
+		stored = exists
 	case "CopyObject":
-		h.Set("x-amz-copy-source", e.bucket+"/"+e.src)
+		h.Set("x-amz-copy-source", source)
 		if name == "x-amz-copy-source" {
 			h.Set(name, value)
 		}
 		r = rawReq{method: "PUT", bucket: b, key: key}
-		stored = func() bool { return f.exists(t, b, key) }
+		stored = exists
 	case "CreateMultipartUpload":
 		if name == "x-amz-checksum-type" { // a type needs an algorithm
 			h.Set("x-amz-checksum-algorithm", "CRC32")
@@ -476,7 +551,7 @@ func (e *walkEnv) run(t *testing.T, op, key, name, value, want string) {
 		id := e.createUpload(t, key, "")
 		r = rawReq{method: "PUT", bucket: b, key: key, query: url.Values{"uploadId": {id}, "partNumber": {"1"}}, body: e.body}
 		if op == "UploadPartCopy" {
-			h.Set("x-amz-copy-source", e.bucket+"/"+e.src)
+			h.Set("x-amz-copy-source", source)
 			if name == "x-amz-copy-source" {
 				h.Set(name, value)
 			}
@@ -505,17 +580,22 @@ func (e *walkEnv) run(t *testing.T, op, key, name, value, want string) {
 		etag := e.uploadPart(t, key, id, alg)
 		xmlBody := fmt.Sprintf(`<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag></Part></CompleteMultipartUpload>`, etag)
 		r = rawReq{method: "POST", bucket: b, key: key, query: url.Values{"uploadId": {id}}, body: []byte(xmlBody)}
-		stored = func() bool { return f.exists(t, b, key) }
+		stored = exists
 	case "GetObjectAttributes":
-		if name != "x-amz-object-attributes" {
+		obj := e.mp
+		switch {
+		case ssec:
+			obj = e.srcC
+			h.Set("x-amz-object-attributes", "ObjectSize")
+		case name != "x-amz-object-attributes":
 			h.Set("x-amz-object-attributes", "ObjectParts")
 		}
-		r = rawReq{method: "GET", bucket: b, key: e.mp, query: url.Values{"attributes": {""}}}
+		r = rawReq{method: "GET", bucket: b, key: obj, query: url.Values{"attributes": {""}}}
 		stored = func() bool { return false } // a read stores nothing
 	default:
 		t.Fatalf("no runner for %s", op)
 	}
-	r.header = h
+	r.header, r.secure = h, ssec || srcSSEC
 	resp, body := f.do(t, r)
 	if want == "" {
 		if resp.StatusCode/100 != 2 {
@@ -545,6 +625,10 @@ func (e *walkEnv) run(t *testing.T, op, key, name, value, want string) {
 // and GetObjectAttributes.
 func (e *walkEnv) checkEffect(t *testing.T, op, b, key, name, value string, resp *http.Response, body []byte) {
 	lockOrTags := strings.HasPrefix(name, "x-amz-object-lock-") || strings.HasPrefix(name, "x-amz-tagging")
+	if strings.Contains(name, "server-side-encryption") {
+		e.checkSSE(t, op, b, key, name, value, resp, body)
+		return
+	}
 	switch {
 	case op == "GetObjectAttributes":
 		e.checkAttributes(t, name, value, body)
@@ -807,7 +891,10 @@ func (e *walkEnv) createUpload(t *testing.T, key string, alg storage.ChecksumAlg
 			h.Set("x-amz-checksum-type", "FULL_OBJECT")
 		}
 	}
-	resp, body := e.f.do(t, rawReq{method: "POST", bucket: e.bucket, key: key, query: url.Values{"uploads": {""}}, header: h})
+	if e.ssec {
+		setSSEC(h, "x-amz-", walkSSECKey)
+	}
+	resp, body := e.f.do(t, rawReq{method: "POST", bucket: e.bucket, key: key, query: url.Values{"uploads": {""}}, header: h, secure: e.ssec})
 	var res struct{ UploadId string }
 	if resp.StatusCode != 200 || xml.Unmarshal(body, &res) != nil || res.UploadId == "" {
 		t.Fatalf("CreateMultipartUpload: %d %s", resp.StatusCode, body)
@@ -820,10 +907,84 @@ func (e *walkEnv) uploadPart(t *testing.T, key, id string, alg storage.ChecksumA
 	if alg != "" && storage.NewChecksumHash(alg) != nil {
 		h.Set("x-amz-checksum-"+strings.ToLower(string(alg)), base64.StdEncoding.EncodeToString(sumOf(alg, e.part)))
 	}
+	if e.ssec {
+		setSSEC(h, "x-amz-", walkSSECKey)
+	}
 	resp, body := e.f.do(t, rawReq{method: "PUT", bucket: e.bucket, key: key,
-		query: url.Values{"uploadId": {id}, "partNumber": {"1"}}, body: e.part, header: h})
+		query: url.Values{"uploadId": {id}, "partNumber": {"1"}}, body: e.part, header: h, secure: e.ssec})
 	if resp.StatusCode != 200 {
 		t.Fatalf("UploadPart: %d %s", resp.StatusCode, body)
 	}
 	return resp.Header.Get("Etag")
+}
+
+// existsC is exists for an SSE-C object of the walk's key.
+func (e *walkEnv) existsC(t *testing.T, b, key string) bool {
+	t.Helper()
+	h := http.Header{}
+	setSSEC(h, "x-amz-", walkSSECKey)
+	resp, body := e.f.do(t, rawReq{method: "HEAD", bucket: b, key: key, header: h, secure: true})
+	switch resp.StatusCode {
+	case http.StatusOK:
+		return true
+	case http.StatusNotFound:
+		return false
+	}
+	t.Fatalf("HEAD %s with the SSE-C key: %d %s", key, resp.StatusCode, body)
+	return false
+}
+
+// checkSSE confirms an encryption header took effect: the answer reports
+// it, and so does a HEAD of what was stored (with the SSE-C key when the
+// object has one).
+func (e *walkEnv) checkSSE(t *testing.T, op, b, key, name, value string, resp *http.Response, body []byte) {
+	ssecMD5 := contentMD5(walkSSECKey)
+	dest := strings.HasPrefix(name, "x-amz-server-side-encryption-customer-")
+	want := func(h http.Header, where string) {
+		t.Helper()
+		switch {
+		case dest:
+			if h.Get("X-Amz-Server-Side-Encryption-Customer-Algorithm") != "AES256" || h.Get("X-Amz-Server-Side-Encryption-Customer-Key-Md5") != ssecMD5 {
+				t.Errorf("%s: SSE-C headers %v", where, h)
+			}
+		case strings.HasPrefix(name, "x-amz-copy-source-"), name == "x-amz-server-side-encryption-bucket-key-enabled":
+			if h.Get("X-Amz-Server-Side-Encryption") != "" || h.Get("X-Amz-Server-Side-Encryption-Customer-Algorithm") != "" {
+				t.Errorf("%s: unasked encryption %v", where, h)
+			}
+		case name == "x-amz-server-side-encryption" && h.Get("X-Amz-Server-Side-Encryption") != value:
+			t.Errorf("%s: x-amz-server-side-encryption %q, sent %q", where, h.Get("X-Amz-Server-Side-Encryption"), value)
+		case name == "x-amz-server-side-encryption-aws-kms-key-id" &&
+			(h.Get("X-Amz-Server-Side-Encryption") != "aws:kms" || !strings.HasSuffix(h.Get("X-Amz-Server-Side-Encryption-Aws-Kms-Key-Id"), ":key/"+walkKey)):
+			t.Errorf("%s: KMS headers %v", where, h)
+		}
+	}
+	switch op {
+	case "GetObjectAttributes":
+		var doc attributesDoc
+		if err := xml.Unmarshal(body, &doc); err != nil || doc.ObjectSize == nil || *doc.ObjectSize != int64(len(srcCBody)) {
+			t.Errorf("GetObjectAttributes of the SSE-C source: %s", body)
+		}
+		return
+	case "UploadPart", "UploadPartCopy", "CreateMultipartUpload":
+		want(resp.Header, op+" answer")
+		if op == "CreateMultipartUpload" && name == "x-amz-server-side-encryption-context" && resp.Header.Get("X-Amz-Server-Side-Encryption-Context") != value {
+			t.Errorf("context %q in the answer, sent %q", resp.Header.Get("X-Amz-Server-Side-Encryption-Context"), value)
+		}
+		return
+	}
+	if !(dest && op == "CompleteMultipartUpload") { // S3 answers a completion without SSE-C headers
+		want(resp.Header, op+" answer")
+	}
+	if name == "x-amz-server-side-encryption-context" && op != "CompleteMultipartUpload" && resp.Header.Get("X-Amz-Server-Side-Encryption-Context") != value {
+		t.Errorf("context %q in the answer, sent %q", resp.Header.Get("X-Amz-Server-Side-Encryption-Context"), value)
+	}
+	h := http.Header{}
+	if dest {
+		setSSEC(h, "x-amz-", walkSSECKey)
+	}
+	hr, _ := e.f.do(t, rawReq{method: "GET", bucket: b, key: key, header: h, secure: dest})
+	if hr.StatusCode != http.StatusOK {
+		t.Fatalf("GET of what %s stored: %d", op, hr.StatusCode)
+	}
+	want(hr.Header, "GET of the stored object")
 }

@@ -177,6 +177,7 @@ type rawReq struct {
 	chunked bool   // send with Transfer-Encoding: chunked, no Content-Length
 	region  string // signing region; default s3test.Region
 	service string // signing service; default "s3"
+	secure  bool   // send to the TLS listener (SSE-C needs it)
 	token   string // X-Amz-Security-Token (session credentials)
 }
 
@@ -189,7 +190,11 @@ func (f *fixture) newRaw(t *testing.T, r rawReq) *http.Request {
 			path += "/" + r.key
 		}
 	}
-	u, err := url.Parse(f.PlainURL)
+	base := f.PlainURL
+	if r.secure {
+		base = f.URL
+	}
+	u, err := url.Parse(base)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +253,11 @@ func (f *fixture) newRaw(t *testing.T, r rawReq) *http.Request {
 // do sends a raw request and returns the response with its body read.
 func (f *fixture) do(t *testing.T, r rawReq) (*http.Response, []byte) {
 	t.Helper()
-	resp, err := http.DefaultClient.Do(f.newRaw(t, r))
+	client := http.DefaultClient
+	if r.secure {
+		client = f.HTTPClient()
+	}
+	resp, err := client.Do(f.newRaw(t, r))
 	if err != nil {
 		t.Fatalf("%s %s/%s: %v", r.method, r.bucket, r.key, err)
 	}

@@ -341,6 +341,16 @@ func matrixOps() []matrixOp {
 			req: func(e cellEnv) rawReq { return rawReq{method: "DELETE", bucket: e.bucket, query: q("lifecycle", "")} }},
 		{op: s3api.OpDeleteBucketCors, ok: 204,
 			req: func(e cellEnv) rawReq { return rawReq{method: "DELETE", bucket: e.bucket, query: q("cors", "")} }},
+		{op: s3api.OpPutBucketEncryption, ok: 200, stored: func(t *testing.T, f *fixture, e cellEnv) bool {
+			_, err := f.Engine.GetBucketEncryption(context.Background(), e.bucket)
+			return err == nil
+		}, req: func(e cellEnv) rawReq {
+			return withMD5("PUT", e.bucket, "", q("encryption", ""),
+				`<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>AES256</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>`)
+		}},
+		{op: s3api.OpGetBucketEncryption, ok: 404, req: get(q("encryption", ""))}, // none set
+		{op: s3api.OpDeleteBucketEncryption, ok: 204,
+			req: func(e cellEnv) rawReq { return rawReq{method: "DELETE", bucket: e.bucket, query: q("encryption", "")} }},
 	}
 }
 

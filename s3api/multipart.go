@@ -28,7 +28,11 @@ func (s *Server) createMultipartUpload(ctx context.Context, req *request) (*resp
 	if err != nil {
 		return nil, err
 	}
-	opts := storage.PutOptions{Size: -1, Meta: meta, Tags: tags, Lock: lock}
+	enc, err := writeEncryption(req)
+	if err != nil {
+		return nil, err
+	}
+	opts := storage.PutOptions{Size: -1, Meta: meta, Tags: tags, Lock: lock, SSE: enc}
 	if v := req.Header.Get("X-Amz-Checksum-Algorithm"); v != "" {
 		a, ok := parseAlgorithm(v)
 		if !ok {
@@ -54,6 +58,12 @@ func (s *Server) createMultipartUpload(ctx context.Context, req *request) (*resp
 		h.Set("X-Amz-Checksum-Algorithm", string(opts.ChecksumAlgorithm))
 		h.Set("X-Amz-Checksum-Type", opts.ChecksumType)
 	}
+	// The upload's encryption may be the bucket's default: ask the upload.
+	up, err := s.backend.ListParts(ctx, req.route.Bucket, req.route.Key, id, storage.ListPartsOptions{})
+	if err != nil {
+		return nil, err
+	}
+	s.sseHeaders(h, up.SSE, customerOf(enc), true)
 	return &response{header: h, xml: initiateMultipartUploadResult{NS: s3NS, Bucket: req.route.Bucket, Key: req.route.Key, UploadID: id}}, nil
 }
 
@@ -70,18 +80,23 @@ func (s *Server) uploadPart(ctx context.Context, req *request) (*response, error
 	if err != nil {
 		return nil, err
 	}
+	ck, err := customerKey(req, objectPrefix)
+	if err != nil {
+		return nil, err
+	}
 	body, err := payload(req, maxPartSize)
 	if err != nil {
 		return nil, err
 	}
 	pi, err := s.backend.UploadPart(ctx, req.route.Bucket, req.route.Key, req.URL.Query().Get("uploadId"), n, body,
-		storage.PartOptions{Size: req.bodySize, Checksum: body.checksum()})
+		storage.PartOptions{Size: req.bodySize, Checksum: body.checksum(), Digest: body.digest(), CustomerKey: ck})
 	if err != nil {
 		return nil, err
 	}
 	h := http.Header{"Etag": {pi.ETag}}
 	setChecksumHeaders(h, pi.Checksums)
 	h.Del("X-Amz-Checksum-Type")
+	s.sseHeaders(h, pi.SSE, ck, false)
 	return &response{header: h}, nil
 }
 
@@ -97,7 +112,18 @@ func (s *Server) uploadPartCopy(ctx context.Context, req *request) (*response, e
 	if src.Range, err = parseCopyRange(req.Header.Get("X-Amz-Copy-Source-Range")); err != nil {
 		return nil, err
 	}
-	pi, err := s.backend.UploadPartCopy(ctx, src, req.route.Bucket, req.route.Key, req.URL.Query().Get("uploadId"), n, storage.CopyOptions{})
+	ck, err := customerKey(req, objectPrefix)
+	if err != nil {
+		return nil, err
+	}
+	if src.CustomerKey, err = customerKey(req, copySourcePrefix); err != nil {
+		return nil, err
+	}
+	var opts storage.CopyOptions
+	if ck != nil {
+		opts.SSE = &storage.Encryption{Type: storage.SSEC, CustomerKey: *ck}
+	}
+	pi, err := s.backend.UploadPartCopy(ctx, src, req.route.Bucket, req.route.Key, req.URL.Query().Get("uploadId"), n, opts)
 	if err != nil {
 		return nil, copyError(err)
 	}
@@ -105,6 +131,7 @@ func (s *Server) uploadPartCopy(ctx context.Context, req *request) (*response, e
 	if src.VersionID != "" {
 		h.Set("X-Amz-Copy-Source-Version-Id", src.VersionID)
 	}
+	s.sseHeaders(h, pi.SSE, ck, false)
 	return &response{header: h, xml: copyPartResult{NS: s3NS, LastModified: s3Time(pi.ModTime), ETag: pi.ETag, checksumFields: checksumXML(pi.Checksums)}}, nil
 }
 
@@ -130,6 +157,9 @@ func (s *Server) completeMultipartUpload(ctx context.Context, req *request) (*re
 	if opts.Checksum, err = objectChecksum(req.Header); err != nil {
 		return nil, err
 	}
+	if opts.CustomerKey, err = customerKey(req, objectPrefix); err != nil {
+		return nil, err
+	}
 	info, err := s.backend.CompleteMultipartUpload(ctx, req.route.Bucket, req.route.Key, req.URL.Query().Get("uploadId"), parts, opts)
 	if err != nil {
 		return nil, err
@@ -137,6 +167,9 @@ func (s *Server) completeMultipartUpload(ctx context.Context, req *request) (*re
 	h := http.Header{}
 	writeVersionHeader(h, info.VersionID)
 	expirationHeader(h, info.Expiration)
+	if info.SSE != nil && info.SSE.Type != storage.SSEC { // S3 sends no SSE-C headers here
+		s.sseHeaders(h, info.SSE, nil, false)
+	}
 	loc := "/" + req.route.Bucket + "/" + req.route.Key
 	return &response{header: h, xml: completeMultipartUploadResult{NS: s3NS, Location: loc, Bucket: req.route.Bucket,
 		Key: req.route.Key, ETag: info.ETag, checksumFields: checksumXML(info.Checksums)}}, nil

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/filesphere/filesphere/storage"
+	"github.com/filesphere/filesphere/storage/sse"
 )
 
 // maxObjectSize is S3's single-PUT limit.
@@ -25,7 +26,10 @@ func payload(req *request, max int64) (*verifyingReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := newVerifyingReader(req.body, size, spec, req.trailer)
+	// One pass computes the checks and what the engine records; a signed
+	// payload's SHA-256 is the one SigV4 verifies, not hashed again.
+	v := newDigestingReader(req.body, size, spec, req.trailer,
+		storage.DigestSpec{MD5: true, SHA256: true, SignedSHA256: req.payloadSHA256})
 	v.limit = max
 	return v, nil
 }
@@ -61,15 +65,19 @@ func (s *Server) putObject(ctx context.Context, req *request) (*response, error)
 	if err != nil {
 		return nil, err
 	}
+	enc, err := writeEncryption(req)
+	if err != nil {
+		return nil, err
+	}
 	body, err := payload(req, maxObjectSize)
 	if err != nil {
 		return nil, err
 	}
 	opts := storage.PutOptions{
-		Size: req.bodySize, Meta: meta, Checksum: body.checksum(),
+		Size: req.bodySize, Meta: meta, Checksum: body.checksum(), Digest: body.digest(),
 		IfNoneMatchStar: strings.TrimSpace(req.Header.Get("If-None-Match")) == "*",
 		IfMatch:         req.Header.Get("If-Match"),
-		Tags:            tags, Lock: lock, Digested: body.spec.digest(),
+		Tags:            tags, Lock: lock, Digested: body.spec.digest(), SSE: enc,
 	}
 	info, err := s.backend.PutObject(ctx, req.route.Bucket, req.route.Key, body, opts)
 	if err != nil {
@@ -79,6 +87,7 @@ func (s *Server) putObject(ctx context.Context, req *request) (*response, error)
 	writeVersionHeader(h, info.VersionID)
 	setChecksumHeaders(h, info.Checksums)
 	expirationHeader(h, info.Expiration)
+	s.sseHeaders(h, info.SSE, customerOf(enc), true)
 	return &response{header: h}, nil
 }
 
@@ -102,7 +111,9 @@ func getOptions(req *request) (storage.GetOptions, error) {
 		}
 		opts.Range = r
 	}
-	return opts, nil
+	var err error
+	opts.CustomerKey, err = customerKey(req, objectPrefix)
+	return opts, err
 }
 
 // objectHeaders are the headers GET and HEAD share.
@@ -141,6 +152,7 @@ func (s *Server) getObject(ctx context.Context, req *request) (*response, error)
 		return nil, preconditionResponse(err)
 	}
 	h := objectHeaders(req, or.Info)
+	s.sseHeaders(h, or.Info.SSE, opts.CustomerKey, false)
 	resp := &response{header: h, body: or.ReadCloser, length: or.Info.Size}
 	if or.Range != nil {
 		resp.status = http.StatusPartialContent
@@ -164,6 +176,7 @@ func (s *Server) headObject(ctx context.Context, req *request) (*response, error
 		return nil, preconditionResponse(err)
 	}
 	h := objectHeaders(req, info)
+	s.sseHeaders(h, info.SSE, opts.CustomerKey, false)
 	h.Set("Content-Length", strconv.FormatInt(info.Size, 10))
 	status := http.StatusOK
 	if opts.Range != nil {
@@ -290,9 +303,15 @@ func (s *Server) copyObject(ctx context.Context, req *request) (*response, error
 	if err != nil {
 		return nil, err
 	}
+	enc, srcKey, err := copyEncryption(req)
+	if err != nil {
+		return nil, err
+	}
+	src.CustomerKey = srcKey
 	opts := storage.CopyOptions{
 		IfNoneMatchStar: strings.TrimSpace(req.Header.Get("If-None-Match")) == "*",
 		IfMatch:         req.Header.Get("If-Match"),
+		SSE:             enc,
 	}
 	if opts.ACL, err = s.requestACL(ctx, req); err != nil {
 		return nil, err
@@ -336,6 +355,7 @@ func (s *Server) copyObject(ctx context.Context, req *request) (*response, error
 	if src.VersionID != "" {
 		h.Set("X-Amz-Copy-Source-Version-Id", src.VersionID)
 	}
+	s.sseHeaders(h, info.SSE, customerOf(enc), true)
 	return &response{header: h, xml: copyObjectResult{NS: s3NS, LastModified: s3Time(info.ModTime), ETag: info.ETag, checksumFields: checksumXML(info.Checksums)}}, nil
 }
 
@@ -350,6 +370,14 @@ func copyError(err error) error {
 		ae.Message = "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes."
 	}
 	return ae
+}
+
+// customerOf is the SSE-C key of a write's encryption, if it has one.
+func customerOf(enc *storage.Encryption) *sse.Key {
+	if enc == nil || enc.Type != storage.SSEC {
+		return nil
+	}
+	return &enc.CustomerKey
 }
 
 // readCloser pairs a reader with the closer of what it wraps.

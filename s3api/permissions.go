@@ -26,6 +26,10 @@ const (
 	scopeEachKey
 	// scopeQuery: the IAM and STS Query APIs authorize per action.
 	scopeQuery
+	// scopeOwn: the operation authenticates and authorizes by its own
+	// means, never by SigV4 (the OAuth endpoints: client authentication,
+	// PKCE, the login form; oauth.go).
+	scopeOwn
 )
 
 // permission is one row of the table.
@@ -109,6 +113,10 @@ var permissions = map[Operation]permission{
 	OpPutBucketLifecycle:    {action: "s3:PutLifecycleConfiguration", scope: scopeBucket},
 	OpGetBucketLifecycle:    {action: "s3:GetLifecycleConfiguration", scope: scopeBucket},
 	OpDeleteBucketLifecycle: {action: "s3:PutLifecycleConfiguration", scope: scopeBucket},
+	// DeleteBucketEncryption needs the put action, as in S3.
+	OpPutBucketEncryption:    {action: "s3:PutEncryptionConfiguration", scope: scopeBucket},
+	OpGetBucketEncryption:    {action: "s3:GetEncryptionConfiguration", scope: scopeBucket},
+	OpDeleteBucketEncryption: {action: "s3:PutEncryptionConfiguration", scope: scopeBucket},
 	// A browser form upload writes the key its form names (PostObject
 	// authorizes once the form is read).
 	OpPostObject: {action: "s3:PutObject", scope: scopeObject, aclAction: "s3:PutObjectAcl"},
@@ -118,6 +126,7 @@ var permissions = map[Operation]permission{
 	OpAdminUnknown:     {scope: scopeSigned},
 	OpIAM:              {scope: scopeQuery},
 	OpSTS:              {scope: scopeQuery},
+	OpOAuth:            {scope: scopeOwn},
 
 	// Asking about oneself needs no permission (authzcheck.go).
 	OpAuthzCheck: {scope: scopeSigned},
@@ -160,7 +169,7 @@ func missingPermissions(ops map[Operation]handlerFunc) []Operation {
 			out = append(out, op)
 		}
 	}
-	for _, op := range []Operation{OpNotImplemented, OpMethodNotAllowed, OpIAM, OpSTS, OpPostObject} {
+	for _, op := range []Operation{OpNotImplemented, OpMethodNotAllowed, OpIAM, OpSTS, OpPostObject, OpOAuth} {
 		if _, ok := permissionOf(op); !ok {
 			out = append(out, op)
 		}

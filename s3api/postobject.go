@@ -318,6 +318,8 @@ func (s *Server) storePost(ctx context.Context, req *request, f *postForm, polic
 	out := http.Header{"Etag": {info.ETag}, "Location": {s.objectURL(req)}}
 	versionHeader(out, info.VersionID)
 	setChecksumHeaders(out, info.Checksums)
+	s.sseHeaders(out, info.SSE, nil, false) // the bucket's default encryption
+
 	if to, ok := redirectURL(f); ok {
 		out.Set("Location", to+"bucket="+url.QueryEscape(req.route.Bucket)+"&key="+url.QueryEscape(req.route.Key)+
 			"&etag="+url.QueryEscape(info.ETag))

@@ -167,7 +167,7 @@ func (s *Server) query(ctx context.Context, req *request) (*response, error) {
 		}
 		return nil, apiErr(ErrInvalidAction, fmt.Sprintf("Could not find operation %s for version %s", printableParam(q.action), queryVersions[api]))
 	}
-	if req.id.Anonymous {
+	if req.id.Anonymous && !unsignedActions[api][q.action] {
 		return nil, apiErr(ErrMissingAuthenticationToken, "")
 	}
 	if a.resource != nil {

@@ -97,7 +97,7 @@ type Route struct {
 // implement yet; any of them answers NotImplemented instead of being
 // mistaken for a plain GET/PUT/DELETE.
 var unsupported = []string{
-	"accelerate", "analytics", "encryption", "intelligent-tiering",
+	"accelerate", "analytics", "intelligent-tiering",
 	"inventory", "logging", "metadataTableConfiguration", "metrics",
 	"notification", "replication", "requestPayment", "restore", "select",
 	"torrent", "website", "session", "renameObject", "abac", "annotation",
@@ -127,6 +127,9 @@ func splitTarget(r *http.Request, domain string) (bucket, key string) {
 // classify decides the operation of a request.
 func classify(r *http.Request, domain string) Route {
 	bucket, key := splitTarget(r, domain)
+	if isOAuthPath(bucket, key) {
+		return Route{Op: OpOAuth, API: APIS3}
+	}
 	if bucket == adminBucket {
 		return classifyAdmin(r.Method, key)
 	}
@@ -170,7 +173,7 @@ func classify(r *http.Request, domain string) Route {
 // configuration on an object, a retention on a bucket), which is refused
 // rather than taken for a plain request on that level.
 func misplacedSub(q map[string][]string, bucketLevel bool) string {
-	subs := []string{"object-lock", "lifecycle"}
+	subs := []string{"object-lock", "lifecycle", "encryption"}
 	if bucketLevel {
 		subs = []string{"retention", "legal-hold"}
 	}
@@ -215,6 +218,8 @@ func classifyBucket(method string, q map[string][]string) Operation {
 		return subOp(method, OpPutObjectLockConfig, OpGetObjectLockConfig, "")
 	case has("lifecycle"):
 		return subOp(method, OpPutBucketLifecycle, OpGetBucketLifecycle, OpDeleteBucketLifecycle)
+	case has("encryption"):
+		return subOp(method, OpPutBucketEncryption, OpGetBucketEncryption, OpDeleteBucketEncryption)
 	case has("retention"), has("legal-hold"):
 		return OpNotImplemented
 	}
@@ -280,7 +285,7 @@ func classifyObject(r *http.Request, q map[string][]string) Operation {
 		return subOp(r.Method, OpPutObjectRetention, OpGetObjectRetention, "")
 	case has("legal-hold"):
 		return subOp(r.Method, OpPutObjectLegalHold, OpGetObjectLegalHold, "")
-	case has("object-lock"), has("lifecycle"):
+	case has("object-lock"), has("lifecycle"), has("encryption"):
 		return OpNotImplemented // bucket subresources
 	}
 	switch r.Method {

@@ -39,7 +39,7 @@ func TestClassifyAdmin(t *testing.T) {
 			t.Errorf("%s %s: %+v, want %+v", tc.method, tc.target, got, tc.want)
 		}
 	}
-	for _, rt := range adminRoutes {
+	for _, rt := range allAdminRoutes {
 		if act, ok := AdminAction(rt.op); !ok || act == "" {
 			t.Errorf("%s has no action", rt.op)
 		}

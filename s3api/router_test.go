@@ -19,6 +19,9 @@ func TestClassify(t *testing.T) {
 		want           Route
 	}{
 		{"GET", "/", nil, "", "", Route{Op: OpListBuckets}},
+		{"GET", "/.well-known/openid-configuration", nil, "", "", Route{Op: OpOAuth}},
+		{"POST", "/.filesphere/oauth/token", nil, "", "", Route{Op: OpOAuth}},
+		{"GET", "/.well-known/other", nil, "", "", Route{Op: OpGetObject, Bucket: ".well-known", Key: "other"}},
 		{"PUT", "/", nil, "", "", Route{Op: OpMethodNotAllowed}},
 		{"PUT", "/examplebucket", nil, "", "", Route{Op: OpCreateBucket, Bucket: "examplebucket"}},
 		{"HEAD", "/examplebucket", nil, "", "", Route{Op: OpHeadBucket, Bucket: "examplebucket"}},

@@ -52,22 +52,14 @@ func (g *sendGuard) Write(p []byte) (int, error) {
 	return written, nil
 }
 
-// allow moves the deadline by n bytes' worth of time, capped at timeout
-// from now, before those bytes are written.
+// allow moves the deadline by n bytes' worth of time (earnDeadline)
+// before those bytes are written.
 func (g *sendGuard) allow(n int) {
 	now := g.now()
 	if g.deadline.IsZero() {
 		g.deadline = now.Add(g.timeout)
 	}
-	d := g.deadline
-	if d.Before(now) {
-		d = now
-	}
-	d = d.Add(time.Duration(int64(n) * int64(time.Second) / g.rate))
-	if limit := now.Add(g.timeout); d.After(limit) {
-		d = limit
-	}
-	g.deadline = d
+	g.deadline = earnDeadline(g.deadline, now, n, g.rate, g.timeout)
 	if g.deadline.Sub(g.applied) >= deadlineStep {
 		g.set(g.deadline)
 	}

@@ -41,6 +41,8 @@ type Config struct {
 	MetricsPublic bool
 	// Admin backs the admin API under AdminPrefix; nil disables it.
 	Admin Admin
+	// KMS backs the KMS admin operations; nil disables them.
+	KMS KeyManager
 	// AccessLog logs one info line per S3 request.
 	AccessLog bool
 	// TrustForwardedProto counts "X-Forwarded-Proto: https" as TLS, for a
@@ -68,6 +70,13 @@ type Config struct {
 	// answer is on the wire and its connection only lingers before it
 	// closes, so that a connection limiter may reclaim it first.
 	Answered func(ctx context.Context)
+	// OAuth serves the OAuth2 / OpenID Connect endpoints (oauth.go); nil
+	// answers them NotImplemented. WebIdentity backs STS
+	// AssumeRoleWithWebIdentity (nil: NotImplemented); OAuthAdmin the
+	// admin oauth operations.
+	OAuth       http.Handler
+	WebIdentity WebIdentity
+	OAuthAdmin  OAuthAdmin
 	// CORSCacheTTL is how long a node answers from a bucket's CORS
 	// configuration as it read it: a change made through another node
 	// takes up to this long to apply here. Zero reads it on every request
@@ -161,6 +170,7 @@ func New(cfg Config, backend storage.Backend, ids *iam.Service) (*Server, error)
 	s.router = r
 	s.ops = s.handlers()
 	s.adminHandlers(s.ops)
+	s.oauthAdminHandlers(s.ops)
 	s.accessHandlers(s.ops)
 	if missing := missingPermissions(s.ops); len(missing) > 0 {
 		return nil, fmt.Errorf("s3api: operations without a permission entry: %v", missing)
@@ -198,7 +208,10 @@ type request struct {
 	// maxBuffered is what the authenticated body reader may hold in memory.
 	maxBuffered int64
 	trailer     func() http.Header
-	reqID       string
+	// payloadSHA256 is the signed payload's SHA-256 (sigv4.Result), which
+	// body checks before its io.EOF; nil for other payload modes.
+	payloadSHA256 []byte
+	reqID         string
 }
 
 // response is what a handler returns; render writes it.
@@ -252,6 +265,9 @@ func (s *Server) handlers() map[Operation]handlerFunc {
 		OpGetObjectRetention:      s.getObjectRetention,
 		OpPutObjectLegalHold:      s.putObjectLegalHold,
 		OpGetObjectLegalHold:      s.getObjectLegalHold,
+		OpPutBucketEncryption:     s.putBucketEncryption,
+		OpGetBucketEncryption:     s.getBucketEncryption,
+		OpDeleteBucketEncryption:  s.deleteBucketEncryption,
 		OpPutBucketCors:           s.putBucketCors,
 		OpGetBucketCors:           s.getBucketCors,
 		OpDeleteBucketCors:        s.deleteBucketCors,
@@ -337,6 +353,10 @@ func (s *Server) handle(ctx context.Context, req *request) (*response, error) {
 	}
 	if req.route.API == APIIAM || req.route.API == APISTS {
 		return s.serveQuery(ctx, req)
+	}
+	if req.route.Op == OpOAuth {
+		// Another protocol at reserved paths, with its own authentication.
+		return s.serveOAuth(ctx, req)
 	}
 	// Refuse what is not honoured before any body is read or stored.
 	if err := checkHonoured(req.route.Op, req.Header); err != nil {

@@ -27,6 +27,7 @@ func credentialsOf(c iam.TemporaryCredentials) credentialsXML {
 }
 
 var stsActions = map[string]queryAction{
+	"AssumeRoleWithWebIdentity": {nil, assumeRoleWithWebIdentity},
 	"GetCallerIdentity": {nil, func(_ context.Context, s *Server, q *queryRequest) (any, error) {
 		p := q.id.Principal
 		return struct {
@@ -127,7 +128,7 @@ var notBuiltActions = map[API]map[string]bool{
 		"GenerateCredentialReport", "GetCredentialReport", "ChangePassword", "GetContextKeysForPrincipalPolicy",
 		"CreateServiceSpecificCredential", "ListServiceSpecificCredentials", "UploadServerCertificate",
 		"ListServerCertificates", "UpdateGroup", "TagPolicy", "UntagPolicy", "ListPolicyTags"),
-	APISTS: setOf("GetFederationToken", "AssumeRoleWithWebIdentity", "AssumeRoleWithSAML", "DecodeAuthorizationMessage",
+	APISTS: setOf("GetFederationToken", "AssumeRoleWithSAML", "DecodeAuthorizationMessage",
 		"GetAccessKeyInfo", "AssumeRoot", "GetDelegatedAccessToken", "GetWebIdentityToken"),
 }
 

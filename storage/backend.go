@@ -23,6 +23,7 @@ type Backend interface {
 	ObjectTagging
 	ObjectLocks
 	BucketLifecycle
+	BucketEncryptions
 }
 
 // Buckets manages the bucket namespace and bucket settings.

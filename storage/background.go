@@ -2,7 +2,6 @@ package storage
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -11,13 +10,15 @@ import (
 )
 
 // RunBackground starts the engine's background work until ctx ends: heals
-// queued by reads (on every node) and, on the leader, repair passes that
-// rebalance to the current ring and, every ScrubEvery-th pass, scrub and
-// collect orphaned shards. A pass runs at start, every RepairInterval, and
-// at once when RingChanged, NodeLost or BecameLeader reports an event;
-// and, on the leader, the lifecycle worker (lifecycle_worker.go).
+// queued by reads (on every node), the repair queue's intake for heals
+// that found the heal queue full, and, on the leader, the incremental
+// repair passes (repair.go) and garbage collection every GCInterval. A
+// pass runs at start, every RepairInterval (at once or as RepairRate
+// allows while work is left over), and at once when RingChanged, NodeLost
+// or BecameLeader reports an event; and, on the leader, the lifecycle
+// worker (lifecycle_worker.go).
 func (e *Engine) RunBackground(ctx context.Context) {
-	e.bg.Add(3)
+	e.bg.Add(4)
 	go func() {
 		defer e.bg.Done()
 		e.lifecycleLoop(ctx)
@@ -30,6 +31,17 @@ func (e *Engine) RunBackground(ctx context.Context) {
 				return
 			case it := <-e.healQueue:
 				e.healObject(ctx, it)
+			}
+		}
+	}()
+	go func() {
+		defer e.bg.Done()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case it := <-e.markQueue:
+				e.markRead(ctx, it)
 			}
 		}
 	}()
@@ -66,34 +78,38 @@ func (e *Engine) requestPass() {
 }
 
 func (e *Engine) repairLoop(ctx context.Context) {
-	passes := 0
 	for {
+		wait := e.cfg.RepairInterval
 		if e.leader() {
-			passes++
-			deep := passes%e.cfg.ScrubEvery == 0
-			rep, err := e.Heal(ctx, HealOptions{Rebalance: true, Deep: deep, BytesPerSecond: e.cfg.RepairBandwidth})
+			rep, more, err := e.repairPass(ctx)
 			if ctx.Err() != nil {
 				return
 			}
-			entry := e.log.WithFields(map[string]any{"streams": rep.Streams, "healed": rep.Healed, "moved": rep.ShardsMoved, "failed": rep.Failed, "waiting": rep.Waiting, "deep": deep})
+			entry := e.log.WithFields(map[string]any{"visited": rep.Visited, "streams": rep.Streams, "healed": rep.Healed,
+				"moved": rep.ShardsMoved, "failed": rep.Failed, "waiting": rep.Waiting, "dirty_left": rep.DirtyLeft})
 			switch {
 			case err != nil:
 				entry.WithError(err).Warn("repair pass stopped")
 			case rep.Healed > 0 || rep.Failed > 0:
 				entry.Info("repair pass")
 			}
-			if err == nil && e.cfg.PassDone != nil {
+			// Drains finish once no sweep is moving shards any more; the
+			// count they take is the truth either way.
+			if err == nil && !rep.SweepActive && e.cfg.PassDone != nil {
 				e.cfg.PassDone(ctx, rep)
 			}
-			if deep { // orphans wait hours anyway: collect on scrub passes only
+			if e.gcDue() {
 				e.collectOrphans(ctx)
+			}
+			if more {
+				wait = e.pace()
 			}
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-e.passNow:
-		case <-e.cfg.After(e.cfg.RepairInterval):
+		case <-e.cfg.After(wait):
 		}
 	}
 }
@@ -108,6 +124,10 @@ func (e *Engine) collectOrphans(ctx context.Context) {
 	}
 }
 
+// healObject repairs, in place, the streams of a version a read had to
+// reconstruct. What it cannot finish is queued for the leader, unless
+// offline drives are all that stop it: their shards are whole when the
+// drives are back, and a drive that comes back empty is the drive check's.
 func (e *Engine) healObject(ctx context.Context, it healItem) {
 	v, _, err := e.resolve(ctx, it.bucket, it.key, it.versionID)
 	if err != nil {
@@ -117,17 +137,27 @@ func (e *Engine) healObject(ctx context.Context, it healItem) {
 	if err != nil {
 		return
 	}
+	log := e.log.WithField("bucket", it.bucket).WithField("key", it.key)
+	var unfinished []string
+	var cause error
 	for _, p := range parts {
 		if p.DataID == "" {
 			continue
 		}
 		res := e.repairData(ctx, p, HealOptions{Deep: true}, nil)
-		if errors.Is(res.err, errTargetsOffline) {
-			e.log.WithError(res.err).WithField("bucket", it.bucket).WithField("key", it.key).Debug("heal on read deferred")
-		} else if res.err != nil {
-			e.log.WithError(res.err).WithField("bucket", it.bucket).WithField("key", it.key).Warn("heal on read failed")
-		} else if res.healed > 0 {
-			e.log.WithField("bucket", it.bucket).WithField("key", it.key).WithField("shards", res.healed).Info("healed on read")
+		switch {
+		case res.waitsOnly():
+			log.WithError(res.err).Debug("heal on read deferred: drives offline")
+		case res.err != nil:
+			log.WithError(res.err).Warn("heal on read failed; queued for the leader")
+			unfinished, cause = append(unfinished, p.DataID), res.err
+		case res.healed > 0:
+			log.WithField("shards", res.healed).Info("healed on read")
+		}
+	}
+	if len(unfinished) > 0 && v.DataKey != "" && ctx.Err() == nil {
+		if err := e.markDirty(ctx, dataKey(v.DataKey), unfinished, true, dirtyRead, nil, cause); err != nil {
+			log.WithError(err).Warn("queueing an unfinished heal on read")
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/filesphere/filesphere/erasure"
@@ -59,7 +60,9 @@ func (fe *faultyEngine) putObject(t *testing.T, key string, data []byte) map[int
 			if before[p] {
 				continue
 			}
-			i, err := strconv.Atoi(filepath.Base(p))
+			// <drive>/data/<fan>/<xx>+<data id>+<index>
+			base := filepath.Base(p)
+			i, err := strconv.Atoi(base[strings.LastIndexByte(base, '+')+1:])
 			if err != nil {
 				t.Fatalf("shard file %s", p)
 			}

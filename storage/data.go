@@ -1,29 +1,34 @@
 package storage
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"sync"
 	"time"
 
+	"github.com/filesphere/filesphere/cluster/meta"
 	"github.com/filesphere/filesphere/erasure"
 	"github.com/filesphere/filesphere/storage/drive"
+	"github.com/filesphere/filesphere/storage/sse"
 )
 
+// codecFor returns the codec a stream was written with: its geometry and
+// its own bitrot hash, whatever new writes use now.
 func (e *Engine) codecFor(ec ECInfo) (*erasure.Codec, error) {
-	if ec.Data == e.cfg.DataShards && ec.Parity == e.cfg.ParityShards && ec.BlockSize == e.cfg.BlockSize {
+	ec.Bitrot = ec.bitrot()
+	if ec == e.cfg.newECInfo() {
 		return e.codec, nil
 	}
 	if c, ok := e.codecs.Load(ec); ok {
 		return c.(*erasure.Codec), nil
 	}
-	c, err := erasure.New(ec.Data, ec.Parity, erasure.WithBlockSize(ec.BlockSize))
+	c, err := newCodec(ec)
 	if err != nil {
 		return nil, fmt.Errorf("storage: record geometry %+v: %w", ec, err)
 	}
@@ -62,13 +67,26 @@ func (e *Engine) WriteMemory(size int64) int64 {
 }
 
 // writeData streams r into a new data stream: inline when small, else
-// erasure-coded onto the drives placement picks. On error nothing is left
-// committed.
-func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, size int64) (dataRecord, error) {
-	h := md5.New()
-	tee := io.TeeReader(r, h)
-	ec := ECInfo{Data: e.cfg.DataShards, Parity: e.cfg.ParityShards, BlockSize: e.cfg.BlockSize}
+// erasure-coded onto the drives placement picks; sealed first when enc is
+// set (the stream's Size stays the plaintext's). On error nothing is left
+// committed. dg, when it computes MD5 and SHA-256, is fed by the caller
+// with exactly the bytes r yields, so they are not hashed again here.
+func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, size int64, dg *Digest, enc *streamEnc) (dataRecord, error) {
+	tee := r
+	if !dg.content() {
+		dg = newContentDigest()
+		tee = io.TeeReader(r, dg)
+	}
+	ec := e.cfg.newECInfo()
 	d := dataRecord{EC: ec, ModTime: e.cfg.Now().UTC()}
+	var cipherMD5 hash.Hash // the ETag, when it must not be the plaintext's
+	if enc != nil {
+		p := enc.params
+		d.SSE = &p
+		if !enc.plainETag {
+			cipherMD5 = md5.New()
+		}
+	}
 	var src io.Reader = tee
 	if size < 0 {
 		// Unknown length (a chunked request): a body that ends within the
@@ -77,8 +95,7 @@ func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, si
 		n, err := io.ReadFull(tee, buf)
 		switch {
 		case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
-			d.Size, d.Inline, d.ETag = int64(n), buf[:n:n], quotedMD5(h.Sum(nil))
-			return d, nil
+			return e.inlineData(d, buf[:n:n], enc, dg, cipherMD5)
 		case err != nil:
 			return d, bodyError(err)
 		}
@@ -92,8 +109,27 @@ func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, si
 		if err := expectEOF(r); err != nil {
 			return d, bodyError(err)
 		}
-		d.Size, d.Inline, d.ETag = size, buf, quotedMD5(h.Sum(nil))
-		return d, nil
+		return e.inlineData(d, buf, enc, dg, cipherMD5)
+	}
+	streamSize := size
+	var sealer *sse.Reader
+	if enc != nil {
+		if size >= 0 {
+			// The sealer marks its last package at EOF: it must see the
+			// declared end, never bytes beyond it (expectEOF finds those).
+			src = io.LimitReader(src, size)
+		}
+		var err error
+		if sealer, err = sse.NewReader(src, enc.key, enc.params, size); err != nil {
+			return d, err
+		}
+		src = sealer
+		if cipherMD5 != nil {
+			src = io.TeeReader(sealer, cipherMD5)
+		}
+		if size >= 0 {
+			streamSize = sse.EncryptedSize(size)
+		}
 	}
 	n := ec.Data + ec.Parity
 	place := e.placement.Placement() // one snapshot: version and drives agree
@@ -109,7 +145,7 @@ func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, si
 			dst[i] = w
 		}
 	}
-	written, _, err := e.codec.Encode(ctx, src, dst, size, e.cfg.WriteQuorum())
+	written, serrs, err := e.codec.Encode(ctx, src, dst, streamSize, e.cfg.WriteQuorum())
 	if err == nil {
 		err = expectEOF(r)
 	}
@@ -117,11 +153,55 @@ func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, si
 		abortAll(writers)
 		return d, bodyError(err)
 	}
-	if err := e.commitShards(d, writers); err != nil {
+	good, err := e.commitShards(d, writers, serrs)
+	if err != nil {
 		return d, err
 	}
-	d.Size, d.ETag = written, quotedMD5(h.Sum(nil))
+	// Write quorum, but not every shard: the record's transaction queues
+	// the stream for repair, so the missing shards can never be forgotten.
+	d.repair.need = good < n
+	d.Size = written
+	if sealer != nil {
+		d.Size = sealer.Size()
+	}
+	d.setHashes(dg, cipherMD5)
 	return d, nil
+}
+
+// inlineData keeps a small stream in the record, sealed when enc is set.
+func (e *Engine) inlineData(d dataRecord, plain []byte, enc *streamEnc, dg *Digest, cipherMD5 hash.Hash) (dataRecord, error) {
+	d.Size, d.Inline = int64(len(plain)), plain
+	if enc != nil {
+		sealed := make([]byte, 0, sse.EncryptedSize(d.Size))
+		r, err := sse.NewReader(bytes.NewReader(plain), enc.key, enc.params, d.Size)
+		if err != nil {
+			return d, err
+		}
+		w := bytes.NewBuffer(sealed)
+		if _, err := io.Copy(w, r); err != nil {
+			return d, err
+		}
+		d.Inline = w.Bytes()
+		clear(plain)
+		if cipherMD5 != nil {
+			cipherMD5.Write(d.Inline)
+		}
+	}
+	d.setHashes(dg, cipherMD5)
+	return d, nil
+}
+
+// setHashes sets the stream's ETag and content hash from the plaintext's
+// digest; for SSE-KMS and SSE-C (cipherMD5 set) the ETag is the
+// ciphertext's MD5 and no plaintext hash is kept, since either would tell
+// the content apart (as in S3, whose ETags of those objects are not MD5s
+// of the data).
+func (d *dataRecord) setHashes(dg *Digest, cipherMD5 hash.Hash) {
+	if cipherMD5 == nil {
+		d.setDigest(dg)
+		return
+	}
+	d.ETag = quotedMD5(cipherMD5.Sum(nil))
 }
 
 // bodyError maps codec and body failures to storage errors, keeping the
@@ -168,13 +248,20 @@ func abortAll(ws []drive.ShardWriter) {
 }
 
 // commitShards makes the shards durable in parallel and requires a write
-// quorum of them; below quorum it removes what did commit.
-func (e *Engine) commitShards(d dataRecord, ws []drive.ShardWriter) error {
+// quorum of them; below quorum it removes what did commit. Writers the
+// encoder gave up on (serrs) are aborted, never published. It returns how
+// many shards committed.
+func (e *Engine) commitShards(d dataRecord, ws []drive.ShardWriter, serrs erasure.ShardErrors) (int, error) {
 	errs := make([]error, len(ws))
 	var wg sync.WaitGroup
 	for i, w := range ws {
 		if w == nil {
 			errs[i] = drive.ErrOffline
+			continue
+		}
+		if i < len(serrs) && serrs[i] != nil {
+			errs[i] = serrs[i]
+			_ = w.Abort()
 			continue
 		}
 		wg.Add(1)
@@ -192,9 +279,9 @@ func (e *Engine) commitShards(d dataRecord, ws []drive.ShardWriter) error {
 	}
 	if ok < e.cfg.WriteQuorum() {
 		e.deleteData(d)
-		return fmt.Errorf("%w: %d of %d shards committed", ErrWriteQuorum, ok, len(ws))
+		return ok, fmt.Errorf("%w: %d of %d shards committed", ErrWriteQuorum, ok, len(ws))
 	}
-	return nil
+	return ok, nil
 }
 
 // retireData deletes the data of versions that were replaced or deleted,
@@ -267,17 +354,23 @@ func (e *Engine) readData(ctx context.Context, d dataRecord, w io.Writer, off, l
 	if err != nil {
 		return false, err
 	}
-	serrs, err := codec.Decode(ctx, w, e.sources(d), off, length, d.Size)
+	serrs, err := codec.Decode(ctx, w, e.sources(d), off, length, d.storedSize())
 	if errors.Is(err, erasure.ErrReadQuorum) {
 		return true, fmt.Errorf("%w: %v", ErrReadQuorum, err)
 	}
 	return serrs.Count() > 0, err
 }
 
-// openVersion streams rr (nil = whole) of a version. The first bytes are
-// fetched before returning so that a read that cannot start (read quorum)
-// is reported as an error rather than as a truncated body.
-func (e *Engine) openVersion(ctx context.Context, bucket, key string, v versionRecord, rr *ResolvedRange) (io.ReadCloser, error) {
+// openVersion streams rr (nil = whole) of a version; ok is the object key
+// of an encrypted one (see openKey). The first bytes are fetched before
+// returning so that a read that cannot start (read quorum) is reported as
+// an error rather than as a truncated body.
+func (e *Engine) openVersion(ctx context.Context, bucket, key string, v versionRecord, rr *ResolvedRange, ok sse.Key) (io.ReadCloser, error) {
+	return e.openVersionFrom(ctx, e.kv, bucket, key, v, rr, ok)
+}
+
+// openVersionFrom is openVersion reading the parts record through kv.
+func (e *Engine) openVersionFrom(ctx context.Context, kv meta.KV, bucket, key string, v versionRecord, rr *ResolvedRange, ok sse.Key) (io.ReadCloser, error) {
 	start, length := int64(0), v.Size
 	if rr != nil {
 		start, length = rr.Start, rr.Length
@@ -285,13 +378,22 @@ func (e *Engine) openVersion(ctx context.Context, bucket, key string, v versionR
 	if length == 0 {
 		return io.NopCloser(eofReader{}), nil
 	}
-	parts, err := e.loadParts(ctx, v)
+	parts, err := loadPartsFrom(ctx, kv, v)
 	if err != nil {
 		return nil, err
 	}
+	if v.SSE != nil {
+		return e.openSealed(ctx, bucket, key, v.VersionID, parts, ok, start, length)
+	}
+	// Plaintext only: a sealed stream is decrypted on its own path.
+	if rc, small, err := e.smallRead(ctx, parts, bucket, key, v.VersionID, start, length); small {
+		return rc, err
+	}
 	release := e.refs.acquire(parts)
 	ctx, cancel := context.WithCancel(ctx)
-	pr, pw := io.Pipe()
+	// The codec's verified chunks go to the reader's consumer as they are
+	// (erasure.Pipe: WriteTo writes them out with no copy).
+	pr, pw := erasure.Pipe()
 	go func() {
 		defer release()
 		heal, err := e.streamParts(ctx, parts, pw, start, length)
@@ -300,13 +402,12 @@ func (e *Engine) openVersion(ctx context.Context, bucket, key string, v versionR
 		}
 		pw.CloseWithError(err)
 	}()
-	br := bufio.NewReaderSize(pr, 64<<10)
-	if _, err := br.Peek(1); err != nil && err != io.EOF {
+	if err := pr.Ready(); err != nil && err != io.EOF {
 		cancel()
 		pr.Close()
 		return nil, err
 	}
-	return &pipeReader{Reader: br, pr: pr, cancel: cancel}, nil
+	return &pipeReader{PipeReader: pr, cancel: cancel}, nil
 }
 
 type eofReader struct{}
@@ -314,14 +415,13 @@ type eofReader struct{}
 func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
 
 type pipeReader struct {
-	*bufio.Reader
-	pr     *io.PipeReader
+	*erasure.PipeReader
 	cancel context.CancelFunc
 }
 
 func (p *pipeReader) Close() error {
 	p.cancel()
-	return p.pr.Close()
+	return p.PipeReader.Close()
 }
 
 // streamParts writes the bytes [start, start+length) of the concatenated
@@ -347,10 +447,18 @@ func (e *Engine) streamParts(ctx context.Context, parts []dataRecord, w io.Write
 	return heal, nil
 }
 
+// queueHeal asks for a heal of a version a read had to reconstruct; when
+// the heal queue is full the version goes to the repair queue instead.
 func (e *Engine) queueHeal(bucket, key, versionID string) {
+	it := healItem{bucket, key, versionID}
 	select {
-	case e.healQueue <- healItem{bucket, key, versionID}:
-	default: // a full queue is caught by the next heal pass
+	case e.healQueue <- it:
+	default:
+		select {
+		case e.markQueue <- it:
+		default: // both full: the scrub finds the stream in its cycle
+			e.status.droppedReadHeal()
+		}
 	}
 }
 

@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"math"
 	"sync"
 	"time"
 
 	"github.com/filesphere/filesphere/cluster/meta"
 	"github.com/filesphere/filesphere/erasure"
 	"github.com/filesphere/filesphere/storage/drive"
+	"github.com/filesphere/filesphere/storage/sse"
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
@@ -59,6 +61,9 @@ type EngineConfig struct {
 	DataShards   int
 	ParityShards int
 	BlockSize    int
+	// Bitrot is the frame hash of new writes. Each stream records its own,
+	// so reads, heals and scrubs of older streams keep theirs.
+	Bitrot erasure.Bitrot
 	// InlineThreshold: objects up to this size are kept in the version
 	// record instead of on drives.
 	InlineThreshold int64
@@ -69,14 +74,32 @@ type EngineConfig struct {
 	// IsLeader says whether this node runs the cluster-wide background
 	// passes (repair, rebalance, scrub, garbage collection); nil = always.
 	IsLeader func() bool
-	// RepairInterval is the time between background repair passes.
+	// RepairInterval is the time between background repair passes when
+	// no work is left over (see repair.go).
 	RepairInterval time.Duration
-	// ScrubEvery makes every n-th background pass deep (verifies hashes).
-	ScrubEvery int
 	// RepairBandwidth throttles background repair writes (bytes/s, 0 = no limit).
 	RepairBandwidth int64
+	// RepairBatch bounds what one background pass reads of each kind of
+	// work: dirty entries, records of a placement sweep, records of the
+	// scrub. A pass that leaves work over is followed by the next at once
+	// (or as RepairRate allows).
+	RepairBatch int
+	// RepairRate bounds the metadata records a placement sweep reads per
+	// second (0 = no limit), so a sweep after a ring change does not take
+	// the leader's CPU from requests.
+	RepairRate float64
+	// ScrubPeriod is how long one scrub cycle (every shard read and its
+	// hashes verified) is spread over.
+	ScrubPeriod time.Duration
+	// ScrubBandwidth throttles scrub reads (bytes/s, 0 = no limit); a
+	// scrub that cannot keep up with ScrubPeriod shows as behind.
+	ScrubBandwidth int64
+	// GCInterval is the time between collections of orphaned shards, a
+	// walk of every record and every drive.
+	GCInterval time.Duration
 	// PassDone, when set, runs on the leader after each background repair
-	// pass that completed (the cluster finishes drains from it).
+	// pass that left no placement work pending (no sweep under way, no
+	// dirty stream left): the cluster finishes drains from it.
 	PassDone func(ctx context.Context, rep HealReport)
 	// OrphanGrace is how old an unreferenced shard must be before garbage
 	// collection removes it (uploads in flight write shards before commit).
@@ -84,6 +107,10 @@ type EngineConfig struct {
 	// DeleteGrace delays removing the shards of replaced or deleted
 	// versions so that reads already under way finish.
 	DeleteGrace time.Duration
+	// CacheBytes bounds the cache of decoded small objects (0 = no cache);
+	// objects up to CacheMaxObject bytes in one part are cached.
+	CacheBytes     int64
+	CacheMaxObject int64
 	// LifecycleDay is how long a lifecycle day lasts: 24 h, as in S3;
 	// shorter makes rules of days act in seconds, for tests (as RGW's
 	// debug interval does). Whole seconds.
@@ -100,18 +127,27 @@ type EngineConfig struct {
 	Now   func() time.Time
 	After func(time.Duration) <-chan time.Time
 	Log   *logrus.Entry
+	// Keys makes SSE-S3 and SSE-KMS data keys; nil refuses both (SSE-C
+	// needs no key service).
+	Keys KeyService
 }
 
-// DefaultEngineConfig is EC 2+2 with 1 MiB blocks.
+// DefaultEngineConfig is EC 2+2 with 1 MiB blocks and the codec's default
+// bitrot hash.
 func DefaultEngineConfig() EngineConfig {
-	return EngineConfig{DataShards: 2, ParityShards: 2, BlockSize: 1 << 20, InlineThreshold: 16 << 10,
+	return EngineConfig{DataShards: 2, ParityShards: 2, BlockSize: 1 << 20, Bitrot: erasure.DefaultBitrot, InlineThreshold: 16 << 10,
 		MinPartSize: 5 << 20, DeleteGrace: 10 * time.Second, Now: time.Now, After: time.After,
-		RepairInterval: time.Minute, ScrubEvery: 60, OrphanGrace: 24 * time.Hour,
+		RepairInterval: time.Minute, RepairBatch: 10_000, RepairRate: 20_000, OrphanGrace: 24 * time.Hour,
+		ScrubPeriod: 30 * 24 * time.Hour, ScrubBandwidth: 64 << 20, GCInterval: 24 * time.Hour,
+		CacheBytes: 64 << 20, CacheMaxObject: 1 << 20,
 		LifecycleDay: 24 * time.Hour, LifecycleRate: 1000}
 }
 
 // Validate checks an EngineConfig.
 func (c EngineConfig) Validate() error {
+	if _, err := erasure.ParseBitrot(string(c.Bitrot)); err != nil {
+		return fmt.Errorf("storage: %w", err)
+	}
 	switch {
 	case c.DataShards < 1:
 		return errors.New("storage: need at least one data shard")
@@ -125,10 +161,14 @@ func (c EngineConfig) Validate() error {
 		return errors.New("storage: negative inline threshold")
 	case c.Now == nil || c.After == nil:
 		return errors.New("storage: clock (Now, After) required")
-	case c.RepairInterval <= 0 || c.ScrubEvery <= 0 || c.OrphanGrace < 0 || c.RepairBandwidth < 0:
-		return errors.New("storage: repair settings must be positive")
+	case c.RepairInterval <= 0 || c.RepairBatch <= 0 || c.ScrubPeriod <= 0 || c.GCInterval <= 0:
+		return errors.New("storage: repair interval, batch, scrub period and GC interval must be positive")
+	case c.OrphanGrace < 0 || c.RepairBandwidth < 0 || c.RepairRate < 0 || c.ScrubBandwidth < 0:
+		return errors.New("storage: negative repair setting")
 	case c.DeleteGrace < 0:
 		return errors.New("storage: negative delete grace")
+	case c.CacheBytes < 0 || c.CacheMaxObject < 0 || c.CacheMaxObject > math.MaxUint32:
+		return errors.New("storage: cache sizes must be >= 0 and objects below 4 GiB")
 	case c.LifecycleDay < time.Second || c.LifecycleDay%time.Second != 0:
 		return errors.New("storage: the lifecycle day must be a whole number of seconds")
 	case c.LifecycleInterval < 0 || c.LifecycleRate < 0:
@@ -162,6 +202,12 @@ type Engine struct {
 	bg sync.WaitGroup
 	// healQueue receives objects a read had to reconstruct.
 	healQueue chan healItem
+	// markQueue takes the heals the heal queue had no room for: they are
+	// recorded as dirty streams instead (dirty.go).
+	markQueue chan healItem
+	// rs is the leader's in-memory repair state; what must survive a
+	// restart or a leader change lives in the KV (repair.go).
+	rs repairState
 	// passNow asks the repair loop for a pass at once (ring changed, node
 	// lost, leadership gained); one pending request covers any number.
 	passNow chan struct{}
@@ -171,6 +217,8 @@ type Engine struct {
 	codecs    sync.Map // ECInfo → *erasure.Codec
 	healLocks [256]sync.Mutex
 	status    healStatus
+	lin       linearizer   // nil when kv has no cheaper linearizable view
+	cache     *objectCache // nil when off
 	// lcCache holds decoded lifecycle configurations (bucket → lcEntry);
 	// lcNow wakes the lifecycle worker; lc is its state for status.
 	lcCache   sync.Map
@@ -178,6 +226,9 @@ type Engine struct {
 	lc        lifecycleState
 	closing   chan struct{}
 	closeOnce sync.Once
+	// suite seals new encrypted streams (AES-GCM where the CPU has AES
+	// instructions); each stream records its own.
+	suite sse.Suite
 }
 
 type healItem struct{ bucket, key, versionID string }
@@ -187,7 +238,7 @@ func NewEngine(cfg EngineConfig, kv meta.KV, drives Drives, placement PlacementS
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	codec, err := erasure.New(cfg.DataShards, cfg.ParityShards, erasure.WithBlockSize(cfg.BlockSize))
+	codec, err := newCodec(cfg.newECInfo())
 	if err != nil {
 		return nil, err
 	}
@@ -197,15 +248,43 @@ func NewEngine(cfg EngineConfig, kv meta.KV, drives Drives, placement PlacementS
 		cfg.Log = logrus.NewEntry(l)
 	}
 	e := &Engine{cfg: cfg, kv: kv, drives: drives, placement: placement, codec: codec,
-		log: cfg.Log.WithField("component", "storage"), healQueue: make(chan healItem, 1024), passNow: make(chan struct{}, 1), closing: make(chan struct{}),
-		lcNow: make(chan struct{}, 1)}
+		log: cfg.Log.WithField("component", "storage"), healQueue: make(chan healItem, 1024), markQueue: make(chan healItem, 4096), passNow: make(chan struct{}, 1), closing: make(chan struct{}),
+		lcNow: make(chan struct{}, 1), suite: sse.DefaultSuite()}
 	e.status.metrics = newHealMetrics(cfg.Registry)
+	e.cache = newObjectCache(cfg)
+	e.rs.lastGC = cfg.Now()
+	e.rs.repairTh, e.rs.scrubTh = newThrottle(cfg.RepairBandwidth), newThrottle(cfg.ScrubBandwidth)
 	e.lc.metrics = newLifecycleMetrics(cfg.Registry)
 	e.casKV = kv
 	if s, ok := kv.(interface{ Stale() meta.KV }); ok {
 		e.casKV = s.Stale()
 	}
+	if l, ok := kv.(linearizer); ok {
+		e.lin = l
+	}
 	return e, nil
+}
+
+// linearizer is a KV whose local replica can be brought up to date with one
+// leadership check, after which its Stale reads are linearizable
+// (meta.RaftKV).
+type linearizer interface {
+	Linearize(ctx context.Context) error
+	Stale() meta.KV
+}
+
+// readView returns the KV a read-only request reads all its records through:
+// with a linearizer, one read-index round and then local reads (a GET reads
+// the bucket, the head, the version and the parts: one round, not four);
+// otherwise the KV itself.
+func (e *Engine) readView(ctx context.Context) (meta.KV, error) {
+	if e.lin == nil {
+		return e.kv, nil
+	}
+	if err := e.lin.Linearize(ctx); err != nil {
+		return nil, err
+	}
+	return e.lin.Stale(), nil
 }
 
 // Close waits for background work to finish.
@@ -344,7 +423,11 @@ type versionEntry struct {
 
 // listKeyVersions returns all versions of one key, newest first.
 func (e *Engine) listKeyVersions(ctx context.Context, bucket, key string) ([]versionEntry, error) {
-	ents, err := e.kv.List(ctx, versionKeyPrefix(bucket, key), "", 0)
+	return listKeyVersionsFrom(ctx, e.kv, bucket, key)
+}
+
+func listKeyVersionsFrom(ctx context.Context, kv meta.KV, bucket, key string) ([]versionEntry, error) {
+	ents, err := kv.List(ctx, versionKeyPrefix(bucket, key), "", 0)
 	if err != nil {
 		return nil, err
 	}
@@ -361,26 +444,27 @@ func (e *Engine) listKeyVersions(ctx context.Context, bucket, key string) ([]ver
 
 // resolve finds the version a read addresses.
 func (e *Engine) resolve(ctx context.Context, bucket, key, versionID string) (versionRecord, bool, error) {
-	v, latest, _, err := e.resolveIn(ctx, bucket, key, versionID)
+	v, latest, _, err := e.resolveIn(ctx, e.kv, bucket, key, versionID)
 	return v, latest, err
 }
 
-// resolveIn is resolve, also returning the bucket record it read.
-func (e *Engine) resolveIn(ctx context.Context, bucket, key, versionID string) (versionRecord, bool, bucketRecord, error) {
-	br, _, err := e.getBucket(ctx, bucket)
+// resolveIn is resolve reading through kv (see readView), also returning
+// the bucket record it read.
+func (e *Engine) resolveIn(ctx context.Context, kv meta.KV, bucket, key, versionID string) (versionRecord, bool, bucketRecord, error) {
+	br, _, err := e.getBucketFrom(ctx, kv, bucket)
 	if err != nil {
 		return versionRecord{}, false, br, err
 	}
-	v, latest, err := e.resolveVersion(ctx, bucket, key, versionID)
+	v, latest, err := e.resolveVersion(ctx, kv, bucket, key, versionID)
 	return v, latest, br, err
 }
 
-func (e *Engine) resolveVersion(ctx context.Context, bucket, key, versionID string) (versionRecord, bool, error) {
+func (e *Engine) resolveVersion(ctx context.Context, kv meta.KV, bucket, key, versionID string) (versionRecord, bool, error) {
 	if !ValidObjectKey(key) {
 		return versionRecord{}, false, &ObjectNotFoundError{Bucket: bucket, Key: key}
 	}
 	if versionID == "" {
-		h, rev, err := e.getHead(ctx, bucket, key)
+		h, rev, err := getHeadFrom(ctx, kv, bucket, key)
 		if err != nil {
 			return versionRecord{}, false, err
 		}
@@ -395,7 +479,7 @@ func (e *Engine) resolveVersion(ctx context.Context, bucket, key, versionID stri
 	if err := validVersionID(versionID); err != nil {
 		return versionRecord{}, false, err
 	}
-	vs, err := e.listKeyVersions(ctx, bucket, key)
+	vs, err := listKeyVersionsFrom(ctx, kv, bucket, key)
 	if err != nil {
 		return versionRecord{}, false, err
 	}

@@ -67,8 +67,10 @@ func validKind(k ConfigKind) bool {
 
 // enginesOwn are the kinds the engine decodes and enforces itself; they
 // are written only through their typed methods (PutObjectLockConfig,
-// PutBucketLifecycle).
-func enginesOwn(k ConfigKind) bool { return k == ConfigObjectLock || k == ConfigLifecycle }
+// PutBucketLifecycle, PutBucketEncryption).
+func enginesOwn(k ConfigKind) bool {
+	return k == ConfigObjectLock || k == ConfigLifecycle || k == ConfigEncryption
+}
 
 // PutBucketConfig implements BucketConfigs. The write compares the bucket
 // record's revision, so it cannot land on a bucket being deleted.

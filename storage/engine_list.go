@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"sort"
 	"strings"
 
 	"github.com/filesphere/filesphere/cluster/meta"
@@ -10,16 +11,22 @@ import (
 // listBatch is how many meta entries a listing reads per round trip.
 const listBatch = 1000
 
+// foldBatch is how many a listing reads after a common prefix outlasted a
+// whole batch: the next one is likely to fold too, and only its first
+// entry would be used.
+const foldBatch = 32
+
 // scanner walks a bucket's keys in byte order below base+prefix, folding
 // keys that contain the delimiter into common prefixes and skipping past
-// each folded prefix with one seek, so a page costs O(page) reads however
-// large the bucket is.
+// each folded prefix (within the entries already read, or with one seek),
+// so a page costs O(page) reads however large the bucket is.
 type scanner struct {
 	kv        meta.KV
 	base      string // meta prefix of the bucket's key space
 	prefix    string
 	delimiter string
 	start     string // next meta key to read (inclusive)
+	limit     int    // entries the next read asks for
 }
 
 // visit is called for each key (not folded); returning false stops.
@@ -30,7 +37,7 @@ type scanItem struct {
 }
 
 func newScanner(kv meta.KV, base, prefix, delimiter, marker string, markerIsKey bool) *scanner {
-	s := &scanner{kv: kv, base: base, prefix: prefix, delimiter: delimiter, start: base + prefix}
+	s := &scanner{kv: kv, base: base, prefix: prefix, delimiter: delimiter, start: base + prefix, limit: listBatch}
 	if marker != "" {
 		after := base + marker
 		if markerIsKey {
@@ -62,18 +69,27 @@ func (s *scanner) commonPrefix(key string) string {
 // next returns the next item, or ok=false at the end.
 func (s *scanner) next(ctx context.Context, buf *[]meta.Entry) (scanItem, bool, error) {
 	if len(*buf) == 0 {
-		ents, err := s.kv.List(ctx, s.base+s.prefix, s.start, listBatch)
+		ents, err := s.kv.List(ctx, s.base+s.prefix, s.start, s.limit)
 		if err != nil || len(ents) == 0 {
 			return scanItem{}, false, err
 		}
 		*buf = ents
+		s.limit = min(2*s.limit, listBatch)
 	}
 	ent := (*buf)[0]
 	*buf = (*buf)[1:]
 	key := splitObjectKey(ent.Key, s.base)
 	if cp := s.commonPrefix(key); cp != "" {
+		// Skip the buffered entries inside the folded prefix (they are
+		// sorted); when it outlasts them, the next read seeks past it and
+		// reads little, as it will likely fold again.
 		s.start = s.base + prefixEnd(cp)
-		*buf = nil // the buffered entries may be inside the folded prefix
+		rest := *buf
+		i := sort.Search(len(rest), func(i int) bool { return rest[i].Key >= s.start })
+		if i == len(rest) {
+			s.limit = foldBatch
+		}
+		*buf = rest[i:]
 		return scanItem{ent: ent, key: key, cp: cp}, true, nil
 	}
 	s.start = ent.Key + "\x00"

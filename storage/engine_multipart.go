@@ -7,13 +7,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/filesphere/filesphere/cluster/meta"
+	"github.com/filesphere/filesphere/storage/sse"
 )
 
 // maxParts is S3's limit on parts per upload.
@@ -37,6 +37,17 @@ func (e *Engine) CreateMultipartUpload(ctx context.Context, bucket, key string, 
 	}
 	u := uploadRecord{UploadID: newID(), Key: key, Meta: opts.Meta, ChecksumAlgorithm: opts.ChecksumAlgorithm, ChecksumType: ctype,
 		Tags: opts.Tags, Lock: opts.Lock}
+	// One object key for the whole upload: every part is sealed under it
+	// (with its own part number and IV), so parts cannot carry other keys.
+	enc, err := e.writeEncryption(ctx, bucket, opts.SSE)
+	if err != nil {
+		return "", err
+	}
+	if enc != nil {
+		if u.SSE, _, err = e.sealNew(ctx, bucket, key, enc); err != nil {
+			return "", err
+		}
+	}
 	for range retries {
 		_, brev, lc, err := e.currentLifecycle(ctx, bucket)
 		if err != nil {
@@ -108,7 +119,7 @@ func (e *Engine) getUpload(ctx context.Context, bucket, key, id string) (uploadR
 
 // UploadPart implements Multipart.
 func (e *Engine) UploadPart(ctx context.Context, bucket, key, uploadID string, n int, r io.Reader, opts PartOptions) (PartInfo, error) {
-	return e.storePart(ctx, bucket, key, uploadID, n, r, opts.Size, func() []Checksum {
+	return e.storePart(ctx, bucket, key, uploadID, n, r, opts.Size, opts.Digest, opts.CustomerKey, func() []Checksum {
 		if opts.Checksum != nil && opts.Checksum.Algorithm != "" {
 			return []Checksum{{Algorithm: opts.Checksum.Algorithm, Value: opts.Checksum.Value}}
 		}
@@ -116,11 +127,27 @@ func (e *Engine) UploadPart(ctx context.Context, bucket, key, uploadID string, n
 	})
 }
 
+// uploadObjectKey returns the object key of an encrypted upload. An SSE-C
+// upload takes parts only with its customer key; a customer key for any
+// other upload is refused.
+func (e *Engine) uploadObjectKey(ctx context.Context, bucket, key string, u uploadRecord, customer *sse.Key) (sse.Key, error) {
+	ok, err := e.openKey(ctx, bucket, key, u.SSE, customer, true)
+	switch {
+	case errors.Is(err, ErrSSECKeyRequired):
+		return ok, ErrSSEUploadKeyRequired
+	case errors.Is(err, ErrSSECKeyMismatch), errors.Is(err, ErrSSENotApplicable):
+		return ok, ErrSSEUploadMismatch
+	}
+	return ok, err
+}
+
 // storePart writes a part. In an upload created with a checksum algorithm
-// every part gets that checksum, computed here as the bytes stream (a
-// client's own, already verified, is the same value), so the object's
-// checksum can always be made from its parts'.
-func (e *Engine) storePart(ctx context.Context, bucket, key, uploadID string, n int, r io.Reader, size int64, given func() []Checksum) (PartInfo, error) {
+// every part gets that checksum, computed as the bytes stream (a client's
+// own, already verified, is the same value), so the object's checksum can
+// always be made from its parts'. dg is the caller's Digest of r, or nil;
+// when it lacks the upload's checksum one Digest here computes that with
+// the ETag and content hash, in one pass. customer is the part's SSE-C key.
+func (e *Engine) storePart(ctx context.Context, bucket, key, uploadID string, n int, r io.Reader, size int64, dg *Digest, customer *sse.Key, given func() []Checksum) (PartInfo, error) {
 	if n < 1 || n > maxParts {
 		return PartInfo{}, ErrInvalidPartNumber
 	}
@@ -128,24 +155,31 @@ func (e *Engine) storePart(ctx context.Context, bucket, key, uploadID string, n 
 	if err != nil {
 		return PartInfo{}, err
 	}
-	var h hash.Hash
-	if u.ChecksumAlgorithm != "" {
-		h = NewChecksumHash(u.ChecksumAlgorithm)
-		r = io.TeeReader(r, h)
+	ok, err := e.uploadObjectKey(ctx, bucket, key, u, customer)
+	if err != nil {
+		return PartInfo{}, err
 	}
-	d, err := e.writeData(ctx, hashKey(bucket, key), r, size)
+	enc, err := e.streamFor(u.SSE, ok, n) // the real part number, bound into the stream key
+	if err != nil {
+		return PartInfo{}, err
+	}
+	if u.ChecksumAlgorithm != "" && (!dg.content() || dg.ChecksumAlgorithm() != u.ChecksumAlgorithm) {
+		dg = NewDigest(DigestSpec{MD5: true, SHA256: true, Checksum: u.ChecksumAlgorithm})
+		r = io.TeeReader(r, dg)
+	}
+	d, err := e.writeData(ctx, hashKey(bucket, key), r, size, dg, enc)
 	if err != nil {
 		return PartInfo{}, err
 	}
 	d.Checksums, d.Name = given(), bucket+"/"+key
-	if h != nil {
+	if u.ChecksumAlgorithm != "" {
 		for _, c := range d.Checksums {
 			if c.Algorithm != u.ChecksumAlgorithm {
 				e.deleteData(d)
 				return PartInfo{}, fmt.Errorf("%w: part checksum %s, upload created with %s", ErrChecksumMismatch, c.Algorithm, u.ChecksumAlgorithm)
 			}
 		}
-		d.Checksums = []Checksum{{Algorithm: u.ChecksumAlgorithm, Value: base64.StdEncoding.EncodeToString(h.Sum(nil))}}
+		d.Checksums = []Checksum{{Algorithm: u.ChecksumAlgorithm, Value: base64.StdEncoding.EncodeToString(dg.Checksum())}}
 	}
 	d.Number = n
 	for range retries {
@@ -167,9 +201,13 @@ func (e *Engine) storePart(ctx context.Context, bucket, key, uploadID string, n 
 			e.deleteData(d)
 			return PartInfo{}, err
 		}
+		ops := []meta.Op{meta.Put(partKey(uploadID, n), encode(d))}
+		if op, ok := e.dirtyOp(partKey(uploadID, n), []dataRecord{d}, dirtyWrite); ok {
+			ops = append(ops, op)
+		}
 		err = e.txn(ctx, meta.Txn{
 			Compares: []meta.Compare{{Key: uploadKey(bucket, key, uploadID), Revision: urev}, {Key: partKey(uploadID, n), Revision: prevRev}},
-			Ops:      []meta.Op{meta.Put(partKey(uploadID, n), encode(d))},
+			Ops:      ops,
 		})
 		if errors.Is(err, errRetry) {
 			continue
@@ -183,7 +221,9 @@ func (e *Engine) storePart(ctx context.Context, bucket, key, uploadID string, n 
 		if old != nil {
 			e.deleteData(*old)
 		}
-		return d.partInfo(), nil
+		pi := d.partInfo()
+		pi.SSE = u.SSE.info()
+		return pi, nil
 	}
 	e.deleteData(d)
 	return PartInfo{}, ErrConflict
@@ -193,16 +233,32 @@ func (d dataRecord) partInfo() PartInfo {
 	return PartInfo{Number: d.Number, ETag: d.ETag, Size: d.Size, ModTime: d.ModTime, Checksums: d.Checksums}
 }
 
-// UploadPartCopy implements Multipart.
-func (e *Engine) UploadPartCopy(ctx context.Context, src CopySource, bucket, key, uploadID string, n int, _ CopyOptions) (PartInfo, error) {
-	if _, _, err := e.getUpload(ctx, bucket, key, uploadID); err != nil {
+// UploadPartCopy implements Multipart: the source is decrypted with its
+// key and the part sealed under the upload's.
+func (e *Engine) UploadPartCopy(ctx context.Context, src CopySource, bucket, key, uploadID string, n int, opts CopyOptions) (PartInfo, error) {
+	u, _, err := e.getUpload(ctx, bucket, key, uploadID)
+	if err != nil {
 		return PartInfo{}, err
+	}
+	var customer *sse.Key
+	if opts.SSE != nil {
+		if opts.SSE.Type != SSEC {
+			return PartInfo{}, fmt.Errorf("%w: a part takes its upload's encryption", ErrInvalidArgument)
+		}
+		customer = &opts.SSE.CustomerKey
+	}
+	if _, err := e.uploadObjectKey(ctx, bucket, key, u, customer); err != nil {
+		return PartInfo{}, err // before the source is read
 	}
 	v, latest, err := e.resolve(ctx, src.Bucket, src.Key, src.VersionID)
 	if err != nil {
 		return PartInfo{}, err
 	}
 	if err := CheckConditions(v.info(src.Bucket, src.Key, latest), src.Cond); err != nil {
+		return PartInfo{}, err
+	}
+	sok, err := e.openKey(ctx, src.Bucket, src.Key, v.SSE, src.CustomerKey, true)
+	if err != nil {
 		return PartInfo{}, err
 	}
 	rr := &ResolvedRange{Start: 0, Length: v.Size, Size: v.Size}
@@ -214,12 +270,12 @@ func (e *Engine) UploadPartCopy(ctx context.Context, src CopySource, bucket, key
 			return PartInfo{}, err
 		}
 	}
-	rc, err := e.openVersion(ctx, src.Bucket, src.Key, v, rr)
+	rc, err := e.openVersion(ctx, src.Bucket, src.Key, v, rr, sok)
 	if err != nil {
 		return PartInfo{}, err
 	}
 	defer rc.Close()
-	return e.storePart(ctx, bucket, key, uploadID, n, rc, rr.Length, func() []Checksum { return nil })
+	return e.storePart(ctx, bucket, key, uploadID, n, rc, rr.Length, nil, customer, func() []Checksum { return nil })
 }
 
 // listUploadParts reads every part record of an upload in number order.
@@ -258,6 +314,11 @@ func (e *Engine) CompleteMultipartUpload(ctx context.Context, bucket, key, uploa
 	if opts.ChecksumType != "" && opts.ChecksumType != u.ChecksumType {
 		return ObjectInfo{}, fmt.Errorf("%w: the upload was created with checksum type %q, not %s", ErrChecksumMismatch, u.ChecksumType, opts.ChecksumType)
 	}
+	if opts.CustomerKey != nil {
+		if _, err := e.uploadObjectKey(ctx, bucket, key, u, opts.CustomerKey); err != nil {
+			return ObjectInfo{}, err
+		}
+	}
 	stored, err := e.listUploadParts(ctx, uploadID, 0, 0)
 	if err != nil {
 		return ObjectInfo{}, err
@@ -266,7 +327,17 @@ func (e *Engine) CompleteMultipartUpload(ctx context.Context, bucket, key, uploa
 	if err != nil {
 		return ObjectInfo{}, err
 	}
-	v := versionRecord{Meta: u.Meta, Multipart: true, Parts: chosen, PartsCount: len(chosen), UploadID: uploadID, Tags: u.Tags, Lock: u.Lock}
+	if err := checkPartsSealed(u, chosen); err != nil {
+		return ObjectInfo{}, err
+	}
+	// Parts queued for repair take their queue entries along: the version's
+	// part list gets one, and the parts' go with the parts.
+	queued, err := e.carryDirtyParts(ctx, uploadID, chosen)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	v := versionRecord{Meta: u.Meta, Multipart: true, Parts: chosen, PartsCount: len(chosen), UploadID: uploadID, Tags: u.Tags, Lock: u.Lock,
+		SSE: u.SSE}
 	md5s := md5.New()
 	for _, p := range chosen {
 		v.Size += p.Size
@@ -285,6 +356,7 @@ func (e *Engine) CompleteMultipartUpload(ctx context.Context, bucket, key, uploa
 	for _, p := range stored {
 		ops = append(ops, meta.Delete(partKey(uploadID, p.Number)))
 	}
+	ops = append(ops, queued...)
 	pre := writeConditions(opts.IfNoneMatchStar, opts.IfMatch, bucket, key)
 	v, err = e.commitVersion(ctx, bucket, key, v, pre, meta.Txn{
 		Compares: []meta.Compare{{Key: uploadKey(bucket, key, uploadID), Revision: urev}},
@@ -352,6 +424,18 @@ func (e *Engine) selectParts(stored []dataRecord, parts []CompletePart) ([]dataR
 		}
 	}
 	return chosen, nil
+}
+
+// checkPartsSealed refuses to complete an upload whose parts are not all
+// sealed as the upload says (each under its own part number), so an object
+// never mixes clear and sealed parts or parts of other streams.
+func checkPartsSealed(u uploadRecord, parts []dataRecord) error {
+	for _, p := range parts {
+		if (u.SSE == nil) != (p.SSE == nil) || p.SSE != nil && p.SSE.Part != uint32(p.Number) {
+			return fmt.Errorf("%w: part %d is not sealed as the upload", ErrInvalidPart, p.Number)
+		}
+	}
+	return nil
 }
 
 func unusedParts(stored, chosen []dataRecord) []dataRecord {
@@ -494,7 +578,8 @@ func (e *Engine) ListParts(ctx context.Context, bucket, key, uploadID string, op
 	if err != nil {
 		return ListPartsResult{}, err
 	}
-	res := ListPartsResult{Meta: u.Meta, ChecksumAlgorithm: u.ChecksumAlgorithm, ChecksumType: u.ChecksumType, Initiated: u.Initiated}
+	res := ListPartsResult{Meta: u.Meta, ChecksumAlgorithm: u.ChecksumAlgorithm, ChecksumType: u.ChecksumType, Initiated: u.Initiated,
+		SSE: u.SSE.info()}
 	if opts.MaxParts <= 0 {
 		return res, nil
 	}

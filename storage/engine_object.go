@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"time"
 
@@ -161,6 +160,9 @@ func (e *Engine) commitVersionIf(ctx context.Context, bucket, key string, v vers
 			nh.Latest.DataKey = v.DataKey
 			ops[0] = meta.Put(vkey, encode(v))
 			ops = append(ops, meta.Put(dataKey(v.DataKey), encode(partsRecord{Parts: v.Parts})))
+			if op, ok := e.dirtyOp(dataKey(v.DataKey), v.Parts, dirtyWrite); ok {
+				ops = append(ops, op)
+			}
 		}
 		if v.Null {
 			if h.NullKey != "" {
@@ -217,8 +219,8 @@ func (e *Engine) PutObject(ctx context.Context, bucket, key string, r io.Reader,
 	if err := checkTagCount(opts.Tags); err != nil {
 		return ObjectInfo{}, err
 	}
-	nv := newVersion{meta: opts.Meta, tags: opts.Tags, lock: opts.Lock, digested: opts.Digested}
-	return e.put(ctx, bucket, key, r, opts.Size, nv, func() []Checksum {
+	nv := newVersion{meta: opts.Meta, tags: opts.Tags, lock: opts.Lock, digested: opts.Digested, sse: opts.SSE}
+	return e.put(ctx, bucket, key, r, opts.Size, opts.Digest, nv, func() []Checksum {
 		if opts.Checksum != nil && opts.Checksum.Algorithm != "" {
 			return []Checksum{*opts.Checksum}
 		}
@@ -234,24 +236,31 @@ type newVersion struct {
 	// digested: the bytes were verified against a digest the client sent
 	// (or come from a stored object).
 	digested bool
+	// sse is the encryption asked for (nil: the bucket's default).
+	sse *Encryption
 }
 
 // put writes data then commits a version; sums is called after the body
-// reached EOF, when the caller's verifying reader has filled it.
-func (e *Engine) put(ctx context.Context, bucket, key string, r io.Reader, size int64, nv newVersion, sums func() []Checksum, pre precondition) (ObjectInfo, error) {
+// reached EOF, when the caller's verifying reader has filled it. dg is the
+// caller's Digest of r, or nil.
+func (e *Engine) put(ctx context.Context, bucket, key string, r io.Reader, size int64, dg *Digest, nv newVersion, sums func() []Checksum, pre precondition) (ObjectInfo, error) {
 	if !ValidObjectKey(key) {
 		return ObjectInfo{}, ErrInvalidObjectName
 	}
 	if err := e.checkPre(ctx, bucket, key, pre, nv); err != nil {
 		return ObjectInfo{}, err
 	}
-	d, err := e.writeData(ctx, hashKey(bucket, key), r, size)
+	rec, enc, err := e.newObjectSSE(ctx, bucket, key, nv.sse)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	d, err := e.writeData(ctx, hashKey(bucket, key), r, size, dg, enc)
 	if err != nil {
 		return ObjectInfo{}, err
 	}
 	d.Checksums, d.Name = sums(), bucket+"/"+key
-	v := versionRecord{Size: d.Size, ETag: d.ETag, Meta: nv.meta, Checksums: d.Checksums, Parts: []dataRecord{d}, PartsCount: 1,
-		Tags: nv.tags, Lock: nv.lock}
+	v := versionRecord{Size: d.Size, ETag: d.ETag, SHA256: d.SHA256, Meta: nv.meta, Checksums: d.Checksums, Parts: []dataRecord{d}, PartsCount: 1,
+		Tags: nv.tags, Lock: nv.lock, SSE: rec}
 	v, err = e.commitVersion(ctx, bucket, key, v, pre, meta.Txn{})
 	if err != nil {
 		if !errors.Is(err, ErrCommitUnknown) {
@@ -262,14 +271,37 @@ func (e *Engine) put(ctx context.Context, bucket, key string, r io.Reader, size 
 	return v.info(bucket, key, true), nil
 }
 
+// newObjectSSE settles and seals a new object's encryption (nil, nil when
+// it is stored in clear).
+func (e *Engine) newObjectSSE(ctx context.Context, bucket, key string, asked *Encryption) (*sseRecord, *streamEnc, error) {
+	enc, err := e.writeEncryption(ctx, bucket, asked)
+	if err != nil || enc == nil {
+		return nil, nil, err
+	}
+	rec, ok, err := e.sealNew(ctx, bucket, key, enc)
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := e.streamFor(rec, ok, 0)
+	return rec, s, err
+}
+
 // GetObject implements Objects.
 func (e *Engine) GetObject(ctx context.Context, bucket, key string, opts GetOptions) (*ObjectReader, error) {
 	for attempt := 0; ; attempt++ {
-		v, info, rr, err := e.prepareRead(ctx, bucket, key, opts)
+		kv, err := e.readView(ctx)
 		if err != nil {
 			return nil, err
 		}
-		rc, err := e.openVersion(ctx, bucket, key, v, rr)
+		v, info, rr, err := e.prepareRead(ctx, kv, bucket, key, opts)
+		if err != nil {
+			return nil, err
+		}
+		ok, err := e.openKey(ctx, bucket, key, v.SSE, opts.CustomerKey, true)
+		if err != nil {
+			return nil, err
+		}
+		rc, err := e.openVersionFrom(ctx, kv, bucket, key, v, rr, ok)
 		if errors.Is(err, meta.ErrNotFound) && attempt < retries {
 			// The version was replaced between resolving and opening it.
 			continue
@@ -283,12 +315,17 @@ func (e *Engine) GetObject(ctx context.Context, bucket, key string, opts GetOpti
 
 // HeadObject implements Objects.
 func (e *Engine) HeadObject(ctx context.Context, bucket, key string, opts GetOptions) (ObjectInfo, error) {
-	_, info, _, err := e.prepareRead(ctx, bucket, key, opts)
+	kv, err := e.readView(ctx)
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	_, info, _, err := e.prepareRead(ctx, kv, bucket, key, opts)
 	return info, err
 }
 
-func (e *Engine) prepareRead(ctx context.Context, bucket, key string, opts GetOptions) (versionRecord, ObjectInfo, *ResolvedRange, error) {
-	v, latest, br, err := e.resolveIn(ctx, bucket, key, opts.VersionID)
+// prepareRead resolves the version a GET or HEAD reads, through kv.
+func (e *Engine) prepareRead(ctx context.Context, kv meta.KV, bucket, key string, opts GetOptions) (versionRecord, ObjectInfo, *ResolvedRange, error) {
+	v, latest, br, err := e.resolveIn(ctx, kv, bucket, key, opts.VersionID)
 	if err != nil {
 		return v, ObjectInfo{}, nil, err
 	}
@@ -302,13 +339,17 @@ func (e *Engine) prepareRead(ctx context.Context, bucket, key string, opts GetOp
 		}
 		v = e.withExpiry(lc, key, v)
 	}
+	// An SSE-C object answers only a request holding its key, even HEAD.
+	if _, err := e.openKey(ctx, bucket, key, v.SSE, opts.CustomerKey, false); err != nil {
+		return v, ObjectInfo{}, nil, err
+	}
 	info := v.info(bucket, key, latest)
 	if err := CheckConditions(info, opts.Cond); err != nil {
 		return v, info, nil, err
 	}
 	if opts.Parts && v.Multipart {
 		if v.Parts == nil {
-			if v.Parts, err = e.loadParts(ctx, v); err != nil {
+			if v.Parts, err = loadPartsFrom(ctx, kv, v); err != nil {
 				return v, info, nil, err
 			}
 		}
@@ -318,7 +359,7 @@ func (e *Engine) prepareRead(ctx context.Context, bucket, key string, opts GetOp
 	}
 	if opts.PartNumber > 0 {
 		if v.Multipart && v.Parts == nil {
-			if v.Parts, err = e.loadParts(ctx, v); err != nil {
+			if v.Parts, err = loadPartsFrom(ctx, kv, v); err != nil {
 				return v, info, nil, err
 			}
 		}
@@ -470,13 +511,17 @@ func (e *Engine) CopyObject(ctx context.Context, src CopySource, dstBucket, dstK
 	if err := CheckConditions(sinfo, src.Cond); err != nil {
 		return ObjectInfo{}, err
 	}
-	if src.Bucket == dstBucket && src.Key == dstKey && latest && !opts.ReplaceMeta {
+	if src.Bucket == dstBucket && src.Key == dstKey && latest && !opts.ReplaceMeta && opts.SSE == nil {
 		return ObjectInfo{}, ErrInvalidCopy
+	}
+	ok, err := e.openKey(ctx, src.Bucket, src.Key, v.SSE, src.CustomerKey, true)
+	if err != nil {
+		return ObjectInfo{}, err
 	}
 	if err := checkTagCount(opts.Tags); err != nil {
 		return ObjectInfo{}, err
 	}
-	nv := newVersion{meta: v.Meta, tags: v.Tags, lock: opts.Lock, digested: true}
+	nv := newVersion{meta: v.Meta, tags: v.Tags, lock: opts.Lock, digested: true, sse: opts.SSE}
 	if opts.ReplaceMeta {
 		nv.meta = opts.Meta
 	}
@@ -484,7 +529,7 @@ func (e *Engine) CopyObject(ctx context.Context, src CopySource, dstBucket, dstK
 		nv.tags = opts.Tags
 	}
 	nv.meta.ACL = opts.ACL // a copy never keeps the source's ACL
-	rc, err := e.openVersion(ctx, src.Bucket, src.Key, v, nil)
+	rc, err := e.openVersion(ctx, src.Bucket, src.Key, v, nil, ok)
 	if err != nil {
 		return ObjectInfo{}, err
 	}
@@ -496,20 +541,19 @@ func (e *Engine) CopyObject(ctx context.Context, src CopySource, dstBucket, dstK
 	if alg == "" && len(v.Checksums) > 0 {
 		alg = v.Checksums[0].Algorithm
 	}
-	var body io.Reader = rc
-	var h hash.Hash
-	if alg != "" {
-		if h = NewChecksumHash(alg); h == nil {
-			return ObjectInfo{}, fmt.Errorf("%w: checksum algorithm %q", ErrInvalidArgument, alg)
-		}
-		body = io.TeeReader(rc, h)
+	if alg != "" && NewChecksumHash(alg) == nil {
+		return ObjectInfo{}, fmt.Errorf("%w: checksum algorithm %q", ErrInvalidArgument, alg)
 	}
+	// One pass hashes the copy for the ETag, the content hash and the
+	// checksum.
+	dg := NewDigest(DigestSpec{MD5: true, SHA256: true, Checksum: alg})
+	body := io.TeeReader(rc, dg)
 	sums := func() []Checksum {
-		if h == nil {
+		if alg == "" {
 			return nil
 		}
-		return []Checksum{{Algorithm: alg, Value: base64.StdEncoding.EncodeToString(h.Sum(nil)), Type: ChecksumFullObject}}
+		return []Checksum{{Algorithm: alg, Value: base64.StdEncoding.EncodeToString(dg.Checksum()), Type: ChecksumFullObject}}
 	}
 	pre := writeConditions(opts.IfNoneMatchStar, opts.IfMatch, dstBucket, dstKey)
-	return e.put(ctx, dstBucket, dstKey, body, v.Size, nv, sums, pre)
+	return e.put(ctx, dstBucket, dstKey, body, v.Size, dg, nv, sums, pre)
 }

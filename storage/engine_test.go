@@ -89,6 +89,7 @@ func newTestEngineWrapped(t testing.TB, k, m, block int, inline int64, wrap func
 	cfg := storage.DefaultEngineConfig()
 	cfg.DataShards, cfg.ParityShards, cfg.BlockSize, cfg.InlineThreshold = k, m, block, inline
 	cfg.DeleteGrace = 0
+	cfg.CacheBytes = 0 // tests of drive damage must read the drives
 	e, err := storage.NewEngine(cfg, kv, set, storage.FixedPlacement(rg))
 	if err != nil {
 		t.Fatal(err)
@@ -131,7 +132,7 @@ func (w *tbWriter) Write(p []byte) (int, error) {
 // shardFiles lists the shard files on drive i.
 func (te *testEngine) shardFiles(t testing.TB, i int) []string {
 	var out []string
-	_ = filepath.WalkDir(filepath.Join(te.roots[i], "shards"), func(p string, d fs.DirEntry, err error) error {
+	_ = filepath.WalkDir(filepath.Join(te.roots[i], "data"), func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() {
 			out = append(out, p)
 		}

@@ -56,6 +56,41 @@ type HealReport struct {
 	// RedundancyBytes is the same in object bytes.
 	RedundancyBytes map[int]int64 `json:"redundancy_bytes"`
 	FailedObjects   []string      `json:"failed_objects,omitempty"`
+
+	// Incremental is set on the background passes (RepairPass), which
+	// check only what is known to need it: queued streams, the records a
+	// placement sweep finds moved or on a wiped drive, and the scrub's
+	// share of the records. Their counts above cover the streams checked
+	// on drives, not the namespace; HealStatus keeps the last full scan.
+	Incremental bool `json:"incremental,omitempty"`
+	// Visited counts metadata records the pass read: one per queue entry,
+	// per record a sweep looked at and per record scrubbed.
+	Visited int `json:"visited"`
+	// Dirty is the queue entries worked on, DirtyLeft those still queued
+	// after the pass; DirtyAll says the pass saw the whole queue (a large
+	// queue takes several passes).
+	Dirty     int  `json:"dirty"`
+	DirtyLeft int  `json:"dirty_left"`
+	DirtyAll  bool `json:"dirty_all"`
+	// Swept counts records the placement sweep looked at; SweepActive
+	// says a sweep is still under way after the pass.
+	Swept       int  `json:"swept"`
+	SweepActive bool `json:"sweep_active"`
+	// Scrubbed counts records the scrub read and verified.
+	Scrubbed int `json:"scrubbed"`
+	// DrivesOffline are drives the pass found offline: streams with a
+	// shard there are not at full redundancy until they are back.
+	DrivesOffline []string `json:"drives_offline,omitempty"`
+	// DrivesWiped are drives found to have come back empty (a new
+	// instance): a sweep rebuilds their shards.
+	DrivesWiped []string `json:"drives_wiped,omitempty"`
+}
+
+// Outstanding reports whether an incremental pass left known work: queued
+// streams, a sweep under way, offline drives, or a queue it did not see
+// whole. A full pass never has any.
+func (r HealReport) Outstanding() bool {
+	return r.Incremental && (r.DirtyLeft > 0 || !r.DirtyAll || r.SweepActive || len(r.DrivesOffline) > 0)
 }
 
 // errTargetsOffline means a repair could not write to a drive that is
@@ -87,43 +122,112 @@ type dataEntry struct {
 // to where the current ring places them. Records change by compare-and-swap
 // on their revision. Failures are reported by name and retried next pass.
 func (e *Engine) Heal(ctx context.Context, opts HealOptions) (HealReport, error) {
-	rep := HealReport{Started: e.cfg.Now().UTC(), Deep: opts.Deep, Redundancy: map[int]int{}, RedundancyBytes: map[int]int64{}}
-	e.status.begin(rep.Started)
+	rep := newHealReport(e.cfg.Now().UTC(), opts.Deep)
+	e.status.begin(rep.Started, false)
 	th := newThrottle(opts.BytesPerSecond)
 	if opts.Rebalance {
 		opts.place = e.placement.Placement()
 	}
 	err := e.walkData(ctx, func(ent dataEntry) {
-		var moves []*moveSet
-		for i, d := range ent.parts {
-			if d.DataID == "" {
-				continue
-			}
-			res := e.repairData(ctx, d, opts, th)
-			name := d.Name
-			if name == "" {
-				name = d.DataID
-			}
-			if d.Number > 0 {
-				name += fmt.Sprintf(" (part %d)", d.Number)
-			}
-			rep.add(name, d.Size, res)
-			e.status.progress(res)
-			if res.moved != nil {
-				ent.parts[i].Drives, ent.parts[i].RingVersion = res.moved.drives, opts.place.Version()
-				moves = append(moves, res.moved)
-			}
-		}
-		if len(moves) > 0 {
-			recorded, known := e.commitMoves(ctx, ent)
-			if known {
-				e.finishMoves(moves, recorded)
-			}
-		}
+		rep.Visited++
+		e.repairRecord(ctx, ent, nil, opts, th, &rep)
 	})
 	rep.Duration = e.cfg.Now().Sub(rep.Started).String()
 	e.status.end(rep)
 	return rep, err
+}
+
+func newHealReport(started time.Time, deep bool) HealReport {
+	return HealReport{Started: started, Deep: deep, Redundancy: map[int]int{}, RedundancyBytes: map[int]int64{}}
+}
+
+// recordOutcome is what repairing streams of one record left undone.
+type recordOutcome struct {
+	unfinished []string // data ids not fully repaired
+	// wait: the offline drives the unfinished streams wait for, when that
+	// is all that keeps them from finishing; otherwise nil.
+	wait []string
+	err  error // the last failure
+}
+
+// repairRecord repairs the streams of one record that sel picks (nil:
+// all), adds them to rep and records moves by compare-and-swap.
+func (e *Engine) repairRecord(ctx context.Context, ent dataEntry, sel func(dataRecord) bool, opts HealOptions, th *throttle, rep *HealReport) recordOutcome {
+	var moves []*moveSet
+	var out recordOutcome
+	onlyWaiting := true
+	for i, d := range ent.parts {
+		if d.DataID == "" || sel != nil && !sel(d) {
+			continue
+		}
+		res := e.repairData(ctx, d, opts, th)
+		rep.add(d.streamName(), d.Size, res)
+		e.status.progress(res)
+		if res.moved != nil {
+			ent.parts[i].Drives, ent.parts[i].RingVersion = res.moved.drives, opts.place.Version()
+			moves = append(moves, res.moved)
+		}
+		if res.err != nil {
+			out.unfinished, out.err = append(out.unfinished, d.DataID), res.err
+			if res.waitsOnly() {
+				out.wait = union(out.wait, res.wait)
+			} else {
+				onlyWaiting = false
+			}
+		}
+	}
+	if len(moves) > 0 {
+		recorded, known := e.commitMoves(ctx, ent)
+		if known {
+			e.finishMoves(moves, recorded)
+		}
+		if !recorded {
+			onlyWaiting = false
+			for _, m := range moves {
+				out.unfinished = union(out.unfinished, []string{m.dataID})
+			}
+		}
+	}
+	if !onlyWaiting {
+		out.wait = nil
+	}
+	return out
+}
+
+// streamName is how reports name a stream: its object, and part number.
+func (d dataRecord) streamName() string {
+	name := d.Name
+	if name == "" {
+		name = d.DataID
+	}
+	if d.Number > 0 {
+		name += fmt.Sprintf(" (part %d)", d.Number)
+	}
+	return name
+}
+
+// merge adds the counts of o to r.
+func (r *HealReport) merge(o HealReport) {
+	r.Streams += o.Streams
+	r.Healthy += o.Healthy
+	r.Healed += o.Healed
+	r.ShardsHealed += o.ShardsHealed
+	r.ShardsMoved += o.ShardsMoved
+	r.BytesWritten += o.BytesWritten
+	r.Failed += o.Failed
+	r.Waiting += o.Waiting
+	r.Lost += o.Lost
+	for k, v := range o.Redundancy {
+		r.Redundancy[k] += v
+	}
+	for k, v := range o.RedundancyBytes {
+		r.RedundancyBytes[k] += v
+	}
+	for _, f := range o.FailedObjects {
+		if len(r.FailedObjects) < maxFailedListed {
+			r.FailedObjects = append(r.FailedObjects, f)
+		}
+	}
 }
 
 func (r *HealReport) add(name string, size int64, res repairResult) {
@@ -155,7 +259,7 @@ func (r *HealReport) add(name string, size int64, res repairResult) {
 
 // walkData visits every record holding data streams, a page at a time.
 func (e *Engine) walkData(ctx context.Context, fn func(dataEntry)) error {
-	for _, prefix := range []string{meta.PrefixStorage + keyData, meta.PrefixStorage + keyPart} {
+	for i, prefix := range dataPrefixes {
 		start := prefix
 		for {
 			ents, err := e.kv.List(ctx, prefix, start, listBatch)
@@ -166,21 +270,9 @@ func (e *Engine) walkData(ctx context.Context, fn func(dataEntry)) error {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				de := dataEntry{key: ent.Key, rev: ent.Revision, multi: prefix == meta.PrefixStorage+keyData}
-				if de.multi {
-					var pr partsRecord
-					if decode(ent.Value, &pr) != nil {
-						continue
-					}
-					de.parts = pr.Parts
-				} else {
-					var d dataRecord
-					if decode(ent.Value, &d) != nil {
-						continue
-					}
-					de.parts = []dataRecord{d}
+				if de, ok := decodeDataEntry(ent, i == 0); ok {
+					fn(de)
 				}
-				fn(de)
 			}
 			if len(ents) < listBatch {
 				break
@@ -191,6 +283,25 @@ func (e *Engine) walkData(ctx context.Context, fn func(dataEntry)) error {
 	return nil
 }
 
+// decodeDataEntry decodes a d/ record (multi) or a p/ record.
+func decodeDataEntry(ent meta.Entry, multi bool) (dataEntry, bool) {
+	de := dataEntry{key: ent.Key, rev: ent.Revision, multi: multi}
+	if multi {
+		var pr partsRecord
+		if decode(ent.Value, &pr) != nil {
+			return de, false
+		}
+		de.parts = pr.Parts
+		return de, true
+	}
+	var d dataRecord
+	if decode(ent.Value, &d) != nil {
+		return de, false
+	}
+	de.parts = []dataRecord{d}
+	return de, true
+}
+
 // repairResult is what repairing one data stream did.
 type repairResult struct {
 	good   int // shards good before the repair (deep: of the worst block)
@@ -198,6 +309,16 @@ type repairResult struct {
 	bytes  int64
 	moved  *moveSet
 	err    error
+	// wait lists the offline drives shards could not be written to, and
+	// unwritten counts the shards left unwritten for any other reason.
+	wait      []string
+	unwritten int
+}
+
+// waitsOnly reports whether offline drives are all that kept the repair
+// from finishing.
+func (r repairResult) waitsOnly() bool {
+	return errors.Is(r.err, errTargetsOffline) && r.unwritten == 0 && len(r.wait) > 0
 }
 
 // moveSet is a committed-but-unrecorded move: shards at indices were
@@ -258,6 +379,11 @@ func (e *Engine) repairData(ctx context.Context, d dataRecord, opts HealOptions,
 	var ms moveSet
 	for _, i := range idx {
 		if !written.ok[i] {
+			if written.offline[i] {
+				res.wait = union(res.wait, []string{target[i]})
+			} else {
+				res.unwritten++
+			}
 			continue
 		}
 		if target[i] == d.Drives[i] {
@@ -273,8 +399,12 @@ func (e *Engine) repairData(ctx context.Context, d dataRecord, opts HealOptions,
 		}
 		res.moved = &ms
 	}
-	if err == nil && res.healed+len(ms.indices) < len(idx) {
-		err = fmt.Errorf("%w: repaired %d of %d shards", errTargetsOffline, res.healed+len(ms.indices), len(idx))
+	switch done := res.healed + len(ms.indices); {
+	case err != nil || done == len(idx):
+	case res.unwritten == 0:
+		err = fmt.Errorf("%w: repaired %d of %d shards", errTargetsOffline, done, len(idx))
+	default: // a drive that is online refused the write (full, failing)
+		err = fmt.Errorf("storage: repaired %d of %d shards: %d could not be written", done, len(idx), res.unwritten)
 	}
 	res.err = err
 	return res
@@ -285,11 +415,16 @@ func (e *Engine) repairData(ctx context.Context, d dataRecord, opts HealOptions,
 // still picks stay; the others take the newly picked drives in order, so
 // only about 1/(N+1) of shards move when a node joins.
 func (e *Engine) targetDrives(d dataRecord, place Placement) []string {
-	target := append([]string(nil), d.Drives...)
-	if place == nil || d.PlaceKey == "" {
+	return targetOf(d.PlaceKey, d.Drives, place)
+}
+
+// targetOf is targetDrives of a stream placed from placeKey on drives.
+func targetOf(placeKey string, drives []string, place Placement) []string {
+	target := append([]string(nil), drives...)
+	if place == nil || placeKey == "" {
 		return target
 	}
-	want, err := place.Locate(d.PlaceKey, len(d.Drives))
+	want, err := place.Locate(placeKey, len(drives))
 	if err != nil {
 		return target
 	}
@@ -298,7 +433,7 @@ func (e *Engine) targetDrives(d dataRecord, place Placement) []string {
 		inWant[id] = true
 	}
 	have := map[string]bool{}
-	for _, id := range d.Drives {
+	for _, id := range drives {
 		have[id] = true
 	}
 	var free []string
@@ -307,7 +442,7 @@ func (e *Engine) targetDrives(d dataRecord, place Placement) []string {
 			free = append(free, id)
 		}
 	}
-	for i, id := range d.Drives {
+	for i, id := range drives {
 		if !inWant[id] && len(free) > 0 {
 			target[i], free = free[0], free[1:]
 		}
@@ -316,8 +451,9 @@ func (e *Engine) targetDrives(d dataRecord, place Placement) []string {
 }
 
 type rebuildResult struct {
-	ok    []bool
-	bytes int64
+	ok      []bool
+	offline []bool // not written: the target drive was offline
+	bytes   int64
 }
 
 // rebuild reconstructs the shards marked in which onto their target drives.
@@ -327,7 +463,7 @@ type rebuildResult struct {
 // allows (a new shard is published on Commit, after the codec is done).
 func (e *Engine) rebuild(ctx context.Context, codec *erasure.Codec, d dataRecord, target []string, which, usable []bool, th *throttle) (rebuildResult, error) {
 	n := len(d.Drives)
-	res := rebuildResult{ok: make([]bool, n)}
+	res := rebuildResult{ok: make([]bool, n), offline: make([]bool, n)}
 	src := e.sources(d)
 	for i := range src {
 		if !usable[i] {
@@ -343,16 +479,18 @@ func (e *Engine) rebuild(ctx context.Context, codec *erasure.Codec, d dataRecord
 		}
 		st, err := e.drives.Drive(target[i])
 		if err != nil {
+			res.offline[i] = errors.Is(err, drive.ErrOffline)
 			continue
 		}
 		w, err := st.Create(ctx, shardID(d.DataID, i))
 		if err != nil {
+			res.offline[i] = errors.Is(err, drive.ErrOffline)
 			continue
 		}
 		counters[i] = &countingWriter{ctx: ctx, w: w, th: th}
 		writers[i], dst[i] = w, counters[i]
 	}
-	if _, err := codec.Heal(ctx, src, dst, d.Size); err != nil {
+	if _, err := codec.Heal(ctx, src, dst, d.storedSize()); err != nil {
 		abortAll(writers)
 		if errors.Is(err, erasure.ErrReadQuorum) {
 			err = fmt.Errorf("%w: %v", ErrReadQuorum, err)
@@ -360,10 +498,15 @@ func (e *Engine) rebuild(ctx context.Context, codec *erasure.Codec, d dataRecord
 		return res, err
 	}
 	for i, w := range writers {
-		if w != nil && w.Commit() == nil {
-			res.ok[i] = true
-			res.bytes += counters[i].n
+		if w == nil {
+			continue
 		}
+		if err := w.Commit(); err != nil {
+			res.offline[i] = errors.Is(err, drive.ErrOffline)
+			continue
+		}
+		res.ok[i] = true
+		res.bytes += counters[i].n
 	}
 	return res, nil
 }
@@ -439,7 +582,7 @@ func (c shardCheck) lost(k int) error {
 // deep, scrubs every frame of every shard, counting failures per block.
 func (e *Engine) checkShards(ctx context.Context, codec *erasure.Codec, d dataRecord, deep bool, th *throttle) (shardCheck, error) {
 	n := len(d.Drives)
-	want := codec.ShardFileSize(d.Size)
+	want := codec.ShardFileSize(d.storedSize())
 	chk := shardCheck{bad: make([]bool, n), usable: make([]bool, n), deep: deep}
 	src := e.sources(d)
 	for i, id := range d.Drives {
@@ -463,7 +606,7 @@ func (e *Engine) checkShards(ctx context.Context, codec *erasure.Codec, d dataRe
 	if !deep {
 		return chk, nil
 	}
-	rep, err := codec.Scrub(ctx, src, d.Size)
+	rep, err := codec.Scrub(ctx, src, d.storedSize())
 	if err != nil {
 		return chk, fmt.Errorf("storage: scrub: %w", err) // a canceled pass: judge nothing
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/filesphere/filesphere/cluster/meta"
+	"github.com/filesphere/filesphere/erasure"
+	"github.com/filesphere/filesphere/storage/sse"
 )
 
 // The storage key space, all under meta.PrefixStorage. Bucket and object
@@ -34,6 +36,19 @@ const (
 	// keyRescan holds the lifecycle rescans: r/<bucket> → rescanRecord,
 	// written with each lifecycle configuration change.
 	keyRescan = "r/"
+	// keyDirty is the repair queue: q/<data record key below s/> →
+	// dirtyRecord, the streams of that d/ or p/ record known to need a
+	// repair (a write that missed shards, in the write's transaction; a
+	// read that had to reconstruct; a repair that could not finish).
+	// See dirty.go.
+	keyDirty = "q/"
+	// keyRepair holds the repair cursors: w/placement → sweepRecord (the
+	// placement sweep after a ring change or a wiped drive, sweep.go) and
+	// w/scrub → scrubRecord (the scrub cycle, scrub.go).
+	keyRepair = "w/"
+	// keyDriveSeen is the instance each drive was last seen with:
+	// g/<drive id> → driveSeenRecord (drivecheck.go).
+	keyDriveSeen = "g/"
 )
 
 func bucketKey(b string) string  { return meta.PrefixStorage + keyBucket + b }
@@ -52,6 +67,25 @@ func configKey(b string, k ConfigKind) string {
 	return configPrefix(b) + string(k)
 }
 func rescanKey(b string) string { return meta.PrefixStorage + keyRescan + b }
+
+// dirtyKey is the repair queue entry of the data record at recordKey.
+func dirtyKey(recordKey string) string {
+	return meta.PrefixStorage + keyDirty + strings.TrimPrefix(recordKey, meta.PrefixStorage)
+}
+
+// dirtyRecordKey is the data record a repair queue entry names.
+func dirtyRecordKey(key string) string {
+	return meta.PrefixStorage + strings.TrimPrefix(key, meta.PrefixStorage+keyDirty)
+}
+
+func sweepKey() string              { return meta.PrefixStorage + keyRepair + "placement" }
+func scrubKey() string              { return meta.PrefixStorage + keyRepair + "scrub" }
+func driveSeenKey(id string) string { return meta.PrefixStorage + keyDriveSeen + id }
+
+// dataPrefixes are the records holding data streams, in the order the
+// repair walks visit them: versions' part lists, then uploaded parts.
+var dataPrefixes = [...]string{meta.PrefixStorage + keyData, meta.PrefixStorage + keyPart}
+
 func partKey(uploadID string, n int) string {
 	return fmt.Sprintf("%s%05d", partPrefix(uploadID), n)
 }
@@ -87,11 +121,22 @@ type bucketRecord struct {
 	Lifecycle    bool   `json:"lc,omitempty"`
 }
 
-// ECInfo is the erasure geometry data was written with.
+// ECInfo is the erasure geometry and bitrot hash data was written with.
 type ECInfo struct {
 	Data      int `json:"k"`
 	Parity    int `json:"m"`
 	BlockSize int `json:"bs"`
+	// Bitrot is the frame hash; records written before it was recorded
+	// have none, and all of them used SHA-256 (see bitrot()).
+	Bitrot erasure.Bitrot `json:"bitrot,omitempty"`
+}
+
+// bitrot is the stream's frame hash, SHA-256 for records without one.
+func (ec ECInfo) bitrot() erasure.Bitrot {
+	if ec.Bitrot == "" {
+		return erasure.BitrotSHA256
+	}
+	return ec.Bitrot
 }
 
 // dataRecord locates one erasure-coded (or inline) stream: a whole object
@@ -101,7 +146,10 @@ type dataRecord struct {
 	Size      int64      `json:"size"`
 	ETag      string     `json:"etag"`
 	Checksums []Checksum `json:"sums,omitempty"`
-	ModTime   time.Time  `json:"mtime"`
+	// SHA256 is the hex SHA-256 of the stream's bytes (none in records
+	// written before it was kept).
+	SHA256  string    `json:"sha256,omitempty"`
+	ModTime time.Time `json:"mtime"`
 	// DataID names the shards: shard i is on Drives[i] as shardID(DataID, i).
 	DataID string `json:"id,omitempty"`
 	// Name is "bucket/key" of the object the data belongs to, so repairs
@@ -114,6 +162,20 @@ type dataRecord struct {
 	RingVersion uint64   `json:"ring,omitempty"`
 	Drives      []string `json:"drives,omitempty"`
 	Inline      []byte   `json:"inline,omitempty"`
+	// SSE is how an encrypted stream is sealed (its part number and IV);
+	// then Size is the plaintext's, Inline and the shards hold ciphertext.
+	SSE *sse.Params `json:"sse,omitempty"`
+	// repair, never stored, says the stream needs a repair: set by a write
+	// that committed fewer than all its shards (and carried from a part's
+	// queue entry to its version on completion), so the transaction that
+	// records the stream also queues it (dirtyOp).
+	repair repairNeed
+}
+
+// repairNeed is why a stream needs a repair; the zero value: it does not.
+type repairNeed struct {
+	need bool
+	deep bool // a frame failed its hash: rebuild after verifying every frame
 }
 
 // versionRecord is one object version; delete markers have no parts.
@@ -126,8 +188,11 @@ type versionRecord struct {
 	ModTime      time.Time  `json:"mtime"`
 	Meta         Metadata   `json:"meta"`
 	Checksums    []Checksum `json:"sums,omitempty"`
-	Multipart    bool       `json:"mp,omitempty"`
-	PartsCount   int        `json:"np,omitempty"`
+	// SHA256 is the hex SHA-256 of the whole content, for versions made of
+	// one stream (PUT, copy); a multipart version has it per part only.
+	SHA256     string `json:"sha256,omitempty"`
+	Multipart  bool   `json:"mp,omitempty"`
+	PartsCount int    `json:"np,omitempty"`
 	// DataKey names the partsRecord holding where the bytes are; it is kept
 	// apart so listings and heads never load part lists or inline data.
 	DataKey string `json:"dkey,omitempty"`
@@ -145,6 +210,8 @@ type versionRecord struct {
 	// expiry is what an Expiration rule says of the version as the
 	// current one (x-amz-expiration); computed, never stored.
 	expiry *Expiry
+	// SSE is the version's encryption; its parts carry their Params.
+	SSE *sseRecord `json:"sse,omitempty"`
 }
 
 // partsRecord is where a version's bytes are.
@@ -176,6 +243,9 @@ type uploadRecord struct {
 	Lock ObjectLock `json:"lock,omitzero"`
 	// Due is the upload's lifecycle index entry (its abort).
 	Due string `json:"due,omitempty"`
+	// SSE is the upload's encryption: every part is sealed under its one
+	// object key, and the completed version takes it.
+	SSE *sseRecord `json:"sse,omitempty"`
 }
 
 func encode(v any) []byte {
@@ -201,7 +271,7 @@ func (v *versionRecord) info(bucket, key string, latest bool) ObjectInfo {
 	}
 	oi := ObjectInfo{Bucket: bucket, Key: key, VersionID: id, IsLatest: latest, DeleteMarker: v.DeleteMarker,
 		Size: v.Size, ETag: v.ETag, ModTime: v.ModTime, Meta: v.Meta, Checksums: v.Checksums,
-		Versioned: v.Versioned, StorageClass: "STANDARD", Tags: v.Tags, Lock: v.Lock, Expiration: v.expiry}
+		Versioned: v.Versioned, StorageClass: "STANDARD", Tags: v.Tags, Lock: v.Lock, Expiration: v.expiry, SSE: v.SSE.info()}
 	if v.Multipart {
 		oi.PartsCount = v.PartsCount
 	}

@@ -35,8 +35,24 @@ func (p *movablePlacement) set(t *testing.T, version uint64, nodes []int) {
 type repairEnv struct {
 	e      *storage.Engine
 	drives map[string]*drive.Memory
+	faulty map[string]*drive.Faulty // over drives, transparent until programmed
 	place  *movablePlacement
 	data   map[string][]byte
+	kv     *meta.Local
+	set    drive.Set
+	cfg    storage.EngineConfig
+}
+
+// newEngine is another engine over the environment's KV, drives and
+// ring: a restarted process, or the next leader.
+func (env *repairEnv) newEngine(t *testing.T) *storage.Engine {
+	t.Helper()
+	e, err := storage.NewEngine(env.cfg, env.kv, env.set, env.place)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
 }
 
 // newRepairEnv is an engine over 8 one-drive "nodes" (memory drives) with
@@ -47,13 +63,16 @@ func newRepairEnv(t *testing.T, opts ...func(*storage.EngineConfig)) *repairEnv 
 	if err != nil {
 		t.Fatal(err)
 	}
-	env := &repairEnv{drives: map[string]*drive.Memory{}, place: &movablePlacement{}, data: map[string][]byte{}}
+	env := &repairEnv{drives: map[string]*drive.Memory{}, faulty: map[string]*drive.Faulty{}, place: &movablePlacement{},
+		data: map[string][]byte{}, kv: kv}
 	set := drive.Set{}
 	for i := range 8 {
 		id := "n" + strconv.Itoa(i)
 		env.drives[id] = drive.NewMemory(id)
-		set[id] = env.drives[id]
+		env.faulty[id] = drive.NewFaulty(env.drives[id])
+		set[id] = env.faulty[id]
 	}
+	env.set = set
 	env.place.set(t, 1, []int{0, 1, 2, 3})
 	cfg := storage.DefaultEngineConfig()
 	cfg.DataShards, cfg.ParityShards, cfg.BlockSize, cfg.InlineThreshold, cfg.DeleteGrace = 2, 1, 16<<10, 0, 0
@@ -61,6 +80,7 @@ func newRepairEnv(t *testing.T, opts ...func(*storage.EngineConfig)) *repairEnv 
 	for _, o := range opts {
 		o(&cfg)
 	}
+	env.cfg = cfg
 	env.e, err = storage.NewEngine(cfg, kv, set, env.place)
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,8 @@ package storage
 
 import (
 	"time"
+
+	"github.com/filesphere/filesphere/storage/sse"
 )
 
 // VersioningState is a bucket's versioning configuration.
@@ -99,12 +101,24 @@ type PutOptions struct {
 	// Digested says the body carried a Content-MD5 or checksum the caller's
 	// reader verifies; object lock accepts only such bodies.
 	Digested bool
+	// Digest, when set, is the caller's Digest of exactly the bytes the
+	// body yields (complete at its io.EOF); with MD5 and SHA-256 in it the
+	// engine takes the ETag and content hash from it instead of hashing
+	// the body again.
+	Digest *Digest
+	// SSE is the encryption asked for; nil takes the bucket's default.
+	SSE *Encryption
 }
 
 // PartOptions carries what UploadPart stores.
 type PartOptions struct {
 	Size     int64
 	Checksum *Checksum
+	// Digest is as in PutOptions; its checksum also serves an upload
+	// created with the same checksum algorithm.
+	Digest *Digest
+	// CustomerKey is the SSE-C key of the part; it must be the upload's.
+	CustomerKey *sse.Key
 }
 
 // GetOptions selects a version and a range and evaluates conditions.
@@ -115,6 +129,8 @@ type GetOptions struct {
 	Cond       Conditions
 	// Parts asks HeadObject for ObjectInfo.Parts.
 	Parts bool
+	// CustomerKey is the SSE-C key; an SSE-C object is read only with it.
+	CustomerKey *sse.Key
 }
 
 // Conditions are the HTTP preconditions of GET/HEAD (and copy-source ones).
@@ -159,6 +175,8 @@ type ObjectInfo struct {
 	// Expiration is when an Expiration lifecycle rule expires the
 	// version as the current one (nil when none does).
 	Expiration *Expiry
+	// SSE is the version's encryption; nil when stored in clear.
+	SSE *SSEInfo
 }
 
 // DeleteOptions selects a version to delete.
@@ -181,6 +199,8 @@ type CopySource struct {
 	Bucket, Key, VersionID string
 	Cond                   Conditions
 	Range                  *Range
+	// CustomerKey is the source's SSE-C key.
+	CustomerKey *sse.Key
 }
 
 // CopyOptions carries the destination's settings.
@@ -198,6 +218,10 @@ type CopyOptions struct {
 	Tags        []Tag
 	// Lock is the copy's retention and legal hold (never the source's).
 	Lock ObjectLock
+	// SSE is the copy's encryption (never the source's); nil takes the
+	// destination bucket's default. For UploadPartCopy only an SSE-C key,
+	// which must be the upload's.
+	SSE *Encryption
 }
 
 // ListOptions are the ListObjects (V1/V2) parameters after decoding.
@@ -241,6 +265,8 @@ type PartInfo struct {
 	Size      int64
 	ModTime   time.Time
 	Checksums []Checksum
+	// SSE is the part's (its upload's) encryption, on UploadPart answers.
+	SSE *SSEInfo
 }
 
 // CompletePart is one part named in CompleteMultipartUpload.
@@ -261,6 +287,8 @@ type CompleteOptions struct {
 	Checksum *Checksum
 	// ChecksumType, when set, must be the upload's checksum type.
 	ChecksumType string
+	// CustomerKey, when set, must be the SSE-C key of the upload.
+	CustomerKey *sse.Key
 }
 
 // ListPartsOptions pages ListParts.
@@ -278,6 +306,8 @@ type ListPartsResult struct {
 	ChecksumAlgorithm    ChecksumAlgorithm
 	ChecksumType         string
 	Initiated            time.Time
+	// SSE is the upload's encryption.
+	SSE *SSEInfo
 }
 
 // ListUploadsOptions pages ListMultipartUploads.

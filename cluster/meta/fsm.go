@@ -25,6 +25,7 @@ type Option func(*options)
 
 type options struct {
 	lockTimeout time.Duration
+	deferSync   bool
 }
 
 func buildOptions(opts []Option) options {
@@ -44,6 +45,30 @@ func WithLockTimeout(d time.Duration) Option {
 		}
 	}
 }
+
+// WithLogDurability is for an FSM fed from a durable, replayable log (the
+// Raft log): commits are not fsynced, since every applied command is already
+// on stable storage in the log, and the log, not this database, is what an
+// acknowledgement waits for. That saves the database's two fdatasyncs per
+// applied batch.
+//
+// A database written without fsync is consistent after the process dies
+// (kill -9: the page cache keeps every write) but may be torn after a power
+// loss (bbolt's meta page can reach the disk before the pages it points to).
+// So the FSM cannot tell which of the two happened, and trusts its file only
+// after a clean Close: OpenFSM creates a marker file (path + UncleanSuffix,
+// fsynced) before the first unsynced commit, and Close fsyncs the database
+// and removes it. A marker found on open means the last run did not close
+// cleanly; the file is then discarded unopened and the FSM starts empty
+// (Recovered reports it), to be rebuilt by RecoverFSM from the newest
+// snapshot and by Raft replaying the log after it.
+func WithLogDurability() Option {
+	return func(o *options) { o.deferSync = true }
+}
+
+// UncleanSuffix names the marker of an FSM opened WithLogDurability that is
+// (or was, when it crashed) open: path + UncleanSuffix.
+const UncleanSuffix = ".unclean"
 
 // Command is one log entry handed to the FSM.
 type Command struct {
@@ -90,12 +115,18 @@ type FSM struct {
 	db      *bbolt.DB
 	applied atomic.Uint64
 	waiters appliedWaiters // wakes WaitApplied when applied moves (wait.go)
+
+	// recovered: opened WithLogDurability after an unclean stop, so the old
+	// file was discarded and the state starts empty.
+	recovered bool
 }
 
 func boltOptions(o options, readOnly bool) *bbolt.Options {
 	return &bbolt.Options{
-		Timeout:  o.lockTimeout,
-		NoSync:   false, // every commit is fsynced
+		Timeout: o.lockTimeout,
+		// Every commit is fsynced, unless the log is the durability point
+		// (WithLogDurability).
+		NoSync:   o.deferSync,
 		ReadOnly: readOnly,
 		// As etcd: the freelist is rebuilt on open instead of being written
 		// on every commit; the hashmap freelist keeps allocation cheap.
@@ -107,14 +138,52 @@ func boltOptions(o options, readOnly bool) *bbolt.Options {
 // OpenFSM opens (creating if needed) the FSM database at path.
 func OpenFSM(path string, opts ...Option) (*FSM, error) {
 	o := buildOptions(opts)
+	recovered := false
+	if o.deferSync {
+		var err error
+		if recovered, err = markUnclean(path); err != nil {
+			return nil, fmt.Errorf("meta: open %s: %w", path, err)
+		}
+	}
 	db, applied, err := openDB(path, o)
 	if err != nil {
 		return nil, err
 	}
-	f := &FSM{path: path, opts: o, db: db}
+	f := &FSM{path: path, opts: o, db: db, recovered: recovered}
 	f.applied.Store(applied)
 	return f, nil
 }
+
+// markUnclean discards the database if the marker of an unclean stop is
+// there (reporting true), then makes sure the marker exists durably.
+func markUnclean(path string) (discarded bool, err error) {
+	marker := path + UncleanSuffix
+	if _, err := os.Lstat(marker); err == nil {
+		// Not opened: a torn file may not even be safe to read.
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return false, err
+		}
+		discarded = true
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return false, err
+	}
+	m, err := os.OpenFile(marker, os.O_CREATE|os.O_WRONLY, 0o600)
+	if err != nil {
+		return false, err
+	}
+	err = m.Sync()
+	if cerr := m.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = syncDir(filepath.Dir(path))
+	}
+	return discarded, err
+}
+
+// Recovered reports whether OpenFSM found the marker of an unclean stop and
+// started from an empty state (see WithLogDurability).
+func (f *FSM) Recovered() bool { return f.recovered }
 
 func openDB(path string, o options) (*bbolt.DB, uint64, error) {
 	db, err := bbolt.Open(path, 0o600, boltOptions(o, false))
@@ -173,9 +242,21 @@ func (f *FSM) Close() error {
 	if f.db == nil {
 		return nil
 	}
-	err := f.db.Close()
+	var err error
+	if f.opts.deferSync {
+		err = f.db.Sync()
+	}
+	err = errors.Join(err, f.db.Close())
 	f.db = nil
 	f.waiters.wake()
+	if f.opts.deferSync && err == nil {
+		// Only a database that reached the disk whole is trusted next time.
+		if rerr := os.Remove(f.path + UncleanSuffix); rerr == nil {
+			err = syncDir(filepath.Dir(f.path))
+		} else if !errors.Is(rerr, os.ErrNotExist) {
+			err = rerr
+		}
+	}
 	return err
 }
 
@@ -187,7 +268,8 @@ func (f *FSM) Apply(index uint64, cmd []byte) Result {
 	return f.ApplyBatch([]Command{{Index: index, Data: cmd}})[0]
 }
 
-// ApplyBatch applies cmds in order in one bbolt transaction (one fsync) and
+// ApplyBatch applies cmds in order in one bbolt transaction (one fsync, none
+// WithLogDurability) and
 // returns one Result per command. Each command is atomic on its own: a
 // failed compare rejects that command only. Commands with an index at or
 // below the applied index are skipped.

@@ -29,6 +29,8 @@ type clusterOpts struct {
 	conf func(*raft.Config)
 	// kvOpts are passed to every NewRaftKV.
 	kvOpts []meta.RaftKVOption
+	// wrapLogs wraps each node's log store (when its raft starts).
+	wrapLogs func(raft.LogStore) raft.LogStore
 }
 
 type testNode struct {
@@ -157,7 +159,7 @@ func (c *testCluster) start(nd *testNode) {
 	if nd.closeS == nil { // stopped with bolt stores: reopen them
 		nd.openBoltStores()
 	}
-	fsm, err := meta.OpenFSM(filepath.Join(nd.dir, "meta.db"))
+	fsm, err := meta.OpenFSM(filepath.Join(nd.dir, "meta.db"), meta.WithLogDurability())
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -167,7 +169,11 @@ func (c *testCluster) start(nd *testNode) {
 	nd.fsm = fsm
 	nd.rfsm = meta.NewRaftFSM(fsm)
 	_, nd.trans = raft.NewInmemTransport(nd.addr)
-	nd.raft, err = raft.NewRaft(c.raftConfig(nd.id), nd.rfsm, nd.logs, nd.stable, nd.snaps, nd.trans)
+	logs := nd.logs
+	if c.opts.wrapLogs != nil {
+		logs = c.opts.wrapLogs(logs)
+	}
+	nd.raft, err = raft.NewRaft(c.raftConfig(nd.id), nd.rfsm, logs, nd.stable, nd.snaps, nd.trans)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -178,8 +184,14 @@ func (c *testCluster) start(nd *testNode) {
 	c.reconnect()
 }
 
-// stop shuts a node down (as a crash that loses nothing fsynced).
-func (c *testCluster) stop(nd *testNode) {
+// stop shuts a node down cleanly.
+func (c *testCluster) stop(nd *testNode) { c.halt(nd, false) }
+
+// crash stops a node as kill -9 would: the FSM's database is left unsynced
+// with its unclean marker, so the next start rebuilds it.
+func (c *testCluster) crash(nd *testNode) { c.halt(nd, true) }
+
+func (c *testCluster) halt(nd *testNode, crash bool) {
 	c.t.Helper()
 	c.mu.Lock()
 	if !c.running[nd.id] {
@@ -192,7 +204,11 @@ func (c *testCluster) stop(nd *testNode) {
 		c.t.Errorf("shutdown %s: %v", nd.id, err)
 	}
 	nd.trans.Close()
-	if err := nd.fsm.Close(); err != nil {
+	closeFSM := nd.fsm.Close
+	if crash {
+		closeFSM = nd.fsm.CrashClose
+	}
+	if err := closeFSM(); err != nil {
 		c.t.Errorf("close fsm %s: %v", nd.id, err)
 	}
 	if c.opts.boltStores {
@@ -399,6 +415,15 @@ func (f forwarder) target(id raft.ServerID) (*meta.RaftKV, error) {
 		}
 	}
 	return nil, fmt.Errorf("%w: %s -> %s", meta.ErrLeaderUnreachable, f.from, id)
+}
+
+// PeerTerm makes forwarder a meta.TermForwarder.
+func (f forwarder) PeerTerm(_ context.Context, _ raft.ServerAddress, id raft.ServerID) (uint64, error) {
+	kv, err := f.target(id)
+	if err != nil {
+		return 0, err
+	}
+	return kv.Term(), nil
 }
 
 func (f forwarder) ForwardTxn(ctx context.Context, _ raft.ServerAddress, id raft.ServerID, cmd []byte) (uint64, error) {

@@ -18,9 +18,9 @@ import (
 //
 //   - BatchApplyCh: concurrent Txns queue in a buffered channel and the
 //     leader takes up to MaxAppendEntries of them into one log append (one
-//     log-store fsync) and the FSM applies them in one bbolt transaction
-//     (one fsync). Without it every Txn waits for the leader loop to pick it
-//     up on its own.
+//     log-store commit) and the FSM applies them in one bbolt transaction
+//     (not fsynced when opened WithLogDurability). Without it every Txn
+//     waits for the leader loop to pick it up on its own.
 //   - MaxAppendEntries 512: the size of those groups and of replication
 //     batches (raft's default is 64, its maximum 1024).
 //   - Heartbeat/election 500ms, leader lease 250ms: raft's defaults halved,
@@ -114,6 +114,11 @@ func OpenRaftStores(dir string) (logStore raft.LogStore, stable raft.StableStore
 // was lost or replaced by an empty one, or the node crashed after raft stored
 // a snapshot sent by the leader but before the FSM applied it (the log before
 // it may already be gone).
+//
+// An FSM that OpenFSM discarded after an unclean stop (WithLogDurability)
+// has applied index 0, so it is restored from the newest snapshot here, and
+// raft replays the log after it once the commit index is known; without a
+// snapshot the log was never compacted and is replayed from its start.
 //
 // The FSM counts only command entries, so its applied index can be a little
 // below a snapshot taken from the same state (the last entries were

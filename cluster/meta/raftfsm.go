@@ -18,7 +18,7 @@ var ErrFSMFailed = errors.New("meta: state machine stopped after a storage failu
 
 // RaftFSM adapts an *FSM to hashicorp/raft: it is a raft.FSM and a
 // raft.BatchingFSM. Each batch raft hands over is applied in one bbolt
-// transaction (one fsync). The response of every LogCommand entry is a
+// transaction. The response of every LogCommand entry is a
 // Result; every other entry (configuration changes) gets a nil response and is
 // not given to the FSM.
 //

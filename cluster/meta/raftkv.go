@@ -54,6 +54,20 @@ type Forwarder interface {
 	ReadIndex(ctx context.Context, leaderAddr raft.ServerAddress, leaderID raft.ServerID) (uint64, error)
 }
 
+// TermForwarder is a Forwarder that can also ask any voter for its current
+// Raft term (RaftKV.Term on that node). With it, a leader with more than two
+// voters confirms its leadership for reads by asking the other voters
+// directly, off raft's leader loop (RaftKV.ReadIndex); without it, or when
+// too few voters answer, it falls back to raft.VerifyLeader.
+type TermForwarder interface {
+	Forwarder
+	PeerTerm(ctx context.Context, addr raft.ServerAddress, id raft.ServerID) (uint64, error)
+}
+
+// termConfirmTimeout bounds how long a read waits for other voters' terms
+// before falling back to raft.VerifyLeader.
+const termConfirmTimeout = time.Second
+
 // Defaults of the RaftKV options.
 const (
 	DefaultApplyTimeout = 5 * time.Second
@@ -116,10 +130,25 @@ func WithStaleReads() RaftKVOption {
 //
 // Reads are linearizable by default: a Get or List sees every Txn that was
 // acknowledged (on any node) before it started. The leader confirms it is
-// still leader (raft.VerifyLeader) and reads locally; a follower asks the
-// leader for a read index (the leader's applied index, confirmed the same
-// way), waits until its own FSM has applied that far and reads locally.
-// WithStaleReads (or Stale) reads locally without that round trip.
+// still leader and reads locally; a follower asks the leader for a read index
+// (the leader's applied index, confirmed the same way), waits until its own
+// FSM has applied that far and reads locally. WithStaleReads (or Stale) reads
+// locally without that round trip; Linearize does the round trip once for
+// any number of Stale reads after it.
+//
+// How the leader confirms it leads (ReadIndex) without queueing each read
+// behind the log writes of raft's leader loop: when the latest configuration
+// has at most two voters and this node is one of them, no other node can win
+// an election without this node's vote, and raft steps a node down before it
+// grants a vote in a later term, so "State() == Leader" alone proves it —
+// no round trip, no clock assumption. With more voters, the leader asks the
+// others for their current term (TermForwarder): a voter answering a term at
+// or below the leader's has not voted in any later term (raft raises its
+// term before it grants a vote), so once a quorum, the leader included, has
+// answered so after the read began, no later leader can have been elected
+// before the read began. Those answers come from raft's atomics on each
+// voter, so the check never queues behind a log write, where
+// raft.VerifyLeader (the fallback) passes raft's leader loop twice.
 //
 // RaftKV owns neither the raft.Raft nor the FSM: shut raft down first, then
 // close the FSM.
@@ -273,7 +302,8 @@ func (kv *RaftKV) ReadIndex(ctx context.Context) (uint64, error) {
 	if kv.r.State() != raft.Leader {
 		return 0, ErrNotLeader
 	}
-	if term := kv.r.CurrentTerm(); kv.barrierTerm.Load() != term {
+	term := kv.r.CurrentTerm()
+	if kv.barrierTerm.Load() != term {
 		f := kv.r.Barrier(kv.enqueueTimeout(ctx))
 		if err := waitFuture(ctx, f); err != nil {
 			return 0, translateReadError(err)
@@ -281,10 +311,124 @@ func (kv *RaftKV) ReadIndex(ctx context.Context) (uint64, error) {
 		kv.barrierTerm.Store(term)
 	}
 	idx := kv.fsm.AppliedIndex()
+	if kv.soleElector() {
+		return idx, nil
+	}
+	switch ok, err := kv.confirmByTerms(ctx, term); {
+	case err != nil:
+		return 0, err
+	case ok:
+		return idx, nil
+	}
 	if err := waitFuture(ctx, kv.r.VerifyLeader()); err != nil {
 		return 0, translateReadError(err)
 	}
 	return idx, nil
+}
+
+// Term is this node's current Raft term: a voter's answer to
+// TermForwarder.PeerTerm.
+func (kv *RaftKV) Term() uint64 { return kv.r.CurrentTerm() }
+
+// confirmByTerms asks the other voters of the latest configuration for their
+// terms and reports whether a quorum (this leader included) is at or below
+// term, with this node still leading in term afterwards. It reports false
+// without error when it cannot tell (no TermForwarder, too few answers), and
+// ErrNotLeader when a voter is in a later term or this node stepped down.
+func (kv *RaftKV) confirmByTerms(ctx context.Context, term uint64) (bool, error) {
+	tf, ok := kv.fwd.(TermForwarder)
+	if !ok || kv.r.State() != raft.Leader {
+		return false, nil
+	}
+	_, self := kv.r.LeaderWithID()
+	f := kv.r.GetConfiguration()
+	if f.Error() != nil {
+		return false, nil
+	}
+	var others []raft.Server
+	voters, voter := 0, false
+	for _, s := range f.Configuration().Servers {
+		if s.Suffrage != raft.Voter {
+			continue
+		}
+		voters++
+		if s.ID == self {
+			voter = true
+		} else {
+			others = append(others, s)
+		}
+	}
+	need := voters/2 + 1 - 1 // a quorum, less this node
+	if !voter {
+		return false, nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, termConfirmTimeout)
+	defer cancel()
+	type answer struct {
+		term uint64
+		err  error
+	}
+	answers := make(chan answer, len(others))
+	for _, s := range others {
+		go func() {
+			t, err := tf.PeerTerm(cctx, s.Address, s.ID)
+			answers <- answer{t, err}
+		}()
+	}
+	confirmed, failed := 0, 0
+	for range others {
+		a := <-answers
+		switch {
+		case a.err != nil:
+			failed++
+		case a.term > term:
+			return false, fmt.Errorf("%w: voter in term %d, this leader in %d", ErrNotLeader, a.term, term)
+		default:
+			confirmed++
+		}
+		if confirmed >= need || failed > len(others)-need {
+			break
+		}
+	}
+	if confirmed < need {
+		return false, nil
+	}
+	if kv.r.State() != raft.Leader || kv.r.CurrentTerm() != term {
+		return false, fmt.Errorf("%w: stepped down while confirming", ErrNotLeader)
+	}
+	return true, nil
+}
+
+// soleElector reports whether this node leads and no leader can be elected
+// without its vote: it is a voter of the latest configuration (the newest
+// appended, committed or not), which has at most two voters. Checked after
+// the read started, it proves no other leader acknowledged anything before.
+func (kv *RaftKV) soleElector() bool {
+	if kv.r.State() != raft.Leader {
+		return false
+	}
+	_, self := kv.r.LeaderWithID() // a leader knows itself as leader
+	f := kv.r.GetConfiguration()   // answered at once from raft's copy
+	if f.Error() != nil {
+		return false
+	}
+	voters, voter := 0, false
+	for _, s := range f.Configuration().Servers {
+		if s.Suffrage == raft.Voter {
+			voters++
+			voter = voter || s.ID == self
+		}
+	}
+	return voter && voters <= 2 && kv.r.State() == raft.Leader
+}
+
+// Linearize returns once the local replica has applied every Txn
+// acknowledged (on any node) before the call: after it, reads through Stale
+// see at least that state (and never go back), so one Linearize followed by
+// several Stale reads is as linearizable as each read on its own, at the
+// cost of one read-index round instead of one per read.
+func (kv *RaftKV) Linearize(ctx context.Context) error {
+	return kv.syncRead(ctx)
 }
 
 // syncRead makes the local FSM current enough for a linearizable read.

@@ -347,6 +347,17 @@ func (c *Client) ReadIndex(ctx context.Context, baseURL string) (uint64, error) 
 	return r.Revision, nil
 }
 
+// Term asks the node at baseURL for its current Raft term (any voter
+// answers; a leader uses the answers to confirm it still leads).
+func (c *Client) Term(ctx context.Context, baseURL string) (uint64, error) {
+	var r revisionReply
+	err := c.call(ctx, callSpec{op: "term", method: http.MethodGet, url: endpoint(baseURL, "meta/term"), idempotent: true}, &r)
+	if err != nil {
+		return 0, err
+	}
+	return r.Revision, nil
+}
+
 // Join asks the leader at baseURL to add a node. It is not retried here.
 func (c *Client) Join(ctx context.Context, baseURL string, req JoinRequest) (JoinResponse, error) {
 	body, err := json.Marshal(req)

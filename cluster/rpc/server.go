@@ -190,6 +190,7 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	s.mux.HandleFunc("GET "+PathPrefix+"drives/{drive}/info", s.withDrive(s.handleInfo))
 	s.mux.HandleFunc("POST "+PathPrefix+"meta/txn", s.handleTxn)
 	s.mux.HandleFunc("GET "+PathPrefix+"meta/readindex", s.handleReadIndex)
+	s.mux.HandleFunc("GET "+PathPrefix+"meta/term", s.handleTerm)
 	s.mux.HandleFunc("POST "+PathPrefix+"cluster/join", s.handleJoin)
 	s.mux.HandleFunc("GET "+PathPrefix+"cluster/status", s.handleStatus)
 	s.mux.HandleFunc("GET "+PathPrefix+"cluster/repair", s.handleRepair)
@@ -523,6 +524,18 @@ func (s *Server) handleReadIndex(w http.ResponseWriter, r *http.Request) {
 	}
 	idx, err := s.cfg.Meta.ReadIndex(r.Context())
 	s.reply(w, revisionReply{Revision: idx}, err)
+}
+
+// termer is a MetaService that reports its Raft term (meta.RaftKV).
+type termer interface{ Term() uint64 }
+
+func (s *Server) handleTerm(w http.ResponseWriter, r *http.Request) {
+	t, ok := s.cfg.Meta.(termer)
+	if !ok {
+		s.writeError(w, fmt.Errorf("%w: node %s reports no raft term", ErrNotImplemented, s.cfg.NodeID))
+		return
+	}
+	s.reply(w, revisionReply{Revision: t.Term()}, nil)
 }
 
 func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request) {

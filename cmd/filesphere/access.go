@@ -50,9 +50,11 @@ func masterKey(file, dataDir string, joining bool, log *logrus.Entry) ([]byte, e
 	return k, nil
 }
 
-// openAccess builds the KMS (checking the master key against the
-// cluster's) and the IAM service over kv with the root credentials.
-func openAccess(ctx context.Context, kv meta.KV, key []byte, root rootCredentials, log *logrus.Entry) (*iam.Service, error) {
+// openKMS builds the node's built-in KMS over kv, checking the master key
+// against the cluster's: a node with another key would fail every
+// encrypted read and sealed secret, so it does not start. The one KMS
+// seals IAM secrets and makes the engine's data keys.
+func openKMS(ctx context.Context, kv meta.KV, key []byte, log *logrus.Entry) (*kms.KMS, error) {
 	kcfg := kms.DefaultConfig()
 	kcfg.MasterKey, kcfg.Log = key, log
 	keys, err := kms.New(kcfg, kv)
@@ -66,6 +68,12 @@ func openAccess(ctx context.Context, kv meta.KV, key []byte, root rootCredential
 		}
 		return nil, fmt.Errorf("checking the KMS master key: %w", err)
 	}
+	return keys, nil
+}
+
+// openAccess builds the IAM service over kv with the root credentials,
+// its secrets sealed by keys.
+func openAccess(ctx context.Context, kv meta.KV, keys *kms.KMS, root rootCredentials, log *logrus.Entry) (*iam.Service, error) {
 	icfg := iam.DefaultConfig()
 	icfg.Root = iam.RootCredentials{AccessKeyID: root.AccessKey, SecretAccessKey: root.SecretKey}
 	icfg.Log = log

@@ -57,8 +57,8 @@ func TestMasterKeySources(t *testing.T) {
 	}
 }
 
-// A node whose master key differs from the one the cluster's secrets are
-// sealed with fails to start, naming the remedy.
+// A node whose master key differs from the one the cluster's secrets and
+// objects are sealed with fails to start, naming the remedy.
 func TestOpenAccessRefusesAnotherMasterKey(t *testing.T) {
 	kv, err := meta.OpenLocal(filepath.Join(t.TempDir(), "meta.db"))
 	if err != nil {
@@ -70,13 +70,17 @@ func TestOpenAccessRefusesAnotherMasterKey(t *testing.T) {
 	log := logrus.NewEntry(l)
 	root := rootCredentials{AccessKey: "rootkey", SecretKey: "rootsecret123"}
 	key := []byte(strings.Repeat("k", 32))
-	ids, err := openAccess(context.Background(), kv, key, root, log)
+	keys, err := openKMS(context.Background(), kv, key, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := openAccess(context.Background(), kv, keys, root, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ids.Close()
 	other := []byte(strings.Repeat("o", 32))
-	if _, err := openAccess(context.Background(), kv, other, root, log); !errors.Is(err, kms.ErrMasterKeyMismatch) ||
+	if _, err := openKMS(context.Background(), kv, other, log); !errors.Is(err, kms.ErrMasterKeyMismatch) ||
 		!strings.Contains(err.Error(), kms.MasterKeyEnv) {
 		t.Fatalf("another master key: %v", err)
 	}

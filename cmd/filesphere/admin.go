@@ -64,7 +64,8 @@ verification.`,
 	pf.StringVar(&f.dataDir, "data", "./data", "data folder of a local server, whose root-credentials.json is used when no keys are given (and tls/cert.pem as CA for https)")
 	pf.StringVar(&f.caCert, "ca-cert", "", "PEM file of CA certificates to trust for an https endpoint, besides the system's")
 	pf.BoolVar(&f.insecure, "insecure", false, "do not verify the server's TLS certificate")
-	cmd.AddCommand(newHealCmd(f), newClusterCmd(f), newNodeCmd(f), newUserCmd(f), newGroupCmd(f), newManagedPolicyCmd(f), newKeyCmd(f), newLifecycleCmd(f))
+	cmd.AddCommand(newHealCmd(f), newClusterCmd(f), newNodeCmd(f), newUserCmd(f), newGroupCmd(f), newManagedPolicyCmd(f), newKeyCmd(f),
+		newLifecycleCmd(f), newKMSCmd(f), newOAuthCmd(f))
 	return cmd
 }
 

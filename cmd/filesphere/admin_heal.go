@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/filesphere/filesphere/s3api"
+	"github.com/filesphere/filesphere/storage"
 	"github.com/spf13/cobra"
 )
 
@@ -64,39 +65,84 @@ func newHealStatusCmd(f *adminFlags) *cobra.Command {
 	return cmd
 }
 
-// printHealStatus writes the repair state for people.
+// printHealStatus writes the repair state for people. Background passes
+// are incremental, so the redundancy levels shown are those of the last
+// full scan (`admin heal`, or a finished scrub cycle), named with its time.
 func printHealStatus(out io.Writer, st s3api.AdminHealStatus) error {
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "Repair state of the cluster (leader %s)\n", st.Leader)
-	if st.Running {
+	switch {
+	case st.Running && !st.Incremental:
 		eta := st.ETA
 		if eta == "" {
 			eta = "unknown"
 		}
-		fmt.Fprintf(w, "  pass\trunning since %s: %d of %d streams, %.1f streams/s, ETA %s\n",
+		fmt.Fprintf(w, "  pass\tfull pass running since %s: %d of %d streams, %.1f streams/s, ETA %s\n",
 			st.Started.Local().Format(time.TimeOnly), st.Scanned, st.Expected, st.StreamsPerS, eta)
-		fmt.Fprintf(w, "  so far\thealed %d, shards moved %d, waiting %d, failed %d, %s written\n",
-			st.Healed, st.ShardsMoved, st.Waiting, st.Failed, bytesString(uint64(max(st.BytesWritten, 0))))
-	} else {
+	case st.Running:
+		fmt.Fprintf(w, "  pass\tbackground pass running since %s: %d streams checked\n", st.Started.Local().Format(time.TimeOnly), st.Scanned)
+	default:
 		fmt.Fprintf(w, "  pass\tidle, %d passes done\n", st.Passes)
 	}
+	if st.Running {
+		fmt.Fprintf(w, "  so far\thealed %d, shards moved %d, waiting %d, failed %d, %s written\n",
+			st.Healed, st.ShardsMoved, st.Waiting, st.Failed, bytesString(uint64(max(st.BytesWritten, 0))))
+	}
 	if l := st.Last; l != nil {
-		fmt.Fprintf(w, "  last pass\t%s (took %s): %d streams, %d healthy, %d healed, %d shards moved, %d waiting, %d failed, %d lost\n",
-			l.Started.Local().Format(time.DateTime), l.Duration, l.Streams, l.Healthy, l.Healed, l.ShardsMoved, l.Waiting, l.Failed, l.Lost)
+		kind := "full"
+		if l.Incremental {
+			kind = fmt.Sprintf("incremental, %d records read (%d queued, %d swept, %d scrubbed)", l.Visited, l.Dirty, l.Swept, l.Scrubbed)
+		}
+		fmt.Fprintf(w, "  last pass\t%s (took %s, %s): %d streams checked, %d healthy, %d healed, %d shards moved, %d waiting, %d failed, %d lost\n",
+			l.Started.Local().Format(time.DateTime), l.Duration, kind, l.Streams, l.Healthy, l.Healed, l.ShardsMoved, l.Waiting, l.Failed, l.Lost)
+	}
+	queue := fmt.Sprintf("%d streams queued for repair", st.Dirty)
+	if !st.DirtyAll {
+		queue = fmt.Sprintf("at least %d streams queued for repair (the last pass saw part of the queue)", st.Dirty)
+	}
+	fmt.Fprintf(w, "  queue\t%s\n", queue)
+	if sw := st.Sweep; sw != nil {
+		if sw.Active {
+			why := "ring change"
+			if len(sw.Drives) > 0 {
+				why = "drives came back empty: " + strings.Join(sw.Drives, ", ")
+				if sw.CheckRing {
+					why = "ring change; " + why
+				}
+			}
+			fmt.Fprintf(w, "  sweep\tto ring %d (%s): %.0f%% of records, %d read, %d streams checked, since %s\n",
+				sw.Ring, why, 100*sw.Progress, sw.Visited, sw.Checked, sw.Started.Local().Format(time.DateTime))
+		} else {
+			fmt.Fprintf(w, "  sweep\tnone under way; every record placed for ring %d\n", sw.Placed)
+		}
+	}
+	if sc := st.Scrub; sc != nil {
+		behind := ""
+		if sc.Behind {
+			behind = " (behind)"
+		}
+		fmt.Fprintf(w, "  scrub\tcycle %d over %s since %s: %.1f%% done, %.1f%% due%s, %d records\n",
+			sc.Cycle, sc.Period, sc.Started.Local().Format(time.DateTime), 100*sc.Progress, 100*sc.Due, behind, sc.Records)
+	}
+	if len(st.DrivesOffline) > 0 {
+		fmt.Fprintf(w, "  offline\t%s (streams with a shard there wait for them)\n", strings.Join(st.DrivesOffline, ", "))
 	}
 	fmt.Fprintf(w, "  queued\t%d heals asked for by reads\n", st.Queued)
-	if l := st.Last; l != nil && len(l.Redundancy) > 0 {
+	if name, levels, bytes := lastFullScan(st); levels != nil {
 		fmt.Fprintln(w)
+		fmt.Fprintf(w, "  last full scan: %s\n", name)
 		fmt.Fprintln(w, "  GOOD SHARDS\tSTREAMS\tBYTES")
-		levels := make([]int, 0, len(l.Redundancy))
-		for good := range l.Redundancy {
-			levels = append(levels, good)
+		keys := make([]int, 0, len(levels))
+		for good := range levels {
+			keys = append(keys, good)
 		}
-		slices.Sort(levels)
-		slices.Reverse(levels)
-		for _, good := range levels {
-			fmt.Fprintf(w, "  %d\t%d\t%s\n", good, l.Redundancy[good], bytesString(uint64(max(l.RedundancyBytes[good], 0))))
+		slices.Sort(keys)
+		slices.Reverse(keys)
+		for _, good := range keys {
+			fmt.Fprintf(w, "  %d\t%d\t%s\n", good, levels[good], bytesString(uint64(max(bytes[good], 0))))
 		}
+	} else {
+		fmt.Fprintln(w, "  no full scan yet: `filesphere admin heal` runs one; the scrub finishes one each cycle")
 	}
 	if l := st.Last; l != nil {
 		for _, name := range l.FailedObjects {
@@ -115,6 +161,28 @@ func printHealStatus(out io.Writer, st s3api.AdminHealStatus) error {
 		}
 	}
 	return nil
+}
+
+// lastFullScan is the newer of the last full pass and the last finished
+// scrub cycle: its name and redundancy levels (nil when there is none).
+func lastFullScan(st s3api.AdminHealStatus) (string, map[int]int, map[int]int64) {
+	full := st.LastFull
+	var cycle *storage.ScrubCycle
+	if st.Scrub != nil {
+		cycle = st.Scrub.Last
+	}
+	switch {
+	case cycle != nil && (full == nil || cycle.Finished.After(full.Started)):
+		return fmt.Sprintf("scrub cycle %d, finished %s (each stream as found when its turn came)", cycle.Cycle, cycle.Finished.Local().Format(time.DateTime)),
+			cycle.Redundancy, cycle.RedundancyBytes
+	case full != nil:
+		kind := "admin heal"
+		if full.Deep {
+			kind = "admin heal --deep"
+		}
+		return fmt.Sprintf("%s, %s", kind, full.Started.Local().Format(time.DateTime)), full.Redundancy, full.RedundancyBytes
+	}
+	return "", nil, nil
 }
 
 // waitingLine says that repairs wait for a node: "waiting: n4 unreachable

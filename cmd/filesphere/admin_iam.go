@@ -152,7 +152,7 @@ func newUserCmd(f *adminFlags) *cobra.Command {
 			fmt.Fprintf(cmd.OutOrStdout(), "Deleted user %s\n", a[0])
 			return nil
 		})}
-	cmd.AddCommand(create, list, info, del, newPolicyVerbs(f, "user"))
+	cmd.AddCommand(create, list, info, del, newPolicyVerbs(f, "user"), newPasswdCmd(f))
 	return cmd
 }
 

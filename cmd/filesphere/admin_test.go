@@ -140,12 +140,15 @@ func TestAdminErrorsAreOneLine(t *testing.T) {
 
 func sampleHealStatus() s3api.AdminHealStatus {
 	started := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	full := &storage.HealReport{Started: started, Duration: "2s", Streams: 100, Healthy: 90, Healed: 4, Waiting: 6,
+		Redundancy: map[int]int{3: 94, 2: 6}, RedundancyBytes: map[int]int64{3: 94 << 20, 2: 6 << 20}}
 	return s3api.AdminHealStatus{
 		Leader: "n1",
 		HealStatus: storage.HealStatus{Running: true, Started: started, Scanned: 40, Expected: 100, Healed: 3, Failed: 1,
-			Waiting: 6, StreamsPerS: 12.5, ETA: "5s", Passes: 7,
-			Last: &storage.HealReport{Started: started, Duration: "2s", Streams: 100, Healthy: 90, Healed: 4, Waiting: 6,
-				Redundancy: map[int]int{3: 94, 2: 6}, RedundancyBytes: map[int]int64{3: 94 << 20, 2: 6 << 20}}},
+			Waiting: 6, StreamsPerS: 12.5, ETA: "5s", Passes: 7, Last: full, LastFull: full, Dirty: 2, DirtyAll: true,
+			DrivesOffline: []string{"n4-d1"},
+			Sweep:         &storage.SweepStatus{Active: true, Ring: 7, Placed: 6, CheckRing: true, Started: started, Visited: 4200, Checked: 31, Progress: 0.42},
+			Scrub:         &storage.ScrubStatus{Period: "720h0m0s", Cycle: 3, Started: started, Progress: 0.12, Due: 0.2, Behind: true, Records: 1200}},
 		Unreachable: []s3api.AdminUnreachableNode{{Node: "n4", UnreachableSeconds: 8.2, LostAfterSeconds: 10}},
 	}
 }
@@ -157,13 +160,30 @@ func TestAdminHealStatusTable(t *testing.T) {
 	}
 	text := out.String()
 	for _, want := range []string{"leader n1", "40 of 100 streams", "12.5 streams/s", "ETA 5s", "healed 3", "failed 1",
-		"waiting 6", "GOOD SHARDS", "94.0 MiB", "6.0 MiB", "waiting: n4 unreachable 8 s, lost after 10 s"} {
+		"waiting 6", "2 streams queued for repair", "to ring 7 (ring change): 42% of records, 4200 read, 31 streams checked",
+		"cycle 3 over 720h0m0s", "12.0% done, 20.0% due (behind)", "n4-d1 (streams with a shard there wait",
+		"last full scan: admin heal, ", "GOOD SHARDS", "94.0 MiB", "6.0 MiB", "waiting: n4 unreachable 8 s, lost after 10 s"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("table lacks %q:\n%s", want, text)
 		}
 	}
 	if i, j := strings.Index(text, "\n  3 "), strings.Index(text, "\n  2 "); i < 0 || j < i {
 		t.Errorf("redundancy levels not listed from full down:\n%s", text)
+	}
+
+	// A finished scrub cycle newer than the last admin heal is the full
+	// scan shown; with neither, the table says there is none.
+	st := sampleHealStatus()
+	st.Scrub.Last = &storage.ScrubCycle{Cycle: 2, Finished: st.Started.Add(time.Hour), Redundancy: map[int]int{3: 7}, RedundancyBytes: map[int]int64{3: 7 << 20}}
+	out.Reset()
+	if err := printHealStatus(&out, st); err != nil || !strings.Contains(out.String(), "last full scan: scrub cycle 2, finished") ||
+		!strings.Contains(out.String(), "7.0 MiB") {
+		t.Errorf("with a newer scrub cycle:\n%s", out.String())
+	}
+	st.Scrub.Last, st.LastFull, st.Running = nil, nil, false
+	out.Reset()
+	if err := printHealStatus(&out, st); err != nil || strings.Contains(out.String(), "GOOD SHARDS") || !strings.Contains(out.String(), "no full scan yet") {
+		t.Errorf("without any full scan:\n%s", out.String())
 	}
 	for _, tc := range []struct {
 		s    float64

@@ -1,5 +1,5 @@
-// Command filesphere is the FileSphere object store: the server and the
-// admin client. It wires packages together and owns no storage logic.
+// Command filesphere is the FileSphere object store: the server, the
+// admin client and the S3 client verbs (alias, ls, cp, ...). It wires packages together and owns no storage logic.
 package main
 
 import (
@@ -13,8 +13,7 @@ import (
 
 func main() {
 	if err := newRootCmd().Execute(); err != nil {
-		fmt.Fprintln(os.Stderr, "filesphere:", err)
-		os.Exit(1)
+		os.Exit(exitCode(os.Stderr, err))
 	}
 }
 
@@ -25,7 +24,8 @@ func newRootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServerCmd(), newAdminCmd(), newBenchCmd())
+	root.AddCommand(newServerCmd(), newAdminCmd(), newBenchCmd(), newLoginCmd(), newCredentialsCmd())
+	root.AddCommand(clientCommands()...)
 	return root
 }
 

@@ -1,26 +1,17 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
-	"os/signal"
-	"path/filepath"
-	"strconv"
-	"syscall"
 	"time"
 
-	"github.com/filesphere/filesphere/cluster"
+	"github.com/filesphere/filesphere/erasure"
 	"github.com/filesphere/filesphere/internal/connguard"
 	"github.com/filesphere/filesphere/kms"
 	"github.com/filesphere/filesphere/s3api"
 	"github.com/filesphere/filesphere/storage"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/sirupsen/logrus"
 	"github.com/spf13/cobra"
 )
@@ -33,6 +24,7 @@ type serverFlags struct {
 	region    string
 	ecData    int
 	ecParity  int
+	bitrot    bitrotFlag
 	logFormat string
 	logLevel  string
 	accessLog bool
@@ -42,13 +34,19 @@ type serverFlags struct {
 	advertise string
 	join      string
 	lostAfter time.Duration
-	// repairEvery and repairBandwidth tune the background repairer.
+	// repairEvery, repairBandwidth, repairRate, scrubPeriod and
+	// scrubBandwidth tune the background repairer.
 	repairEvery     time.Duration
 	repairBandwidth int64
+	repairRate      float64
+	scrubPeriod     time.Duration
+	scrubBandwidth  int64
 	// lifecycleDay is how long a lifecycle day lasts; lifecycleRate
 	// paces the lifecycle worker.
 	lifecycleDay  time.Duration
 	lifecycleRate float64
+	// objectCache bounds the engine's cache of small decoded objects.
+	objectCache   int64
 	metricsPublic bool
 	// Slow-client defences: connection bound, header/idle timeouts, body
 	// minimum rate, upload memory.
@@ -61,6 +59,7 @@ type serverFlags struct {
 	tls               tlsFlags
 	kmsKeyFile        string
 	console           consoleFlags
+	oauth             oauthFlags
 }
 
 func newServerCmd() *cobra.Command {
@@ -105,6 +104,8 @@ node-to-node port always runs mutual TLS with certificates of the cluster's own 
 	fs.StringVar(&f.region, "region", "us-east-1", "region reported to clients and accepted in signatures")
 	fs.IntVar(&f.ecData, "ec-data", 0, "erasure data shards k (default: half the drives)")
 	fs.IntVar(&f.ecParity, "ec-parity", 0, "erasure parity shards m (default: half the drives)")
+	f.bitrot.alg = erasure.DefaultBitrot
+	fs.Var(&f.bitrot, "bitrot", "frame hash of new writes: highwayhash or sha256 (each object keeps the one it was written with)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.BoolVar(&f.accessLog, "access-log", false, "log one info line per S3 request (method, path, status, bytes, duration, request id, access key)")
@@ -114,10 +115,15 @@ node-to-node port always runs mutual TLS with certificates of the cluster's own 
 	fs.StringVar(&f.advertise, "cluster-advertise", "", "cluster address peers dial, when it differs from --cluster-address")
 	fs.StringVar(&f.join, "join", "", "cluster address of any member of an existing cluster to join")
 	fs.DurationVar(&f.lostAfter, "lost-after", 5*time.Minute, "how long a node may be unreachable before it is declared lost and its data rebuilt elsewhere")
-	fs.DurationVar(&f.repairEvery, "repair-interval", time.Minute, "time between background repair and rebalance passes")
+	eng := storage.DefaultEngineConfig()
+	fs.DurationVar(&f.repairEvery, "repair-interval", time.Minute, "time between background repair passes when no work is left over")
 	fs.Int64Var(&f.repairBandwidth, "repair-bandwidth", 0, "bytes per second background repair and rebalancing may write (0 = unlimited)")
+	fs.Float64Var(&f.repairRate, "repair-record-rate", eng.RepairRate, "metadata records per second a placement sweep (after a ring change or a wiped drive) may read (0 = unlimited)")
+	fs.DurationVar(&f.scrubPeriod, "scrub-period", eng.ScrubPeriod, "time one scrub cycle (every shard read and verified) is spread over")
+	fs.Int64Var(&f.scrubBandwidth, "scrub-bandwidth", eng.ScrubBandwidth, "bytes per second the scrub may read (0 = unlimited)")
 	fs.DurationVar(&f.lifecycleDay, "lifecycle-day", 24*time.Hour, "how long a day of lifecycle rules lasts (shorter only for tests: rules of days then act in seconds; whole seconds)")
 	fs.Float64Var(&f.lifecycleRate, "lifecycle-rate", 1000, "lifecycle expirations and re-planned keys per second (0 = unlimited)")
+	fs.Int64Var(&f.objectCache, "object-cache", storage.DefaultEngineConfig().CacheBytes, "bytes of memory for decoded small objects (up to 1 MiB) served to GETs (0 = no cache)")
 	fs.BoolVar(&f.metricsPublic, "metrics-public", false, "serve Prometheus metrics to unsigned GET /metrics (for a scraper that cannot sign)")
 	api := s3api.DefaultConfig()
 	fs.IntVar(&f.maxConns, "max-connections", 0, "most client connections held at once; idle or header-stalled ones are evicted to admit new ones (0 = from the open-file limit)")
@@ -128,7 +134,8 @@ node-to-node port always runs mutual TLS with certificates of the cluster's own 
 	fs.Int64Var(&f.uploadMemory, "upload-memory", api.UploadMemory, "bytes of memory the request bodies being read may hold; past it requests get SlowDown")
 	addTLSFlags(fs, &f.tls)
 	addConsoleFlags(fs, &f.console)
-	fs.StringVar(&f.kmsKeyFile, "kms-master-key-file", "", "file holding the KMS master key (64 hex digits) that seals secrets; every node of a cluster needs the same (default: $"+kms.MasterKeyEnv+", else <data>/"+kms.MasterKeyFileName+")")
+	addOAuthFlags(fs, &f.oauth)
+	fs.StringVar(&f.kmsKeyFile, "kms-master-key-file", "", "file holding the KMS master key (64 hex digits) that seals secrets and encrypted objects; every node of a cluster needs the same (default: $"+kms.MasterKeyEnv+", else <data>/"+kms.MasterKeyFileName+")")
 	return cmd
 }
 
@@ -180,144 +187,6 @@ func geometry(f serverFlags, drives int) (int, int) {
 		m = min(drives-k, k)
 	}
 	return k, m
-}
-
-func runServer(ctx context.Context, f serverFlags, args []string) error {
-	logger, err := newLogger(f.logFormat, f.logLevel)
-	if err != nil {
-		return err
-	}
-	log := logrus.NewEntry(logger)
-	if err := os.MkdirAll(f.dataDir, 0o700); err != nil {
-		return err
-	}
-	paths := args
-	if len(paths) == 0 {
-		for i := 1; i <= 4; i++ {
-			paths = append(paths, filepath.Join(f.dataDir, "drive"+strconv.Itoa(i)))
-		}
-	}
-	k, m := geometry(f, len(paths))
-	nodeID, err := resolveNodeID(f.nodeID, f.dataDir)
-	if err != nil {
-		return err
-	}
-	secret, clustered, err := resolveSecret(f.dataDir, f.join != "")
-	if err != nil {
-		return err
-	}
-	if err := checkGeometry(k, m, len(paths), clustered); err != nil {
-		return err
-	}
-	creds, generated, err := loadRootCredentials(f.dataDir)
-	if err != nil {
-		return err
-	}
-	s3tls, err := setupS3TLS(f, log)
-	if err != nil {
-		return err
-	}
-	mkey, err := masterKey(f.kmsKeyFile, f.dataDir, f.join != "", log)
-	if err != nil {
-		return err
-	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
-	set, err := openDrives(nodeID, paths, log, reg)
-	if err != nil {
-		return err
-	}
-	guard, err := newConnGuard(f.maxConns, reg)
-	if err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", f.address)
-	if err != nil {
-		return err
-	}
-	ccfg := cluster.DefaultConfig()
-	ccfg.NodeID, ccfg.ClusterAddr, ccfg.AdvertiseAddr, ccfg.Join = nodeID, f.cluster, f.advertise, f.join
-	ccfg.APIAddr, ccfg.DataDir, ccfg.Secret, ccfg.Drives, ccfg.Log = ln.Addr().String(), filepath.Join(f.dataDir, "cluster"), secret, set, log
-	ccfg.LostAfter, ccfg.Registry = f.lostAfter, reg
-	node, err := cluster.Start(ctx, ccfg)
-	if err != nil {
-		ln.Close()
-		return err
-	}
-	defer node.Close()
-
-	ecfg := storage.DefaultEngineConfig()
-	ecfg.DataShards, ecfg.ParityShards, ecfg.Log, ecfg.Registry = k, m, log, reg
-	ecfg.IsLeader, ecfg.RepairInterval, ecfg.RepairBandwidth = node.IsLeader, f.repairEvery, f.repairBandwidth
-	ecfg.LifecycleDay, ecfg.LifecycleRate = f.lifecycleDay, f.lifecycleRate
-	var engine *storage.Engine
-	// The leader finishes drains after the repair pass that emptied a node.
-	ecfg.PassDone = func(ctx context.Context, _ storage.HealReport) { node.FinishDrains(ctx, engine.ReferencedShards) }
-	engine, err = storage.NewEngine(ecfg, node.KV(), node, placementOf(node))
-	if err != nil {
-		return err
-	}
-	defer engine.Close()
-	node.SetRepairReport(func() any {
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		return leaderReport{HealStatus: engine.HealStatus(), Lifecycle: engine.LifecycleStatus(sctx)}
-	})
-	repairOnEvents(node, engine)
-
-	ids, err := openAccess(ctx, node.KV(), mkey, creds, log)
-	clear(mkey)
-	if err != nil {
-		return err
-	}
-	defer ids.Close()
-	scfg := s3api.DefaultConfig()
-	scfg.Domain, scfg.Region, scfg.Log, scfg.Registry = f.domain, f.region, log, reg
-	scfg.AccessLog, scfg.TrustForwardedProto = f.accessLog, f.tls.trustForwarded
-	scfg.Metrics, scfg.MetricsPublic = promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), f.metricsPublic
-	scfg.Admin = adminService{engine: engine, node: node}
-	scfg.Ready = node.Ready
-	scfg.BodyReadTimeout, scfg.MinBodyRate, scfg.UploadMemory = f.bodyReadTimeout, f.minBodyRate, f.uploadMemory
-	scfg.Answered = guard.Answered
-	api, err := s3api.New(scfg, engine, ids)
-	if err != nil {
-		return err
-	}
-
-	// No ReadTimeout or WriteTimeout: bodies and answers of any size are
-	// legitimate; s3api bounds body reads by a minimum rate instead.
-	srv := &http.Server{Handler: api, MaxHeaderBytes: 1 << 20, ReadHeaderTimeout: f.readHeaderTimeout,
-		IdleTimeout: f.idleTimeout, ConnState: guard.ConnState, ConnContext: guard.ConnContext}
-	cons, err := startConsole(f, api, ln.Addr(), s3tls, guard, log)
-	if err != nil {
-		return err
-	}
-	printBanner(ln.Addr(), f, k, m, paths, creds, generated, s3tls)
-	cons.printBanner()
-	log.WithFields(logrus.Fields{"address": ln.Addr().String(), "node": nodeID, "drives": len(paths), "ec": fmt.Sprintf("%d+%d", k, m),
-		"max_connections": guard.Max()}).Info("serving S3")
-
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	engine.RunBackground(ctx)
-	reloadOnSignals(ctx, s3tls, node, log)
-	errc := make(chan error, 1)
-	go func() { errc <- s3tls.serve(srv, guard.Listener(ln)) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down: draining in-flight requests")
-	sctx, cancel := context.WithTimeout(context.Background(), f.drain)
-	defer cancel()
-	cons.shutdown(sctx, f.drain)
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	log.Info("stopped")
-	return nil
 }
 
 // newConnGuard bounds client connections; maxConns 0 derives the bound from

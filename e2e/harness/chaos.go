@@ -36,6 +36,25 @@ type HealReport struct {
 	// good chunks of each stream's worst block.
 	Redundancy    map[int]int `json:"redundancy"`
 	FailedObjects []string    `json:"failed_objects,omitempty"`
+	// Incremental marks a background pass: it checks what is known to need
+	// it (queued streams, a placement sweep, the scrub's share), so its
+	// counts cover only that; the fields below say what it left.
+	Incremental   bool     `json:"incremental"`
+	Visited       int      `json:"visited"`
+	Dirty         int      `json:"dirty"`
+	DirtyLeft     int      `json:"dirty_left"`
+	DirtyAll      bool     `json:"dirty_all"`
+	Swept         int      `json:"swept"`
+	SweepActive   bool     `json:"sweep_active"`
+	Scrubbed      int      `json:"scrubbed"`
+	DrivesOffline []string `json:"drives_offline"`
+	DrivesWiped   []string `json:"drives_wiped"`
+}
+
+// Outstanding reports whether an incremental pass left known work: queued
+// streams, a queue it did not see whole, a sweep under way, offline drives.
+func (r HealReport) Outstanding() bool {
+	return r.Incremental && (r.DirtyLeft > 0 || !r.DirtyAll || r.SweepActive || len(r.DrivesOffline) > 0)
 }
 
 // FullRedundancy reports whether the pass found every stream with all
@@ -60,6 +79,10 @@ func (r HealReport) Settled() bool { return r.Failed == 0 && r.Healthy == r.Stre
 func (r HealReport) String() string {
 	s := fmt.Sprintf("deep=%v streams=%d healthy=%d healed=%d shards_healed=%d shards_moved=%d bytes_written=%d failed=%d lost=%d redundancy=%v took %s",
 		r.Deep, r.Streams, r.Healthy, r.Healed, r.ShardsHealed, r.ShardsMoved, r.BytesWritten, r.Failed, r.Lost, r.Redundancy, r.Duration)
+	if r.Incremental {
+		s += fmt.Sprintf(" incremental: visited=%d (dirty=%d swept=%d scrubbed=%d) dirty_left=%d dirty_all=%v sweep_active=%v drives_offline=%v drives_wiped=%v",
+			r.Visited, r.Dirty, r.Swept, r.Scrubbed, r.DirtyLeft, r.DirtyAll, r.SweepActive, r.DrivesOffline, r.DrivesWiped)
+	}
 	if len(r.FailedObjects) > 0 {
 		n := min(len(r.FailedObjects), 5)
 		s += " failed_objects=" + strings.Join(r.FailedObjects[:n], "; ")
@@ -83,6 +106,28 @@ type HealStatus struct {
 	Queued       int         `json:"queued"`
 	Passes       int         `json:"passes"`
 	Last         *HealReport `json:"last,omitempty"`
+	LastFull     *HealReport `json:"last_full,omitempty"`
+	Dirty        int         `json:"dirty"`
+	// Totals add up the passes the leader's engine finished.
+	Totals struct {
+		ShardsHealed int   `json:"shards_healed"`
+		ShardsMoved  int   `json:"shards_moved"`
+		BytesWritten int64 `json:"bytes_written"`
+	} `json:"totals"`
+	Sweep *struct {
+		Active bool   `json:"active"`
+		Placed uint64 `json:"placed"`
+	} `json:"sweep"`
+	Scrub *struct {
+		Cycle int `json:"cycle"`
+		// Last is the last finished scrub cycle: a full scan.
+		Last *struct {
+			Streams    int         `json:"streams"`
+			Healed     int         `json:"healed"`
+			Failed     int         `json:"failed"`
+			Redundancy map[int]int `json:"redundancy"`
+		} `json:"last"`
+	} `json:"scrub"`
 	// Unreachable are the nodes the leader cannot reach and has not yet
 	// declared lost.
 	Unreachable []struct {
@@ -162,11 +207,11 @@ type ShardFile struct {
 	Size int64
 }
 
-// ShardFiles lists the committed shard files under <drive>/shards, sorted
-// by path. A missing shards folder is no shards.
+// ShardFiles lists the committed shard files under <drive>/data, sorted
+// by path. A missing data folder is no shards.
 func ShardFiles(drive string) ([]ShardFile, error) {
 	var out []ShardFile
-	err := filepath.WalkDir(filepath.Join(drive, "shards"), func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(filepath.Join(drive, "data"), func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil // racing with a delete

@@ -26,6 +26,7 @@ import (
 	"github.com/filesphere/filesphere/cluster/meta"
 	"github.com/filesphere/filesphere/cluster/ring"
 	"github.com/filesphere/filesphere/iam"
+	"github.com/filesphere/filesphere/kms"
 	"github.com/filesphere/filesphere/s3api"
 	"github.com/filesphere/filesphere/storage"
 	"github.com/filesphere/filesphere/storage/drive"
@@ -54,6 +55,9 @@ type Env struct {
 	Server    *httptest.Server // TLS
 	Plain     *httptest.Server
 	KV        *meta.Local
+	// KMS is the built-in KMS over KV (random master key): the engine's
+	// key service and the admin API's key manager.
+	KMS *kms.KMS
 	// IAM is the server's identity service; AccessKey is its root key.
 	IAM *iam.Service
 }
@@ -150,8 +154,17 @@ func New(t testing.TB, opts ...Option) *Env {
 		t.Fatalf("s3test: ring: %v", err)
 	}
 
+	master, err := kms.GenerateMasterKey()
+	if err != nil {
+		t.Fatalf("s3test: master key: %v", err)
+	}
+	kcfg := kms.DefaultConfig()
+	kcfg.MasterKey, kcfg.Log = master, log
+	if env.KMS, err = kms.New(kcfg, kv); err != nil {
+		t.Fatalf("s3test: kms: %v", err)
+	}
 	ecfg := storage.DefaultEngineConfig()
-	ecfg.Log = log
+	ecfg.Log, ecfg.Keys = log, env.KMS
 	if o.engine != nil {
 		o.engine(&ecfg)
 	}
@@ -186,7 +199,7 @@ func New(t testing.TB, opts ...Option) *Env {
 	env.IAM = ids
 
 	scfg := s3api.DefaultConfig()
-	scfg.Region, scfg.Log = Region, log
+	scfg.Region, scfg.Log, scfg.KMS = Region, log, env.KMS
 	if o.api != nil {
 		o.api(&scfg)
 	}

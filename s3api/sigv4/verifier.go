@@ -108,6 +108,11 @@ type Result struct {
 	// as it is read and returns io.EOF only when all of it verified; any
 	// other error means the request must be rejected.
 	Body io.ReadCloser
+	// PayloadSHA256 is the payload's SHA-256 from x-amz-content-sha256 when
+	// it names one (Mode SignedSingle): Body returns io.EOF only if the
+	// payload hashed to it, so a caller needing the payload's SHA-256 can
+	// take it from here once Body is at EOF instead of hashing again.
+	PayloadSHA256 []byte
 	// ContentLength is the decoded payload length: x-amz-decoded-content-length
 	// for streaming modes, else r.ContentLength (-1 unknown).
 	ContentLength int64
@@ -471,6 +476,7 @@ func attachBody(res *Result, r *http.Request, mode PayloadMode, sum []byte, chai
 	if !mode.streaming() {
 		res.ContentLength = r.ContentLength
 		res.Body = &plainBody{src: src, length: r.ContentLength, want: sum}
+		res.PayloadSHA256 = sum
 		return nil
 	}
 	dl := r.Header.Get("X-Amz-Decoded-Content-Length")

@@ -6,6 +6,8 @@ package drive
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"io"
 	"time"
@@ -36,14 +38,26 @@ type Info struct {
 	TotalBytes uint64
 	FreeBytes  uint64
 	Online     bool
+	// Instance names the drive's contents: it changes when the drive comes
+	// back empty (its folder emptied or replaced and the layout created
+	// again), so a caller that saw another instance knows every shard it
+	// held is gone. Empty when not known (offline).
+	Instance string
+}
+
+// NewInstance returns a fresh random drive instance.
+func NewInstance() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	return hex.EncodeToString(b[:])
 }
 
 // ShardWriter receives one shard's bytes. Nothing is visible under the id
 // until Commit returns nil; Abort (or a failed Commit) leaves nothing behind.
 // After a failed Write, Commit fails too: a shard with a hole is never
-// published. Ids name paths, so "a" and "a/b" cannot both be shards: the
-// Commit of the second fails with ErrInvalidID. A writer is not bound to the
-// context given to Create (that one bounds the Create call only).
+// published. Ids are names, not paths: "a" and "a/b" are two independent
+// shards. A writer is not bound to the context given to Create (that one
+// bounds the Create call only).
 type ShardWriter interface {
 	io.Writer
 	// Commit makes the shard durable (fsync of file and directory) and

@@ -13,10 +13,11 @@ import (
 
 // Layout of a drive folder, relative to its root.
 const (
-	metaDirName   = ".filesphere"
-	tmpDirName    = ".filesphere/tmp"
-	formatName    = ".filesphere/format.json"
-	shardsDirName = "shards"
+	metaDirName = ".filesphere"
+	tmpDirName  = ".filesphere/tmp"
+	formatName  = ".filesphere/format.json"
+	dataDirName = "data"   // format 2: shards in fan-out directories
+	v1DirName   = "shards" // format 1: one path per id; migrated on start
 )
 
 // LocalConfig configures a Local drive.
@@ -59,11 +60,20 @@ func (c LocalConfig) Validate() error {
 	return nil
 }
 
-// Local stores shards as files in one folder:
+// Local stores shards as files in one folder (format 2):
 //
-//	<root>/.filesphere/format.json   {"id": ..., "version": 1}
+//	<root>/.filesphere/format.json   {"id": ..., "version": 2, "instance": ...}
 //	<root>/.filesphere/tmp/          shards being written
-//	<root>/shards/<id segments>      committed shards
+//	<root>/data/<fan>/<flat name>    committed shards
+//
+// <fan> is one of 256 directories 00..ff (a hash of the id), each created
+// and synced on its first commit; <flat name> is the id with '/' spelled '+'
+// (see layout.go). So committing a shard almost never creates a directory:
+// it is write, fsync, rename into the fan-out directory and an fsync of
+// that directory (shared by commits into the same directory that
+// are concurrent with it) — two syncs, where one path per id (format 1:
+// <root>/shards/<id segments>) cost three for every new object directory.
+// A format 1 drive is migrated in place on its first probe.
 //
 // A shard is written to tmp and renamed into place on Commit, so a reader or
 // a crash sees either the whole previous shard or the whole new one.
@@ -73,16 +83,22 @@ func (c LocalConfig) Validate() error {
 // once per ProbeInterval, so a drive that comes back is used again without a
 // restart.
 type Local struct {
-	cfg                                 LocalConfig
-	root, tmpDir, shardsDir, formatPath string
-	metaDir                             string
-	log                                 *logrus.Entry
-	online                              atomic.Bool
+	cfg                               LocalConfig
+	root, tmpDir, dataDir, formatPath string
+	metaDir, v1Dir                    string
+	log                               *logrus.Entry
+	online                            atomic.Bool
+	dirSync                           dirSyncer
+	// fans marks the fan-out directories known to exist: each is made
+	// (and its entry synced) on its first commit, not at format time.
+	fans [fanOut]atomic.Bool
 
 	mu        sync.Mutex // serialises probes and guards the fields below
 	lastProbe time.Time
 	lastErr   error
 	cleaned   bool // leftover temp files removed (done once, see probe)
+	// instance is format.json's, set by each successful probe.
+	instance atomic.Value // string
 }
 
 // NewLocal opens (or initialises) a drive folder. It fails only on an
@@ -100,7 +116,8 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 		root:       root,
 		metaDir:    filepath.Join(root, metaDirName),
 		tmpDir:     filepath.Join(root, filepath.FromSlash(tmpDirName)),
-		shardsDir:  filepath.Join(root, shardsDirName),
+		dataDir:    filepath.Join(root, dataDirName),
+		v1Dir:      filepath.Join(root, v1DirName),
 		formatPath: filepath.Join(root, filepath.FromSlash(formatName)),
 		log:        cfg.Logger.WithFields(logrus.Fields{"component": "drive", "drive": cfg.ID, "path": root}),
 	}
@@ -113,7 +130,3 @@ func (l *Local) ID() string { return l.cfg.ID }
 
 // Root returns the absolute drive folder.
 func (l *Local) Root() string { return l.root }
-
-func (l *Local) shardPath(id string) string {
-	return filepath.Join(l.shardsDir, filepath.FromSlash(id))
-}

@@ -61,15 +61,26 @@ func (l *Local) markOffline(cause error) {
 	l.lastProbe = l.cfg.Now()
 }
 
-// healthy checks that the layout is still in place. It runs only on error
-// paths, to tell "no such shard" from "the drive folder is gone".
+// layoutGone takes the drive offline because its layout vanished. An
+// emptied or replaced folder can be re-created at once: the next call
+// probes without waiting out the interval.
+func (l *Local) layoutGone(cause error) {
+	l.markOffline(cause)
+	l.mu.Lock()
+	l.lastProbe = time.Time{}
+	l.mu.Unlock()
+}
+
+// healthy checks that the layout is still in place. It runs on error
+// paths, to tell "no such shard" from "the drive folder is gone", and in
+// Info.
 func (l *Local) healthy() error {
 	if fi, err := os.Lstat(l.formatPath); err != nil {
 		return err
 	} else if !fi.Mode().IsRegular() {
 		return fmt.Errorf("%s is not a regular file", l.formatPath)
 	}
-	for _, d := range []string{l.tmpDir, l.shardsDir} {
+	for _, d := range []string{l.tmpDir, l.dataDir} {
 		fi, err := os.Lstat(d)
 		if err != nil {
 			return err
@@ -100,12 +111,7 @@ func (l *Local) fail(op, id string, err error) error {
 		return fmt.Errorf("%w: %s %s: %w", ErrDiskFull, op, id, err)
 	case errno == syscall.ENOENT || errno == syscall.ENOTDIR:
 		if herr := l.healthy(); herr != nil {
-			l.markOffline(herr)
-			// An emptied or replaced folder can be re-created at once: let
-			// the next call probe without waiting out the interval.
-			l.mu.Lock()
-			l.lastProbe = time.Time{}
-			l.mu.Unlock()
+			l.layoutGone(herr)
 			return fmt.Errorf("%w: %s %s: layout gone: %w", ErrOffline, op, id, herr)
 		}
 		return fmt.Errorf("%w: %s: %w", ErrShardNotFound, id, err)

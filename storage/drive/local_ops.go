@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 )
 
 func (l *Local) begin(ctx context.Context, id string) error {
@@ -50,7 +49,7 @@ func (l *Local) Open(ctx context.Context, id string, off, length int64) (io.Read
 		f.Close()
 		return nil, l.fail("open", id, err)
 	}
-	if !fi.Mode().IsRegular() { // a directory of other shards
+	if !fi.Mode().IsRegular() { // not a shard (no shard path names a directory)
 		f.Close()
 		return nil, fmt.Errorf("%w: %s", ErrShardNotFound, id)
 	}
@@ -90,22 +89,15 @@ func (l *Local) Stat(ctx context.Context, id string) (ShardInfo, error) {
 	return ShardInfo{ID: id, Size: fi.Size(), ModTime: fi.ModTime()}, nil
 }
 
-// Delete implements ShardStore. Empty parent directories are removed up to
-// (not including) shards/. The removal is not fsynced: a delete undone by a
-// crash leaves an orphan that GC removes again.
+// Delete implements ShardStore. The chunk directories of a long id are
+// removed when they become empty. The removal is not fsynced: a delete
+// undone by a crash leaves an orphan that GC removes again.
 func (l *Local) Delete(ctx context.Context, id string) error {
 	if err := l.begin(ctx, id); err != nil {
 		return err
 	}
 	p := l.shardPath(id)
-	fi, err := os.Lstat(p)
-	if err == nil && fi.IsDir() {
-		return nil // not a shard: a directory of other shards
-	}
-	if err == nil {
-		err = os.Remove(p)
-	}
-	if err != nil {
+	if err := os.Remove(p); err != nil {
 		if ferr := l.fail("delete", id, err); !errors.Is(ferr, ErrShardNotFound) {
 			return ferr
 		}
@@ -113,7 +105,7 @@ func (l *Local) Delete(ctx context.Context, id string) error {
 	}
 	// Pruning races with a concurrent Commit below the same directory; the
 	// commit side retries, and os.Remove never removes a non-empty directory.
-	for d := filepath.Dir(p); d != l.shardsDir && strings.HasPrefix(d, l.shardsDir); d = filepath.Dir(d) {
+	for d := filepath.Dir(p); chunked(id) && filepath.Base(d)[0] == chunkDir; d = filepath.Dir(d) {
 		if os.Remove(d) != nil {
 			break
 		}
@@ -128,6 +120,13 @@ func (l *Local) Info(ctx context.Context) (Info, error) {
 		return Info{}, err
 	}
 	info := Info{ID: l.cfg.ID, Path: l.root}
+	if l.online.Load() {
+		// A folder emptied under a running drive is found here, not only by
+		// the next operation that fails, so Info's instance is never stale.
+		if herr := l.healthy(); herr != nil {
+			l.layoutGone(herr)
+		}
+	}
 	if l.ready() != nil {
 		return info, nil
 	}
@@ -137,5 +136,6 @@ func (l *Local) Info(ctx context.Context) (Info, error) {
 		return info, nil
 	}
 	info.TotalBytes, info.FreeBytes, info.Online = total, free, l.online.Load()
+	info.Instance, _ = l.instance.Load().(string)
 	return info, nil
 }

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -59,32 +61,117 @@ func TestLocalLayout(t *testing.T) {
 	l, _ := newLocal(t, "disk-7", root)
 	drivetest.Put(t, l, "obj/1.shard", []byte("data"))
 
-	b, err := os.ReadFile(filepath.Join(root, ".filesphere", "format.json"))
-	if err != nil {
-		t.Fatal(err)
+	if ff := readFormat(t, root); ff.ID != "disk-7" || ff.Version != 2 {
+		t.Fatalf("format.json = %+v", ff)
 	}
-	var ff struct {
-		ID      string `json:"id"`
-		Version int    `json:"version"`
+	fans, _ := filepath.Glob(filepath.Join(root, "data", "[0-9a-f][0-9a-f]"))
+	if len(fans) != 1 { // made on first use, not at format time
+		t.Fatalf("%d fan-out directories after one shard; want 1", len(fans))
 	}
-	if err := json.Unmarshal(b, &ff); err != nil || ff.ID != "disk-7" || ff.Version != 1 {
-		t.Fatalf("format.json = %s (%v)", b, err)
+	files, _ := filepath.Glob(filepath.Join(root, "data", "*", "obj+1.shard"))
+	if len(files) != 1 {
+		t.Fatalf("shard files %v", files)
 	}
-	if got, err := os.ReadFile(filepath.Join(root, "shards", "obj", "1.shard")); err != nil || string(got) != "data" {
+	if got, err := os.ReadFile(files[0]); err != nil || string(got) != "data" {
 		t.Fatalf("shard file = %q, %v", got, err)
 	}
 	if fi, err := os.Stat(filepath.Join(root, ".filesphere", "tmp")); err != nil || !fi.IsDir() {
 		t.Fatalf("tmp dir: %v", err)
 	}
-	// Delete prunes the now-empty parent, but never shards/ itself.
 	if err := l.Delete(context.Background(), "obj/1.shard"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(root, "shards", "obj")); !errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("empty parent not pruned: %v", err)
+	if _, err := os.Stat(files[0]); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("deleted shard still there: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(root, "shards")); err != nil {
-		t.Fatalf("shards/ pruned: %v", err)
+	if fi, err := os.Stat(filepath.Dir(files[0])); err != nil || !fi.IsDir() {
+		t.Fatalf("fan-out directory removed: %v", err)
+	}
+}
+
+type formatJSON struct {
+	ID      string `json:"id"`
+	Version int    `json:"version"`
+}
+
+func readFormat(t *testing.T, root string) formatJSON {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(root, ".filesphere", "format.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ff formatJSON
+	if err := json.Unmarshal(b, &ff); err != nil {
+		t.Fatalf("format.json = %s: %v", b, err)
+	}
+	return ff
+}
+
+// A drive written by the format 1 code (one path per id under shards/) is
+// migrated on open: every shard readable under its id, walkable, and in the
+// fan-out layout; files that are not shards are left alone. A migration cut
+// short by a crash (some shards already moved, format.json still 1) is
+// finished by the next open.
+func TestLocalMigratesFormat1(t *testing.T) {
+	long := strings.Repeat("L", 150) + "/" + strings.Repeat("M", 150) + "/" + strings.Repeat("N", 150)
+	shards := map[string]string{
+		"ab/ab0f3c2e-1111-4c1e-9a51-7d3bd84a5e01/0": "zero",
+		"ab/ab0f3c2e-1111-4c1e-9a51-7d3bd84a5e01/1": "one",
+		"top.level": "top",
+		long:        "long",
+	}
+	for _, crashed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("crashed=%v", crashed), func(t *testing.T) {
+			root := t.TempDir()
+			writeFileAll(t, filepath.Join(root, ".filesphere", "format.json"), `{"id":"old","version":1}`)
+			for id, data := range shards {
+				writeFileAll(t, filepath.Join(root, "shards", filepath.FromSlash(id)), data)
+			}
+			writeFileAll(t, filepath.Join(root, "shards", "not a shard"), "keep")
+			want := shards
+			if crashed {
+				// One shard already moved by an interrupted migration (its
+				// fan-out directory learnt from a scratch drive).
+				l, _ := newLocal(t, "scratch", t.TempDir())
+				drivetest.Put(t, l, "moved/7", []byte("moved"))
+				moved, _ := filepath.Glob(filepath.Join(l.Root(), "data", "*", "moved+7"))
+				writeFileAll(t, filepath.Join(root, "data", filepath.Base(filepath.Dir(moved[0])), "moved+7"), "moved")
+				want = maps.Clone(shards)
+				want["moved/7"] = "moved"
+			}
+			checkMigrated(t, root, want)
+		})
+	}
+}
+
+func checkMigrated(t *testing.T, root string, shards map[string]string) {
+	t.Helper()
+	for range 2 { // the second open finds format 2 and moves nothing
+		l, _ := newLocal(t, "old", root)
+		for id, data := range shards {
+			if got := drivetest.Get(t, l, id, 0, -1); string(got) != data {
+				t.Fatalf("%s = %q, want %q", id, got, data)
+			}
+		}
+		var walked []string
+		if err := l.Walk(context.Background(), "", func(si drive.ShardInfo) error {
+			walked = append(walked, si.ID)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(walked) != len(shards) {
+			t.Fatalf("walk = %v; want %d shards", walked, len(shards))
+		}
+		if ff := readFormat(t, root); ff.Version != 2 || ff.ID != "old" {
+			t.Fatalf("format.json after migration = %+v", ff)
+		}
+		if _, err := os.Stat(filepath.Join(root, "shards", "ab")); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("old directories left: %v", err)
+		}
+		if b, err := os.ReadFile(filepath.Join(root, "shards", "not a shard")); err != nil || string(b) != "keep" {
+			t.Fatalf("non-shard file: %q, %v", b, err)
+		}
 	}
 }
 
@@ -294,6 +381,12 @@ func TestLocalPathEscape(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+func writeFileAll(t *testing.T, p, s string) {
+	t.Helper()
+	mkdir(t, filepath.Dir(p))
+	writeFile(t, p, s)
 }
 
 func writeFile(t *testing.T, p, s string) {

@@ -4,14 +4,17 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 )
 
 // Walk implements ShardStore. Only committed shards are reported (temp files
-// live outside shards/); the order is unspecified. fn may delete the shard it
+// live outside data/); the order is unspecified. fn may delete the shard it
 // is given. An error from fn stops the walk and is returned unchanged.
+//
+// Ids are spread over the fan-out directories by hash, so every walk reads
+// all of them; a prefix only filters.
 func (l *Local) Walk(ctx context.Context, prefix string, fn func(ShardInfo) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -22,66 +25,70 @@ func (l *Local) Walk(ctx context.Context, prefix string, fn func(ShardInfo) erro
 	if err := l.ready(); err != nil {
 		return err
 	}
-	// Start in the deepest directory the prefix fully names.
-	start := l.shardsDir
-	if d := idDir(prefix); d != "" {
-		start = filepath.Join(l.shardsDir, filepath.FromSlash(d))
+	w := walker{l: l, ctx: ctx, prefix: prefix, fn: fn}
+	for i := range fanOut {
+		if err := w.dir(filepath.Join(l.dataDir, fanName(i)), ""); err != nil {
+			return err
+		}
 	}
-	var fnErr error
-	err := filepath.WalkDir(start, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if path == start && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
+	return nil
+}
+
+type walker struct {
+	l      *Local
+	ctx    context.Context
+	prefix string
+	fn     func(ShardInfo) error
+}
+
+// dir reports the shards in dir, whose names continue the flat name acc
+// (non-empty inside the chunk directories of long ids).
+func (w *walker) dir(dir, acc string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if acc != "" && errors.Is(err, fs.ErrNotExist) {
+			return nil // a chunk directory pruned meanwhile
+		}
+		if herr := w.l.healthy(); herr != nil || !errors.Is(err, fs.ErrNotExist) {
+			return w.l.fail("walk", w.prefix, err)
+		}
+		return nil
+	}
+	for _, e := range entries {
+		if err := w.ctx.Err(); err != nil {
+			return err
+		}
+		name := e.Name()
+		switch {
+		case e.IsDir() && name[0] == chunkDir:
+			if err := w.dir(filepath.Join(dir, name), acc+name[1:]); err != nil {
 				return err
 			}
-			if path == start {
-				return l.healthy() // nothing under the prefix, or the drive is gone
+			continue
+		case !e.Type().IsRegular():
+			continue
+		case acc != "":
+			if name[0] != chunkFile {
+				continue
 			}
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil // removed while walking, e.g. by fn
-			}
+			name = acc + name[1:]
+		case name[0] == chunkFile:
+			continue
+		}
+		id := flatID(name)
+		if !strings.HasPrefix(id, w.prefix) || ValidateID(id) != nil {
+			continue
+		}
+		fi, err := e.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // deleted meanwhile, e.g. by fn
+		}
+		if err != nil {
+			return w.l.fail("walk", w.prefix, err)
+		}
+		if err := w.fn(ShardInfo{ID: id, Size: fi.Size(), ModTime: fi.ModTime()}); err != nil {
 			return err
 		}
-		if cerr := ctx.Err(); cerr != nil {
-			return cerr
-		}
-		if path == l.shardsDir {
-			return nil
-		}
-		rel, rerr := filepath.Rel(l.shardsDir, path)
-		if rerr != nil {
-			return rerr
-		}
-		id := filepath.ToSlash(rel)
-		if d.IsDir() {
-			dirPrefix := id + "/"
-			if strings.HasPrefix(dirPrefix, prefix) || strings.HasPrefix(prefix, dirPrefix) {
-				return nil
-			}
-			return filepath.SkipDir
-		}
-		if !d.Type().IsRegular() || !strings.HasPrefix(id, prefix) || ValidateID(id) != nil {
-			return nil
-		}
-		fi, ierr := d.Info()
-		if errors.Is(ierr, fs.ErrNotExist) {
-			return nil
-		}
-		if ierr != nil {
-			return ierr
-		}
-		if err := fn(ShardInfo{ID: id, Size: fi.Size(), ModTime: fi.ModTime()}); err != nil {
-			fnErr = err
-			return err
-		}
-		return nil
-	})
-	switch {
-	case err == nil:
-		return nil
-	case fnErr != nil && errors.Is(err, fnErr):
-		return fnErr
-	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-		return err
 	}
-	return l.fail("walk", prefix, err)
+	return nil
 }

@@ -2,7 +2,6 @@ package drive
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -90,38 +89,52 @@ func (w *localWriter) commit() error {
 	}
 	final := l.shardPath(w.id)
 	parent := filepath.Dir(final)
+	fan := fanIndex(w.id)
 	for attempt := 0; ; attempt++ {
-		created, err := l.mkdirParents(parent)
+		err := l.ensureFan(fan)
+		var created []string
+		if err == nil {
+			created, err = l.mkdirChunks(parent)
+		}
 		if err == nil {
 			err = os.Rename(tmp, final)
 		}
 		if err == nil {
-			return l.syncDirs(parent, created)
+			// The rename is durable once its directory is synced; the
+			// entries of chunk directories made for a long id too.
+			for i, c := range created {
+				if i == 0 || filepath.Dir(c) != filepath.Dir(created[i-1]) {
+					if err := syncDir(filepath.Dir(c)); err != nil {
+						return l.fail("commit", w.id, err)
+					}
+				}
+			}
+			if err := l.dirSync.sync(parent); err != nil {
+				return l.fail("commit", w.id, err)
+			}
+			return nil
 		}
 		var errno syscall.Errno
 		errors.As(err, &errno)
-		switch errno {
-		case syscall.ENOENT:
-			// A concurrent Delete pruned a directory we had just made, or the
-			// temp file itself is gone (the folder was emptied).
+		if errno == syscall.ENOENT {
+			// A concurrent Delete pruned a chunk directory we had just
+			// made, the fan-out directory went with an emptied folder, or
+			// the temp file itself is gone (the folder was emptied).
 			if _, serr := os.Lstat(tmp); serr == nil && attempt < 10 {
+				l.fans[fan].Store(false)
 				continue
-			}
-		case syscall.ENOTDIR, syscall.EISDIR, syscall.EEXIST, syscall.ENOTEMPTY:
-			if l.healthy() == nil {
-				return fmt.Errorf("%w: %q conflicts with an existing shard path: %w", ErrInvalidID, w.id, err)
 			}
 		}
 		return l.fail("commit", w.id, err)
 	}
 }
 
-// mkdirParents creates dir and any missing ancestors below shards/ and
-// returns the directories it found missing (deepest first), whose parents
-// need an fsync for the new entries to be durable.
-func (l *Local) mkdirParents(dir string) ([]string, error) {
+// mkdirChunks creates the chunk directories of a long id's path down to
+// dir (nothing for a short id: its fan-out directory exists) and returns
+// those it created, deepest first; their parents need an fsync.
+func (l *Local) mkdirChunks(dir string) ([]string, error) {
 	var missing []string
-	for d := dir; d != l.shardsDir && len(d) > len(l.shardsDir); d = filepath.Dir(d) {
+	for d := dir; filepath.Base(d)[0] == chunkDir; d = filepath.Dir(d) {
 		if _, err := os.Lstat(d); err == nil {
 			break
 		}
@@ -131,24 +144,6 @@ func (l *Local) mkdirParents(dir string) ([]string, error) {
 		return nil, nil
 	}
 	return missing, os.MkdirAll(dir, 0o755)
-}
-
-// syncDirs makes a rename into parent durable, plus the entries of any
-// directories created for it.
-func (l *Local) syncDirs(parent string, created []string) error {
-	dirs := []string{parent}
-	for _, c := range created {
-		dirs = append(dirs, filepath.Dir(c))
-	}
-	for i, d := range dirs {
-		if i > 0 && d == dirs[i-1] {
-			continue
-		}
-		if err := syncDir(d); err != nil {
-			return l.fail("commit", "", err)
-		}
-	}
-	return nil
 }
 
 func syncDir(dir string) error {

@@ -12,15 +12,15 @@ import (
 	"time"
 )
 
-// Memory is the in-memory twin of Local: same id rules, same visibility and
-// conflict semantics, no durability. Fast tests of the layers above use it.
+// Memory is the in-memory twin of Local: same id rules, same visibility
+// semantics, no durability. Fast tests of the layers above use it.
 type Memory struct {
-	id      string
-	offline atomic.Bool
+	id       string
+	offline  atomic.Bool
+	instance atomic.Value // string, see Reset
 
 	mu       sync.RWMutex
 	shards   map[string]memShard
-	dirs     map[string]int // directory id -> number of shards below it
 	used     uint64
 	capacity uint64 // 0 = unlimited
 }
@@ -34,7 +34,18 @@ type memShard struct {
 
 // NewMemory returns an empty, online in-memory drive.
 func NewMemory(id string) *Memory {
-	return &Memory{id: id, shards: make(map[string]memShard), dirs: make(map[string]int)}
+	m := &Memory{id: id, shards: make(map[string]memShard)}
+	m.instance.Store(NewInstance())
+	return m
+}
+
+// Reset drops every shard and takes a new instance, as a Local whose
+// folder was emptied comes back.
+func (m *Memory) Reset() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.shards, m.used = make(map[string]memShard), 0
+	m.instance.Store(NewInstance())
 }
 
 // SetOffline makes every operation fail with ErrOffline (and Info report
@@ -123,11 +134,6 @@ func (m *Memory) Delete(ctx context.Context, id string) error {
 	}
 	delete(m.shards, id)
 	m.used -= uint64(len(s.data))
-	for d := idDir(id); d != ""; d = idDir(d) {
-		if m.dirs[d]--; m.dirs[d] == 0 {
-			delete(m.dirs, d)
-		}
-	}
 	return nil
 }
 
@@ -171,6 +177,9 @@ func (m *Memory) Info(ctx context.Context) (Info, error) {
 		return Info{}, err
 	}
 	info := Info{ID: m.id, Path: "memory:" + m.id, Online: !m.offline.Load()}
+	if info.Online {
+		info.Instance, _ = m.instance.Load().(string)
+	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	if m.capacity > 0 {
@@ -180,34 +189,20 @@ func (m *Memory) Info(ctx context.Context) (Info, error) {
 	return info, nil
 }
 
-// commit installs data under id, enforcing the same file/directory conflict
-// rule a filesystem imposes on Local: "a" and "a/b" cannot both be shards.
+// commit installs data under id.
 func (m *Memory) commit(id string, data []byte) error {
 	if err := m.online(); err != nil {
 		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.dirs[id] > 0 {
-		return fmt.Errorf("%w: %q is a directory of other shards", ErrInvalidID, id)
-	}
-	for d := idDir(id); d != ""; d = idDir(d) {
-		if _, ok := m.shards[d]; ok {
-			return fmt.Errorf("%w: %q is below shard %q", ErrInvalidID, id, d)
-		}
-	}
-	old, exists := m.shards[id]
+	old := m.shards[id]
 	used := m.used - uint64(len(old.data)) + uint64(len(data))
 	if m.capacity > 0 && used > m.capacity {
 		return fmt.Errorf("%w: memory drive %s", ErrDiskFull, m.id)
 	}
 	m.used = used
 	m.shards[id] = memShard{data: data, mod: time.Now()}
-	if !exists {
-		for d := idDir(id); d != ""; d = idDir(d) {
-			m.dirs[d]++
-		}
-	}
 	return nil
 }
 

@@ -39,7 +39,7 @@ func Run(t *testing.T, newStore func(t *testing.T) drive.ShardStore) {
 		{"WalkDeletesWhileWalking", testWalkDelete},
 		{"InvalidIDs", testInvalidIDs},
 		{"ValidIDs", testValidIDs},
-		{"PathConflicts", testPathConflicts},
+		{"IndependentIDs", testIndependentIDs},
 		{"ConcurrentWritersSameID", testConcurrentWriters},
 		{"CanceledContext", testCanceledContext},
 		{"Info", testInfo},
@@ -466,19 +466,26 @@ func testValidIDs(t *testing.T, s drive.ShardStore) {
 	}
 }
 
-// testPathConflicts: ids name paths, so "p" and "p/q" cannot both be shards.
-// Commit of the second one fails with ErrInvalidID and changes nothing.
-func testPathConflicts(t *testing.T, s drive.ShardStore) {
-	Put(t, s, "p/q", []byte("q"))
-	for _, id := range []string{"p", "p/q/r"} {
-		err := put(s, id, []byte("conflict"))
-		wantErr(t, fmt.Sprintf("put %q", id), err, drive.ErrInvalidID)
+// testIndependentIDs: ids are names, not paths, so "p", "p/q" and "p/q/r"
+// are three shards; deleting one leaves the others.
+func testIndependentIDs(t *testing.T, s drive.ShardStore) {
+	ids := []string{"p/q", "p", "p/q/r"}
+	for _, id := range ids {
+		Put(t, s, id, []byte(id))
 	}
-	if got := Get(t, s, "p/q", 0, -1); string(got) != "q" {
-		t.Fatalf("p/q = %q", got)
+	for _, id := range ids {
+		if got := Get(t, s, id, 0, -1); string(got) != id {
+			t.Fatalf("%s = %q", id, got)
+		}
 	}
-	if ids := walkIDs(t, s, ""); !slices.Equal(ids, []string{"p/q"}) {
-		t.Fatalf("walk = %v", ids)
+	if got := walkIDs(t, s, "p/"); !slices.Equal(got, []string{"p/q", "p/q/r"}) {
+		t.Fatalf("walk p/ = %v", got)
+	}
+	if err := s.Delete(context.Background(), "p/q"); err != nil {
+		t.Fatal(err)
+	}
+	if got := walkIDs(t, s, ""); !slices.Equal(got, []string{"p", "p/q/r"}) {
+		t.Fatalf("walk after delete = %v", got)
 	}
 }
 
