@@ -38,9 +38,9 @@ type Config struct {
 	// MaxShareExpiry is the longest a shared link may last (SigV4 allows
 	// seven days); a link also ends with the session's credentials.
 	MaxShareExpiry time.Duration
-	// WebIdentity is the "Log in with FileSphere" hook (OAuth2); nil
-	// offers the access-key login only.
-	WebIdentity WebIdentityLogin
+	// OAuth is "Log in with FileSphere" (oauth.go); nil offers the
+	// access-key login only.
+	OAuth *OAuthConfig
 
 	Log *logrus.Entry
 	Now func() time.Time
@@ -74,6 +74,9 @@ func (c Config) Validate() error {
 		return errors.New("console: MaxShareExpiry must be positive and at most 7 days")
 	case c.Now == nil:
 		return errors.New("console: Now required")
+	}
+	if c.OAuth != nil {
+		return c.OAuth.validate()
 	}
 	return nil
 }

@@ -53,6 +53,7 @@ type Server struct {
 	signer   *v4.Signer
 	buffers  *semaphore.Weighted
 	web      fs.FS
+	oauth    *oauthClient // nil: no "Log in with FileSphere"
 }
 
 // New builds a console forwarding to s3, the S3 API handler.
@@ -72,9 +73,16 @@ func New(cfg Config, s3 http.Handler) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{cfg: cfg, s3: s3, log: cfg.Log.WithField("component", "console"),
+	s := &Server{cfg: cfg, s3: s3, log: cfg.Log.WithField("component", "console"),
 		sessions: newSessionStore(cfg.MaxSessions, cfg.Now), signer: v4.NewSigner(),
-		buffers: semaphore.NewWeighted(cfg.BufferMemory), web: web}, nil
+		buffers: semaphore.NewWeighted(cfg.BufferMemory), web: web}
+	if cfg.OAuth != nil {
+		o := *cfg.OAuth
+		if s.oauth, err = newOAuthClient(&o); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 // ServeHTTP routes by the escaped path, never cleaned: a forwarded key is
@@ -98,9 +106,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.login(w, r)
 	case path == "/api/logout":
 		s.logout(w, r)
-	case path == "/api/login/web-identity":
+	case path == oauthStartPath:
 		s.webIdentityStart(w, r)
-	case path == "/api/login/web-identity/callback":
+	case path == CallbackPath:
 		s.webIdentityFinish(w, r)
 	case path == "/api/presign":
 		s.presign(w, r)

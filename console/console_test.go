@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -12,6 +11,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -48,20 +48,34 @@ func (c *clock) advance(d time.Duration) {
 
 func newEnv(t *testing.T, adjust ...func(*console.Config)) *env {
 	t.Helper()
-	s3 := s3test.New(t)
+	return newEnvWith(t, nil, func(_ *env, c *console.Config) {
+		for _, f := range adjust {
+			f(c)
+		}
+	})
+}
+
+// newEnvWith builds the S3 API with opts and a console whose config adjust
+// may complete knowing the env (the console's URL among it).
+func newEnvWith(t *testing.T, opts []s3test.Option, adjust func(*env, *console.Config)) *env {
+	t.Helper()
+	s3 := s3test.New(t, opts...)
 	clk := &clock{}
+	var h atomic.Pointer[console.Server]
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.Load().ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
+	e := &env{s3: s3, console: srv, clock: clk}
 	cfg := console.DefaultConfig()
 	cfg.Region, cfg.S3Endpoint, cfg.Now = s3test.Region, s3.PlainURL, clk.now
-	for _, f := range adjust {
-		f(&cfg)
+	if adjust != nil {
+		adjust(e, &cfg)
 	}
 	c, err := console.New(cfg, s3.Plain.Config.Handler)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(c)
-	t.Cleanup(srv.Close)
-	return &env{s3: s3, console: srv, clock: clk}
+	h.Store(c)
+	return e
 }
 
 // browser is a console client with its own cookie jar and CSRF token.
@@ -323,47 +337,4 @@ func TestForwardedRequestsAreTheUsersOwn(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(out), "<UserName>alice</UserName>") {
 		t.Fatalf("CreateUser: %d %s", resp.StatusCode, out)
 	}
-}
-
-// fakeIssuer is a WebIdentityLogin standing in for iam/oauth.
-type fakeIssuer struct{ token, role string }
-
-func (f fakeIssuer) Start(w http.ResponseWriter, r *http.Request) {
-	http.Redirect(w, r, "https://issuer.example/authorize?state=s", http.StatusFound)
-}
-
-func (f fakeIssuer) Finish(r *http.Request) (string, string, error) {
-	if r.URL.Query().Get("state") != "s" {
-		return "", "", fmt.Errorf("the state does not match")
-	}
-	return f.token, f.role, nil
-}
-
-// The "Log in with FileSphere" hook: offered when set, the callback goes
-// to STS AssumeRoleWithWebIdentity through the S3 API, and a refusal (STS
-// does not offer it until iam/oauth lands) is shown on the login page.
-func TestWebIdentityHook(t *testing.T) {
-	e := newEnv(t, func(c *console.Config) {
-		c.WebIdentity = fakeIssuer{token: "header.payload.sig", role: "arn:aws:iam::1:role/r"}
-	})
-	b := e.browser(t)
-	b.c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, out := b.do("GET", "/api/session", nil, nil)
-	if resp.StatusCode != 401 || !strings.Contains(string(out), `"webIdentity":true`) {
-		t.Fatalf("login options: %s", out)
-	}
-	resp, _ = b.do("GET", "/api/login/web-identity", nil, nil)
-	if resp.StatusCode != 302 || !strings.HasPrefix(resp.Header.Get("Location"), "https://issuer.example/") {
-		t.Fatalf("start: %d %v", resp.StatusCode, resp.Header)
-	}
-	resp, _ = b.do("GET", "/api/login/web-identity/callback?state=forged", nil, nil)
-	if loc := resp.Header.Get("Location"); resp.StatusCode != 303 || !strings.Contains(loc, "login_error=InvalidLogin") {
-		t.Fatalf("forged state: %d %s", resp.StatusCode, loc)
-	}
-	resp, _ = b.do("GET", "/api/login/web-identity/callback?state=s&code=c", nil, nil)
-	loc, _ := url.QueryUnescape(resp.Header.Get("Location"))
-	if resp.StatusCode != 303 || !strings.Contains(loc, "AssumeRoleWithWebIdentity") || len(resp.Cookies()) != 0 {
-		t.Fatalf("callback before STS offers the exchange: %d %s %v", resp.StatusCode, loc, resp.Cookies())
-	}
-	t.Logf("refusal shown on the login page: %s", loc)
 }

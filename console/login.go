@@ -27,20 +27,6 @@ const maxLoginBody = 16 << 10
 // maxInternalAnswer bounds the STS answers the console reads itself.
 const maxInternalAnswer = 64 << 10
 
-// WebIdentityLogin is the hook for "Log in with FileSphere": the OAuth2
-// authorization code flow with PKCE against FileSphere's own issuer
-// (iam/oauth). Start sends the browser to the authorization endpoint with
-// a state and a PKCE challenge bound to that browser (a cookie of its
-// own); Finish takes the redirect back, refuses a state other than the one
-// it gave this browser (login CSRF), exchanges the code with the PKCE
-// verifier, and returns the ID token and the role it is exchanged for. The console then calls STS
-// AssumeRoleWithWebIdentity through the S3 API handler, as any client
-// would, and the session holds the role's temporary credentials.
-type WebIdentityLogin interface {
-	Start(w http.ResponseWriter, r *http.Request)
-	Finish(r *http.Request) (token, roleARN string, err error)
-}
-
 // sessionView is what the application learns of its session (never the
 // secret key or the session token).
 type sessionView struct {
@@ -80,7 +66,7 @@ func (s *Server) sessionInfo(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusUnauthorized, struct {
 		Error   errorBody    `json:"error"`
 		Options loginOptions `json:"options"`
-	}{errorBody{"NotLoggedIn", "Log in first."}, loginOptions{WebIdentity: s.cfg.WebIdentity != nil}})
+	}{errorBody{"NotLoggedIn", "Log in first."}, loginOptions{WebIdentity: s.oauth != nil}})
 }
 
 // loginRequest is an access-key login. The secret is used to sign one
@@ -177,54 +163,6 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	s.sessions.remove(token)
 	http.SetCookie(w, clearedCookie(r))
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// webIdentityStart begins "Log in with FileSphere" when the hook is set.
-func (s *Server) webIdentityStart(w http.ResponseWriter, r *http.Request) {
-	if s.cfg.WebIdentity == nil {
-		writeError(w, http.StatusNotFound, "NotEnabled", "Logging in with FileSphere's OAuth2 server is not enabled here.")
-		return
-	}
-	s.cfg.WebIdentity.Start(w, r)
-}
-
-// webIdentityFinish takes the browser back from the issuer: the hook
-// checks the state and exchanges the code (with its PKCE verifier) for an
-// ID token, which STS AssumeRoleWithWebIdentity (unsigned, as AWS defines
-// it) exchanges for the role's credentials. The browser is sent to the
-// application either way, with the refusal to show.
-func (s *Server) webIdentityFinish(w http.ResponseWriter, r *http.Request) {
-	if s.cfg.WebIdentity == nil {
-		writeError(w, http.StatusNotFound, "NotEnabled", "Logging in with FileSphere's OAuth2 server is not enabled here.")
-		return
-	}
-	back := func(code, msg string) {
-		target := "/"
-		if code != "" {
-			target += "?login_error=" + url.QueryEscape(code+": "+msg)
-		}
-		http.Redirect(w, r, target, http.StatusSeeOther)
-	}
-	token, role, err := s.cfg.WebIdentity.Finish(r)
-	if err != nil {
-		back("InvalidLogin", err.Error())
-		return
-	}
-	form := url.Values{"Action": {"AssumeRoleWithWebIdentity"}, "Version": {"2011-06-15"}, "RoleArn": {role},
-		"RoleSessionName": {"console-" + strconv.FormatInt(s.cfg.Now().Unix(), 10)}, "WebIdentityToken": {token}}
-	if s.cfg.SessionSeconds > 0 {
-		form.Set("DurationSeconds", strconv.Itoa(s.cfg.SessionSeconds))
-	}
-	creds, err := s.stsCredentials(r, form, nil, "AssumeRoleWithWebIdentity")
-	if err == nil {
-		_, err = s.startSession(w, r, creds)
-	}
-	if err != nil {
-		_, code, msg := s.refusal(r, "", err)
-		back(code, msg)
-		return
-	}
-	back("", "")
 }
 
 // apiError is an error answer of the S3 API (S3's <Error> or the Query

@@ -60,8 +60,9 @@ var layers = map[string]rule{
 	"s3api/sigv4": {testLibs: sdks},
 	// The web console imports no project package: it forwards to the S3
 	// API handler it is given (its tests set up users through iam).
-	"console": {testPkgs: []string{"internal/s3test", "iam", "storage"},
-		libs: []string{"github.com/sirupsen/logrus", "github.com/aws/aws-sdk-go-v2/aws", "golang.org/x/sync/semaphore"}},
+	// Its tests run it against the real S3 API and OAuth2 server.
+	"console": {testPkgs: []string{"internal/s3test", "iam", "iam/oauth", "s3api", "storage"},
+		libs: []string{"github.com/sirupsen/logrus", "github.com/aws/aws-sdk-go-v2/aws", "golang.org/x/sync/semaphore", "golang.org/x/oauth2"}},
 	// The client side of filesphere login and credentials.
 	"client/login": {},
 	// The OAuth2 / OpenID Connect server and the STS exchange of its tokens.
