@@ -35,7 +35,9 @@ const (
 )
 
 // webIdentity hands STS's exchange to the provider made after the API.
-type webIdentity struct{ p *atomic.Pointer[oauth.Provider] }
+type webIdentity struct {
+	p *atomic.Pointer[oauth.Provider]
+}
 
 func (w webIdentity) AssumeRoleWithWebIdentity(ctx context.Context, token string, in iam.AssumeRoleWithWebIdentityInput) (iam.AssumeRoleWithWebIdentityOutput, error) {
 	return w.p.Load().AssumeRoleWithWebIdentity(ctx, token, in)
