@@ -28,12 +28,14 @@ import (
 )
 
 // TestConsole drives the web console in headless Chromium against a real
-// node: log in, create a bucket, upload a 20 MiB file and a folder with
+// node: log in (with the root's access key, and as a user through the
+// built-in OAuth2 server's login page), create a bucket, upload a 20 MiB file and a folder with
 // progress shown, resume an upload after the network drops, browse and
 // page a large folder, preview, share a link and fetch it with a plain
 // client, list and restore versions, undelete, edit a bucket policy with
-// an error shown at its line, create a policy and a user, see that user's
-// limited console (and its refusals through the console's API), watch a
+// an error shown at its line, create a policy and a user with a password,
+// register OAuth clients, see that user's limited console (and its
+// refusals through the console's API), watch a
 // repair after a drive is emptied, drain confirmation, live graphs; and
 // spot checks of labels, keyboard order and phone width. Screenshots go
 // to $FILESPHERE_ARTIFACTS (or a temp folder named in the log).
@@ -58,7 +60,8 @@ func TestConsole(t *testing.T) {
 	}{
 		{"login", c.testLogin}, {"bucket", c.testCreateBucket}, {"settings", c.testSettings}, {"upload", c.testUpload},
 		{"resume", c.testResume}, {"browse", c.testBrowse}, {"preview and share", c.testPreviewAndShare},
-		{"versions", c.testVersions}, {"users and policies", c.testUsersAndPolicies}, {"limited console", c.testLimitedConsole},
+		{"versions", c.testVersions}, {"users and policies", c.testUsersAndPolicies}, {"oauth clients", c.testOAuthClients},
+		{"limited console", c.testLimitedConsole},
 		{"cluster and repair", c.testClusterAndRepair}, {"phone width", c.testPhoneWidth},
 	} {
 		if !t.Run(step.name, step.run) {
@@ -806,6 +809,9 @@ func (c *consoleDriver) testUsersAndPolicies(t *testing.T) {
 	if strings.Contains(c.pageText(), c.viewerSecret) {
 		t.Error("the secret is still shown after the dialog")
 	}
+	// A password, for "Log in with FileSphere".
+	c.do(chromedp.SendKeys(chromedp.ID("user-password"), viewerPassword), chromedp.Click(chromedp.CSS(`#set-password button[type="submit"]`)))
+	c.waitJS("the password set", `(document.getElementById('user-password-state')?.textContent || '').includes('can log in with FileSphere')`, 10*time.Second)
 	// A group, and the user in it.
 	c.goTo("#/admin/groups", "Groups")
 	c.do(chromedp.SendKeys(chromedp.ID("create-group-name"), "readers"), chromedp.Click(chromedp.CSS(`#create-group button[type="submit"]`)))
@@ -818,6 +824,57 @@ func (c *consoleDriver) testUsersAndPolicies(t *testing.T) {
 	c.waitJS("the member listed", `(document.getElementById('group-members-title')?.parentElement.textContent || '').includes('viewer')`, 10*time.Second)
 }
 
+// viewerPassword is the read-only user's password (set in the console).
+const viewerPassword = "Corr3ct-Horse-Viewer!"
+
+// testOAuthClients: the console's own client is registered with its
+// callback; a public client is registered and removed (with a
+// confirmation), a confidential one shows its secret once.
+func (c *consoleDriver) testOAuthClients(t *testing.T) {
+	c.t = t
+	c.goTo("#/admin/oauth", "OAuth clients")
+	c.labelled("oauth clients")
+	callback := c.url + "/api/login/web-identity/callback"
+	c.waitJS("the console's client", `(document.querySelector('#oauth-clients tr[data-client="filesphere-console"]')?.textContent || '').includes(`+strconv.Quote(callback)+`)`, 10*time.Second)
+	if !js[bool](c, `document.querySelectorAll('#signing-keys tbody tr').length >= 1 && document.getElementById('signing-keys').textContent.includes('ES256')`) {
+		t.Errorf("signing keys: %s", js[string](c, `document.getElementById('signing-keys')?.textContent || ''`))
+	}
+	c.do(chromedp.SendKeys(chromedp.ID("client-name"), "cli"), chromedp.SendKeys(chromedp.ID("client-redirect-uris"), "http://127.0.0.1/callback"),
+		chromedp.Click(chromedp.CSS(`#create-client button[type="submit"]`)))
+	c.waitJS("the public client listed", `!!document.querySelector('#oauth-clients tr[data-client="cli"]')`, 10*time.Second)
+	c.do(chromedp.SendKeys(chromedp.ID("client-name"), "backup"))
+	c.setValue("client-grant", "client_credentials")
+	c.do(chromedp.SendKeys(chromedp.ID("client-user"), "viewer"), chromedp.Click(chromedp.CSS(`#create-client button[type="submit"]`)))
+	c.waitJS("the client secret", `document.getElementById('dialog').open && (document.getElementById('new-client-secret')?.value.length || 0) >= 40`, 10*time.Second)
+	secret := js[string](c, `document.getElementById('new-client-secret').value`)
+	c.shot("16-oauth-client-secret")
+	c.do(chromedp.Click(chromedp.ID("dialog-ok")))
+	c.waitJS("the confidential client listed", `!document.getElementById('dialog').open && (document.querySelector('#oauth-clients tr[data-client="backup"]')?.textContent || '').includes('acts as viewer')`, 10*time.Second)
+	if strings.Contains(c.pageText(), secret) {
+		t.Error("the client secret is still shown after the dialog")
+	}
+	c.do(chromedp.Click(chromedp.CSS(`#oauth-clients tr[data-client="cli"] button.danger`)))
+	c.confirm()
+	c.waitJS("the client removed", `!document.querySelector('#oauth-clients tr[data-client="cli"]') && !!document.querySelector('#oauth-clients tr[data-client="backup"]')`, 10*time.Second)
+	c.shot("17-oauth-clients")
+}
+
+// oauthLogin logs in with "Log in with FileSphere": the built-in login
+// page of the node's OAuth2 server, then back to the console.
+func (c *consoleDriver) oauthLogin(user, password string) {
+	c.t.Helper()
+	c.do(chromedp.Click(chromedp.ID("login-web-identity")))
+	c.waitJS("the OAuth2 login page", `location.href.startsWith(`+strconv.Quote(c.n.Endpoint()+"/.filesphere/oauth/authorize?")+`) && !!document.getElementById('username')`, 20*time.Second)
+	if !strings.Contains(c.pageText(), "Sign in to FileSphere for filesphere-console") {
+		c.t.Errorf("login page: %s", c.pageText())
+	}
+	c.shot("18-oauth-login-page")
+	c.do(chromedp.SendKeys(chromedp.ID("username"), user), chromedp.SendKeys(chromedp.ID("password"), password),
+		chromedp.Click(chromedp.CSS(`button[value="approve"]`)))
+	c.waitJS("back on the console", `location.href.startsWith(`+strconv.Quote(c.url+"/")+`)`, 20*time.Second)
+	c.waitHeading("Buckets")
+}
+
 func (c *consoleDriver) account() string {
 	return js[string](c, `fetch('/api/session').then(r => r.json()).then(s => s.account)`)
 }
@@ -827,7 +884,24 @@ func (c *consoleDriver) account() string {
 func (c *consoleDriver) testLimitedConsole(t *testing.T) {
 	c.t = t
 	c.logout()
-	c.login(c.viewerKey, c.viewerSecret)
+	// A wrong password is refused on the login page itself; the right one
+	// comes back to the console as the user, with the user's own
+	// temporary credentials.
+	c.do(chromedp.Click(chromedp.ID("login-web-identity")))
+	c.waitJS("the OAuth2 login page", `!!document.getElementById('username')`, 20*time.Second)
+	c.do(chromedp.SendKeys(chromedp.ID("username"), "viewer"), chromedp.SendKeys(chromedp.ID("password"), "not-the-password"),
+		chromedp.Click(chromedp.CSS(`button[value="approve"]`)))
+	c.waitJS("the refusal", `(document.querySelector('p.err')?.textContent || '').includes('incorrect')`, 20*time.Second)
+	c.do(chromedp.Navigate(c.url), chromedp.WaitVisible(chromedp.ID("login")))
+	c.oauthLogin("viewer", viewerPassword)
+	who := js[string](c, `fetch('/api/session').then(r => r.json()).then(s => s.arn + ' ' + s.accessKeyId + ' ' + s.root)`)
+	if f := strings.Fields(who); len(f) != 3 || !strings.HasSuffix(f[0], ":user/viewer") || !strings.HasPrefix(f[1], "ASIA") || f[2] != "false" {
+		t.Errorf("the OAuth session: %s", who)
+	}
+	if !strings.Contains(js[string](c, `document.getElementById('who').textContent`), "viewer") {
+		t.Errorf("header: %s", c.pageText())
+	}
+	c.shot("19-oauth-logged-in")
 	if js[bool](c, `!document.getElementById('nav-admin').hidden || !document.getElementById('nav-cluster').hidden || !!document.getElementById('create-bucket')`) {
 		t.Error("the read-only user sees admin navigation or bucket creation")
 	}
@@ -836,7 +910,7 @@ func (c *consoleDriver) testLimitedConsole(t *testing.T) {
 	if n := js[int](c, `document.querySelectorAll('main button.danger, #upload-files, #upload-folder, #public-read').length`); n != 0 {
 		t.Errorf("the read-only user sees %d delete, upload or policy controls", n)
 	}
-	c.shot("16-readonly-browse")
+	c.shot("20-readonly-browse")
 	c.goTo("#/o/"+c.bucket+"/docs/notes.txt", "notes.txt")
 	c.waitJS("the preview", `!!document.querySelector('#preview pre')`, 10*time.Second)
 	if js[bool](c, `!!document.getElementById('delete-object') || !!document.querySelector('#versions-table button.restore, #versions-table button.danger')`) {
@@ -855,6 +929,19 @@ func (c *consoleDriver) testLimitedConsole(t *testing.T) {
 		headers: {'X-Filesphere-Csrf': s.csrf, 'Content-Type': 'application/x-www-form-urlencoded'}})).then(async r => r.status + ' ' + await r.text())`)
 	if !strings.HasPrefix(got, "403 ") || !strings.Contains(got, "AccessDenied") {
 		t.Errorf("CreateUser through the console API as the read-only user: %s", got)
+	}
+	for _, call := range []string{"POST /api/s3/.filesphere/admin/v1/heal", "POST /api/s3/.filesphere/admin/v1/oauth/clients?name=x&grant=device_code&public=true",
+		"PUT /api/s3/" + c.bucket + "/docs/new.txt", "PUT /api/s3/" + c.bucket + "?versioning"} {
+		method, path, _ := strings.Cut(call, " ")
+		body := "undefined"
+		if method == "PUT" {
+			body = "'x'"
+		}
+		got = js[string](c, `fetch('/api/session').then(r => r.json()).then(s => fetch(`+strconv.Quote(path)+`, {method: `+strconv.Quote(method)+`, body: `+body+`, headers: {'X-Filesphere-Csrf': s.csrf}}))
+			.then(async r => r.status + ' ' + await r.text())`)
+		if !strings.HasPrefix(got, "403 ") || !strings.Contains(got, "AccessDenied") {
+			t.Errorf("%s through the console API as the read-only user: %s", call, got)
+		}
 	}
 	c.goTo("#/settings/"+c.bucket, "Settings of "+c.bucket)
 	if js[bool](c, `!!document.getElementById('versioning-enable') || !!document.getElementById('policy-save') || !!document.getElementById('bucket-delete')`) {
@@ -883,7 +970,7 @@ func (c *consoleDriver) testClusterAndRepair(t *testing.T) {
 	// The background repair notices within its interval; its progress
 	// shows while it runs (slowed by --repair-bandwidth).
 	c.waitJS("the repair running", `!!document.getElementById('repair-running')`, 30*time.Second)
-	c.shot("17-repair-progress")
+	c.shot("21-repair-progress")
 	c.waitJS("streams healed", `/healed [1-9]/.test(document.getElementById('repair').textContent)`, 60*time.Second)
 	c.waitJS("the repair done", `!document.getElementById('repair-running')`, 60*time.Second)
 	if n := countShards(t, drive); n == 0 {
@@ -893,11 +980,11 @@ func (c *consoleDriver) testClusterAndRepair(t *testing.T) {
 	c.do(chromedp.Click(chromedp.ID("heal-now")))
 	c.waitJS("a pass with every stream whole", `(() => { const rows = document.querySelectorAll('#redundancy tr[data-level]');
 		return !document.getElementById('repair-running') && rows.length === 1 && rows[0].dataset.level === '4' && / 0 failed/.test(document.getElementById('repair-last').textContent); })()`, 60*time.Second)
-	c.shot("18-repair-done")
+	c.shot("22-repair-done")
 	// Drain asks for confirmation; cancelling changes nothing.
 	c.do(chromedp.Click(chromedp.CSS(`#nodes button.drain`)))
 	c.waitJS("the drain confirmation", `document.getElementById('dialog').open && document.getElementById('dialog-title').textContent.startsWith('Drain node')`, 10*time.Second)
-	c.shot("19-drain-confirm")
+	c.shot("23-drain-confirm")
 	c.do(chromedp.Click(chromedp.ID("dialog-cancel")))
 	c.waitJS("the dialog closed", `!document.getElementById('dialog').open`, 10*time.Second)
 	if strings.Contains(js[string](c, `document.getElementById('nodes').textContent`), "draining") {
@@ -908,7 +995,7 @@ func (c *consoleDriver) testClusterAndRepair(t *testing.T) {
 		c.put(fmt.Sprintf("traffic/%d", i), "text/plain", bytes.Repeat([]byte("t"), 50_000), nil)
 	}
 	c.waitJS("the graphs", `/\d/.test(document.getElementById('graph-requests-now').textContent) && document.querySelector('#graph-sent polyline')?.getAttribute('points')?.split(' ').length >= 2`, 20*time.Second)
-	c.shot("20-cluster")
+	c.shot("24-cluster")
 }
 
 // testPhoneWidth loads the main pages at 390 px: nothing may be wider than
@@ -935,7 +1022,7 @@ func (c *consoleDriver) testPhoneWidth(t *testing.T) {
 		}() {
 			t.Errorf("%s overflows at 390 px: scroll width, window width = %s", p.hash, w)
 		}
-		c.shot(fmt.Sprintf("21-phone-%d", i))
+		c.shot(fmt.Sprintf("25-phone-%d", i))
 	}
 }
 

@@ -1,10 +1,11 @@
-// Users, groups, access keys and policies, through the IAM Query API.
-import { iam, tag, all, children, can, session } from './api.js';
+// Users, groups, access keys and policies, through the IAM Query API; the
+// OAuth2 server's clients and signing keys through the admin API.
+import { iam, admin, tag, all, children, can, session } from './api.js';
 import { h, field, table, when, say, guard, confirmDialog, showOnce, copyButton, editor, errorText } from './ui.js';
 import { view } from './app.js';
 import { identityTemplates, checkSyntax, serverErrorLine } from './policy.js';
 
-const tabs = [['users', 'Users'], ['groups', 'Groups'], ['policies', 'Policies'], ['keys', 'My access keys']];
+const tabs = [['users', 'Users'], ['groups', 'Groups'], ['policies', 'Policies'], ['oauth', 'OAuth clients'], ['keys', 'My access keys']];
 
 function tabBar(current) {
   return h('nav', { class: 'tabs', 'aria-label': 'Users and access' }, tabs.map(([id, label]) =>
@@ -18,6 +19,7 @@ export async function adminView(tab, arg) {
     case 'users': return arg ? userView(arg) : usersView();
     case 'groups': return arg ? groupView(arg) : groupsView();
     case 'policies': return arg ? policyView(arg) : policiesView();
+    case 'oauth': return oauthView();
     case 'keys': return keysView(null);
   }
   view('Not found', tabBar(''));
@@ -145,7 +147,42 @@ async function userView(name) {
   view('User ' + name, tabBar('users'),
     h('section', { class: 'card' }, h('dl', { class: 'props' }, h('dt', {}, 'ARN'), h('dd', {}, tag(doc, 'Arn')), h('dt', {}, 'Created'), h('dd', {}, when(tag(doc, 'CreateDate')))),
       inl.length ? h('p', {}, 'Inline policies: ' + inl.join(', ')) : null, del),
-    await attachedBox('user', name), groupsBox, await keysBox(name));
+    await passwordBox(name), await attachedBox('user', name), groupsBox, await keysBox(name));
+}
+
+// passwordBox sets or removes a user's password (the IAM login profile):
+// what "Log in with FileSphere" and filesphere login ask for.
+async function passwordBox(name) {
+  let has = true;
+  try {
+    await iam('GetLoginProfile', { UserName: name });
+  } catch (e) {
+    if (e.code !== 'NoSuchEntity') throw e;
+    has = false;
+  }
+  const pw = h('input', { id: 'user-password', type: 'password', autocomplete: 'new-password', required: true, minlength: 8 });
+  const form = h('form', { class: 'toolbar', id: 'set-password' }, field(has ? 'New password' : 'Password', pw),
+    h('button', { class: 'primary', type: 'submit' }, has ? 'Change password' : 'Set password'));
+  form.addEventListener('submit', ev => {
+    ev.preventDefault();
+    guard(async () => {
+      await iam(has ? 'UpdateLoginProfile' : 'CreateLoginProfile', { UserName: name, Password: pw.value });
+      pw.value = '';
+      say('Password ' + (has ? 'changed' : 'set') + ' for ' + name + '.');
+      userView(name);
+    });
+  });
+  const remove = has ? h('button', {
+    type: 'button', class: 'danger', id: 'remove-password', onclick: () => guard(async () => {
+      if (!await confirmDialog('Remove the password of ' + name + '?', h('p', {}, 'The user can no longer log in with FileSphere; access keys keep working.'), 'Remove', true)) return;
+      await iam('DeleteLoginProfile', { UserName: name });
+      say('Password removed.');
+      userView(name);
+    }),
+  }, 'Remove password') : null;
+  return h('section', { class: 'card', 'aria-labelledby': 'user-password-title' }, h('h2', { id: 'user-password-title' }, 'Password'),
+    h('p', { class: 'muted', id: 'user-password-state' }, has ? 'The user can log in with FileSphere (this console, filesphere login).' : 'No password: the user logs in with access keys only.'),
+    form, remove);
 }
 
 async function groupsView() {
@@ -238,3 +275,86 @@ async function policyView(policyARN) {
     }, 'Delete policy'))));
 }
 
+
+// oauthView lists the OAuth2 server's clients (register, remove; a
+// confidential client's secret is shown once) and its signing keys.
+async function oauthView() {
+  const may = await can('*', ['admin:OAuthClientAdd', 'admin:OAuthClientRemove', 'admin:OAuthKeyList', 'admin:OAuthKeyRotate']);
+  const clients = await admin('GET', 'oauth/clients');
+  const rows = clients.map(c => h('tr', { dataset: { client: c.name } },
+    h('td', { class: 'name' }, c.name), h('td', { class: 'name' }, c.client_id), h('td', {}, c.grant + (c.public ? ' (public)' : '')),
+    h('td', { class: 'name hide-narrow' }, (c.redirect_uris || []).map(u => h('div', {}, u)), c.user ? 'acts as ' + c.user : null),
+    h('td', { class: 'hide-narrow' }, when(c.created)),
+    h('td', {}, may['admin:OAuthClientRemove'] ? h('button', {
+      type: 'button', class: 'danger', 'aria-label': 'Remove client ' + c.name, onclick: () => guard(async () => {
+        const note = c.name === 'filesphere-console' ? 'The console registers it again at its next "Log in with FileSphere" (turn that off with --console-oauth=false).' : 'Its tokens stop working at once.';
+        if (!await confirmDialog('Remove OAuth client ' + c.name + '?', h('p', {}, note), 'Remove', true)) return;
+        await admin('DELETE', 'oauth/clients', { name: c.name });
+        say('Client ' + c.name + ' removed.');
+        oauthView();
+      }),
+    }, 'Remove') : null)));
+  const content = [table(['Name', 'Client ID', 'Grant', h('th', { scope: 'col', class: 'hide-narrow' }, 'Redirect URIs or user'), h('th', { scope: 'col', class: 'hide-narrow' }, 'Created'), 'Actions'],
+    rows.length ? rows : [h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'No clients yet.'))], { id: 'oauth-clients', label: 'OAuth clients' })];
+  if (may['admin:OAuthClientAdd']) content.push(clientForm());
+  if (may['admin:OAuthKeyList']) content.push(await signingKeysBox(may['admin:OAuthKeyRotate']));
+  view('OAuth clients', tabBar('oauth'), ...content);
+}
+
+function clientForm() {
+  const name = h('input', { id: 'client-name', required: true, autocapitalize: 'off', spellcheck: 'false' });
+  const grant = h('select', { id: 'client-grant' }, [['authorization_code', 'Authorization code (browser login, PKCE)'], ['device_code', 'Device code (no browser)'], ['client_credentials', 'Client credentials (a service acting as a user)']]
+    .map(([v, l]) => h('option', { value: v }, l)));
+  const uris = h('textarea', { id: 'client-redirect-uris', rows: 2, spellcheck: 'false', autocapitalize: 'off' });
+  const pub = h('input', { id: 'client-public', type: 'checkbox', checked: true });
+  const user = h('input', { id: 'client-user', autocapitalize: 'off', spellcheck: 'false' });
+  const uriField = field('Redirect URIs (one per line; https, or http on a loopback address)', uris);
+  const pubField = h('div', { class: 'field' }, h('label', { for: pub.id }, pub, ' Public (no secret; for apps on people\'s machines)'));
+  const userField = field('IAM user it acts as', user);
+  const shape = () => {
+    uriField.hidden = grant.value !== 'authorization_code';
+    pubField.hidden = grant.value === 'client_credentials';
+    userField.hidden = grant.value !== 'client_credentials';
+  };
+  grant.addEventListener('change', shape);
+  shape();
+  const form = h('form', { class: 'card', id: 'create-client', 'aria-labelledby': 'new-client-title' }, h('h2', { id: 'new-client-title' }, 'Register a client'),
+    field('Name', name), field('Grant', grant), uriField, pubField, userField, h('button', { class: 'primary', type: 'submit' }, 'Register client'));
+  form.addEventListener('submit', ev => {
+    ev.preventDefault();
+    guard(async () => {
+      const g = grant.value;
+      const params = { name: name.value.trim(), grant: g };
+      if (g === 'authorization_code') params.redirect_uri = uris.value.split('\n').map(s => s.trim()).filter(Boolean);
+      if (g !== 'client_credentials') params.public = pub.checked ? 'true' : 'false';
+      if (g === 'client_credentials') params.user = user.value.trim();
+      const out = await admin('POST', 'oauth/clients', params);
+      if (out.client_secret) {
+        const secret = h('input', { class: 'link secret', readonly: true, id: 'new-client-secret', 'aria-label': 'Client secret' });
+        secret.value = out.client_secret;
+        await showOnce('Client ' + out.name + ' registered', [h('p', {}, 'Client ID: ', h('strong', { id: 'new-client-id' }, out.client_id)),
+          h('p', {}, 'Client secret — shown only now; store it safely:'), secret, ' ', copyButton(secret)]);
+        secret.value = '';
+      } else {
+        say('Client ' + out.name + ' registered: ' + out.client_id + '.');
+      }
+      oauthView();
+    });
+  });
+  return form;
+}
+
+async function signingKeysBox(mayRotate) {
+  const keys = await admin('GET', 'oauth/keys');
+  const rotate = mayRotate ? h('button', {
+    type: 'button', id: 'rotate-signing-key', onclick: () => guard(async () => {
+      if (!await confirmDialog('Rotate the signing key?', h('p', {}, 'New tokens are signed with a new key; the old one stays published until its tokens expire.'), 'Rotate')) return;
+      await admin('POST', 'oauth/keys/rotate');
+      say('Signing key rotated.');
+      oauthView();
+    }),
+  }, 'Rotate signing key') : null;
+  return h('section', { class: 'card', 'aria-labelledby': 'signing-keys-title' }, h('h2', { id: 'signing-keys-title' }, 'Signing keys'),
+    table(['Key ID', 'Algorithm', 'Created', 'State'], keys.map(k => h('tr', {}, h('td', { class: 'name' }, k.kid), h('td', {}, k.alg), h('td', {}, when(k.created)),
+      h('td', {}, k.signing ? 'signing' : (k.retired ? 'retired ' + when(k.retired) : 'published')))), { id: 'signing-keys', label: 'Signing keys' }), rotate);
+}

@@ -49,7 +49,8 @@ export function query(params) {
   const parts = [];
   for (const [k, v] of Object.entries(params || {})) {
     if (v === undefined || v === null) continue;
-    parts.push(v === '' ? encodeURIComponent(k) : encodeURIComponent(k) + '=' + encodeURIComponent(v));
+    // An array is the parameter repeated (redirect_uri=a&redirect_uri=b).
+    for (const one of [].concat(v)) parts.push(one === '' ? encodeURIComponent(k) : encodeURIComponent(k) + '=' + encodeURIComponent(one));
   }
   return parts.length ? '?' + parts.join('&') : '';
 }
