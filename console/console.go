@@ -7,7 +7,9 @@
 // request signed with the user's key and sent through the S3 API handler;
 // the session keeps the temporary credentials it returns, server-side
 // (the browser holds only an HttpOnly cookie and a CSRF token), and ends
-// when they expire. Every other call of the application — S3, the IAM
+// when they expire. "Log in with FileSphere" (oauth.go) gets the
+// credentials from STS AssumeRoleWithWebIdentity instead, for an ID token
+// of the node's own OAuth2 server. Every other call of the application — S3, the IAM
 // Query API, the admin API — is forwarded to the same S3 API handler,
 // in-process, signed with the session's credentials. So each console
 // action is exactly the logged-in user's S3 request: the same pipeline,

@@ -973,6 +973,10 @@ func (c *consoleDriver) testClusterAndRepair(t *testing.T) {
 	c.shot("21-repair-progress")
 	c.waitJS("streams healed", `/healed [1-9]/.test(document.getElementById('repair').textContent)`, 60*time.Second)
 	c.waitJS("the repair done", `!document.getElementById('repair-running')`, 60*time.Second)
+	// The incremental repair's state: its queue and the placement sweep
+	// that rebuilt the emptied drive.
+	c.waitJS("the queue and the sweep shown", `/^Repair queue: /.test(document.getElementById('repair-queue')?.textContent || '') &&
+		/^Placement sweep/.test(document.getElementById('repair-sweep')?.textContent || '')`, 20*time.Second)
 	if n := countShards(t, drive); n == 0 {
 		t.Fatal("no shard is back on the emptied drive")
 	}

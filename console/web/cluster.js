@@ -80,17 +80,47 @@ function redundancyTable(last) {
       h('td', { class: 'num' }, bytes((last.redundancy_bytes || {})[l] || 0)))), { id: 'redundancy', label: 'Streams by good shards' });
 }
 
+const pct = f => Math.round(100 * (f || 0)) + '%';
+
+// backgroundBox shows the incremental repair: its queue, the placement
+// sweep (after a ring change or a drive that came back empty) and the
+// scrub's cycle.
+function backgroundBox(hs) {
+  const box = h('div', { id: 'repair-background' });
+  box.append(h('p', { id: 'repair-queue' }, 'Repair queue: ' + (hs.dirty_all ? '' : 'at least ') + (hs.dirty || 0) + ' streams' +
+    (hs.drives_offline && hs.drives_offline.length ? '; waiting for offline drives ' + hs.drives_offline.join(', ') : '') + '.'));
+  const sw = hs.sweep;
+  if (sw) {
+    const what = sw.drives && sw.drives.length ? 'rebuilding emptied drives ' + sw.drives.join(', ') : 'placing streams on ring version ' + sw.ring;
+    box.append(sw.active
+      ? h('div', { id: 'repair-sweep' }, h('p', {}, 'Placement sweep ' + what + ' since ' + when(sw.started) + ': ' + pct(sw.progress) + ' (' + sw.visited + ' records visited, ' + sw.checked + ' checked).'),
+        h('progress', { max: '100', value: String(Math.round(100 * (sw.progress || 0))), 'aria-label': 'Placement sweep progress' }))
+      : h('p', { id: 'repair-sweep' }, 'Placement sweep: done up to ring version ' + sw.placed + '.'));
+  }
+  const sc = hs.scrub;
+  if (sc) {
+    box.append(h('div', { id: 'repair-scrub' }, h('p', { class: sc.behind ? 'warn' : '' }, 'Scrub cycle ' + sc.cycle + ' (every ' + sc.period + ', since ' + when(sc.started) + '): ' +
+      pct(sc.progress) + ' verified, ' + pct(sc.due) + ' due by now' + (sc.behind ? ' — behind: raise --scrub-bandwidth' : '') + '.'),
+      h('progress', { max: '100', value: String(Math.round(100 * (sc.progress || 0))), 'aria-label': 'Scrub progress' })));
+  }
+  return box;
+}
+
 function repairBox(hs, mayHeal, reload) {
   const box = h('div', { id: 'repair-state' });
   if (hs.running) {
     const pct = hs.expected ? Math.min(100, Math.round(100 * hs.scanned / hs.expected)) : 0;
-    box.append(h('p', { id: 'repair-running' }, 'Repair pass running since ' + when(hs.started) + ': ' + hs.scanned + ' of ' + (hs.expected || '?') + ' streams, ' +
-      (hs.streams_per_second || 0).toFixed(1) + ' streams/s, ETA ' + (hs.eta || 'unknown') + '.'),
+    // A background pass's work is not known up front: no share, no ETA.
+    const of = hs.expected ? ' of ' + hs.expected : '';
+    const eta = hs.eta ? ', ETA ' + hs.eta : (hs.incremental ? '' : ', ETA unknown');
+    box.append(h('p', { id: 'repair-running' }, (hs.incremental ? 'Background repair pass' : 'Full repair pass') + ' running since ' + when(hs.started) + ': ' +
+      hs.scanned + of + ' streams, ' + (hs.streams_per_second || 0).toFixed(1) + ' streams/s' + eta + '.'),
       h('progress', { max: '100', value: String(pct), 'aria-label': 'Repair progress' }),
       h('p', {}, 'So far: healed ' + hs.healed + ', shards moved ' + hs.shards_moved + ', waiting ' + hs.waiting + ', failed ' + hs.failed + ', ' + bytes(hs.bytes_written) + ' written.'));
   } else {
     box.append(h('p', { id: 'repair-idle' }, 'No repair pass running (' + hs.passes + ' passes so far, queued ' + hs.queued + ').'));
   }
+  box.append(backgroundBox(hs));
   if (hs.unreachable && hs.unreachable.length) {
     box.append(h('p', { class: 'warn' }, 'Unreachable: ' + hs.unreachable.map(u => u.node + ' for ' + Math.round(u.unreachable_seconds) + ' s (lost after ' + Math.round(u.lost_after_seconds) + ' s)').join(', ')));
   }
