@@ -11,6 +11,7 @@ import (
 	"image/png"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -1066,5 +1067,23 @@ func TestConsoleTLS(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || !strings.Contains(string(out), "<ListAllMyBucketsResult") {
 		t.Fatalf("ListBuckets through the console: %d %s", resp.StatusCode, out)
+	}
+	// Log in with FileSphere over https: the issuer's https authorization
+	// endpoint, the pending login in a Secure, __Host- cookie.
+	noFollow := *client
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err = noFollow.Get(u + "/api/login/web-identity")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, n.Endpoint()+"/.filesphere/oauth/authorize?") ||
+		!strings.Contains(loc, "redirect_uri="+url.QueryEscape(u+"/api/login/web-identity/callback")) {
+		t.Fatalf("OAuth start over TLS: %d %s", resp.StatusCode, loc)
+	}
+	cookies = resp.Cookies()
+	if len(cookies) != 1 || cookies[0].Name != "__Host-filesphere_console_login" || !cookies[0].Secure || !cookies[0].HttpOnly || cookies[0].SameSite != http.SameSiteLaxMode {
+		t.Fatalf("pending login cookie over TLS: %+v", cookies)
 	}
 }
