@@ -28,9 +28,10 @@ WORKDIR /data
 # use the same data folder, so the admin commands find the credentials.
 ENV FILESPHERE_DATA=/data
 VOLUME /data
-# 9000: S3 API. 9001: Raft and node-to-node traffic (cluster members only).
-EXPOSE 9000 9001
+# 9000: S3 API. 9001: web console. 9002: Raft and node-to-node traffic
+# (cluster members only).
+EXPOSE 9000 9001 9002
 HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
   CMD curl -fsS -o /dev/null --max-time 2 http://127.0.0.1:9000/health/ready || exit 1
 ENTRYPOINT ["filesphere"]
-CMD ["server", "--address", ":9000", "--cluster-address", ":9001"]
+CMD ["server", "--address", ":9000", "--console-address", ":9001", "--cluster-address", ":9002"]

@@ -95,6 +95,12 @@ func classifyAdmin(method, key string) Route {
 		return Route{Op: OpAdminUnknown}
 	}
 	sub = "/" + sub
+	if sub == authzCheckPath {
+		if method != http.MethodGet {
+			return Route{Op: OpMethodNotAllowed}
+		}
+		return Route{Op: OpAuthzCheck}
+	}
 	pathKnown := false
 	for _, rt := range allAdminRoutes {
 		if rt.path != sub {
@@ -248,6 +254,7 @@ func (s *Server) adminHandlers(ops map[Operation]handlerFunc) {
 	ops[OpAdminLifecycle] = s.admin(func(ctx context.Context, _ *request) (any, error) {
 		return s.cfg.Admin.LifecycleStatus(ctx)
 	})
+	ops[OpAuthzCheck] = s.authzCheck
 	s.kmsAdminHandlers(ops)
 	s.contentAdminHandlers(ops)
 	ops[OpAdminUnknown] = func(context.Context, *request) (*response, error) {

@@ -7,10 +7,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// metrics counts requests by operation and status.
+// metrics counts requests by operation and status, and the bytes of their
+// bodies and answers.
 type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	received prometheus.Counter
+	sent     prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -25,15 +28,23 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "filesphere_s3_request_duration_seconds", Help: "S3 request latency by operation.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 8),
 		}, []string{"op"}),
+		received: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "filesphere_s3_received_bytes_total", Help: "Request body bytes read by the S3 API.",
+		}),
+		sent: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "filesphere_s3_sent_bytes_total", Help: "Answer bytes written by the S3 API (headers excluded).",
+		}),
 	}
-	reg.MustRegister(m.requests, m.duration)
+	reg.MustRegister(m.requests, m.duration, m.received, m.sent)
 	return m
 }
 
-func (m *metrics) observe(op Operation, status int, d time.Duration) {
+func (m *metrics) observe(op Operation, status int, d time.Duration, received, sent int64) {
 	if m == nil {
 		return
 	}
 	m.requests.WithLabelValues(string(op), strconv.Itoa(status)).Inc()
 	m.duration.WithLabelValues(string(op)).Observe(d.Seconds())
+	m.received.Add(float64(received))
+	m.sent.Add(float64(sent))
 }

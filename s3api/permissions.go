@@ -130,6 +130,9 @@ var permissions = map[Operation]permission{
 	OpIAM:              {scope: scopeQuery},
 	OpSTS:              {scope: scopeQuery},
 	OpOAuth:            {scope: scopeOwn},
+
+	// Asking about oneself needs no permission (authzcheck.go).
+	OpAuthzCheck: {scope: scopeSigned},
 }
 
 // permissionOf returns the row of op. The admin operations' actions live

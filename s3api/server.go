@@ -311,7 +311,7 @@ func (s *Server) serveS3(w http.ResponseWriter, r *http.Request) {
 	}
 	req.route = classify(r, s.cfg.Domain)
 	var counted *countingWriter
-	if s.cfg.AccessLog {
+	if s.cfg.AccessLog || s.metrics != nil {
 		counted = &countingWriter{ResponseWriter: w}
 		w = counted
 	}
@@ -332,8 +332,15 @@ func (s *Server) serveS3(w http.ResponseWriter, r *http.Request) {
 		_ = rc.Flush()
 	}
 	took := s.cfg.Now().Sub(start)
-	s.metrics.observe(req.route.Op, status, took)
+	var received, sent int64
+	if guard != nil {
+		received = guard.n
+	}
 	if counted != nil {
+		sent = counted.n
+	}
+	s.metrics.observe(req.route.Op, status, took, received, sent)
+	if s.cfg.AccessLog {
 		s.logAccess(req, status, counted.n, took)
 	}
 	if closing {

@@ -34,7 +34,7 @@ echo "== filesphere bench suite --set $SET (--duration $DURATION) against a fres
 $GO build -o "$tmp/filesphere" ./cmd/filesphere
 key() { head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 export FILESPHERE_ROOT_USER="BENCH$(key 8)" FILESPHERE_ROOT_PASSWORD="$(key 20)"
-"$tmp/filesphere" server --address 127.0.0.1:0 --data "$tmp/data" --log-level warn >"$tmp/server.out" 2>"$tmp/server.log" &
+"$tmp/filesphere" server --address 127.0.0.1:0 --console-address "" --data "$tmp/data" --log-level warn >"$tmp/server.out" 2>"$tmp/server.log" &
 pid=$!
 endpoint=""
 for _ in $(seq 1 300); do

@@ -60,7 +60,8 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	}
 	defer ids.Close()
 	f.oauth.trustForwarded = f.tls.trustForwarded
-	prov, err := openOAuth(ctx, f.oauth, node, keys, ids, issuerURL(f.oauth, f.address, ln.Addr(), b.tls.scheme()), b.log)
+	issuer := issuerURL(f.oauth, f.address, ln.Addr(), b.tls.scheme())
+	prov, err := openOAuth(ctx, f.oauth, node, keys, ids, issuer, b.log)
 	if err != nil {
 		return err
 	}
@@ -69,7 +70,11 @@ func runServer(ctx context.Context, f serverFlags, args []string) error {
 	if err != nil {
 		return err
 	}
-	return b.serve(ctx, ln, api, engine, node)
+	cons, err := newConsole(f, api, ln.Addr(), b.tls, prov, issuer, b.log)
+	if err != nil {
+		return err
+	}
+	return b.serve(ctx, ln, api, engine, node, cons)
 }
 
 // boot is what a start settles before anything runs.
@@ -192,21 +197,24 @@ func (b *boot) newAPI(engine *storage.Engine, node *cluster.Node, keys *kms.KMS,
 	return s3api.New(scfg, engine, ids)
 }
 
-// serve answers on ln until the context ends or SIGINT/SIGTERM, then
-// drains in-flight requests for --shutdown-timeout.
-func (b *boot) serve(ctx context.Context, ln net.Listener, api http.Handler, engine *storage.Engine, node *cluster.Node) error {
+// serve answers on ln (and the console on its own listener; nil for none)
+// until the context ends or SIGINT/SIGTERM, then drains in-flight requests
+// for --shutdown-timeout.
+func (b *boot) serve(ctx context.Context, ln net.Listener, api http.Handler, engine *storage.Engine, node *cluster.Node, cons *consoleServer) error {
 	f := b.f
 	// No ReadTimeout or WriteTimeout: bodies and answers of any size are
 	// legitimate; s3api holds them to a minimum rate instead.
 	srv := &http.Server{Handler: api, MaxHeaderBytes: 1 << 20, ReadHeaderTimeout: f.readHeaderTimeout,
 		IdleTimeout: f.idleTimeout, ConnState: b.guard.ConnState, ConnContext: b.guard.ConnContext}
 	printBanner(ln.Addr(), f, b.k, b.m, b.paths, b.creds, b.generated, b.tls)
+	cons.printBanner()
 	b.log.WithFields(logrus.Fields{"address": ln.Addr().String(), "node": b.nodeID, "drives": len(b.paths),
 		"ec": fmt.Sprintf("%d+%d", b.k, b.m), "max_connections": b.guard.Max()}).Info("serving S3")
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	engine.RunBackground(ctx)
+	cons.serve(ctx, b.tls, b.guard, b.log)
 	reloadOnSignals(ctx, b.tls, node, b.log)
 	errc := make(chan error, 1)
 	go func() { errc <- b.tls.serve(srv, b.guard.Listener(ln)) }()
@@ -218,6 +226,7 @@ func (b *boot) serve(ctx context.Context, ln net.Listener, api http.Handler, eng
 	b.log.Info("shutting down: draining in-flight requests")
 	sctx, cancel := context.WithTimeout(context.Background(), f.drain)
 	defer cancel()
+	cons.shutdown(sctx, f.drain)
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

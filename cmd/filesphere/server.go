@@ -60,6 +60,7 @@ type serverFlags struct {
 	uploadMemory      int64
 	tls               tlsFlags
 	kmsKeyFile        string
+	console           consoleFlags
 	oauth             oauthFlags
 }
 
@@ -135,6 +136,7 @@ node-to-node port always runs mutual TLS with certificates of the cluster's own 
 	fs.Int64Var(&f.minBodyRate, "min-body-rate", api.MinBodyRate, "slowest average rate (bytes/s) a request body may arrive at")
 	fs.Int64Var(&f.uploadMemory, "upload-memory", api.UploadMemory, "bytes of memory the request bodies being read may hold; past it requests get SlowDown")
 	addTLSFlags(fs, &f.tls)
+	addConsoleFlags(fs, &f.console)
 	addOAuthFlags(fs, &f.oauth)
 	fs.StringVar(&f.kmsKeyFile, "kms-master-key-file", "", "file holding the KMS master key (64 hex digits) that seals secrets and encrypted objects; every node of a cluster needs the same (default: $"+kms.MasterKeyEnv+", else <data>/"+kms.MasterKeyFileName+")")
 	return cmd

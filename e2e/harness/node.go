@@ -57,6 +57,10 @@ type NodeOptions struct {
 	// MaxOpenFiles, when set, is the process's RLIMIT_NOFILE (soft and
 	// hard, as `ulimit -n` sets it), for tests of descriptor exhaustion.
 	MaxOpenFiles int
+	// Console serves the web console on a free loopback port (its URL is
+	// read from the banner: ConsoleURL); otherwise it is off, so that
+	// nodes never contend for the default port.
+	Console bool
 	// CABundle is the PEM file clients trust for an https endpoint. With
 	// --tls-auto among the flags it may stay empty: the self-signed
 	// certificate the banner names is used.
@@ -75,6 +79,7 @@ type Node struct {
 	addr      string // host:port, fixed after the first start
 	scheme    string // http or https, from the banner
 	caBundle  string // CA file for https: the option or the banner's self-signed certificate
+	console   string // the console's URL, from the banner
 	accessKey string
 	secretKey string
 	banner    []string // stdout lines of the current run
@@ -205,6 +210,23 @@ func (n *Node) Endpoint() string {
 	return n.scheme + "://" + n.addr
 }
 
+// ConsoleURL is the web console's URL (with Console set), e.g.
+// http://127.0.0.1:41235. The banner line follows the endpoint's, so it
+// is waited for briefly.
+func (n *Node) ConsoleURL() string {
+	var u string
+	_ = Eventually(10*time.Second, 10*time.Millisecond, func() error {
+		n.mu.Lock()
+		u = n.console
+		n.mu.Unlock()
+		if u == "" {
+			return errors.New("no console line in the banner")
+		}
+		return nil
+	})
+	return u
+}
+
 // CABundle is the CA file clients of an https endpoint trust ("" for
 // plain HTTP).
 func (n *Node) CABundle() string {
@@ -320,6 +342,11 @@ func (n *Node) args() []string {
 	}
 	if o.ECParity != 0 {
 		a = append(a, "--ec-parity", strconv.Itoa(o.ECParity))
+	}
+	if o.Console {
+		a = append(a, "--console-address", "127.0.0.1:0")
+	} else {
+		a = append(a, "--console-address", "")
 	}
 	a = append(a, o.ExtraArgs...)
 	return append(a, o.Drives...)
@@ -447,6 +474,12 @@ func (n *Node) readStdout(r *os.File, endpoint chan<- string, done chan<- struct
 		// has named the file clients trust.
 		if v, ok := strings.CutPrefix(line, "FileSphere S3 endpoint: "); ok && !sent && pending == "" {
 			pending = strings.TrimSpace(v)
+		}
+		if v, ok := strings.CutPrefix(line, "FileSphere console: "); ok {
+			u, _, _ := strings.Cut(v, " ")
+			n.mu.Lock()
+			n.console = u
+			n.mu.Unlock()
 		}
 		if v, ok := strings.CutPrefix(line, "TLS certificate: "); ok && n.opts.CABundle == "" {
 			if path, _, ok := strings.Cut(v, " ("); ok {

@@ -117,6 +117,10 @@ func invalidf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...))
 }
 
+// ValidRedirectURI reports whether raw may be registered as a redirect
+// URI (see checkRedirectURI), with the reason when not.
+func ValidRedirectURI(raw string) error { return checkRedirectURI(raw) }
+
 // checkRedirectURI admits absolute https URIs, and http ones only on a
 // loopback address (native apps, RFC 8252) or localhost; no fragments.
 func checkRedirectURI(raw string) error {
@@ -206,6 +210,61 @@ func (p *Provider) AddClient(ctx context.Context, in AddClientInput) (NewClient,
 	}
 	out.Client = rec.view()
 	return out, nil
+}
+
+// EnsurePublicClient makes sure a public authorization_code client named
+// name exists and admits redirectURI, registering it or adding the URI as
+// needed: idempotent, and safe on every node at once (the writes compare
+// revisions). It is how a first-party application such as the web console
+// keeps its own client. A client of that name of another kind
+// (confidential, another grant) is left alone: ErrClientExists.
+func (p *Provider) EnsurePublicClient(ctx context.Context, name, redirectURI string) (Client, error) {
+	if err := checkRedirectURI(redirectURI); err != nil {
+		return Client{}, err
+	}
+	for range 8 {
+		e, err := p.kv.Get(ctx, clientNameKey(name))
+		if errors.Is(err, meta.ErrNotFound) {
+			c, err := p.AddClient(ctx, AddClientInput{Name: name, Grant: GrantAuthorizationCode, RedirectURIs: []string{redirectURI}, Public: true})
+			if errors.Is(err, ErrClientExists) {
+				continue // registered a moment ago elsewhere
+			}
+			return c.Client, err
+		}
+		if err != nil {
+			return Client{}, err
+		}
+		var r clientRecord
+		rev, found, err := get(ctx, p.kv, clientKey(string(e.Value)), &r)
+		if err != nil {
+			return Client{}, err
+		}
+		if !found {
+			return Client{}, fmt.Errorf("oauth: client name %s points to no client", name)
+		}
+		if r.Grant != GrantAuthorizationCode || !r.Public {
+			return Client{}, fmt.Errorf("%w: a client named %s exists that is not a public authorization_code client", ErrClientExists, name)
+		}
+		if slices.Contains(r.RedirectURIs, redirectURI) {
+			return r.view(), nil
+		}
+		r.RedirectURIs = slices.Compact(slices.Sorted(slices.Values(append(r.RedirectURIs, redirectURI))))
+		op, err := put(clientKey(r.ID), r)
+		if err != nil {
+			return Client{}, err
+		}
+		_, err = p.kv.Txn(ctx, meta.Txn{Compares: []meta.Compare{{Key: clientNameKey(name), Revision: e.Revision}, {Key: clientKey(r.ID), Revision: rev}},
+			Ops: []meta.Op{op}})
+		var cf *meta.CompareFailedError
+		if errors.As(err, &cf) {
+			continue // changed meanwhile: look again
+		}
+		if err != nil {
+			return Client{}, err
+		}
+		return r.view(), nil
+	}
+	return Client{}, fmt.Errorf("oauth: client %s kept changing while being ensured", name)
 }
 
 // ListClients lists the clients by name.
