@@ -56,7 +56,7 @@ async function dedupBox(bucket, mayChange) {
     facts.dataset.ratio = String(st.ratio);
     const row = (k, v, id) => [h('dt', {}, k), h('dd', { id }, v)];
     facts.replaceChildren(...row('Logical bytes', bytes(st.logical_bytes) + ' (' + st.logical_bytes + ' B)', 'dedup-logical'),
-      ...row('Stored bytes', bytes(st.stored_bytes) + ' (' + st.stored_bytes + ' B), in ' + st.chunks + ' chunks', 'dedup-stored'),
+      ...row('Stored bytes', bytes(st.stored_bytes) + ' (' + st.stored_bytes + ' B), in ' + (st.chunks - st.pending_gc) + ' chunks', 'dedup-stored'),
       ...row('Ratio', st.stored_bytes ? st.ratio.toFixed(2) + '×' : '—', 'dedup-ratio'),
       ...row('Chunks pending GC', st.pending_gc + ' (' + bytes(st.pending_gc_bytes) + ')', 'dedup-pending'));
     if (toggle) toggle.checked = st.enabled;
