@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
@@ -26,6 +27,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/filesphere/filesphere/e2e/harness"
+	"github.com/filesphere/filesphere/storage"
 )
 
 // TestConsole drives the web console in headless Chromium against a real
@@ -35,7 +37,8 @@ import (
 // page a large folder, preview, share a link and fetch it with a plain
 // client, list and restore versions, undelete, edit a bucket policy with
 // an error shown at its line, create a policy and a user with a password,
-// register OAuth clients, see that user's limited console (and its
+// register OAuth clients and an external issuer, turn a bucket's
+// deduplication on and see its ratio, see that user's limited console (and its
 // refusals through the console's API), watch a
 // repair after a drive is emptied, drain confirmation, live graphs; and
 // spot checks of labels, keyboard order and phone width. Screenshots go
@@ -59,9 +62,10 @@ func TestConsole(t *testing.T) {
 		name string
 		run  func(*testing.T)
 	}{
-		{"login", c.testLogin}, {"bucket", c.testCreateBucket}, {"settings", c.testSettings}, {"upload", c.testUpload},
+		{"login", c.testLogin}, {"bucket", c.testCreateBucket}, {"settings", c.testSettings}, {"dedup", c.testDedup}, {"upload", c.testUpload},
 		{"resume", c.testResume}, {"browse", c.testBrowse}, {"preview and share", c.testPreviewAndShare},
 		{"versions", c.testVersions}, {"users and policies", c.testUsersAndPolicies}, {"oauth clients", c.testOAuthClients},
+		{"external issuers", c.testIssuers},
 		{"limited console", c.testLimitedConsole},
 		{"cluster and repair", c.testClusterAndRepair}, {"phone width", c.testPhoneWidth},
 	} {
@@ -79,6 +83,8 @@ type consoleDriver struct {
 	ctx    context.Context
 	art    string
 	bucket string
+	// dedupBucket deduplicates (set in the console's settings).
+	dedupBucket string
 	// viewer is the read-only user created in "users and policies".
 	viewerKey, viewerSecret string
 	bigSum                  string
@@ -371,6 +377,68 @@ func (c *consoleDriver) testSettings(t *testing.T) {
 		t.Errorf("encryption section: %q", text)
 	}
 	c.shot("04-settings")
+}
+
+// adminCLI runs `filesphere admin ARGS` as the root, to check what the
+// console did from outside it.
+func (c *consoleDriver) adminCLI(args ...string) string {
+	c.t.Helper()
+	r := harness.RunCommand(time.Minute, []string{"PATH=" + harness.SafePath, "HOME=" + c.t.TempDir(),
+		"FILESPHERE_ROOT_USER=" + c.n.AccessKey(), "FILESPHERE_ROOT_PASSWORD=" + c.n.SecretKey()}, c.t.TempDir(),
+		harness.BinaryPath(c.t), append(append([]string{"admin"}, args...), c.n.AdminArgs()...)...)
+	if r.Err != nil {
+		c.t.Fatalf("filesphere admin %v:\n%s", args, r)
+	}
+	return r.Stdout
+}
+
+// testDedup turns a new bucket's deduplication on in its settings, uploads
+// the same content under two keys through the console, and sees the
+// status (the admin API's, as the CLI also reports it) store it once.
+func (c *consoleDriver) testDedup(t *testing.T) {
+	c.t = t
+	c.dedupBucket = harness.BucketName("console-dedup")
+	if _, err := c.sdk.CreateBucket(c.ctx, &s3.CreateBucketInput{Bucket: &c.dedupBucket}); err != nil {
+		t.Fatal(err)
+	}
+	c.goTo("#/settings/"+c.dedupBucket, "Settings of "+c.dedupBucket)
+	c.waitJS("deduplication off", `document.getElementById('dedup-status')?.textContent === 'Status: Disabled' && !document.getElementById('dedup-switch').checked`, 10*time.Second)
+	c.do(chromedp.Click(chromedp.ID("dedup-switch")))
+	c.waitJS("deduplication on", `document.getElementById('dedup-status').textContent === 'Status: Enabled' && document.getElementById('dedup-switch').checked`, 10*time.Second)
+	dir := t.TempDir()
+	one, two := filepath.Join(dir, "dup-one.bin"), filepath.Join(dir, "dup-two.bin")
+	sum := harness.WriteRandomFile(t, one, 3<<20, 41)
+	if harness.WriteRandomFile(t, two, 3<<20, 41) != sum {
+		t.Fatal("the two files differ")
+	}
+	c.goTo("#/b/"+c.dedupBucket+"/", c.dedupBucket)
+	c.do(chromedp.SetUploadFiles(chromedp.ID("upload-files"), []string{one, two}))
+	c.waitUploaded("dup-one.bin")
+	c.waitUploaded("dup-two.bin")
+	for _, key := range []string{"dup-one.bin", "dup-two.bin"} {
+		out, err := c.sdk.GetObject(c.ctx, &s3.GetObjectInput{Bucket: &c.dedupBucket, Key: &key})
+		if err != nil {
+			t.Fatalf("GetObject %s: %v", key, err)
+		}
+		h := sha256.New()
+		_, err = io.Copy(h, out.Body)
+		out.Body.Close()
+		if err != nil || hex.EncodeToString(h.Sum(nil)) != sum {
+			t.Fatalf("%s reads back wrong (%v)", key, err)
+		}
+	}
+	c.goTo("#/settings/"+c.dedupBucket, "Settings of "+c.dedupBucket)
+	c.waitJS("a ratio above 1", `Number(document.getElementById('dedup-facts')?.dataset.ratio) > 1 && /×$/.test(document.getElementById('dedup-ratio').textContent)`, 10*time.Second)
+	c.shot("04b-dedup")
+	ratio := js[float64](c, `Number(document.getElementById('dedup-facts').dataset.ratio)`)
+	var st storage.DedupStatus
+	out := c.adminCLI("dedup", "status", c.dedupBucket, "--json")
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatalf("dedup status: %v\n%s", err, out)
+	}
+	if !st.Enabled || st.LogicalBytes != 2*(3<<20) || st.StoredBytes > 3<<20 || st.Ratio != ratio {
+		t.Errorf("dedup status %+v; the console showed ratio %v", st, ratio)
+	}
 }
 
 func (c *consoleDriver) setEditor(id, text string) {
@@ -782,6 +850,7 @@ func (c *consoleDriver) testUsersAndPolicies(t *testing.T) {
 	c.labelled("policies")
 	doc := `{"Version":"2012-10-17","Statement":[` +
 		`{"Effect":"Allow","Action":"s3:ListAllMyBuckets","Resource":"*"},` +
+		`{"Effect":"Allow","Action":"admin:DedupStatus","Resource":"*"},` +
 		`{"Effect":"Allow","Action":["s3:ListBucket","s3:ListBucketVersions","s3:GetBucketVersioning"],"Resource":"arn:aws:s3:::` + c.bucket + `"},` +
 		`{"Effect":"Allow","Action":["s3:GetObject","s3:GetObjectVersion","s3:GetObjectTagging"],"Resource":"arn:aws:s3:::` + c.bucket + `/*"}]}`
 	c.do(chromedp.SendKeys(chromedp.ID("policy-name"), "console-readonly"))
@@ -860,6 +929,43 @@ func (c *consoleDriver) testOAuthClients(t *testing.T) {
 	c.shot("17-oauth-clients")
 }
 
+// testIssuers registers an external OpenID Connect issuer (a real one,
+// served here) in its screen, after a mapping the form refuses and a URL
+// the server refuses, and removes it with a confirmation; the CLI sees
+// both changes.
+func (c *consoleDriver) testIssuers(t *testing.T) {
+	c.t = t
+	idp := newTestOIDC(t)
+	c.goTo("#/admin/issuers", "External issuers")
+	c.labelled("external issuers")
+	c.waitJS("no issuer yet", `!!document.getElementById('oauth-issuers') && !document.querySelector('#oauth-issuers tr[data-issuer]')`, 10*time.Second)
+	role := "arn:aws:iam::" + c.account() + ":role/ci"
+	submit := func() { c.do(chromedp.Click(chromedp.CSS(`#add-issuer button[type="submit"]`))) }
+	c.setValue("issuer-url", idp.srv.URL)
+	c.setValue("issuer-audiences", "filesphere\nfilesphere-ci")
+	c.setValue("issuer-claim-roles", "groups=ci")
+	submit()
+	c.waitJS("the mapping refused in the form", `document.getElementById('issuer-error').textContent.includes('is not CLAIM=VALUE=ROLE_ARN')`, 10*time.Second)
+	c.setValue("issuer-claim-roles", "groups=ci="+role)
+	c.setValue("issuer-url", "http://issuer.example.com")
+	submit()
+	c.waitJS("the URL refused by the server", `/^InvalidArgument: .*must use https/.test(document.getElementById('issuer-error').textContent)`, 10*time.Second)
+	c.setValue("issuer-url", idp.srv.URL)
+	submit()
+	row := `document.querySelector('#oauth-issuers tr[data-issuer=` + strconv.Quote(idp.srv.URL) + `]')`
+	c.waitJS("the issuer listed", `(`+row+`?.textContent || '').includes('filesphere-ci') && `+row+`.textContent.includes('groups = ci → '+`+strconv.Quote(role)+`)`, 10*time.Second)
+	if l := c.adminCLI("oauth", "issuer", "list"); !strings.Contains(l, idp.srv.URL) || !strings.Contains(l, "groups=ci="+role) {
+		t.Errorf("issuer list after registering in the console:\n%s", l)
+	}
+	c.shot("17b-external-issuers")
+	c.do(chromedp.Click(chromedp.CSS(`#oauth-issuers tr[data-issuer="` + idp.srv.URL + `"] button.danger`)))
+	c.confirm()
+	c.waitJS("the issuer removed", `!`+row+` && !!document.getElementById('oauth-issuers')`, 10*time.Second)
+	if l := c.adminCLI("oauth", "issuer", "list"); strings.Contains(l, idp.srv.URL) {
+		t.Errorf("issuer list after removing in the console:\n%s", l)
+	}
+}
+
 // oauthLogin logs in with "Log in with FileSphere": the built-in login
 // page of the node's OAuth2 server, then back to the console.
 func (c *consoleDriver) oauthLogin(user, password string) {
@@ -932,7 +1038,8 @@ func (c *consoleDriver) testLimitedConsole(t *testing.T) {
 		t.Errorf("CreateUser through the console API as the read-only user: %s", got)
 	}
 	for _, call := range []string{"POST /api/s3/.filesphere/admin/v1/heal", "POST /api/s3/.filesphere/admin/v1/oauth/clients?name=x&grant=device_code&public=true",
-		"PUT /api/s3/" + c.bucket + "/docs/new.txt", "PUT /api/s3/" + c.bucket + "?versioning"} {
+		"PUT /api/s3/" + c.bucket + "/docs/new.txt", "PUT /api/s3/" + c.bucket + "?versioning",
+		"POST /api/s3/.filesphere/admin/v1/dedup?bucket=" + c.dedupBucket + "&state=disabled"} {
 		method, path, _ := strings.Cut(call, " ")
 		body := "undefined"
 		if method == "PUT" {
@@ -948,6 +1055,14 @@ func (c *consoleDriver) testLimitedConsole(t *testing.T) {
 	if js[bool](c, `!!document.getElementById('versioning-enable') || !!document.getElementById('policy-save') || !!document.getElementById('bucket-delete')`) {
 		t.Error("the read-only user sees settings it may not change")
 	}
+	// admin:DedupStatus but not admin:Dedup: the status, and no switch;
+	// the refused POST above changed nothing.
+	c.goTo("#/settings/"+c.dedupBucket, "Settings of "+c.dedupBucket)
+	c.waitJS("the deduplication status", `document.getElementById('dedup-status')?.textContent === 'Status: Enabled'`, 10*time.Second)
+	if js[bool](c, `!!document.getElementById('dedup-switch')`) {
+		t.Error("the read-only user sees the deduplication switch")
+	}
+	c.shot("20b-readonly-dedup")
 	c.logout()
 	c.login(c.n.AccessKey(), c.n.SecretKey())
 }

@@ -1,11 +1,12 @@
 // Users, groups, access keys and policies, through the IAM Query API; the
-// OAuth2 server's clients and signing keys through the admin API.
+// OAuth2 server's clients, signing keys and external issuers through the
+// admin API.
 import { iam, admin, tag, all, children, can, session } from './api.js';
 import { h, field, table, when, say, guard, confirmDialog, showOnce, copyButton, editor, errorText } from './ui.js';
 import { view } from './app.js';
 import { identityTemplates, checkSyntax, serverErrorLine } from './policy.js';
 
-const tabs = [['users', 'Users'], ['groups', 'Groups'], ['policies', 'Policies'], ['oauth', 'OAuth clients'], ['keys', 'My access keys']];
+const tabs = [['users', 'Users'], ['groups', 'Groups'], ['policies', 'Policies'], ['oauth', 'OAuth clients'], ['issuers', 'External issuers'], ['keys', 'My access keys']];
 
 function tabBar(current) {
   return h('nav', { class: 'tabs', 'aria-label': 'Users and access' }, tabs.map(([id, label]) =>
@@ -20,6 +21,7 @@ export async function adminView(tab, arg) {
     case 'groups': return arg ? groupView(arg) : groupsView();
     case 'policies': return arg ? policyView(arg) : policiesView();
     case 'oauth': return oauthView();
+    case 'issuers': return issuersView();
     case 'keys': return keysView(null);
   }
   view('Not found', tabBar(''));
@@ -357,4 +359,75 @@ async function signingKeysBox(mayRotate) {
   return h('section', { class: 'card', 'aria-labelledby': 'signing-keys-title' }, h('h2', { id: 'signing-keys-title' }, 'Signing keys'),
     table(['Key ID', 'Algorithm', 'Created', 'State'], keys.map(k => h('tr', {}, h('td', { class: 'name' }, k.kid), h('td', {}, k.alg), h('td', {}, when(k.created)),
       h('td', {}, k.signing ? 'signing' : (k.retired ? 'retired ' + when(k.retired) : 'published')))), { id: 'signing-keys', label: 'Signing keys' }), rotate);
+}
+
+// issuersView lists the external OpenID Connect issuers whose tokens STS
+// accepts (register with audiences and role mappings, remove).
+async function issuersView() {
+  const may = await can('*', ['admin:OAuthIssuerList', 'admin:OAuthIssuerAdd', 'admin:OAuthIssuerRemove']);
+  if (!may['admin:OAuthIssuerList']) {
+    view('External issuers', tabBar('issuers'), h('p', { class: 'muted', id: 'issuers-denied' }, 'You may not list external issuers (admin:OAuthIssuerList).'));
+    return;
+  }
+  let issuers;
+  try {
+    issuers = await admin('GET', 'oauth/issuers');
+  } catch (e) {
+    if (e.code !== 'NotImplemented') throw e;
+    view('External issuers', tabBar('issuers'), h('p', { class: 'muted', id: 'issuers-unavailable' }, errorText(e)));
+    return;
+  }
+  const roleText = r => r.claim ? r.claim + ' = ' + r.value + ' → ' + r.role_arn : r.role_arn + ' (any token)';
+  const rows = issuers.map(i => h('tr', { dataset: { issuer: i.url } },
+    h('td', { class: 'name' }, i.url), h('td', { class: 'name' }, (i.audiences || []).map(a => h('div', {}, a))),
+    h('td', { class: 'name hide-narrow' }, (i.roles || []).length ? i.roles.map(r => h('div', {}, roleText(r))) : h('span', { class: 'muted' }, 'any role whose trust policy names it')),
+    h('td', { class: 'hide-narrow' }, when(i.created)),
+    h('td', {}, may['admin:OAuthIssuerRemove'] ? h('button', {
+      type: 'button', class: 'danger', 'aria-label': 'Remove issuer ' + i.url, onclick: () => guard(async () => {
+        if (!await confirmDialog('Remove issuer ' + i.url + '?', h('p', {}, 'STS refuses its tokens from then on; credentials already issued last until they expire.'), 'Remove', true)) return;
+        await admin('DELETE', 'oauth/issuers', { url: i.url });
+        say('Issuer ' + i.url + ' removed.');
+        issuersView();
+      }),
+    }, 'Remove') : null)));
+  const content = [h('p', { class: 'muted' }, 'Tokens of these OpenID Connect providers may be exchanged for credentials with STS AssumeRoleWithWebIdentity, for a role whose trust policy names the issuer as Federated principal.'),
+    table(['Issuer', 'Audiences', h('th', { scope: 'col', class: 'hide-narrow' }, 'Roles'), h('th', { scope: 'col', class: 'hide-narrow' }, 'Registered'), 'Actions'],
+      rows.length ? rows : [h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'No external issuers.'))], { id: 'oauth-issuers', label: 'External issuers' })];
+  if (may['admin:OAuthIssuerAdd']) content.push(issuerForm());
+  view('External issuers', tabBar('issuers'), ...content);
+}
+
+const lines = text => text.split('\n').map(s => s.trim()).filter(Boolean);
+
+function issuerForm() {
+  const url = h('input', { id: 'issuer-url', type: 'url', required: true, autocapitalize: 'off', spellcheck: 'false', placeholder: 'https://accounts.example.com' });
+  const audiences = h('textarea', { id: 'issuer-audiences', rows: 2, required: true, spellcheck: 'false', autocapitalize: 'off' });
+  const roles = h('textarea', { id: 'issuer-roles', rows: 2, spellcheck: 'false', autocapitalize: 'off' });
+  const claimRoles = h('textarea', { id: 'issuer-claim-roles', rows: 2, spellcheck: 'false', autocapitalize: 'off' });
+  const err = h('p', { class: 'error', id: 'issuer-error', role: 'alert' });
+  const form = h('form', { class: 'card', id: 'add-issuer', 'aria-labelledby': 'new-issuer-title' }, h('h2', { id: 'new-issuer-title' }, 'Register an issuer'),
+    field('Issuer URL (https, or http on a loopback address; its discovery document and keys are read now)', url),
+    field('Audiences (one per line: the client ids its tokens are issued to)', audiences),
+    field('Roles any of its tokens may assume (role ARNs, one per line; optional)', roles),
+    field('Roles by claim (CLAIM=VALUE=ROLE_ARN, one per line; optional)', claimRoles),
+    err, h('button', { class: 'primary', type: 'submit' }, 'Register issuer'));
+  form.addEventListener('submit', async ev => {
+    ev.preventDefault();
+    err.textContent = '';
+    const mapped = lines(claimRoles.value);
+    const bad = mapped.find(m => m.split('=').length < 3 || /^=|^[^=]*==/.test(m));
+    if (bad) {
+      err.textContent = '"' + bad + '" is not CLAIM=VALUE=ROLE_ARN.';
+      claimRoles.focus();
+      return;
+    }
+    try {
+      const out = await admin('POST', 'oauth/issuers', { url: url.value.trim(), audience: lines(audiences.value), role: lines(roles.value), claim_role: mapped });
+      say('Issuer ' + out.url + ' registered.');
+      issuersView();
+    } catch (e) {
+      err.textContent = errorText(e);
+    }
+  });
+  return form;
 }

@@ -1,8 +1,8 @@
-// Bucket settings: versioning, policy (editor placing errors at their
-// line), encryption, CORS and lifecycle as the server offers them, and
-// deleting the bucket.
-import { s3, s3xml, tag, can, arn, session, sha256Base64 } from './api.js';
-import { h, field, say, guard, confirmDialog, editor, errorText } from './ui.js';
+// Bucket settings: versioning, deduplication (the admin API), policy
+// (editor placing errors at their line), encryption, CORS and lifecycle as
+// the server offers them, and deleting the bucket.
+import { s3, s3xml, tag, can, arn, session, sha256Base64, admin } from './api.js';
+import { h, field, say, guard, confirmDialog, editor, errorText, bytes } from './ui.js';
 import { view } from './app.js';
 import { browseHref } from './browse.js';
 import { bucketTemplates, checkSyntax, serverErrorLine } from './policy.js';
@@ -41,6 +41,46 @@ async function versioning(bucket, may) {
       h('button', { type: 'button', id: 'versioning-enable', class: st === 'Enabled' ? '' : 'primary', onclick: () => set('Enabled') }, 'Enable versioning'),
       h('button', { type: 'button', id: 'versioning-suspend', onclick: () => set('Suspended') }, 'Suspend versioning')));
   }
+  return box;
+}
+
+// dedupBox shows a bucket's deduplication (admin:DedupStatus) and, to a
+// user who may change it (admin:Dedup), a switch.
+async function dedupBox(bucket, mayChange) {
+  const status = h('p', { id: 'dedup-status' });
+  const facts = h('dl', { class: 'props', id: 'dedup-facts' });
+  const toggle = mayChange ? h('input', { type: 'checkbox', role: 'switch', id: 'dedup-switch' }) : null;
+  const show = st => {
+    status.textContent = 'Status: ' + (st.enabled ? 'Enabled' : 'Disabled');
+    status.dataset.enabled = String(st.enabled);
+    facts.dataset.ratio = String(st.ratio);
+    const row = (k, v, id) => [h('dt', {}, k), h('dd', { id }, v)];
+    facts.replaceChildren(...row('Logical bytes', bytes(st.logical_bytes) + ' (' + st.logical_bytes + ' B)', 'dedup-logical'),
+      ...row('Stored bytes', bytes(st.stored_bytes) + ' (' + st.stored_bytes + ' B), in ' + (st.chunks - st.pending_gc) + ' chunks', 'dedup-stored'),
+      ...row('Ratio', st.stored_bytes ? st.ratio.toFixed(2) + '×' : '—', 'dedup-ratio'),
+      ...row('Chunks pending GC', st.pending_gc + ' (' + bytes(st.pending_gc_bytes) + ')', 'dedup-pending'));
+    if (toggle) toggle.checked = st.enabled;
+  };
+  const refresh = async () => show(await admin('GET', 'dedup', { bucket }));
+  await refresh();
+  const box = section('dedup', 'Deduplication', status, facts,
+    h('p', { class: 'muted' }, 'New objects are split into content-defined chunks, each stored once; stored objects keep how they were stored. SSE-C objects are never deduplicated.'));
+  const tools = h('div', { class: 'toolbar' });
+  if (toggle) {
+    toggle.addEventListener('change', () => guard(async () => {
+      const on = toggle.checked;
+      try {
+        show(await admin('POST', 'dedup', { bucket, state: on ? 'enabled' : 'disabled' }));
+        say('Deduplication ' + (on ? 'enabled' : 'disabled') + '.');
+      } catch (e) {
+        toggle.checked = !on;
+        throw e;
+      }
+    }));
+    tools.append(h('div', { class: 'field' }, h('label', { for: toggle.id }, toggle, ' Deduplicate new objects')));
+  }
+  tools.append(h('button', { type: 'button', id: 'dedup-refresh', onclick: () => guard(refresh) }, 'Refresh'));
+  box.append(tools);
   return box;
 }
 
@@ -163,8 +203,11 @@ export async function settingsView(bucket) {
   const may = await can(arn.bucket(bucket), ['s3:PutBucketVersioning', 's3:PutBucketPolicy', 's3:GetBucketPolicy', 's3:PutBucketCORS',
     's3:GetBucketCORS', 's3:PutLifecycleConfiguration', 's3:GetLifecycleConfiguration', 's3:PutEncryptionConfiguration',
     's3:GetEncryptionConfiguration', 's3:DeleteBucket', 's3:GetBucketVersioning']);
+  // Admin actions are granted on the account ("*"), not on the bucket.
+  const mayAdmin = await can('*', ['admin:Dedup', 'admin:DedupStatus']);
   const parts = [h('nav', { class: 'crumbs', 'aria-label': 'Bucket' }, h('a', { href: '#/' }, 'Buckets'), ' / ', h('a', { href: browseHref(bucket, '') }, bucket))];
   if (may['s3:GetBucketVersioning']) parts.push(await versioning(bucket, may).catch(e => section('versioning', 'Versioning', h('p', { class: 'error' }, errorText(e)))));
+  if (mayAdmin['admin:DedupStatus']) parts.push(await dedupBox(bucket, mayAdmin['admin:Dedup']).catch(e => section('dedup', 'Deduplication', h('p', { class: 'error' }, errorText(e)))));
   if (may['s3:GetBucketPolicy']) parts.push(await policyBox(bucket, may).catch(e => section('policy', 'Bucket policy', h('p', { class: 'error' }, errorText(e)))));
   if (may['s3:GetEncryptionConfiguration']) parts.push(await xmlDocBox(bucket, 'encryption', 'Default encryption', 'encryption', encryptionExample, may['s3:PutEncryptionConfiguration']));
   if (may['s3:GetBucketCORS']) parts.push(await xmlDocBox(bucket, 'cors', 'CORS', 'cors', corsExample, may['s3:PutBucketCORS']));
