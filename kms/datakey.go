@@ -204,6 +204,24 @@ func (k *KMS) GenerateDataKey(ctx context.Context, name string, ec map[string]st
 	return plaintext, sealed, err
 }
 
+// KeyVersion returns the newest version of key name (empty means
+// Config.DefaultKey, created on first use): the one GenerateDataKey seals
+// with now. It fails as GenerateDataKey does for a disabled or unknown key.
+func (k *KMS) KeyVersion(ctx context.Context, name string) (uint32, error) {
+	if name == "" {
+		name = k.cfg.DefaultKey
+	}
+	if !ValidKeyName(name) {
+		return 0, fmt.Errorf("%w: %q", ErrInvalidKeyName, name)
+	}
+	ck, err := k.usable(ctx, name, name == k.cfg.DefaultKey)
+	if err != nil {
+		return 0, err
+	}
+	v, _ := ck.current()
+	return v, nil
+}
+
 // Decrypt unwraps a data key sealed by GenerateDataKey, given the same
 // encryption context. It fails with ErrKeyDisabled while the key is
 // disabled, ErrKeyNotFound for an unknown key (or version),

@@ -301,3 +301,35 @@ func TestContextBoundByAEAD(t *testing.T) {
 		t.Fatal("forged blob opened with its original context")
 	}
 }
+
+// TestKeyVersion: the newest version is what GenerateDataKey seals with;
+// rotation raises it, a disabled or unknown key fails, "" is the default
+// key (made on first use).
+func TestKeyVersion(t *testing.T) {
+	n := newNode(t, newKV(t), 1)
+	if _, err := n.CreateKey(bg, "k"); err != nil {
+		t.Fatal(err)
+	}
+	for want := uint32(1); want <= 3; want++ {
+		v, err := n.KeyVersion(bg, "k")
+		_, sealed, _ := n.GenerateDataKey(bg, "k", nil)
+		if _, sv, _ := SealedKeyID(sealed); err != nil || v != want || sv != want {
+			t.Fatalf("KeyVersion %d (%v), data key sealed with %d, want %d", v, err, sv, want)
+		}
+		if _, err := n.RotateKey(bg, "k"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v, err := n.KeyVersion(bg, ""); err != nil || v != 1 {
+		t.Fatalf("default key: %d %v", v, err)
+	}
+	if _, err := n.DisableKey(bg, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.KeyVersion(bg, "k"); !errors.Is(err, ErrKeyDisabled) {
+		t.Fatalf("disabled key: %v", err)
+	}
+	if _, err := n.KeyVersion(bg, "nope"); !errors.Is(err, ErrKeyNotFound) {
+		t.Fatalf("unknown key: %v", err)
+	}
+}

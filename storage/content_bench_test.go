@@ -120,3 +120,62 @@ func BenchmarkDedupGet(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDedupSSE compares 64 MiB SSE-S3 PUTs and GETs in a plain
+// bucket with those in a deduplicating one (new content, and content
+// already stored in the namespace), and with unencrypted ones in a
+// deduplicating bucket of the same engine (cleartext/new).
+func BenchmarkDedupSSE(b *testing.B) {
+	const size = 64 << 20
+	enc := &storage.Encryption{Type: storage.SSES3}
+	for _, tc := range []struct {
+		name         string
+		dedup, fresh bool
+	}{{"plain", false, true}, {"dedup/new", true, true}, {"dedup/stored", true, false}, {"cleartext/new", true, true}} {
+		enc := enc
+		if tc.name == "cleartext/new" {
+			enc = nil
+		}
+		te := newSSEEngineBlock(b, newFakeKeys(), 128<<10, 1<<20)
+		ctx := context.Background()
+		if tc.dedup {
+			if err := te.SetBucketDedup(ctx, "bkt", true); err != nil {
+				b.Fatal(err)
+			}
+		}
+		data := randBytes(1, size)
+		b.Run("put/"+tc.name, func(b *testing.B) {
+			b.SetBytes(size)
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				if tc.fresh {
+					b.StopTimer()
+					for j := 0; j < size; j += 4096 {
+						data[j] ^= byte(i + 1)
+					}
+					b.StartTimer()
+				}
+				if _, err := te.PutObject(ctx, "bkt", "k"+strconv.Itoa(i%4), bytes.NewReader(data), storage.PutOptions{Size: size, SSE: enc}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		if tc.name == "dedup/stored" {
+			continue
+		}
+		b.Run("get/"+tc.name, func(b *testing.B) {
+			b.SetBytes(size)
+			b.ReportAllocs()
+			for b.Loop() {
+				or, err := te.GetObject(ctx, "bkt", "k0", storage.GetOptions{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if n, err := io.Copy(io.Discard, or); err != nil || n != size {
+					b.Fatal(n, err)
+				}
+				or.Close()
+			}
+		})
+	}
+}

@@ -383,11 +383,15 @@ func (e *Engine) openVersionFrom(ctx context.Context, kv meta.KV, bucket, key st
 		return nil, err
 	}
 	parts := pd.Parts
+	if v.Dedup {
+		var keys *chunkKeys
+		if v.SSE != nil {
+			keys = e.newChunkKeys(kv, bucket, v.SSE)
+		}
+		return e.openChunks(ctx, bucket, key, v.VersionID, pd.Chunks, keys, start, length)
+	}
 	if v.SSE != nil {
 		return e.openSealed(ctx, bucket, key, v.VersionID, parts, ok, start, length)
-	}
-	if v.Dedup {
-		return e.openChunks(ctx, bucket, key, v.VersionID, pd.Chunks, start, length)
 	}
 	// Plaintext only: a sealed stream is decrypted on its own path.
 	if rc, small, err := e.smallRead(ctx, parts, bucket, key, v.VersionID, start, length); small {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/filesphere/filesphere/cluster/meta"
 	"github.com/filesphere/filesphere/erasure"
+	"github.com/filesphere/filesphere/storage/sse"
 	"github.com/minio/sha256-simd"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/restic/chunker"
@@ -48,11 +50,10 @@ import (
 // reconstruct (healChunks), and orphan collection and drains walk them
 // (walkData).
 //
-// Encryption: SSE-C, SSE-S3 and SSE-KMS objects are never deduplicated:
-// they are stored as in any bucket, under their own object key.
-// Deduplicating encrypted data needs the same key for equal content
-// (convergent encryption under a per-bucket key), which is not built; see
-// the README for what equality of content such a scheme would reveal.
+// Encryption: SSE-C objects are never deduplicated. SSE-S3 and SSE-KMS
+// objects (single PUTs and copies) are, within the bucket and their key,
+// in encrypted chunk namespaces of their own (dedup_sse.go); encrypted
+// multipart completions are not (their parts stay as uploaded).
 
 // The chunker's bounds: chunks are 512 KiB to 4 MiB, cut where the Rabin
 // fingerprint of the last 64 bytes has its low chunkAvgBits bits zero, so
@@ -65,7 +66,9 @@ const (
 
 // chunkRef is one chunk of a version's content.
 type chunkRef struct {
-	Hash string `json:"h"` // hex SHA-256 of the chunk
+	// Hash names the chunk: its hex SHA-256, or for an encrypted chunk
+	// a keyed hash of it and its namespace (dedup_sse.go).
+	Hash string `json:"h"`
 	Size int64  `json:"n"`
 }
 
@@ -150,10 +153,12 @@ func chunkDigest(sum []byte) *Digest {
 }
 
 // writeChunks cuts r (size bytes, or until EOF when size < 0) into chunks,
-// writes the ones the bucket does not hold and returns the list. dg, when
-// it computes MD5 and SHA-256, is fed by the caller with the bytes r
-// yields. On error the chunks it wrote are deleted.
-func (e *Engine) writeChunks(ctx context.Context, bucket string, r io.Reader, size int64, dg *Digest, pol chunker.Pol) (chunkedWrite, error) {
+// writes the ones the bucket does not hold and returns the list; with ns,
+// the chunks are named, cut and sealed in that encrypted namespace (pol
+// is not used). dg, when it computes MD5 and SHA-256, is fed by the
+// caller with the bytes r yields. On error the chunks it wrote are
+// deleted.
+func (e *Engine) writeChunks(ctx context.Context, bucket string, r io.Reader, size int64, dg *Digest, pol chunker.Pol, ns *chunkNS) (chunkedWrite, error) {
 	out := chunkedWrite{fresh: map[string]dataRecord{}}
 	tee := r
 	if !dg.content() {
@@ -169,12 +174,15 @@ func (e *Engine) writeChunks(ctx context.Context, bucket string, r io.Reader, si
 		return out, err
 	}
 	defer release()
-	wr := chunkWriter{e: e, bucket: bucket, out: &out}
+	wr := chunkWriter{e: e, bucket: bucket, ns: ns, out: &out}
 	defer wr.wait()
 	fail := func(err error) (chunkedWrite, error) {
 		wr.wait() // no chunk stream is being written when they are deleted
 		e.deleteData(freshStreams(out.fresh)...)
 		return chunkedWrite{}, err
+	}
+	if ns != nil {
+		pol = ns.pol
 	}
 	ch := chunker.NewWithBoundaries(src, pol, chunkMin, chunkMax)
 	ch.SetAverageBits(chunkAvgBits)
@@ -193,6 +201,9 @@ func (e *Engine) writeChunks(ctx context.Context, bucket string, r io.Reader, si
 		}
 		sum := sha256.Sum256(c.Data)
 		h := hex.EncodeToString(sum[:])
+		if ns != nil {
+			h = ns.name(sum[:])
+		}
 		out.chunks = append(out.chunks, chunkRef{Hash: h, Size: int64(c.Length)})
 		total += int64(c.Length)
 		if known[h] {
@@ -231,6 +242,7 @@ func (e *Engine) writeChunks(ctx context.Context, bucket string, r io.Reader, si
 type chunkWriter struct {
 	e       *Engine
 	bucket  string
+	ns      *chunkNS // encrypted namespace, or nil
 	out     *chunkedWrite
 	jobs    chan chunkJob
 	wg      sync.WaitGroup
@@ -281,7 +293,15 @@ func (w *chunkWriter) store(ctx context.Context, j chunkJob) {
 	if w.failed() != nil {
 		return
 	}
-	d, err := w.e.writeData(ctx, hashKey(w.bucket, "\x00chunk/"+j.h), bytes.NewReader(j.data), int64(len(j.data)), chunkDigest(j.sum), nil)
+	var enc *streamEnc
+	var err error
+	if w.ns != nil {
+		enc, err = w.ns.seal(w.e.suite, j.h)
+	}
+	var d dataRecord
+	if err == nil {
+		d, err = w.e.writeData(ctx, hashKey(w.bucket, "\x00chunk/"+j.h), bytes.NewReader(j.data), int64(len(j.data)), chunkDigest(j.sum), enc)
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err != nil {
@@ -291,6 +311,9 @@ func (w *chunkWriter) store(ctx context.Context, j chunkJob) {
 		return
 	}
 	d.ETag, d.Name = "", fmt.Sprintf("%s (chunk %s)", w.bucket, j.h[:16])
+	if w.ns != nil {
+		d.SHA256 = "" // the name is all an encrypted chunk's record tells
+	}
 	w.out.fresh[j.h] = d
 	w.e.dedup.metrics.written(d.Size)
 }
@@ -412,15 +435,33 @@ func (e *Engine) chunkOps(ctx context.Context, rd meta.KV, bucket string, add []
 }
 
 // putChunked is put for a deduplicating bucket.
-func (e *Engine) putChunked(ctx context.Context, bucket, key string, r io.Reader, size int64, dg *Digest, nv newVersion, sums func() []Checksum, pre precondition, pol chunker.Pol) (ObjectInfo, error) {
-	w, err := e.writeChunks(ctx, bucket, r, size, dg, pol)
+// An SSE-S3 or SSE-KMS object (rec) goes to its encrypted namespace; its
+// record keeps rec (its own data key: reads open it as for any SSE
+// object). As for other SSE-KMS objects its ETag is not the plaintext's
+// MD5 (an opaque random one) and no content hash is kept.
+func (e *Engine) putChunked(ctx context.Context, bucket, key string, r io.Reader, size int64, dg *Digest, nv newVersion, sums func() []Checksum, pre precondition, pol chunker.Pol, rec *sseRecord) (ObjectInfo, error) {
+	var ns *chunkNS
+	if rec != nil {
+		var err error
+		if ns, err = e.writeNamespace(ctx, bucket, rec); err != nil {
+			return ObjectInfo{}, err
+		}
+	}
+	w, err := e.writeChunks(ctx, bucket, r, size, dg, pol, ns)
 	if err != nil {
 		return ObjectInfo{}, err
 	}
 	d := w.info
+	if rec != nil && rec.Type != SSES3 {
+		if d.ETag, err = opaqueETag(); err != nil {
+			e.deleteData(freshStreams(w.fresh)...)
+			return ObjectInfo{}, err
+		}
+		d.SHA256 = ""
+	}
 	d.Checksums, d.Name = sums(), bucket+"/"+key
 	v := versionRecord{Size: d.Size, ETag: d.ETag, SHA256: d.SHA256, Meta: nv.meta, Checksums: d.Checksums, Parts: []dataRecord{d}, PartsCount: 1,
-		Tags: nv.tags, Lock: nv.lock, Dedup: true, Chunks: w.chunks, fresh: w.fresh}
+		Tags: nv.tags, Lock: nv.lock, Dedup: true, Chunks: w.chunks, fresh: w.fresh, SSE: rec}
 	v, err = e.commitVersion(ctx, bucket, key, v, pre, meta.Txn{})
 	if err != nil {
 		if !errors.Is(err, ErrCommitUnknown) {
@@ -429,6 +470,15 @@ func (e *Engine) putChunked(ctx context.Context, bucket, key string, r io.Reader
 		return ObjectInfo{}, err
 	}
 	return v.info(bucket, key, true), nil
+}
+
+// opaqueETag is a random ETag-shaped value.
+func opaqueETag() (string, error) {
+	var b [md5.Size]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return quotedMD5(b[:]), nil
 }
 
 // chunkData reads the stream of a stored chunk.
@@ -447,16 +497,20 @@ func (e *Engine) chunkData(ctx context.Context, bucket string, c chunkRef) (data
 	if rec.Data.Size != c.Size {
 		return dataRecord{}, fmt.Errorf("storage: chunk %s/%s is %d bytes, referenced as %d", bucket, c.Hash, rec.Data.Size, c.Size)
 	}
+	if _, enc := chunkSpace(c.Hash); enc != (rec.Data.SSE != nil) {
+		return dataRecord{}, fmt.Errorf("storage: chunk %s/%s is not stored as its name says (encrypted or not)", bucket, c.Hash)
+	}
 	return rec.Data, nil
 }
 
 // openChunks streams [start, start+length) of a deduplicated version: each
-// chunk's record is read as the stream reaches it.
-func (e *Engine) openChunks(ctx context.Context, bucket, key, versionID string, chunks []chunkRef, start, length int64) (io.ReadCloser, error) {
+// chunk's record is read as the stream reaches it; keys, for an encrypted
+// version, opens its chunks.
+func (e *Engine) openChunks(ctx context.Context, bucket, key, versionID string, chunks []chunkRef, keys *chunkKeys, start, length int64) (io.ReadCloser, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	pr, pw := erasure.Pipe()
 	go func() {
-		heal, err := e.streamChunks(ctx, bucket, chunks, pw, start, length)
+		heal, err := e.streamChunks(ctx, bucket, chunks, keys, pw, start, length)
 		if len(heal) > 0 {
 			e.queueHealItem(healItem{bucket: bucket, key: key, versionID: versionID, chunks: heal})
 		}
@@ -471,8 +525,9 @@ func (e *Engine) openChunks(ctx context.Context, bucket, key, versionID string, 
 }
 
 // streamChunks writes the bytes [start, start+length) of the concatenated
-// chunks to w, and returns the chunks it had to reconstruct.
-func (e *Engine) streamChunks(ctx context.Context, bucket string, chunks []chunkRef, w io.Writer, start, length int64) ([]chunkRef, error) {
+// chunks to w, and returns the chunks it had to reconstruct. keys is set
+// exactly for an encrypted version, whose chunks must all be encrypted.
+func (e *Engine) streamChunks(ctx context.Context, bucket string, chunks []chunkRef, keys *chunkKeys, w io.Writer, start, length int64) ([]chunkRef, error) {
 	var heal []chunkRef
 	for _, c := range chunks {
 		if length == 0 {
@@ -487,8 +542,19 @@ func (e *Engine) streamChunks(ctx context.Context, bucket string, chunks []chunk
 			return heal, err
 		}
 		n := min(c.Size-start, length)
+		if (keys != nil) != (d.SSE != nil) {
+			return heal, fmt.Errorf("storage: chunk %s/%s is not encrypted as its version", bucket, c.Hash)
+		}
+		var h bool
 		release := e.refs.acquire([]dataRecord{d})
-		h, err := e.readData(ctx, d, w, start, n)
+		if keys != nil {
+			var ck sse.Key
+			if ck, err = keys.key(ctx, c.Hash); err == nil {
+				h, err = e.readSealedChunk(ctx, d, ck, w, start, n)
+			}
+		} else {
+			h, err = e.readData(ctx, d, w, start, n)
+		}
 		release()
 		if h && !slices.Contains(heal, c) {
 			heal = append(heal, c)

@@ -274,12 +274,12 @@ func (e *Engine) put(ctx context.Context, bucket, key string, r io.Reader, size 
 	if err != nil {
 		return ObjectInfo{}, err
 	}
-	if rec == nil && (size < 0 || size > e.cfg.InlineThreshold) {
-		// Encrypted objects are never deduplicated (dedup.go).
+	if dedupsEncrypted(rec) && (size < 0 || size > e.cfg.InlineThreshold) {
+		// SSE-C objects are never deduplicated (dedup.go).
 		if pol, on, err := e.dedupPolicy(ctx, bucket); err != nil {
 			return ObjectInfo{}, err
 		} else if on {
-			return e.putChunked(ctx, bucket, key, r, size, dg, nv, sums, pre, pol)
+			return e.putChunked(ctx, bucket, key, r, size, dg, nv, sums, pre, pol, rec)
 		}
 	}
 	d, err := e.writeData(ctx, hashKey(bucket, key), r, size, dg, enc)

@@ -129,7 +129,7 @@ func (e *Engine) chunkParts(ctx context.Context, bucket string, parts []dataReco
 		_, err := e.streamParts(ctx, parts, pw, 0, v.Size)
 		pw.CloseWithError(err)
 	}()
-	w, err := e.writeChunks(ctx, bucket, pr, v.Size, nil, pol)
+	w, err := e.writeChunks(ctx, bucket, pr, v.Size, nil, pol, nil)
 	pr.CloseWithError(io.ErrClosedPipe)
 	<-done
 	if err != nil {

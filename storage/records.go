@@ -156,6 +156,10 @@ type bucketRecord struct {
 	// when dedup was first enabled and kept so boundaries stay stable.
 	Dedup    bool   `json:"dedup,omitempty"`
 	ChunkPol uint64 `json:"cpol,omitempty"`
+	// DedupKeys are the sealed secrets of the bucket's encrypted chunk
+	// namespaces (dedup_sse.go), one per encryption kind, KMS key and key
+	// version; added by compare-and-swap, never changed or removed.
+	DedupKeys []dedupKey `json:"dkeys,omitempty"`
 }
 
 // ECInfo is the erasure geometry and bitrot hash data was written with.

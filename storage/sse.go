@@ -49,6 +49,9 @@ type KeyService interface {
 	GenerateDataKey(ctx context.Context, name string, ec map[string]string) ([32]byte, []byte, error)
 	// Decrypt unwraps a sealed data key given the same ec.
 	Decrypt(ctx context.Context, sealed []byte, ec map[string]string) ([32]byte, error)
+	// KeyVersion is the newest version of key name ("" = the default
+	// key): the one GenerateDataKey seals with now.
+	KeyVersion(ctx context.Context, name string) (uint32, error)
 }
 
 // Errors of server-side encryption; s3api answers each as S3 does.

@@ -133,6 +133,25 @@ func (f *fakeKeys) Decrypt(_ context.Context, blob []byte, ec map[string]string)
 	return dk, nil
 }
 
+func (f *fakeKeys) KeyVersion(_ context.Context, name string) (uint32, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if name == "" {
+		name = fakeDefault
+		if f.keys[name] == nil {
+			f.keys[name] = &fakeKey{versions: [][32]byte{randKey()}}
+		}
+	}
+	k := f.keys[name]
+	switch {
+	case k == nil:
+		return 0, errFakeNotFound
+	case k.disabled:
+		return 0, errFakeDisabled
+	}
+	return uint32(len(k.versions)), nil
+}
+
 // newSSEEngine is a testEngine (EC 2+2, 64 KiB blocks, inline up to
 // inline bytes, parts of any size) with keys as its key service and a
 // bucket "bkt".

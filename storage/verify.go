@@ -158,6 +158,10 @@ func (e *Engine) hashVersion(ctx context.Context, bucket, key string, v versionR
 	cw := &countingWriter{ctx: ctx, w: h, th: th}
 	switch {
 	case v.Size == 0:
+	case v.Dedup && v.SSE != nil:
+		if _, err = e.openKey(ctx, bucket, key, v.SSE, nil, true); err == nil {
+			_, err = e.streamChunks(ctx, bucket, pd.Chunks, e.newChunkKeys(e.kv, bucket, v.SSE), cw, 0, v.Size)
+		}
 	case v.SSE != nil:
 		ok, err := e.openKey(ctx, bucket, key, v.SSE, nil, true)
 		if err != nil {
@@ -170,7 +174,7 @@ func (e *Engine) hashVersion(ctx context.Context, bucket, key string, v versionR
 		_, err = io.Copy(cw, rc)
 		rc.Close()
 	case v.Dedup:
-		_, err = e.streamChunks(ctx, bucket, pd.Chunks, cw, 0, v.Size)
+		_, err = e.streamChunks(ctx, bucket, pd.Chunks, nil, cw, 0, v.Size)
 	default:
 		release := e.refs.acquire(pd.Parts)
 		_, err = e.streamParts(ctx, pd.Parts, cw, 0, v.Size)

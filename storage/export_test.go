@@ -1,0 +1,30 @@
+package storage
+
+import (
+	"context"
+	"testing"
+)
+
+// Test hooks for the external tests (package storage_test).
+
+// CheckChunkRefs is checkChunkRefs: reference counts against the namespace.
+func CheckChunkRefs(t testing.TB, e *Engine) (stored int64, records int) { return checkChunkRefs(t, e) }
+
+// VersionChunks returns the names and sizes of the chunks of a key's
+// latest version, in order.
+func VersionChunks(t testing.TB, e *Engine, bucket, key string) (names []string, sizes []int64) {
+	t.Helper()
+	ctx := context.Background()
+	v, _, err := e.resolve(ctx, bucket, key, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pd, err := loadDataFrom(ctx, e.kv, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range pd.Chunks {
+		names, sizes = append(names, c.Hash), append(sizes, c.Size)
+	}
+	return names, sizes
+}
