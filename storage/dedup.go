@@ -215,7 +215,9 @@ func (e *Engine) writeChunks(ctx context.Context, bucket string, r io.Reader, si
 			return fail(err)
 		}
 		if stored {
-			e.dedup.metrics.reused()
+			if ns == nil {
+				e.dedup.metrics.reused()
+			}
 			continue
 		}
 		wr.write(ctx, h, sum[:], c.Data)
@@ -315,7 +317,9 @@ func (w *chunkWriter) store(ctx context.Context, j chunkJob) {
 		d.SHA256 = "" // the name is all an encrypted chunk's record tells
 	}
 	w.out.fresh[j.h] = d
-	w.e.dedup.metrics.written(d.Size)
+	if w.ns == nil {
+		w.e.dedup.metrics.written(d.Size)
+	}
 }
 
 func (w *chunkWriter) failed() error {
@@ -767,7 +771,11 @@ func (e *Engine) CollectChunks(ctx context.Context, grace time.Duration) (int, e
 	return removed, err
 }
 
-// dedupMetrics are the filesphere_dedup_* metrics.
+// dedupMetrics are the filesphere_dedup_* metrics. The written and
+// reused counters count plaintext chunks only: they move with each PUT, so
+// for an encrypted namespace they would tell anyone reading the metrics
+// whether another writer's upload was already stored, and its chunk
+// lengths.
 type dedupMetrics struct {
 	logical, stored, ratio, pending *prometheus.GaugeVec
 	chunksWritten, bytesWritten     prometheus.Counter
@@ -789,9 +797,9 @@ func newDedupMetrics(reg prometheus.Registerer) *dedupMetrics {
 		stored:          g("filesphere_dedup_stored_bytes", "Bytes of a bucket's referenced chunks, each once, before erasure coding (at the last count)."),
 		ratio:           g("filesphere_dedup_ratio", "Logical over stored bytes of a bucket's deduplicated versions (at the last count)."),
 		pending:         g("filesphere_dedup_chunks_pending_gc", "A bucket's unreferenced chunks waiting for their grace (at the last count)."),
-		chunksWritten:   c("filesphere_dedup_chunks_written_total", "Chunks stored by deduplicating writes."),
-		bytesWritten:    c("filesphere_dedup_chunk_written_bytes_total", "Bytes of the chunks stored by deduplicating writes."),
-		chunksReused:    c("filesphere_dedup_chunks_reused_total", "Chunks a deduplicating write found stored and did not write."),
+		chunksWritten:   c("filesphere_dedup_chunks_written_total", "Plaintext chunks stored by deduplicating writes (encrypted ones are not counted)."),
+		bytesWritten:    c("filesphere_dedup_chunk_written_bytes_total", "Bytes of the plaintext chunks stored by deduplicating writes (encrypted ones are not counted)."),
+		chunksReused:    c("filesphere_dedup_chunks_reused_total", "Plaintext chunks a deduplicating write found stored and did not write (encrypted ones are not counted)."),
 		chunksCollected: c("filesphere_dedup_chunks_collected_total", "Unreferenced chunks removed after their grace."),
 	}
 	reg.MustRegister(m.logical, m.stored, m.ratio, m.pending, m.chunksWritten, m.bytesWritten, m.chunksReused, m.chunksCollected)

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -556,25 +557,7 @@ func TestDedupMetrics(t *testing.T) {
 	if _, err := e.CollectChunks(ctx, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	get := func(name string) float64 {
-		t.Helper()
-		mfs, err := reg.Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, mf := range mfs {
-			if mf.GetName() != name {
-				continue
-			}
-			for _, m := range mf.Metric {
-				if m.Counter != nil {
-					return m.Counter.GetValue()
-				}
-				return m.Gauge.GetValue()
-			}
-		}
-		return -1
-	}
+	get := func(name string) float64 { t.Helper(); return metricValue(t, reg, name) }
 	if get("filesphere_dedup_ratio") != 2 || get("filesphere_dedup_logical_bytes") != float64(2*len(body)) ||
 		get("filesphere_dedup_stored_bytes") != float64(len(body)) || get("filesphere_dedup_chunks_pending_gc") != 0 {
 		t.Fatalf("gauges: ratio %v logical %v stored %v", get("filesphere_dedup_ratio"), get("filesphere_dedup_logical_bytes"), get("filesphere_dedup_stored_bytes"))
@@ -599,5 +582,69 @@ func TestDedupMetrics(t *testing.T) {
 	}
 	if get("filesphere_dedup_ratio") != -1 {
 		t.Fatal("a bucket without chunks keeps its gauges")
+	}
+}
+
+// metricValue is the value of reg's first metric called name; -1 if none.
+func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.Metric {
+			if m.Counter != nil {
+				return m.Counter.GetValue()
+			}
+			return m.Gauge.GetValue()
+		}
+	}
+	return -1
+}
+
+// TestDedupMetricsEncrypted: PUTs into encrypted namespaces (new content,
+// then the same again) leave the per-write chunk counters as they were, so
+// metrics readers cannot tell whether an encrypted upload deduplicated;
+// plaintext PUTs still move them.
+func TestDedupMetricsEncrypted(t *testing.T) {
+	ctx := context.Background()
+	e := newDedupEngine(t, "dedup")
+	e.cfg.Keys = newTestKeys()
+	reg := prometheus.NewRegistry()
+	e.dedup.metrics = newDedupMetrics(reg)
+	counters := []string{"filesphere_dedup_chunks_written_total", "filesphere_dedup_chunk_written_bytes_total", "filesphere_dedup_chunks_reused_total"}
+	values := func() []float64 {
+		var v []float64
+		for _, n := range counters {
+			v = append(v, metricValue(t, reg, n))
+		}
+		return v
+	}
+	body := testBytes(51, 3<<20)
+	put := func(k string, enc *Encryption) {
+		t.Helper()
+		if _, err := e.PutObject(ctx, "dedup", k, bytes.NewReader(body), PutOptions{Size: int64(len(body)), SSE: enc}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, enc := range []*Encryption{{Type: SSES3}, {Type: SSEKMS, KMSKeyID: "k"}} {
+		for _, k := range []string{"a", "b"} {
+			put(string(enc.Type)+k, enc)
+		}
+	}
+	if st, err := e.BucketDedup(ctx, "dedup"); err != nil || st.StoredBytes != 2*int64(len(body)) {
+		t.Fatalf("encrypted PUTs were not deduplicated: %+v %v", st, err)
+	}
+	if v := values(); !slices.Equal(v, []float64{0, 0, 0}) {
+		t.Fatalf("encrypted PUTs moved the counters %v: %v", counters, v)
+	}
+	put("plain-a", nil)
+	put("plain-b", nil)
+	if v := values(); v[0] < 2 || v[1] != float64(len(body)) || v[2] != v[0] {
+		t.Fatalf("plaintext PUTs: counters %v = %v", counters, v)
 	}
 }
