@@ -269,6 +269,13 @@ func SealedKeyID(sealed []byte) (name string, version uint32, err error) {
 	return bl.name, bl.version, nil
 }
 
+// SealedVersion is the key version SealedKeyID reads from a sealed data
+// key (a method, for callers that see the KMS through an interface).
+func (k *KMS) SealedVersion(sealed []byte) (uint32, error) {
+	_, v, err := SealedKeyID(sealed)
+	return v, err
+}
+
 // Seal seals a small secret (an IAM secret key, an OAuth signing key, at
 // most MaxSecretSize bytes) with the internal secrets key, bound to
 // purpose (e.g. "iam/secret-key/AKIA..."), which Open must be given again.

@@ -302,7 +302,8 @@ func TestContextBoundByAEAD(t *testing.T) {
 	}
 }
 
-// TestKeyVersion: the newest version is what GenerateDataKey seals with;
+// TestKeyVersion: the newest version is what GenerateDataKey seals with
+// (and SealedVersion reads back);
 // rotation raises it, a disabled or unknown key fails, "" is the default
 // key (made on first use).
 func TestKeyVersion(t *testing.T) {
@@ -313,8 +314,9 @@ func TestKeyVersion(t *testing.T) {
 	for want := uint32(1); want <= 3; want++ {
 		v, err := n.KeyVersion(bg, "k")
 		_, sealed, _ := n.GenerateDataKey(bg, "k", nil)
-		if _, sv, _ := SealedKeyID(sealed); err != nil || v != want || sv != want {
-			t.Fatalf("KeyVersion %d (%v), data key sealed with %d, want %d", v, err, sv, want)
+		_, sv, _ := SealedKeyID(sealed)
+		if mv, merr := n.SealedVersion(sealed); err != nil || merr != nil || v != want || sv != want || mv != want {
+			t.Fatalf("KeyVersion %d (%v), data key sealed with %d (method: %d, %v), want %d", v, err, sv, mv, merr, want)
 		}
 		if _, err := n.RotateKey(bg, "k"); err != nil {
 			t.Fatal(err)

@@ -535,6 +535,8 @@ func (testKeys) GenerateDataKey(context.Context, string, map[string]string) ([32
 
 func (testKeys) KeyVersion(context.Context, string) (uint32, error) { return 1, nil }
 
+func (testKeys) SealedVersion([]byte) (uint32, error) { return 1, nil }
+
 func (testKeys) Decrypt(_ context.Context, sealed []byte, _ map[string]string) ([32]byte, error) {
 	var k [32]byte
 	copy(k[:], sealed)

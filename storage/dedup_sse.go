@@ -206,6 +206,18 @@ func (e *Engine) writeNamespace(ctx context.Context, bucket string, rec *sseReco
 		if err != nil {
 			return nil, &KMSError{KeyID: rec.KeyID, Err: err}
 		}
+		// The key may have rotated since KeyVersion: label the namespace
+		// with the version that sealed its secret, by starting over with
+		// it (another writer may have made that namespace meanwhile).
+		sv, err := e.cfg.Keys.SealedVersion(sealed)
+		if err != nil || sv != ver {
+			clear(secret[:])
+			if err != nil {
+				return nil, &KMSError{KeyID: rec.KeyID, Err: err}
+			}
+			ver = sv
+			continue
+		}
 		k.Sealed = sealed
 		br.DedupKeys = append(br.DedupKeys, k)
 		err = e.txn(ctx, meta.Txn{Compares: []meta.Compare{{Key: bucketKey(bucket), Revision: rev}}, Ops: []meta.Op{meta.Put(bucketKey(bucket), encode(br))}})

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/filesphere/filesphere/storage"
@@ -351,4 +352,48 @@ func TestDedupSSERepairWithoutKeys(t *testing.T) {
 		}
 	}
 	storage.CheckChunkRefs(t, te.Engine)
+}
+
+// rotateOnGenerate is fakeKeys that rotates key name just before it first
+// draws a namespace secret: a rotation between a writer's KeyVersion and
+// its GenerateDataKey.
+type rotateOnGenerate struct {
+	*fakeKeys
+	name string
+	once sync.Once
+}
+
+func (r *rotateOnGenerate) GenerateDataKey(ctx context.Context, name string, ec map[string]string) ([32]byte, []byte, error) {
+	if _, ns := ec["filesphere:dedup-space"]; ns && name == r.name {
+		r.once.Do(func() { r.rotate(name) })
+	}
+	return r.fakeKeys.GenerateDataKey(ctx, name, ec)
+}
+
+// TestDedupSSERotationRace: a key rotated between the version a writer
+// read and the sealing of a new namespace's secret still gives a
+// namespace labelled with the sealing version, so the next PUT under the
+// new version finds it: the same content is stored once, and reads back.
+func TestDedupSSERotationRace(t *testing.T) {
+	keys := &rotateOnGenerate{fakeKeys: newFakeKeys(), name: "app-key"}
+	keys.create("app-key")
+	te := newSSEEngine(t, keys, 4<<10)
+	if err := te.SetBucketDedup(context.Background(), "bkt", true); err != nil {
+		t.Fatal(err)
+	}
+	body := markedBody(7, 3<<20)
+	dedupPut(t, te, "a", body, kmsApp)
+	if v, _ := keys.KeyVersion(context.Background(), "app-key"); v != 2 {
+		t.Fatalf("the key was not rotated during the first PUT (version %d)", v)
+	}
+	before := storedBytes(t, te)
+	dedupPut(t, te, "b", body, kmsApp)
+	if got := storedBytes(t, te) - before; got != 0 {
+		t.Fatalf("the second PUT under the same key version stored %d new bytes", got)
+	}
+	for _, k := range []string{"a", "b"} {
+		if got, err := readAll(t, te, "bkt", k, storage.GetOptions{}); err != nil || !bytes.Equal(got, body) {
+			t.Fatalf("GET %s: %v", k, err)
+		}
+	}
 }

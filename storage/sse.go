@@ -52,6 +52,9 @@ type KeyService interface {
 	// KeyVersion is the newest version of key name ("" = the default
 	// key): the one GenerateDataKey seals with now.
 	KeyVersion(ctx context.Context, name string) (uint32, error)
+	// SealedVersion is the key version a sealed data key was sealed
+	// with, read without opening it.
+	SealedVersion(sealed []byte) (uint32, error)
 }
 
 // Errors of server-side encryption; s3api answers each as S3 does.

@@ -133,6 +133,13 @@ func (f *fakeKeys) Decrypt(_ context.Context, blob []byte, ec map[string]string)
 	return dk, nil
 }
 
+func (f *fakeKeys) SealedVersion(blob []byte) (uint32, error) {
+	if len(blob) < 1 || len(blob) < 5+int(blob[0]) {
+		return 0, errFakeOpen
+	}
+	return binary.BigEndian.Uint32(blob[1+int(blob[0]):]), nil
+}
+
 func (f *fakeKeys) KeyVersion(_ context.Context, name string) (uint32, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
