@@ -23,11 +23,14 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
-// Deduplication, opt-in per bucket. A new unencrypted object in a
-// deduplicating bucket is cut into content-defined chunks (restic's Rabin
-// chunker, with a polynomial of the bucket's own, about 1 MiB on average)
-// and each chunk is stored once per bucket, as an erasure-coded stream of
-// its own (inline in its record when small), under k/<bucket>\0<sha256>.
+// Deduplication, opt-in per bucket. A new object in a deduplicating bucket
+// (unencrypted, SSE-S3 or SSE-KMS; see Encryption below) is cut into
+// content-defined chunks (restic's Rabin chunker, with a polynomial of the
+// bucket's own, or of the encrypted namespace's, about 1 MiB on average)
+// and each chunk is stored once per bucket and namespace, as an
+// erasure-coded stream of its own (inline in its record when small),
+// under k/<bucket>\0<name>: the chunk's hex SHA-256 for plaintext, a keyed
+// hash of it and ".<namespace id>" for an encrypted chunk (dedup_sse.go).
 // The version lists its chunks in order. A chunk record counts the
 // references to it; every transaction that adds or drops a version (PUT,
 // copy, completion, overwrite of the null version, delete, lifecycle)

@@ -151,14 +151,18 @@ type bucketRecord struct {
 	// plans its lifecycle with the rules in force.
 	LifecycleGen uint64 `json:"lcgen,omitempty"`
 	Lifecycle    bool   `json:"lc,omitempty"`
-	// Dedup: new unencrypted objects are stored as content-defined chunks
-	// (dedup.go), cut with the bucket's own polynomial ChunkPol, chosen
-	// when dedup was first enabled and kept so boundaries stay stable.
+	// Dedup: new objects (unencrypted, SSE-S3 or SSE-KMS) are stored as
+	// content-defined chunks (dedup.go); plaintext ones cut with the
+	// bucket's own polynomial ChunkPol, chosen when dedup was first enabled
+	// and kept so boundaries stay stable, encrypted ones with their
+	// namespace's (DedupKeys).
 	Dedup    bool   `json:"dedup,omitempty"`
 	ChunkPol uint64 `json:"cpol,omitempty"`
 	// DedupKeys are the sealed secrets of the bucket's encrypted chunk
 	// namespaces (dedup_sse.go), one per encryption kind, KMS key and key
-	// version; added by compare-and-swap, never changed or removed.
+	// version; added by compare-and-swap, never changed or removed. They
+	// exist only here: a binary without this field would drop them on its
+	// next write of the record (a downgrade is unsupported).
 	DedupKeys []dedupKey `json:"dkeys,omitempty"`
 }
 
