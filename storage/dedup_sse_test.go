@@ -258,7 +258,9 @@ func TestDedupSSEVersionsAndKeys(t *testing.T) {
 		body = smallEdits(uint64(i), body)
 	}
 	stored := storedBytes(t, te)
-	if stored*2 > logical {
+	// Without sharing the ratio is 1; with the namespace's random
+	// polynomial it was 1.74 to 3.02 in about 30 runs (2 was too tight).
+	if stored*3 > logical*2 {
 		t.Fatalf("5 versions with small edits: %d bytes stored of %d", stored, logical)
 	}
 	t.Logf("5 versions, %d logical bytes, %d stored (ratio %.2f)", logical, stored, float64(logical)/float64(stored))
