@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -272,9 +273,20 @@ func (n *Node) SecretKey() string {
 
 // Banner returns the stdout lines printed by the current (or last) run.
 func (n *Node) Banner() []string {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return append([]string(nil), n.banner...)
+	// The node is ready once it serves, which may be before this side has
+	// read the rest of its banner: wait (briefly) for the banner's last
+	// line, the aws cli hint.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n.mu.Lock()
+		b := append([]string(nil), n.banner...)
+		n.mu.Unlock()
+		if slices.ContainsFunc(b, func(l string) bool { return strings.HasPrefix(strings.TrimSpace(l), "aws --endpoint-url ") }) ||
+			time.Now().After(deadline) {
+			return b
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // LogPath is the file receiving the node's stdout and stderr.
