@@ -92,6 +92,9 @@ type Local struct {
 	// fans marks the fan-out directories known to exist: each is made
 	// (and its entry synced) on its first commit, not at format time.
 	fans [fanOut]atomic.Bool
+	// noDirect: the folder's filesystem refused direct I/O (local_direct.go).
+	noDirect atomic.Bool
+	direct   atomic.Int64 // staging buffers written with direct I/O (tests)
 
 	mu        sync.Mutex // serialises probes and guards the fields below
 	lastProbe time.Time

@@ -28,7 +28,7 @@ func (l *Local) Create(ctx context.Context, id string) (ShardWriter, error) {
 	if err != nil {
 		return nil, l.fail("create", id, err)
 	}
-	return &localWriter{l: l, id: id, f: f, tmp: f.Name()}, nil
+	return &localWriter{l: l, id: id, f: f, out: shardFile{f: f, noDirect: &l.noDirect, flushes: &l.direct}, tmp: f.Name()}, nil
 }
 
 // Open implements ShardStore. The returned reader keeps reading the shard it

@@ -13,8 +13,9 @@ type localWriter struct {
 	id string
 
 	mu    sync.Mutex
-	f     *os.File // nil once closed
-	tmp   string   // temp file name
+	f     *os.File  // nil once closed
+	out   shardFile // writes f, directly once the shard is large
+	tmp   string    // temp file name
 	state writerState
 	err   error // first write error; Commit refuses to publish after it
 }
@@ -28,7 +29,7 @@ func (w *localWriter) Write(p []byte) (int, error) {
 	if w.err != nil {
 		return 0, w.err
 	}
-	n, err := w.f.Write(p)
+	n, err := w.out.Write(p)
 	if err != nil {
 		w.err = w.l.fail("write", w.id, err)
 		return n, w.err
@@ -66,6 +67,7 @@ func (w *localWriter) Abort() error {
 // discard closes and removes the temp file; the writer ends aborted.
 func (w *localWriter) discard() {
 	w.state = writerAborted
+	w.out.release()
 	if w.f != nil {
 		w.f.Close()
 	}
@@ -79,6 +81,9 @@ func (w *localWriter) commit() error {
 		return err
 	}
 	tmp := w.tmp
+	if err := w.out.finish(); err != nil {
+		return l.fail("commit", w.id, err)
+	}
 	if err := w.f.Sync(); err != nil {
 		return l.fail("commit", w.id, err)
 	}
