@@ -24,7 +24,7 @@ func TestDecodeMatchesEncodingJSON(t *testing.T) {
 		EC: ECInfo{Data: 2, Parity: 2, BlockSize: 1 << 20, Bitrot: erasure.BitrotHighwayHash}, RingVersion: 7,
 		Drives: []string{"a", "b"}, Inline: []byte{0, 1, 2, 255, '"'}, SSE: &params}
 	version := versionRecord{VersionID: "v1", Null: true, Size: 9, ETag: "\"e\"", ModTime: mtime,
-		Meta: Metadata{ContentType: "text/plain", CacheControl: "no", User: map[string]string{"a": "b\u2028c"}, ACL: []byte("<x/>")},
+		Meta:      Metadata{ContentType: "text/plain", CacheControl: "no", User: map[string]string{"a": "b\u2028c"}, ACL: []byte("<x/>")},
 		Checksums: []Checksum{{Algorithm: "SHA256", Value: "x"}}, SHA256: "aa", Multipart: true, PartsCount: 2, DataKey: "dk",
 		Dedup: true, Versioned: true, UploadID: "u", Tags: []Tag{{Key: "k", Value: "v"}},
 		Lock: ObjectLock{Mode: "GOVERNANCE", RetainUntil: mtime, LegalHold: "ON"},
