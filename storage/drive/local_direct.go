@@ -20,7 +20,7 @@ import (
 // a piece is written buffered at commit.
 const (
 	directAlign   = 4096    // offset, length and memory alignment for O_DIRECT
-	directAfter   = 4 << 20 // shard bytes written buffered before switching
+	directAfter   = 1 << 20 // shard bytes written buffered before switching
 	directBufSize = 1 << 20 // one staging buffer; a multiple of directAlign
 	// directBufMax bounds the staging memory of all writers: a writer that
 	// finds none free stays buffered rather than wait (64 MiB in all).
