@@ -59,21 +59,33 @@ func (p listParams) fill(out *listBucketResult, res storage.ListResult, withOwne
 	out.MaxKeys = p.maxKeys
 	out.EncodingType = p.encoding
 	out.IsTruncated = res.IsTruncated
+	var po *owner
+	if withOwner {
+		po = &o // one owner for the page: entries only read it
+	}
+	if len(res.Objects) > 0 {
+		out.Contents = make([]objectEntry, 0, len(res.Objects))
+	}
 	for _, obj := range res.Objects {
-		e := objectEntry{Key: p.enc(obj.Key), LastModified: s3Time(obj.ModTime), ETag: obj.ETag, Size: obj.Size, StorageClass: "STANDARD"}
+		e := objectEntry{Key: p.enc(obj.Key), LastModified: s3Time(obj.ModTime), ETag: obj.ETag, Size: obj.Size, StorageClass: "STANDARD", Owner: po}
 		for _, c := range obj.Checksums {
 			e.ChecksumAlgorithm = append(e.ChecksumAlgorithm, string(c.Algorithm))
 			e.ChecksumType = c.Type
 		}
-		if withOwner {
-			oo := o
-			e.Owner = &oo
-		}
 		out.Contents = append(out.Contents, e)
 	}
-	for _, cp := range res.CommonPrefixes {
-		out.CommonPrefixes = append(out.CommonPrefixes, commonPrefix{Prefix: p.enc(cp)})
+	out.CommonPrefixes = p.commonPrefixes(res.CommonPrefixes)
+}
+
+func (p listParams) commonPrefixes(cps []string) []commonPrefix {
+	if len(cps) == 0 {
+		return nil
 	}
+	out := make([]commonPrefix, len(cps))
+	for i, cp := range cps {
+		out[i] = commonPrefix{Prefix: p.enc(cp)}
+	}
+	return out
 }
 
 func (s *Server) listObjectsV1(ctx context.Context, req *request) (*response, error) {
@@ -149,7 +161,11 @@ func (s *Server) listObjectVersions(ctx context.Context, req *request) (*respons
 		out.NextKeyMarker, out.NextVersionIDMarker = p.enc(res.NextKeyMarker), res.NextVersionIDMarker
 	}
 	o := s.owner()
-	for _, v := range res.Versions {
+	if len(res.Versions) > 0 {
+		out.Entries = make([]versionEntry, 0, len(res.Versions))
+	}
+	sizes := make([]int64, len(res.Versions)) // one allocation for the page's <Size> pointers
+	for i, v := range res.Versions {
 		id := v.VersionID
 		if id == "" {
 			id = storage.NullVersionID
@@ -159,16 +175,14 @@ func (s *Server) listObjectVersions(ctx context.Context, req *request) (*respons
 			e.XMLName.Local = "DeleteMarker"
 		} else {
 			e.XMLName.Local = "Version"
-			size := v.Size
-			e.Size, e.ETag, e.StorageClass = &size, v.ETag, "STANDARD"
+			sizes[i] = v.Size
+			e.Size, e.ETag, e.StorageClass = &sizes[i], v.ETag, "STANDARD"
 			for _, c := range v.Checksums {
 				e.ChecksumAlgorithm = append(e.ChecksumAlgorithm, string(c.Algorithm))
 			}
 		}
 		out.Entries = append(out.Entries, e)
 	}
-	for _, cp := range res.CommonPrefixes {
-		out.CommonPrefixes = append(out.CommonPrefixes, commonPrefix{Prefix: p.enc(cp)})
-	}
+	out.CommonPrefixes = p.commonPrefixes(res.CommonPrefixes)
 	return &response{xml: out}, nil
 }

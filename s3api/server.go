@@ -430,6 +430,20 @@ func (s *Server) render(w http.ResponseWriter, req *request, resp *response, err
 	}
 	switch {
 	case resp.xml != nil:
+		if doc, ok := resp.xml.(xmlAppender); ok {
+			// Built once into a pooled buffer, header included, so its
+			// length is the Content-Length.
+			bp := getXMLBuf()
+			body := doc.appendXML(append((*bp)[:0], xml.Header...))
+			w.Header().Set("Content-Type", "application/xml")
+			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+			w.WriteHeader(status)
+			if req.Method != http.MethodHead {
+				_, _ = w.Write(body)
+			}
+			putXMLBuf(bp, body)
+			return status
+		}
 		body, err := xml.Marshal(resp.xml)
 		if err != nil {
 			return s.renderError(w, req, err)

@@ -10,8 +10,10 @@ const s3NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 // s3Time formats times the way S3 XML does.
 type s3Time time.Time
 
+const s3TimeLayout = "2006-01-02T15:04:05.000Z"
+
 func (t s3Time) MarshalText() ([]byte, error) {
-	return []byte(time.Time(t).UTC().Format("2006-01-02T15:04:05.000Z")), nil
+	return []byte(time.Time(t).UTC().Format(s3TimeLayout)), nil
 }
 
 type owner struct {
