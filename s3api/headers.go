@@ -97,6 +97,10 @@ var responseOverrides = map[string]string{
 }
 
 func parseHTTPTime(s string) (time.Time, bool) {
+	if s == "" {
+		// The common absent header, without ParseTime's three errors.
+		return time.Time{}, false
+	}
 	t, err := http.ParseTime(s)
 	return t, err == nil
 }

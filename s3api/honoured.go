@@ -438,6 +438,15 @@ func checkHonoured(op Operation, h http.Header) error { return rulesFor(op).chec
 
 // check applies the rules to headers (or form fields, what says which).
 func (rs headerRules) check(what string, h http.Header) error {
+	if rs.allPass(h) {
+		return nil
+	}
+	return rs.checkOrdered(what, h)
+}
+
+// checkOrdered is check walking the names in sorted order, so that the
+// refusal answered is deterministic.
+func (rs headerRules) checkOrdered(what string, h http.Header) error {
 	names := make([]string, 0, len(h))
 	for k := range h {
 		names = append(names, k)
@@ -455,4 +464,77 @@ func (rs headerRules) check(what string, h http.Header) error {
 		}
 	}
 	return nil
+}
+
+// allPass is check's common case, every header honoured or not the
+// operation's to refuse, told without sorting or lowering a copy of each
+// name. A refusal, or a non-ASCII name (strings.ToLower folds some to
+// ASCII), is left to check's ordered walk.
+func (rs headerRules) allPass(h http.Header) bool {
+	for k, vs := range h {
+		if !isASCII(k) {
+			return false
+		}
+		for _, v := range vs {
+			if !rs.honoursFold(k, v) && rs.refusesFold(k) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// honoursFold is honours of strings.ToLower(k), for an ASCII k.
+func (rs headerRules) honoursFold(k, v string) bool {
+	for _, h := range rs.honoured {
+		if h.matchesFold(k) && (h.values == nil || hasValue(h.values, v, h.fold)) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchesFold is matches of strings.ToLower(k), for an ASCII k.
+func (h honour) matchesFold(k string) bool {
+	if p, ok := strings.CutSuffix(h.name, "*"); ok {
+		return len(k) > len(p) && equalLowerASCII(p, k[:len(p)])
+	}
+	return equalLowerASCII(h.name, k)
+}
+
+// refusesFold reports whether the rules refuse strings.ToLower(k), for an
+// ASCII k.
+func (rs headerRules) refusesFold(k string) bool {
+	for _, r := range rs.refused {
+		if equalLowerASCII(r.name, k) {
+			return true
+		}
+	}
+	return false
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// equalLowerASCII reports whether lower == strings.ToLower(s) for an ASCII s.
+func equalLowerASCII(lower, s string) bool {
+	if len(lower) != len(s) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if lower[i] != c {
+			return false
+		}
+	}
+	return true
 }

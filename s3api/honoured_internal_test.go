@@ -151,3 +151,43 @@ func BenchmarkCheckHonoured(b *testing.B) {
 		}
 	}
 }
+
+// allPass (check's fast path) must agree with the ordered walk: it may
+// pass a header set only if the walk finds no refusal, and it must pass
+// every ASCII set the walk passes.
+func TestCheckHonouredFastPathAgrees(t *testing.T) {
+	var names []string
+	var values = []string{"", "x", "AES256", "private", "GLACIER", "crc32", "STANDARD", "COMPLIANCE", "ON"}
+	rules := []headerRules{common}
+	for _, rs := range headerTable {
+		rules = append(rules, rs)
+	}
+	for _, rs := range rules {
+		for _, h := range rs.honoured {
+			names = append(names, strings.TrimSuffix(h.name, "*")+"-suffix", h.name)
+			values = append(values, h.values...)
+		}
+		for _, r := range rs.refused {
+			names = append(names, r.name)
+			values = append(values, r.valid...)
+		}
+	}
+	names = append(names, "X-Amz-Meta-Ünicode", "x-amz-\u212aelvin", "User-Agent")
+	forms := []func(string) string{http.CanonicalHeaderKey, strings.ToUpper, func(s string) string { return s }}
+	for i, rs := range rules {
+		for _, n := range names {
+			for _, form := range forms {
+				for _, v := range values {
+					h := http.Header{form(n): {v}, "Content-Type": {"text/plain"}}
+					pass, err := rs.allPass(h), rs.checkOrdered("header", h)
+					if pass && err != nil {
+						t.Fatalf("rules %d: fast path passes %q, ordered walk refuses: %v", i, h, err)
+					}
+					if !pass && err == nil && isASCII(form(n)) {
+						t.Fatalf("rules %d: fast path refuses ASCII %q the ordered walk passes", i, h)
+					}
+				}
+			}
+		}
+	}
+}

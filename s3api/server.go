@@ -4,7 +4,6 @@ package s3api
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -282,9 +281,14 @@ func (s *Server) handlers() map[Operation]handlerFunc {
 }
 
 func newRequestID() string {
+	const upperHex = "0123456789ABCDEF"
 	var b [8]byte
 	_, _ = rand.Read(b[:])
-	return strings.ToUpper(hex.EncodeToString(b[:]))
+	var id [16]byte
+	for i, c := range b {
+		id[2*i], id[2*i+1] = upperHex[c>>4], upperHex[c&15]
+	}
+	return string(id[:])
 }
 
 // serveS3 is the single pipeline every S3 request goes through: classify,

@@ -66,7 +66,17 @@ var customerKeyErrors = []struct {
 // object's, copySourcePrefix for a copy source's); nil when none is sent.
 // The key lives only in this request.
 func customerKey(req *request, prefix string) (*sse.Key, error) {
-	alg, key, sum := req.Header.Get(prefix+ssecAlg), req.Header.Get(prefix+ssecKey), req.Header.Get(prefix+ssecKeyMD5)
+	var alg, key, sum string
+	switch prefix {
+	// Constant names for the two callers: a concatenation per request
+	// allocates three strings.
+	case objectPrefix:
+		alg, key, sum = req.Header.Get(objectPrefix+ssecAlg), req.Header.Get(objectPrefix+ssecKey), req.Header.Get(objectPrefix+ssecKeyMD5)
+	case copySourcePrefix:
+		alg, key, sum = req.Header.Get(copySourcePrefix+ssecAlg), req.Header.Get(copySourcePrefix+ssecKey), req.Header.Get(copySourcePrefix+ssecKeyMD5)
+	default:
+		alg, key, sum = req.Header.Get(prefix+ssecAlg), req.Header.Get(prefix+ssecKey), req.Header.Get(prefix+ssecKeyMD5)
+	}
 	if alg == "" && key == "" && sum == "" {
 		return nil, nil
 	}

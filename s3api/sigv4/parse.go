@@ -3,6 +3,7 @@ package sigv4
 import (
 	"encoding/hex"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -19,8 +20,15 @@ type credential struct {
 	accessKey, date, region, service string
 }
 
-func (c credential) scope() string {
-	return c.date + "/" + c.region + "/" + c.service + "/" + scopeTerminal
+func (c credential) scope() string { return string(c.appendScope(nil)) }
+
+func (c credential) appendScope(dst []byte) []byte {
+	dst = append(dst, c.date...)
+	dst = append(dst, '/')
+	dst = append(dst, c.region...)
+	dst = append(dst, '/')
+	dst = append(dst, c.service...)
+	return append(dst, "/"+scopeTerminal...)
 }
 
 // authorization is a parsed Authorization header (or its presigned twin).
@@ -50,11 +58,12 @@ func parseAuthorization(v string) (authorization, error) {
 		return a, errorf(ErrAuthorizationHeaderMalformed, "no fields after algorithm")
 	}
 	var haveCred, haveSigned, haveSig bool
-	fields := strings.Split(rest, ",")
-	if len(fields) != 3 {
-		return a, errorf(ErrAuthorizationHeaderMalformed, "want the 3 comma-separated fields Credential, SignedHeaders and Signature, got %d", len(fields))
+	if n := strings.Count(rest, ",") + 1; n != 3 {
+		return a, errorf(ErrAuthorizationHeaderMalformed, "want the 3 comma-separated fields Credential, SignedHeaders and Signature, got %d", n)
 	}
-	for _, f := range fields {
+	for range 3 {
+		var f string
+		f, rest, _ = strings.Cut(rest, ",")
 		f = strings.Trim(f, " ")
 		name, val, ok := strings.Cut(f, "=")
 		if !ok {
@@ -97,13 +106,18 @@ func parseCredential(v string, sentinel error) (credential, error) {
 	if len(v) > maxAuthLen {
 		return c, errorf(sentinel, "credential too long")
 	}
-	parts := strings.Split(v, "/")
-	n := len(parts)
-	if n < 5 {
-		return c, errorf(sentinel, "the Credential is mal-formed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\"")
+	// slash[i] is the (i+1)th '/' from the end.
+	var slash [4]int
+	end := len(v)
+	for i := range slash {
+		if slash[i] = strings.LastIndexByte(v[:end], '/'); slash[i] < 0 {
+			return c, errorf(sentinel, "the Credential is mal-formed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request\"")
+		}
+		end = slash[i]
 	}
-	c.accessKey = strings.Join(parts[:n-4], "/")
-	c.date, c.region, c.service = parts[n-4], parts[n-3], parts[n-2]
+	c.accessKey = v[:slash[3]]
+	c.date, c.region, c.service = v[slash[3]+1:slash[2]], v[slash[2]+1:slash[1]], v[slash[1]+1:slash[0]]
+	terminal := v[slash[0]+1:]
 	switch {
 	case c.accessKey == "":
 		return c, errorf(sentinel, "empty access key in credential")
@@ -113,8 +127,8 @@ func parseCredential(v string, sentinel error) (credential, error) {
 		return c, errorf(sentinel, "invalid region in credential")
 	case !knownService(c.service):
 		return c, errorf(sentinel, "incorrect service %.32q, expecting %q", c.service, serviceS3)
-	case parts[n-1] != scopeTerminal:
-		return c, errorf(sentinel, "incorrect terminal %.32q, expecting %q", parts[n-1], scopeTerminal)
+	case terminal != scopeTerminal:
+		return c, errorf(sentinel, "incorrect terminal %.32q, expecting %q", terminal, scopeTerminal)
 	}
 	return c, nil
 }
@@ -138,17 +152,28 @@ func parseSignedHeaders(v string, sentinel error) ([]string, error) {
 	if len(names) > maxSignedHeaders {
 		return nil, errorf(sentinel, "too many SignedHeaders")
 	}
-	seen := make(map[string]struct{}, len(names))
-	for _, n := range names {
+	// Real lists are short: comparing pairs beats building a set, which
+	// is kept for long (hostile) lists.
+	var seen map[string]struct{}
+	if len(names) > 16 {
+		seen = make(map[string]struct{}, len(names))
+	}
+	for i, n := range names {
 		if !validHeaderName(n) {
 			return nil, errorf(sentinel, "invalid signed header name %.64q", n)
 		}
-		if _, dup := seen[n]; dup {
+		dup := false
+		if seen != nil {
+			_, dup = seen[n]
+			seen[n] = struct{}{}
+		} else {
+			dup = slices.Contains(names[:i], n)
+		}
+		if dup {
 			return nil, errorf(sentinel, "duplicate signed header %.64q", n)
 		}
-		seen[n] = struct{}{}
 	}
-	if _, ok := seen["host"]; !ok {
+	if !slices.Contains(names, "host") {
 		return nil, errorf(sentinel, "host must be a signed header")
 	}
 	return names, nil
@@ -160,15 +185,20 @@ func validHeaderName(n string) bool {
 		return false
 	}
 	for i := 0; i < len(n); i++ {
-		c := n[i]
-		switch {
-		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
+		if !isHeaderNameByte(n[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+// isHeaderNameByte reports whether c is a lowercase HTTP token character.
+func isHeaderNameByte(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+		return true
+	}
+	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }
 
 // parseSignature decodes a 64-digit hex signature.

@@ -1,6 +1,7 @@
 package sigv4
 
 import (
+	"crypto/sha256"
 	"net/http"
 	"time"
 )
@@ -58,7 +59,8 @@ func (v *Verifier) VerifyPostWith(f PostForm, lookup Lookup) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !signatureEqual(hmacSHA256(key, f.Policy), sig) {
+	var buf [sha256.Size]byte
+	if !signatureEqual(key.sign(buf[:0], []byte(f.Policy)), sig) {
 		return nil, &SignatureMismatchError{AccessKey: cred.accessKey, StringToSign: f.Policy}
 	}
 	return &Result{AccessKey: cred.accessKey, SessionToken: f.SecurityToken, PostPolicy: true, Service: cred.service, Signed: t,

@@ -156,7 +156,10 @@ func (v *Verifier) Verify(r *http.Request) (*Result, error) { return v.VerifyWit
 // configured Lookup, so a caller can keep what its lookup learnt about the
 // key for the rest of the request.
 func (v *Verifier) VerifyWith(r *http.Request, lookup Lookup) (*Result, error) {
-	query := parseQuery(r.URL.RawQuery)
+	cb := getCanonBuf()
+	defer putCanonBuf(cb)
+	cb.params = appendQuery(cb.params[:0], r.URL.RawQuery)
+	query := cb.params
 	auth := r.Header.Values("Authorization")
 	presigned := hasParam(query, "X-Amz-Credential") || hasParam(query, "X-Amz-Algorithm") ||
 		hasParam(query, "X-Amz-Signature")
@@ -166,9 +169,9 @@ func (v *Verifier) VerifyWith(r *http.Request, lookup Lookup) (*Result, error) {
 	case len(auth) > 1:
 		return nil, errorf(ErrAuthorizationHeaderMalformed, "more than one Authorization header")
 	case len(auth) == 1:
-		return v.verifyHeader(r, auth[0], query, lookup)
+		return v.verifyHeader(r, cb, auth[0], query, lookup)
 	case presigned:
-		return v.verifyPresigned(r, query, lookup)
+		return v.verifyPresigned(r, cb, query, lookup)
 	case hasParam(query, "AWSAccessKeyId") && hasParam(query, "Signature"):
 		return nil, errorf(ErrUnsupportedAlgorithm, "Signature Version 2 presigned URLs (AWSAccessKeyId, Signature) are not accepted, please presign with AWS4-HMAC-SHA256")
 	}
@@ -196,7 +199,7 @@ func (v *Verifier) anonymous(r *http.Request) (*Result, error) {
 	return res, nil
 }
 
-func (v *Verifier) verifyHeader(r *http.Request, header string, query []queryParam, lookup Lookup) (*Result, error) {
+func (v *Verifier) verifyHeader(r *http.Request, cb *canonBuf, header string, query []queryParam, lookup Lookup) (*Result, error) {
 	auth, err := parseAuthorization(header)
 	if err != nil {
 		return nil, err
@@ -234,11 +237,9 @@ func (v *Verifier) verifyHeader(r *http.Request, header string, query []queryPar
 	if err != nil {
 		return nil, err
 	}
-	canonical := canonicalRequest(r, query, "", auth.signedHeaders, payload)
-	sts := stringToSign(amzDate, auth.cred.scope(), canonical)
-	computed := hmacSHA256(key, sts)
+	canonical, sts, computed := signRequest(cb, key, r, query, "", auth.signedHeaders, payload, amzDate, auth.cred)
 	if !signatureEqual(computed, auth.signature) {
-		return nil, &SignatureMismatchError{AccessKey: auth.cred.accessKey, StringToSign: sts, CanonicalRequest: canonical}
+		return nil, &SignatureMismatchError{AccessKey: auth.cred.accessKey, StringToSign: string(sts), CanonicalRequest: string(canonical)}
 	}
 	res := &Result{
 		AccessKey:    auth.cred.accessKey,
@@ -247,7 +248,11 @@ func (v *Verifier) verifyHeader(r *http.Request, header string, query []queryPar
 		Signed:       t,
 		Mode:         mode,
 	}
-	chain := &chunkChain{key: key, amzDate: amzDate, scope: auth.cred.scope(), prev: hex.EncodeToString(computed)}
+	var chain *chunkChain
+	if mode.streaming() {
+		// The seed of the chunk signatures; computed aliases cb.buf.
+		chain = &chunkChain{key: key.key, amzDate: amzDate, scope: auth.cred.scope(), prev: hex.EncodeToString(computed)}
+	}
 	if err := attachBody(res, r, mode, sum, chain); err != nil {
 		return nil, err
 	}
@@ -257,7 +262,7 @@ func (v *Verifier) verifyHeader(r *http.Request, header string, query []queryPar
 // maxPresignExpires is AWS's limit of seven days.
 const maxPresignExpires = 604800
 
-func (v *Verifier) verifyPresigned(r *http.Request, query []queryParam, lookup Lookup) (*Result, error) {
+func (v *Verifier) verifyPresigned(r *http.Request, cb *canonBuf, query []queryParam, lookup Lookup) (*Result, error) {
 	sentinel := ErrAuthorizationQueryParametersError
 	get := func(name string) (string, error) {
 		val, n := "", 0
@@ -343,10 +348,9 @@ func (v *Verifier) verifyPresigned(r *http.Request, query []queryParam, lookup L
 	if err != nil {
 		return nil, err
 	}
-	canonical := canonicalRequest(r, query, "X-Amz-Signature", signed, payload)
-	sts := stringToSign(amzDate, cred.scope(), canonical)
-	if !signatureEqual(hmacSHA256(key, sts), sig) {
-		return nil, &SignatureMismatchError{AccessKey: cred.accessKey, StringToSign: sts, CanonicalRequest: canonical}
+	canonical, sts, computed := signRequest(cb, key, r, query, "X-Amz-Signature", signed, payload, amzDate, cred)
+	if !signatureEqual(computed, sig) {
+		return nil, &SignatureMismatchError{AccessKey: cred.accessKey, StringToSign: string(sts), CanonicalRequest: string(canonical)}
 	}
 	res := &Result{AccessKey: cred.accessKey, Presigned: true, Service: cred.service, Signed: t, Mode: mode}
 	for _, p := range query {
@@ -369,8 +373,9 @@ func (v *Verifier) checkScope(c credential, t time.Time, sentinel error) error {
 	if !slices.Contains(v.cfg.Services, c.service) {
 		return errorf(sentinel, "incorrect service %.32q, expecting %q", c.service, strings.Join(v.cfg.Services, `" or "`))
 	}
-	if d := t.UTC().Format(scopeDateLayout); c.date != d {
-		return errorf(sentinel, "invalid credential date %s: it is not the date of X-Amz-Date (%s)", c.date, d)
+	var buf [len(scopeDateLayout)]byte
+	if c.date != string(t.UTC().AppendFormat(buf[:0], scopeDateLayout)) {
+		return errorf(sentinel, "invalid credential date %s: it is not the date of X-Amz-Date (%s)", c.date, t.UTC().Format(scopeDateLayout))
 	}
 	if v.cfg.Region != "" && c.region != v.cfg.Region {
 		return &Error{Err: sentinel, Region: v.cfg.Region,
@@ -380,7 +385,7 @@ func (v *Verifier) checkScope(c credential, t time.Time, sentinel error) error {
 }
 
 // signingKey looks up the secret and returns the (cached) signing key.
-func (v *Verifier) signingKey(c credential, lookup Lookup) ([]byte, error) {
+func (v *Verifier) signingKey(c credential, lookup Lookup) (*signingKey, error) {
 	if lookup == nil {
 		return nil, errorf(ErrInvalidAccessKeyID, "no key lookup")
 	}
@@ -444,12 +449,45 @@ func requestTime(r *http.Request) (amzDate string, t time.Time, fromDate bool, e
 // able to gain them.
 func checkUnsignedAmzHeaders(r *http.Request, signed []string) error {
 	for k := range r.Header {
-		lk := strings.ToLower(k)
-		if strings.HasPrefix(lk, "x-amz-") && !slices.Contains(signed, lk) {
-			return errorf(ErrAccessDenied, "There were headers present in the request which were not signed: %.64s", lk)
+		if isASCII(k) {
+			// The common case, without lowering a copy of each name.
+			if len(k) < 6 || !strings.EqualFold(k[:6], "x-amz-") ||
+				slices.ContainsFunc(signed, func(s string) bool { return equalASCIIFold(s, k) }) {
+				continue
+			}
+		} else if lk := strings.ToLower(k); !strings.HasPrefix(lk, "x-amz-") || slices.Contains(signed, lk) {
+			continue
 		}
+		return errorf(ErrAccessDenied, "There were headers present in the request which were not signed: %.64s", strings.ToLower(k))
 	}
 	return nil
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// equalASCIIFold reports whether lower equals strings.ToLower(s) for an
+// ASCII s.
+func equalASCIIFold(lower, s string) bool {
+	if len(lower) != len(s) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if lower[i] != c {
+			return false
+		}
+	}
+	return true
 }
 
 func hasParam(q []queryParam, name string) bool {
