@@ -17,7 +17,7 @@ import (
 // server, which hashes up to 16 concurrent streams in one AVX-512 pass
 // (about 3x crypto/md5's aggregate with 8 uploads here); below it the
 // server's hand-offs cost more than they save.
-const simdMD5Min = 1 << 20
+const simdMD5Min = 8 << 20
 
 var md5Server = sync.OnceValue(md5simd.NewServer)
 

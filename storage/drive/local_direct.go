@@ -160,13 +160,23 @@ func (s *shardFile) finish() error {
 	if !s.direct {
 		return nil
 	}
-	buf := s.buf
+	orig, buf := s.buf, s.buf
+	// The aligned part of what is staged still goes direct; only the last
+	// partial block is written through the page cache.
+	var err error
+	if aligned := len(buf) &^ (directAlign - 1); aligned > 0 {
+		s.buf = buf[:aligned]
+		err = s.flushDirect()
+		buf = buf[aligned:]
+	}
 	s.buf = nil
-	err := s.stopDirect()
+	if serr := s.stopDirect(); err == nil {
+		err = serr
+	}
 	if err == nil && len(buf) > 0 {
 		err = s.writeBuffered(buf)
 	}
-	putDirectBuf(buf)
+	putDirectBuf(orig)
 	return err
 }
 

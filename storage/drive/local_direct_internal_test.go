@@ -15,7 +15,8 @@ import (
 // direct I/O available, refused by the filesystem, and with no staging
 // buffer free. Each case checks which way the bytes went.
 func TestShardDirectIO(t *testing.T) {
-	sizes := []int{0, 1000, directAfter - 1, directAfter, directAfter + 1, directAfter + directBufSize, directAfter + 3*directBufSize + 4097}
+	sizes := []int{0, 1000, directAfter - 1, directAfter, directAfter + 1, directAfter + directAlign, directAfter + directAlign + 1,
+		directAfter + directBufSize, directAfter + 3*directBufSize + 4097}
 	for _, tc := range []struct {
 		name       string
 		setup      func(*Local) (undo func())
@@ -75,8 +76,12 @@ func TestShardDirectIO(t *testing.T) {
 					t.Fatalf("size %d: read back %d bytes (%v), differ from the %d written", size, len(got), err, len(data))
 				}
 				wantFlushes := int64(0)
-				if tc.wantDirect && size > directAfter {
-					wantFlushes = int64((size - directAfter) / directBufSize)
+				if rest := size - directAfter; tc.wantDirect && rest > 0 {
+					// whole staging buffers, then the tail's aligned part
+					wantFlushes = int64(rest / directBufSize)
+					if rest%directBufSize >= directAlign {
+						wantFlushes++
+					}
 				}
 				if got := l.direct.Load() - before; got != wantFlushes {
 					t.Fatalf("size %d: %d direct writes, want %d", size, got, wantFlushes)
