@@ -24,7 +24,7 @@ func TestDecodeMatchesEncodingJSON(t *testing.T) {
 		EC: ECInfo{Data: 2, Parity: 2, BlockSize: 1 << 20, Bitrot: erasure.BitrotHighwayHash}, RingVersion: 7,
 		Drives: []string{"a", "b"}, Inline: []byte{0, 1, 2, 255, '"'}, SSE: &params}
 	version := versionRecord{VersionID: "v1", Null: true, Size: 9, ETag: "\"e\"", ModTime: mtime,
-		Meta: Metadata{ContentType: "text/plain", CacheControl: "no", User: map[string]string{"a": "b\u2028c"}, ACL: []byte("<x/>")},
+		Meta:      Metadata{ContentType: "text/plain", CacheControl: "no", User: map[string]string{"a": "b\u2028c"}, ACL: []byte("<x/>")},
 		Checksums: []Checksum{{Algorithm: "SHA256", Value: "x"}}, SHA256: "aa", Multipart: true, PartsCount: 2, DataKey: "dk",
 		Dedup: true, Versioned: true, UploadID: "u", Tags: []Tag{{Key: "k", Value: "v"}},
 		Lock: ObjectLock{Mode: "GOVERNANCE", RetainUntil: mtime, LegalHold: "ON"},
@@ -44,21 +44,28 @@ func TestDecodeMatchesEncodingJSON(t *testing.T) {
 		{"upload", uploadRecord{UploadID: "u", Key: "k", Initiated: mtime, Meta: version.Meta, ChecksumAlgorithm: "CRC32C", ChecksumType: "FULL_OBJECT",
 			Tags: version.Tags, Lock: version.Lock, Due: "d", SSE: version.SSE}, func() any { return new(uploadRecord) }},
 		{"chunk", chunkRecord{Refs: 2, Zero: mtime}, func() any { return new(chunkRecord) }},
+		{"chunk/inline", chunkRecord{Refs: 1, Data: part}, func() any { return new(chunkRecord) }},
+		{"parts/coded", partsRecord{Parts: []dataRecord{{Size: 1, DataID: "x", Drives: []string{"a"}}}}, func() any { return new(partsRecord) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := encode(tc.v)
-			got, want := tc.new(), tc.new()
-			if err := decode(b, got); err != nil {
+			// legacy is the record as every earlier binary wrote it (inline
+			// bytes base64 in the JSON); encode may envelope it.
+			legacy := marshal(tc.v)
+			want := tc.new()
+			if err := json.Unmarshal(legacy, want); err != nil {
 				t.Fatal(err)
 			}
-			if err := json.Unmarshal(b, want); err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, want) {
-				t.Fatalf("decode differs from encoding/json:\n got %+v\nwant %+v", got, want)
-			}
-			if !reflect.DeepEqual(reflect.ValueOf(got).Elem().Interface(), tc.v) {
-				t.Fatalf("round trip changed the record:\n got %+v\nwant %+v", got, tc.v)
+			for _, b := range [][]byte{encode(tc.v), legacy} {
+				got := tc.new()
+				if err := decode(b, got); err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("decode differs from encoding/json:\n got %+v\nwant %+v", got, want)
+				}
+				if !reflect.DeepEqual(reflect.ValueOf(got).Elem().Interface(), tc.v) {
+					t.Fatalf("round trip changed the record:\n got %+v\nwant %+v", got, tc.v)
+				}
 			}
 		})
 	}
