@@ -43,7 +43,7 @@ func partsDocs(t *testing.T, kv meta.KV) map[string]map[string]any {
 	out := map[string]map[string]any{}
 	for _, e := range ents {
 		var doc map[string]any
-		if err := json.Unmarshal(e.Value, &doc); err != nil {
+		if err := json.Unmarshal(storage.LegacyRecord(t, e.Key, e.Value), &doc); err != nil {
 			t.Fatalf("%s: %v", e.Key, err)
 		}
 		out[e.Key] = doc

@@ -69,7 +69,7 @@ func records(t *testing.T, kv meta.KV, prefix string) []map[string]any {
 	var out []map[string]any
 	for _, e := range ents {
 		var doc map[string]any
-		if err := json.Unmarshal(e.Value, &doc); err != nil {
+		if err := json.Unmarshal(storage.LegacyRecord(t, e.Key, e.Value), &doc); err != nil {
 			t.Fatal(err)
 		}
 		out = append(out, doc)

@@ -396,16 +396,24 @@ func (e *Engine) getBucket(ctx context.Context, name string) (bucketRecord, uint
 // getBucketFrom reads a bucket record through kv (linearizable or, for
 // reads a compare-and-swap validates, the local replica).
 func (e *Engine) getBucketFrom(ctx context.Context, kv meta.KV, name string) (bucketRecord, uint64, error) {
-	var br bucketRecord
 	if !ValidBucketName(name) {
-		return br, 0, &BucketNotFoundError{Bucket: name}
+		return bucketRecord{}, 0, &BucketNotFoundError{Bucket: name}
 	}
 	ent, err := kv.Get(ctx, bucketKey(name))
 	if errors.Is(err, meta.ErrNotFound) {
-		return br, 0, &BucketNotFoundError{Bucket: name}
+		ent, err = meta.Entry{}, nil
 	}
 	if err != nil {
-		return br, 0, err
+		return bucketRecord{}, 0, err
+	}
+	return bucketFromEntry(name, ent)
+}
+
+// bucketFromEntry is the bucket record read as ent (Revision 0: none).
+func bucketFromEntry(name string, ent meta.Entry) (bucketRecord, uint64, error) {
+	var br bucketRecord
+	if ent.Revision == 0 {
+		return br, 0, &BucketNotFoundError{Bucket: name}
 	}
 	if err := decode(ent.Value, &br); err != nil {
 		return br, 0, err
@@ -422,13 +430,21 @@ func (e *Engine) getHead(ctx context.Context, bucket, key string) (headRecord, u
 }
 
 func getHeadFrom(ctx context.Context, kv meta.KV, bucket, key string) (headRecord, uint64, error) {
-	var h headRecord
 	ent, err := kv.Get(ctx, headKey(bucket, key))
 	if errors.Is(err, meta.ErrNotFound) {
-		return h, 0, nil
+		return headRecord{}, 0, nil
 	}
 	if err != nil {
-		return h, 0, err
+		return headRecord{}, 0, err
+	}
+	return headFromEntry(ent)
+}
+
+// headFromEntry is the head read as ent (Revision 0: none).
+func headFromEntry(ent meta.Entry) (headRecord, uint64, error) {
+	var h headRecord
+	if ent.Revision == 0 {
+		return h, 0, nil
 	}
 	return h, ent.Revision, decode(ent.Value, &h)
 }
@@ -468,14 +484,43 @@ func (e *Engine) resolve(ctx context.Context, bucket, key, versionID string) (ve
 }
 
 // resolveIn is resolve reading through kv (see readView), also returning
-// the bucket record it read.
+// the bucket record it read. A read of the latest version reads the bucket
+// record and the head together where kv can (meta.MultiGetter): one local
+// read transaction, not two, and both of one point in time.
 func (e *Engine) resolveIn(ctx context.Context, kv meta.KV, bucket, key, versionID string) (versionRecord, bool, bucketRecord, error) {
+	if mg, ok := kv.(meta.MultiGetter); ok && versionID == "" && ValidBucketName(bucket) && ValidObjectKey(key) {
+		ents, err := mg.GetMany(ctx, bucketKey(bucket), headKey(bucket, key))
+		if err != nil {
+			return versionRecord{}, false, bucketRecord{}, err
+		}
+		br, _, err := bucketFromEntry(bucket, ents[0])
+		if err != nil {
+			return versionRecord{}, false, br, err
+		}
+		h, rev, err := headFromEntry(ents[1])
+		if err != nil {
+			return versionRecord{}, false, br, err
+		}
+		v, err := latestVersion(bucket, key, h, rev)
+		return v, err == nil, br, err
+	}
 	br, _, err := e.getBucketFrom(ctx, kv, bucket)
 	if err != nil {
 		return versionRecord{}, false, br, err
 	}
 	v, latest, err := e.resolveVersion(ctx, kv, bucket, key, versionID)
 	return v, latest, br, err
+}
+
+// latestVersion is the latest version as head h (at revision rev) says.
+func latestVersion(bucket, key string, h headRecord, rev uint64) (versionRecord, error) {
+	if rev == 0 {
+		return versionRecord{}, &ObjectNotFoundError{Bucket: bucket, Key: key}
+	}
+	if h.Latest.DeleteMarker {
+		return versionRecord{}, &ObjectNotFoundError{Bucket: bucket, Key: key, DeleteMarker: true, MarkerVersionID: h.Latest.shownID()}
+	}
+	return h.Latest, nil
 }
 
 func (e *Engine) resolveVersion(ctx context.Context, kv meta.KV, bucket, key, versionID string) (versionRecord, bool, error) {
@@ -487,13 +532,8 @@ func (e *Engine) resolveVersion(ctx context.Context, kv meta.KV, bucket, key, ve
 		if err != nil {
 			return versionRecord{}, false, err
 		}
-		if rev == 0 {
-			return versionRecord{}, false, &ObjectNotFoundError{Bucket: bucket, Key: key}
-		}
-		if h.Latest.DeleteMarker {
-			return versionRecord{}, false, &ObjectNotFoundError{Bucket: bucket, Key: key, DeleteMarker: true, MarkerVersionID: h.Latest.shownID()}
-		}
-		return h.Latest, true, nil
+		v, err := latestVersion(bucket, key, h, rev)
+		return v, err == nil, err
 	}
 	if err := validVersionID(versionID); err != nil {
 		return versionRecord{}, false, err

@@ -28,3 +28,28 @@ func VersionChunks(t testing.TB, e *Engine, bucket, key string) (names []string,
 	}
 	return names, sizes
 }
+
+// LegacyRecord is the stored value val of key as binaries before the inline
+// envelope wrote it (plain JSON, inline bytes base64 in it), so tests can
+// read and edit records as JSON; values of other keys are returned as
+// they are.
+func LegacyRecord(t testing.TB, key string, val []byte) []byte {
+	t.Helper()
+	k, ok := kindOf(key)
+	if !ok {
+		return val
+	}
+	var v any
+	switch k {
+	case kindData:
+		v = new(partsRecord)
+	case kindPart:
+		v = new(dataRecord)
+	default:
+		v = new(chunkRecord)
+	}
+	if err := decode(val, v); err != nil {
+		t.Fatalf("%s: %v", key, err)
+	}
+	return marshal(v)
+}

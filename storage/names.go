@@ -24,7 +24,10 @@ func ValidBucketName(name string) bool {
 	if strings.Contains(name, "..") || strings.Contains(name, ".-") || strings.Contains(name, "-.") {
 		return false
 	}
-	if net.ParseIP(name) != nil {
+	// Only digits and dots can spell an IP address here (':' is refused
+	// above); parse nothing else, since a failed parse allocates and this
+	// runs on every request.
+	if strings.Trim(name, "0123456789.") == "" && net.ParseIP(name) != nil {
 		return false
 	}
 	for _, p := range []string{"xn--", "sthree-", "amzn-s3-demo-"} {

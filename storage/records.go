@@ -305,7 +305,18 @@ type uploadRecord struct {
 	SSE *sseRecord `json:"sse,omitempty"`
 }
 
+// encode is a record's stored form: its JSON, or for a record holding
+// inline stream bytes the binary envelope of envelope.go.
 func encode(v any) []byte {
+	if s, ok := v.(inlineSplitter); ok {
+		if stripped, inl := s.splitInline(); inl != nil {
+			return sealEnvelope(marshal(stripped), inl)
+		}
+	}
+	return marshal(v)
+}
+
+func marshal(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic(fmt.Sprintf("storage: marshal %T: %v", v, err)) // our own types always marshal
@@ -313,12 +324,21 @@ func encode(v any) []byte {
 	return b
 }
 
-// decode reads a record written by encode. Records are decoded on every
-// GET, HEAD and listed key, so it uses goccy/go-json, a drop-in decoder
-// 2-3x faster than encoding/json here (BenchmarkListObjectsPage,
+// decode reads a record written by encode, or by any earlier binary (plain
+// JSON, inline bytes base64 in it): every record is decoded by it. Inline
+// bytes of an envelope share b, which KV values allow (each Get returns
+// its own copy). JSON is decoded with goccy/go-json, a drop-in decoder 2-3x
+// faster than encoding/json here (BenchmarkListObjectsPage,
 // BenchmarkSmallGet). Encoding stays with encoding/json: it honours
 // omitzero, so record bytes do not change.
 func decode(b []byte, v any) error {
+	if len(b) > 0 && b[0] == envelopeV1 {
+		return decodeEnvelope(b, v)
+	}
+	return decodeJSON(b, v)
+}
+
+func decodeJSON(b []byte, v any) error {
 	if err := gojson.Unmarshal(b, v); err != nil {
 		return fmt.Errorf("storage: corrupt metadata record: %w", err)
 	}

@@ -44,21 +44,28 @@ func TestDecodeMatchesEncodingJSON(t *testing.T) {
 		{"upload", uploadRecord{UploadID: "u", Key: "k", Initiated: mtime, Meta: version.Meta, ChecksumAlgorithm: "CRC32C", ChecksumType: "FULL_OBJECT",
 			Tags: version.Tags, Lock: version.Lock, Due: "d", SSE: version.SSE}, func() any { return new(uploadRecord) }},
 		{"chunk", chunkRecord{Refs: 2, Zero: mtime}, func() any { return new(chunkRecord) }},
+		{"chunk/inline", chunkRecord{Refs: 1, Data: part}, func() any { return new(chunkRecord) }},
+		{"parts/coded", partsRecord{Parts: []dataRecord{{Size: 1, DataID: "x", Drives: []string{"a"}}}}, func() any { return new(partsRecord) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b := encode(tc.v)
-			got, want := tc.new(), tc.new()
-			if err := decode(b, got); err != nil {
+			// legacy is the record as every earlier binary wrote it (inline
+			// bytes base64 in the JSON); encode may envelope it.
+			legacy := marshal(tc.v)
+			want := tc.new()
+			if err := json.Unmarshal(legacy, want); err != nil {
 				t.Fatal(err)
 			}
-			if err := json.Unmarshal(b, want); err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, want) {
-				t.Fatalf("decode differs from encoding/json:\n got %+v\nwant %+v", got, want)
-			}
-			if !reflect.DeepEqual(reflect.ValueOf(got).Elem().Interface(), tc.v) {
-				t.Fatalf("round trip changed the record:\n got %+v\nwant %+v", got, tc.v)
+			for _, b := range [][]byte{encode(tc.v), legacy} {
+				got := tc.new()
+				if err := decode(b, got); err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("decode differs from encoding/json:\n got %+v\nwant %+v", got, want)
+				}
+				if !reflect.DeepEqual(reflect.ValueOf(got).Elem().Interface(), tc.v) {
+					t.Fatalf("round trip changed the record:\n got %+v\nwant %+v", got, tc.v)
+				}
 			}
 		})
 	}

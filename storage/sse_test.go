@@ -423,7 +423,7 @@ func tamperInline(t *testing.T, kv *meta.Local) {
 	n := 0
 	for _, ent := range ents {
 		var pr map[string][]map[string]any
-		if err := json.Unmarshal(ent.Value, &pr); err != nil {
+		if err := json.Unmarshal(storage.LegacyRecord(t, ent.Key, ent.Value), &pr); err != nil {
 			t.Fatal(err)
 		}
 		for _, p := range pr["parts"] {

@@ -215,7 +215,7 @@ func placementOf(val []byte, kind recordKind) []streamPlacement {
 		var pr struct {
 			Parts []streamPlacement `json:"parts"`
 		}
-		if json.Unmarshal(val, &pr) != nil {
+		if decode(val, &pr) != nil {
 			return nil
 		}
 		return pr.Parts
@@ -223,13 +223,13 @@ func placementOf(val []byte, kind recordKind) []streamPlacement {
 		var c struct {
 			Data streamPlacement `json:"data"`
 		}
-		if json.Unmarshal(val, &c) != nil {
+		if decode(val, &c) != nil {
 			return nil
 		}
 		return []streamPlacement{c.Data}
 	}
 	var p streamPlacement
-	if json.Unmarshal(val, &p) != nil {
+	if decode(val, &p) != nil {
 		return nil
 	}
 	return []streamPlacement{p}

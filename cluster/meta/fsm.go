@@ -405,18 +405,51 @@ func (f *FSM) view(fn func(tx *bbolt.Tx) error) error {
 func (f *FSM) Get(key string) (Entry, error) {
 	var e Entry
 	err := f.view(func(tx *bbolt.Tx) error {
-		if key == "" {
-			return ErrNotFound
-		}
-		v := tx.Bucket(bucketData).Get([]byte(key))
-		if v == nil {
-			return ErrNotFound
-		}
 		var err error
-		e, err = entry([]byte(key), v)
+		e, err = getIn(tx.Bucket(bucketData), key)
 		return err
 	})
 	return e, err
+}
+
+// GetMany returns the committed entries at keys, in their order, read in
+// one transaction (one point in time); a missing key's entry has only its
+// Key (Revision 0: no stored key has it).
+func (f *FSM) GetMany(keys []string) ([]Entry, error) {
+	out := make([]Entry, len(keys))
+	err := f.view(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketData)
+		for i, key := range keys {
+			e, err := getIn(b, key)
+			switch {
+			case errors.Is(err, ErrNotFound):
+				e = Entry{Key: key}
+			case err != nil:
+				return err
+			}
+			out[i] = e
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func getIn(b *bbolt.Bucket, key string) (Entry, error) {
+	if key == "" {
+		return Entry{}, ErrNotFound
+	}
+	v := b.Get([]byte(key))
+	if v == nil {
+		return Entry{}, ErrNotFound
+	}
+	rev, val, err := decodeStored(v)
+	if err != nil {
+		return Entry{}, fmt.Errorf("meta: key %q: %w", key, err)
+	}
+	return Entry{Key: key, Value: bytes.Clone(val), Revision: rev}, nil
 }
 
 // List returns up to limit committed entries whose key has prefix and is >=

@@ -81,3 +81,12 @@ type KV interface {
 	// or a *CompareFailedError (and changes nothing) if a compare fails.
 	Txn(ctx context.Context, t Txn) (uint64, error)
 }
+
+// MultiGetter is a KV that reads several keys at one point in time, in one
+// local read (Local, and RaftKV's Stale view): a request that needs a few
+// records pays for one read transaction, not one per key.
+type MultiGetter interface {
+	// GetMany returns the entries at keys, in their order; a missing
+	// key's entry has only its Key (Revision 0).
+	GetMany(ctx context.Context, keys ...string) ([]Entry, error)
+}

@@ -23,7 +23,10 @@ type Local struct {
 	once    sync.Once
 }
 
-var _ KV = (*Local)(nil)
+var (
+	_ KV          = (*Local)(nil)
+	_ MultiGetter = (*Local)(nil)
+)
 
 type localReq struct {
 	cmd       []byte
@@ -68,6 +71,14 @@ func (l *Local) Get(ctx context.Context, key string) (Entry, error) {
 		return Entry{}, err
 	}
 	return l.fsm.Get(key)
+}
+
+// GetMany implements MultiGetter.
+func (l *Local) GetMany(ctx context.Context, keys ...string) ([]Entry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return l.fsm.GetMany(keys)
 }
 
 // List implements KV.

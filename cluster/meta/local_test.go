@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -226,4 +227,50 @@ func BenchmarkList(b *testing.B) {
 			reportOps(b)
 		})
 	}
+}
+
+// testGetMany: GetMany returns the entries in the order asked, missing
+// keys with Revision 0 and nothing else, and the same entries Get does.
+func testGetMany(t *testing.T, kv meta.KV, mg meta.MultiGetter) {
+	t.Helper()
+	ctx := context.Background()
+	ra := mustPutKV(t, kv, "t/a", "one")
+	rb := mustPutKV(t, kv, "t/b", "two")
+	es, err := mg.GetMany(ctx, "t/b", "t/missing", "t/a", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []meta.Entry{{Key: "t/b", Value: []byte("two"), Revision: rb}, {Key: "t/missing"}, {Key: "t/a", Value: []byte("one"), Revision: ra}, {Key: ""}}
+	if !reflect.DeepEqual(es, want) {
+		t.Fatalf("GetMany = %+v, want %+v", es, want)
+	}
+	if e, err := kv.Get(ctx, "t/a"); err != nil || !reflect.DeepEqual(e, es[2]) {
+		t.Fatalf("Get = %+v, %v; GetMany gave %+v", e, err, es[2])
+	}
+	es[0].Value[0] = 'X' // a copy: the store is unchanged
+	if e, _ := kv.Get(ctx, "t/b"); string(e.Value) != "two" {
+		t.Fatalf("t/b = %q after changing GetMany's value", e.Value)
+	}
+	if es, err := mg.GetMany(ctx); err != nil || len(es) != 0 {
+		t.Fatalf("GetMany() = %v, %v", es, err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := mg.GetMany(cctx, "t/a"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("GetMany with a cancelled context: %v", err)
+	}
+}
+
+func mustPutKV(t *testing.T, kv meta.KV, key, val string) uint64 {
+	t.Helper()
+	rev, err := kv.Txn(context.Background(), meta.Txn{Ops: []meta.Op{meta.Put(key, []byte(val))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rev
+}
+
+func TestLocalGetMany(t *testing.T) {
+	l := openLocal(t, filepath.Join(t.TempDir(), "meta.db"))
+	testGetMany(t, l, l)
 }

@@ -202,11 +202,21 @@ func (kv *RaftKV) Stale() KV { return staleKV{kv} }
 
 type staleKV struct{ kv *RaftKV }
 
+var _ MultiGetter = staleKV{}
+
 func (s staleKV) Get(ctx context.Context, key string) (Entry, error) {
 	if err := ctx.Err(); err != nil {
 		return Entry{}, err
 	}
 	return s.kv.fsm.Get(key)
+}
+
+// GetMany implements MultiGetter on the local replica.
+func (s staleKV) GetMany(ctx context.Context, keys ...string) ([]Entry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return s.kv.fsm.GetMany(keys)
 }
 
 func (s staleKV) List(ctx context.Context, prefix, start string, limit int) ([]Entry, error) {

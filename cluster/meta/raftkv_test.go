@@ -537,3 +537,15 @@ func TestRaftKVCrashRebuildsFSM(t *testing.T) {
 		})
 	}
 }
+
+// TestRaftKVStaleGetMany: the leader's Stale view reads several keys in
+// one local read (its own writes are applied when Txn returns).
+func TestRaftKVStaleGetMany(t *testing.T) {
+	c := newTestCluster(t, 1, clusterOpts{})
+	ld := c.leader(5 * time.Second)
+	mg, ok := ld.kv.Stale().(meta.MultiGetter)
+	if !ok {
+		t.Fatal("Stale view is no MultiGetter")
+	}
+	testGetMany(t, ld.kv, mg)
+}
