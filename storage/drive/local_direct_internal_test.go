@@ -15,8 +15,8 @@ import (
 // direct I/O available, refused by the filesystem, and with no staging
 // buffer free. Each case checks which way the bytes went.
 func TestShardDirectIO(t *testing.T) {
-	sizes := []int{0, 1000, directAfter - 1, directAfter, directAfter + 1, directAfter + directAlign, directAfter + directAlign + 1,
-		directAfter + directBufSize, directAfter + 3*directBufSize + 4097}
+	sizes := []int{0, 1000, directAfter + 1, directAfter + directAlign - 1, directAfter + directAlign, directAfter + directAlign + 1,
+		directAfter + 512<<10 + 32, directAfter + directBufSize, directAfter + 3*directBufSize + 4097}
 	for _, tc := range []struct {
 		name       string
 		setup      func(*Local) (undo func())
