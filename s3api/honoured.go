@@ -2,6 +2,7 @@ package s3api
 
 import (
 	"fmt"
+	"github.com/filesphere/filesphere/internal/ascii"
 	"net/http"
 	"slices"
 	"strings"
@@ -472,7 +473,7 @@ func (rs headerRules) checkOrdered(what string, h http.Header) error {
 // ASCII), is left to check's ordered walk.
 func (rs headerRules) allPass(h http.Header) bool {
 	for k, vs := range h {
-		if !isASCII(k) {
+		if !ascii.Is(k) {
 			return false
 		}
 		for _, v := range vs {
@@ -497,44 +498,18 @@ func (rs headerRules) honoursFold(k, v string) bool {
 // matchesFold is matches of strings.ToLower(k), for an ASCII k.
 func (h honour) matchesFold(k string) bool {
 	if p, ok := strings.CutSuffix(h.name, "*"); ok {
-		return len(k) > len(p) && equalLowerASCII(p, k[:len(p)])
+		return len(k) > len(p) && ascii.EqualLower(p, k[:len(p)])
 	}
-	return equalLowerASCII(h.name, k)
+	return ascii.EqualLower(h.name, k)
 }
 
 // refusesFold reports whether the rules refuse strings.ToLower(k), for an
 // ASCII k.
 func (rs headerRules) refusesFold(k string) bool {
 	for _, r := range rs.refused {
-		if equalLowerASCII(r.name, k) {
+		if ascii.EqualLower(r.name, k) {
 			return true
 		}
 	}
 	return false
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
-}
-
-// equalLowerASCII reports whether lower == strings.ToLower(s) for an ASCII s.
-func equalLowerASCII(lower, s string) bool {
-	if len(lower) != len(s) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if lower[i] != c {
-			return false
-		}
-	}
-	return true
 }

@@ -54,10 +54,10 @@ var layers = map[string]rule{
 		testPkgs: []string{"internal/s3test", "iam"}, testLibs: []string{"github.com/sirupsen/logrus"}},
 	"client/bench": {libs: join(sdks, []string{"github.com/dustin/go-humanize", "github.com/sirupsen/logrus"}),
 		testPkgs: []string{"internal/s3test"}},
-	"s3api": {pkgs: []string{"s3api/sigv4", "storage", "storage/sse", "kms", "iam", "iam/policy"}, testPkgs: []string{"internal/s3test", "internal/clocktest"},
+	"s3api": {pkgs: []string{"s3api/sigv4", "storage", "storage/sse", "kms", "iam", "iam/policy", "internal/ascii"}, testPkgs: []string{"internal/s3test", "internal/clocktest"},
 		libs:     join(obs, []string{"github.com/gorilla/mux", "golang.org/x/sync/semaphore"}),
 		testLibs: join(sdks, logTest, []string{"github.com/minio/crc64nvme", "github.com/prometheus/client_golang/prometheus/promhttp"})},
-	"s3api/sigv4": {testLibs: sdks},
+	"s3api/sigv4": {pkgs: []string{"internal/ascii"}, testLibs: sdks},
 	// The web console imports no project package: it forwards to the S3
 	// API handler it is given (its tests set up users through iam).
 	// Its tests run it against the real S3 API and OAuth2 server.
@@ -78,7 +78,9 @@ var layers = map[string]rule{
 			// the hot-object cache
 			"github.com/maypok86/otter/v2",
 			// content-defined chunking of deduplicating buckets
-			"github.com/restic/chunker"})},
+			"github.com/restic/chunker",
+			// the records' decoder; MD5 of large bodies
+			"github.com/goccy/go-json", "github.com/minio/md5-simd"})},
 	"iam":        {pkgs: []string{"cluster/meta", "iam/policy"}, libs: []string{"github.com/sirupsen/logrus", "golang.org/x/crypto/argon2"}},
 	"iam/policy": {},
 
@@ -94,7 +96,8 @@ var layers = map[string]rule{
 	// BLAKE3 only in a benchmark: the measured case for HighwayHash.
 	"erasure": {libs: []string{"github.com/klauspost/reedsolomon", "github.com/minio/highwayhash", "github.com/minio/sha256-simd"},
 		testLibs: []string{"github.com/zeebo/blake3"}},
-	"storage/drive": {testPkgs: []string{"storage/drive/drivetest"}, libs: obs, testLibs: logTest},
+	// x/sys/unix: O_DIRECT shard writes (local_direct.go).
+	"storage/drive": {testPkgs: []string{"storage/drive/drivetest"}, libs: join(obs, []string{"golang.org/x/sys/unix"}), testLibs: logTest},
 	"cluster/ring":  {libs: []string{"github.com/cespare/xxhash/v2"}},
 	"cluster/pki":   {pkgs: []string{"internal/tlsutil"}, libs: []string{"golang.org/x/crypto/scrypt"}},
 	// TLS mechanics of the public listeners (production code, not test
@@ -105,6 +108,8 @@ var layers = map[string]rule{
 
 	// Serving helpers for the wiring.
 	"internal/connguard": {libs: []string{"github.com/prometheus/client_golang/prometheus"}},
+	// Allocation-free ASCII header-name tests (s3api and sigv4).
+	"internal/ascii": {},
 
 	// Test support: each imports only what it tests; none is importable
 	// by production code outside internal/.

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/filesphere/filesphere/internal/ascii"
 	"io"
 	"net/http"
 	"slices"
@@ -449,10 +450,10 @@ func requestTime(r *http.Request) (amzDate string, t time.Time, fromDate bool, e
 // able to gain them.
 func checkUnsignedAmzHeaders(r *http.Request, signed []string) error {
 	for k := range r.Header {
-		if isASCII(k) {
+		if ascii.Is(k) {
 			// The common case, without lowering a copy of each name.
 			if len(k) < 6 || !strings.EqualFold(k[:6], "x-amz-") ||
-				slices.ContainsFunc(signed, func(s string) bool { return equalASCIIFold(s, k) }) {
+				slices.ContainsFunc(signed, func(s string) bool { return ascii.EqualLower(s, k) }) {
 				continue
 			}
 		} else if lk := strings.ToLower(k); !strings.HasPrefix(lk, "x-amz-") || slices.Contains(signed, lk) {
@@ -461,33 +462,6 @@ func checkUnsignedAmzHeaders(r *http.Request, signed []string) error {
 		return errorf(ErrAccessDenied, "There were headers present in the request which were not signed: %.64s", strings.ToLower(k))
 	}
 	return nil
-}
-
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= 0x80 {
-			return false
-		}
-	}
-	return true
-}
-
-// equalASCIIFold reports whether lower equals strings.ToLower(s) for an
-// ASCII s.
-func equalASCIIFold(lower, s string) bool {
-	if len(lower) != len(s) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if lower[i] != c {
-			return false
-		}
-	}
-	return true
 }
 
 func hasParam(q []queryParam, name string) bool {
