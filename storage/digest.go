@@ -6,20 +6,9 @@ import (
 	"encoding/hex"
 	"hash"
 	"io"
-	"runtime"
-	"sync"
 
-	md5simd "github.com/minio/md5-simd"
 	"github.com/minio/sha256-simd"
 )
-
-// simdMD5Min is the smallest body whose MD5 runs on the shared md5-simd
-// server, which hashes up to 16 concurrent streams in one AVX-512 pass
-// (about 3x crypto/md5's aggregate with 8 uploads here); below it the
-// server's hand-offs cost more than they save.
-const simdMD5Min = 8 << 20
-
-var md5Server = sync.OnceValue(md5simd.NewServer)
 
 // DigestSpec says what a Digest computes.
 type DigestSpec struct {
@@ -34,8 +23,7 @@ type DigestSpec struct {
 	// returns io.EOF: a SigV4 signed payload (x-amz-content-sha256). The
 	// bytes are then not hashed with SHA-256 a second time.
 	SignedSHA256 []byte
-	// Size is the body's expected length (0 or less: unknown); large
-	// bodies hash MD5 on the multi-stream SIMD server.
+	// Size is the body's expected length (0 or less: unknown).
 	Size int64
 }
 
@@ -47,11 +35,8 @@ type DigestSpec struct {
 type Digest struct {
 	spec   DigestSpec
 	md5    hash.Hash
-	md5Sum []byte // the MD5 once read: the sum is final then
-	simd   md5simd.Hasher
-	freed  runtime.Cleanup // closes simd if the Digest is dropped unread
-	sha256 hash.Hash       // nil when not wanted or signed
-	sum    hash.Hash       // the checksum's own hash; nil when none or shared
+	sha256 hash.Hash // nil when not wanted or signed
+	sum    hash.Hash // the checksum's own hash; nil when none or shared
 	ws     []io.Writer
 	n      int64
 }
@@ -64,11 +49,6 @@ func NewDigest(spec DigestSpec) *Digest {
 	d := &Digest{spec: spec}
 	if spec.MD5 {
 		d.md5 = md5.New()
-		if spec.Size >= simdMD5Min {
-			d.simd = md5Server().NewHash()
-			d.md5 = d.simd
-			d.freed = runtime.AddCleanup(d, func(h md5simd.Hasher) { h.Close() }, d.simd)
-		}
 		d.ws = append(d.ws, d.md5)
 	}
 	shaWanted := spec.SHA256 || spec.Checksum == ChecksumSHA256
@@ -90,12 +70,8 @@ func newContentDigest(size int64) *Digest {
 	return NewDigest(DigestSpec{MD5: true, SHA256: true, Size: size})
 }
 
-// Write hashes p with every algorithm asked for, once each. The MD5 is
-// final once read: writing after that is a programming error.
+// Write hashes p with every algorithm asked for, once each.
 func (d *Digest) Write(p []byte) (int, error) {
-	if d.md5Sum != nil {
-		panic("storage: Digest written after its MD5 was read")
-	}
 	for _, w := range d.ws {
 		_, _ = w.Write(p) // hash.Hash never fails
 	}
@@ -111,21 +87,7 @@ func (d *Digest) MD5() []byte {
 	if d.md5 == nil {
 		return nil
 	}
-	if d.md5Sum == nil {
-		d.md5Sum = d.md5.Sum(nil)
-		d.Close()
-	}
-	return bytes.Clone(d.md5Sum)
-}
-
-// Close releases the SIMD hasher of a Digest whose MD5 will not be read
-// (MD5 releases it too). It may be called more than once.
-func (d *Digest) Close() {
-	if d.simd != nil {
-		d.freed.Stop()
-		d.simd.Close()
-		d.simd = nil
-	}
+	return d.md5.Sum(nil)
 }
 
 // SHA256 returns the SHA-256 of the bytes written (for a signed payload,

@@ -11,7 +11,6 @@ import (
 	"hash/crc32"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/filesphere/filesphere/cluster/meta"
@@ -32,8 +31,6 @@ func TestDigest(t *testing.T) {
 		{name: "nothing", spec: storage.DigestSpec{}},
 		{name: "md5", spec: storage.DigestSpec{MD5: true}, md5: m[:]},
 		{name: "content", spec: storage.DigestSpec{MD5: true, SHA256: true}, md5: m[:], sha: s[:]},
-		// A large declared size hashes MD5 on the shared SIMD server.
-		{name: "content simd", spec: storage.DigestSpec{MD5: true, SHA256: true, Size: 4 << 20}, md5: m[:], sha: s[:]},
 		{name: "content+crc32", spec: storage.DigestSpec{MD5: true, SHA256: true, Checksum: storage.ChecksumCRC32},
 			md5: m[:], sha: s[:], sum: crc.Sum(nil)},
 		{name: "sha256 checksum shares", spec: storage.DigestSpec{SHA256: true, Checksum: storage.ChecksumSHA256}, sha: s[:], sum: s[:]},
@@ -230,8 +227,7 @@ func crc32IEEE(b []byte) []byte {
 // from the signature check); and each algorithm alone, the rates that turn
 // a CPU profile's hash time into bytes hashed.
 func BenchmarkDigest(b *testing.B) {
-	b.Run("md5-parallel/std", func(b *testing.B) { benchParallelMD5(b, 0) })
-	b.Run("md5-parallel/simd", func(b *testing.B) { benchParallelMD5(b, 64<<20) })
+
 	signed := bytes.Repeat([]byte{1}, 32)
 	buf := randBytes(50, 1<<20)
 	for _, tt := range []struct {
@@ -257,57 +253,4 @@ func BenchmarkDigest(b *testing.B) {
 			}
 		})
 	}
-}
-
-// benchParallelMD5 hashes 64 MiB bodies from GOMAXPROCS*4 goroutines (as
-// concurrent uploads do) with the given declared size.
-func benchParallelMD5(b *testing.B, size int64) {
-	buf := randBytes(51, 1<<20)
-	b.SetBytes(64 << 20)
-	b.SetParallelism(4)
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			d := storage.NewDigest(storage.DigestSpec{MD5: true, Size: size})
-			for range 64 {
-				d.Write(buf)
-			}
-			d.MD5()
-		}
-	})
-}
-
-// TestDigestSIMDConcurrent: many concurrent large digests, some dropped
-// unread, each MD5 equal to crypto/md5's; a digest is final once read.
-func TestDigestSIMDConcurrent(t *testing.T) {
-	var wg sync.WaitGroup
-	for g := range 24 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			data := randBytes(uint64(100+g), 3<<20+g*977)
-			d := storage.NewDigest(storage.DigestSpec{MD5: true, Size: int64(len(data))})
-			for rest := data; len(rest) > 0; {
-				n := min(len(rest), 1+(g*7919)%(300<<10))
-				d.Write(rest[:n])
-				rest = rest[n:]
-			}
-			if g%5 == 0 {
-				d.Close() // abandoned (a failed upload)
-				d.Close()
-				return
-			}
-			want := md5.Sum(data)
-			if got := d.MD5(); !bytes.Equal(got, want[:]) || !bytes.Equal(d.MD5(), want[:]) {
-				t.Errorf("goroutine %d: MD5 %x, want %x", g, got, want)
-			}
-			d.Close()
-			defer func() {
-				if recover() == nil {
-					t.Errorf("goroutine %d: a write after the MD5 was read did not panic", g)
-				}
-			}()
-			d.Write([]byte("late"))
-		}()
-	}
-	wg.Wait()
 }

@@ -12,12 +12,12 @@ import (
 // openDrives opens this node's drive folders as <node>-drive<i>, each
 // logging its own online/offline transitions to log and wrapped with
 // metrics, timeouts and offline marking.
-func openDrives(nodeID string, paths []string, log *logrus.Entry, reg prometheus.Registerer) (map[string]drive.ShardStore, error) {
+func openDrives(nodeID string, paths []string, directIO bool, log *logrus.Entry, reg prometheus.Registerer) (map[string]drive.ShardStore, error) {
 	set := map[string]drive.ShardStore{}
 	for i, p := range paths {
 		id := nodeID + "-drive" + strconv.Itoa(i+1)
 		lcfg := drive.DefaultLocalConfig()
-		lcfg.ID, lcfg.Root, lcfg.Logger = id, p, log
+		lcfg.ID, lcfg.Root, lcfg.Logger, lcfg.DirectIO = id, p, log, directIO
 		d, err := drive.NewLocal(lcfg)
 		if err != nil {
 			return nil, fmt.Errorf("drive %s: %w", p, err)

@@ -24,7 +24,7 @@ func TestDriveTransitionsReachServerLog(t *testing.T) {
 	var out bytes.Buffer
 	logger.SetOutput(&out)
 	root := filepath.Join(t.TempDir(), "drive1")
-	set, err := openDrives("n1", []string{root}, logrus.NewEntry(logger), prometheus.NewRegistry())
+	set, err := openDrives("n1", []string{root}, false, logrus.NewEntry(logger), prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}

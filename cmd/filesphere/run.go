@@ -140,7 +140,7 @@ func prepare(f serverFlags, args []string) (*boot, error) {
 // startNode opens the drives and joins (or forms) the cluster; ln is the
 // S3 listener, whose address the node advertises.
 func (b *boot) startNode(ctx context.Context, ln net.Listener) (*cluster.Node, error) {
-	set, err := openDrives(b.nodeID, b.paths, b.log, b.reg)
+	set, err := openDrives(b.nodeID, b.paths, b.f.directIO, b.log, b.reg)
 	if err != nil {
 		return nil, err
 	}

@@ -79,8 +79,8 @@ var layers = map[string]rule{
 			"github.com/maypok86/otter/v2",
 			// content-defined chunking of deduplicating buckets
 			"github.com/restic/chunker",
-			// the records' decoder; MD5 of large bodies
-			"github.com/goccy/go-json", "github.com/minio/md5-simd"})},
+			// the records' decoder
+			"github.com/goccy/go-json"})},
 	"iam":        {pkgs: []string{"cluster/meta", "iam/policy"}, libs: []string{"github.com/sirupsen/logrus", "golang.org/x/crypto/argon2"}},
 	"iam/policy": {},
 

@@ -35,6 +35,11 @@ type LocalConfig struct {
 	// Logger receives online/offline transitions. Required: a drive's own
 	// view of why it went offline belongs in the server log.
 	Logger *logrus.Entry
+	// DirectIO writes shards with O_DIRECT where the filesystem allows
+	// (local_direct.go). Off by default: it saves the page-cache copy on a
+	// quiet disk, but each direct write waits for the device, and the
+	// whole test suite on one shared virtual disk slowed to a crawl.
+	DirectIO bool
 }
 
 // DefaultLocalConfig returns defaults for the optional fields; ID, Root and
@@ -92,7 +97,8 @@ type Local struct {
 	// fans marks the fan-out directories known to exist: each is made
 	// (and its entry synced) on its first commit, not at format time.
 	fans [fanOut]atomic.Bool
-	// noDirect: the folder's filesystem refused direct I/O (local_direct.go).
+	// noDirect: direct I/O is off, or the folder's filesystem refused it
+	// (local_direct.go).
 	noDirect atomic.Bool
 	direct   atomic.Int64 // staging buffers written with direct I/O (tests)
 
@@ -124,6 +130,7 @@ func NewLocal(cfg LocalConfig) (*Local, error) {
 		formatPath: filepath.Join(root, filepath.FromSlash(formatName)),
 		log:        cfg.Logger.WithFields(logrus.Fields{"component": "drive", "drive": cfg.ID, "path": root}),
 	}
+	l.noDirect.Store(!cfg.DirectIO)
 	_ = l.ready() // an offline start is a state, not an error
 	return l, nil
 }

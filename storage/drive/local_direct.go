@@ -7,7 +7,8 @@ import (
 	"unsafe"
 )
 
-// Shards are written with direct I/O (O_DIRECT on Linux): the kernel
+// With LocalConfig.DirectIO, shards are written with direct I/O (O_DIRECT
+// on Linux): the kernel
 // DMAs them from our buffer to the disk instead of copying every byte into
 // the page cache first, which was over half of the server's CPU on 64 MiB
 // PUTs (perf: copy_folio_from_iter_atomic). Durability is unchanged: the

@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"testing"
+
+	"github.com/sirupsen/logrus"
 )
 
 // TestShardDirectIO writes shards of sizes around the direct I/O switch in
@@ -37,7 +39,7 @@ func TestShardDirectIO(t *testing.T) {
 		}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			l, err := newTestLocal(t)
+			l, err := newDirectTestLocal(t)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -94,9 +96,38 @@ func TestShardDirectIO(t *testing.T) {
 	}
 }
 
+func newDirectTestLocal(t *testing.T) (*Local, error) {
+	cfg := DefaultLocalConfig()
+	cfg.ID, cfg.Root, cfg.DirectIO = "d", t.TempDir(), true
+	cfg.Logger = logrus.NewEntry(logrus.New())
+	cfg.Logger.Logger.SetOutput(testWriter{t})
+	return NewLocal(cfg)
+}
+
+// TestShardDirectOff: without DirectIO nothing goes direct.
+func TestShardDirectOff(t *testing.T) {
+	l, err := newTestLocal(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := l.Create(context.Background(), "off/1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(make([]byte, 3*directBufSize)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if n := l.direct.Load(); n != 0 {
+		t.Fatalf("%d direct writes with DirectIO off", n)
+	}
+}
+
 // TestShardDirectAbort: an aborted large shard gives its staging buffer back.
 func TestShardDirectAbort(t *testing.T) {
-	l, err := newTestLocal(t)
+	l, err := newDirectTestLocal(t)
 	if err != nil {
 		t.Fatal(err)
 	}
