@@ -37,8 +37,8 @@ type LocalConfig struct {
 	Logger *logrus.Entry
 	// DirectIO writes shards with O_DIRECT where the filesystem allows
 	// (local_direct.go). Off by default: it saves the page-cache copy on a
-	// quiet disk, but each direct write waits for the device, and the
-	// whole test suite on one shared virtual disk slowed to a crawl.
+	// quiet disk, but each direct write waits for the device, which is
+	// not yet measured on a busy disk shared by many servers.
 	DirectIO bool
 }
 
