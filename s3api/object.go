@@ -29,7 +29,7 @@ func payload(req *request, max int64) (*verifyingReader, error) {
 	// One pass computes the checks and what the engine records; a signed
 	// payload's SHA-256 is the one SigV4 verifies, not hashed again.
 	v := newDigestingReader(req.body, size, spec, req.trailer,
-		storage.DigestSpec{MD5: true, SHA256: true, SignedSHA256: req.payloadSHA256, Size: size})
+		storage.DigestSpec{MD5: true, SHA256: true, SignedSHA256: req.payloadSHA256})
 	v.limit = max
 	return v, nil
 }

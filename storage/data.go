@@ -74,7 +74,7 @@ func (e *Engine) WriteMemory(size int64) int64 {
 func (e *Engine) writeData(ctx context.Context, placeKey string, r io.Reader, size int64, dg *Digest, enc *streamEnc) (dataRecord, error) {
 	tee := r
 	if !dg.content() {
-		dg = newContentDigest(size)
+		dg = newContentDigest()
 		tee = io.TeeReader(r, dg)
 	}
 	ec := e.cfg.newECInfo()

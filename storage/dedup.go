@@ -165,7 +165,7 @@ func (e *Engine) writeChunks(ctx context.Context, bucket string, r io.Reader, si
 	out := chunkedWrite{fresh: map[string]dataRecord{}}
 	tee := r
 	if !dg.content() {
-		dg = newContentDigest(size)
+		dg = newContentDigest()
 		tee = io.TeeReader(r, dg)
 	}
 	src := tee

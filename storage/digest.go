@@ -23,8 +23,6 @@ type DigestSpec struct {
 	// returns io.EOF: a SigV4 signed payload (x-amz-content-sha256). The
 	// bytes are then not hashed with SHA-256 a second time.
 	SignedSHA256 []byte
-	// Size is the body's expected length (0 or less: unknown).
-	Size int64
 }
 
 // Digest hashes a body once per algorithm as it streams: the protocol
@@ -66,9 +64,7 @@ func NewDigest(spec DigestSpec) *Digest {
 
 // newContentDigest is what the engine computes itself when the caller
 // gives no Digest.
-func newContentDigest(size int64) *Digest {
-	return NewDigest(DigestSpec{MD5: true, SHA256: true, Size: size})
-}
+func newContentDigest() *Digest { return NewDigest(DigestSpec{MD5: true, SHA256: true}) }
 
 // Write hashes p with every algorithm asked for, once each.
 func (d *Digest) Write(p []byte) (int, error) {

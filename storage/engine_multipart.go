@@ -164,7 +164,7 @@ func (e *Engine) storePart(ctx context.Context, bucket, key, uploadID string, n 
 		return PartInfo{}, err
 	}
 	if u.ChecksumAlgorithm != "" && (!dg.content() || dg.ChecksumAlgorithm() != u.ChecksumAlgorithm) {
-		dg = NewDigest(DigestSpec{MD5: true, SHA256: true, Checksum: u.ChecksumAlgorithm, Size: size})
+		dg = NewDigest(DigestSpec{MD5: true, SHA256: true, Checksum: u.ChecksumAlgorithm})
 		r = io.TeeReader(r, dg)
 	}
 	d, err := e.writeData(ctx, hashKey(bucket, key), r, size, dg, enc)

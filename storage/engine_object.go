@@ -584,7 +584,7 @@ func (e *Engine) CopyObject(ctx context.Context, src CopySource, dstBucket, dstK
 	}
 	// One pass hashes the copy for the ETag, the content hash and the
 	// checksum.
-	dg := NewDigest(DigestSpec{MD5: true, SHA256: true, Checksum: alg, Size: v.Size})
+	dg := NewDigest(DigestSpec{MD5: true, SHA256: true, Checksum: alg})
 	body := io.TeeReader(rc, dg)
 	sums := func() []Checksum {
 		if alg == "" {

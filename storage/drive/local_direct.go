@@ -20,10 +20,8 @@ import (
 // page cache. Direct from the first byte measured best even for 1 MiB
 // objects read back at once (bench mixed-1MiB: +20-25% total ops, the
 // GETs included), as the page-cache copy cost more than the reads it saved.
-// directAfter keeps the door open to start buffered.
 const (
 	directAlign   = 4096    // offset, length and memory alignment for O_DIRECT
-	directAfter   = 0       // shard bytes written buffered before switching
 	directBufSize = 1 << 20 // one staging buffer; a multiple of directAlign
 	// directBufMax bounds the staging memory of all writers: a writer that
 	// finds none free stays buffered rather than wait (64 MiB in all).
@@ -71,7 +69,7 @@ type shardFile struct {
 	off      int64  // bytes written to f (not counting buf)
 	buf      []byte // staged bytes while direct; nil otherwise
 	direct   bool
-	noDirect *atomic.Bool  // the drive's filesystem refused O_DIRECT once
+	noDirect *atomic.Bool  // direct I/O off for the drive, or refused by its filesystem
 	flushes  *atomic.Int64 // counts direct writes (the drive's, for tests)
 }
 
@@ -79,19 +77,13 @@ func (s *shardFile) Write(p []byte) (int, error) {
 	total := len(p)
 	for len(p) > 0 {
 		if !s.direct {
-			n := len(p)
-			if s.off < directAfter {
-				n = min(n, int(directAfter-s.off))
-			} else if s.noDirect.Load() || !s.startDirect() {
-				n = len(p)
-			} else {
+			if !s.noDirect.Load() && s.startDirect() {
 				continue
 			}
-			if err := s.writeBuffered(p[:n]); err != nil {
+			if err := s.writeBuffered(p); err != nil {
 				return total - len(p), err
 			}
-			p = p[n:]
-			continue
+			return total, nil
 		}
 		n := copy(s.buf[len(s.buf):cap(s.buf)], p)
 		s.buf = s.buf[:len(s.buf)+n]
