@@ -33,6 +33,9 @@ const (
 	slowHeaderTimeout = 3 * time.Second
 	slowAttack        = 12 * time.Second // attackers reconnect for this long
 	slowServedWithin  = time.Second      // the normal client's bound
+	// directStaging is the server's fixed pool of direct-I/O staging
+	// buffers (storage/drive: directBufMax x directBufSize), on by default.
+	directStaging = 32 << 20
 )
 
 // attacker is one kind of misbehaving client. Each of its goroutines
@@ -165,8 +168,9 @@ func TestSlowClients(t *testing.T) {
 	}
 	// Memory: the upload budget, plus as much again for the garbage
 	// collector's headroom (GOGC=100) and the pooled block sets of uploads
-	// just cut, plus 32 MiB for the connections' buffers and stacks.
-	if limit := baseline + 2*slowUploadMemory + 32<<20; memRes.maxRSS > limit {
+	// just cut, plus 32 MiB for the connections' buffers and stacks, plus
+	// the direct-I/O staging pool.
+	if limit := baseline + 2*slowUploadMemory + 32<<20 + directStaging; memRes.maxRSS > limit {
 		t.Errorf("server RSS reached %d MiB, bound %d MiB", memRes.maxRSS>>20, limit>>20)
 	}
 	if strings.Contains(n.Log(), "too many open files") {
@@ -463,8 +467,9 @@ func TestStalledUploadsMemory(t *testing.T) {
 		t.Errorf("want every upload refused with SlowDown or cut with RequestTimeout, got %s", summary(got))
 	}
 	// The budget, the pool's previous generation of block sets (sync.Pool
-	// keeps released ones for a GC cycle), and the connections' buffers.
-	if limit := baseline + 2*budget + 32<<20; maxRSS > limit {
+	// keeps released ones for a GC cycle), the connections' buffers and the
+	// direct-I/O staging pool.
+	if limit := baseline + 2*budget + 32<<20 + directStaging; maxRSS > limit {
 		t.Errorf("server RSS reached %d MiB, bound %d MiB", maxRSS>>20, limit>>20)
 	}
 	out, err := sdk.ListObjectsV2(t.Context(), &s3.ListObjectsV2Input{Bucket: &bucket})

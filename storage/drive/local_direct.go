@@ -24,8 +24,10 @@ const (
 	directAlign   = 4096    // offset, length and memory alignment for O_DIRECT
 	directBufSize = 1 << 20 // one staging buffer; a multiple of directAlign
 	// directBufMax bounds the staging memory of all writers: a writer that
-	// finds none free stays buffered rather than wait (64 MiB in all).
-	directBufMax = 64
+	// finds none free stays buffered rather than wait (32 MiB in all, a
+	// fixed cost beside --upload-memory; 32 covers 8 concurrent EC 2+2
+	// uploads' shards).
+	directBufMax = 32
 )
 
 // directBufs are the free staging buffers (a bounded free list; a nil slot
