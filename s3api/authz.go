@@ -184,7 +184,7 @@ func (s *Server) authorize(ctx context.Context, req *request) error {
 	if p.scope == scopeEachKey {
 		return nil // the handler asks for each key (authorizeKey)
 	}
-	q := req.URL.Query()
+	q := req.queryValues()
 	if p.scope == scopeObject && s.objectTags != nil && needsObjectTags(&req.id, req.authz.bucket) {
 		if err := s.existingTags(ctx, req, q.Get("versionId")); err != nil {
 			return err
@@ -339,7 +339,7 @@ func (s *Server) conditions(req *request) *policy.Context {
 	for _, h := range conditionHeaders {
 		setHeader(c, req.Header, h.key, h.header)
 	}
-	q := req.URL.Query()
+	q := req.queryValues()
 	for _, p := range conditionParams {
 		if vs, ok := q[p.param]; ok && len(vs) > 0 {
 			c.Set(p.key, vs[0])
