@@ -49,8 +49,9 @@ type access struct {
 	verifier *sigv4.Verifier
 	account  iam.Account
 	buckets  bucketCache
-	// decisions counts authorization decisions (the audit metric).
-	decisions *prometheus.CounterVec
+	// decisions counts authorization decisions (the audit metric), by
+	// their children resolved on first use (see childCache).
+	decisions *childCache[decisionLabels, prometheus.Counter]
 	now       func() time.Time
 	region    string
 	// objectTags reads the tags of the object version a request acts on,
@@ -74,13 +75,29 @@ func (a *access) init(cfg Config, ids *iam.Service) error {
 	a.ids, a.verifier, a.account, a.now, a.region = ids, v, ids.Account(), cfg.Now, cfg.Region
 	a.buckets.init(4096)
 	if cfg.Registry != nil {
-		a.decisions = prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "filesphere_s3_authz_decisions_total",
-			Help: "Authorization decisions by action, effect, reason and the kind of policy that decided.",
-		}, []string{"action", "effect", "reason", "source"})
-		cfg.Registry.MustRegister(a.decisions)
+		a.decisions = newDecisions(cfg.Registry)
 	}
 	return nil
+}
+
+// newDecisions registers the decision counter in reg.
+func newDecisions(reg prometheus.Registerer) *childCache[decisionLabels, prometheus.Counter] {
+	vec := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "filesphere_s3_authz_decisions_total",
+		Help: "Authorization decisions by action, effect, reason and the kind of policy that decided.",
+	}, []string{"action", "effect", "reason", "source"})
+	reg.MustRegister(vec)
+	return &childCache[decisionLabels, prometheus.Counter]{resolve: func(k decisionLabels) prometheus.Counter {
+		return vec.WithLabelValues(k.action, string(k.effect), k.reason.String(), k.source.String())
+	}}
+}
+
+// decisionLabels is the labels of a decision's series.
+type decisionLabels struct {
+	action string
+	effect policy.Effect
+	reason policy.Reason
+	source policy.Source
 }
 
 // requestAuthz is what authorization learnt about a request, for the
@@ -245,7 +262,7 @@ func (s *Server) allow(ctx context.Context, req *request, b *bucketAccess, actio
 	}
 	req.authz.decision, req.authz.decided = d, true
 	if s.decisions != nil {
-		s.decisions.WithLabelValues(action, string(d.Effect), d.Reason.String(), d.Source.String()).Inc()
+		s.decisions.get(decisionLabels{action, d.Effect, d.Reason, d.Source}).Inc()
 	}
 	if s.log.Logger.IsLevelEnabled(logrus.DebugLevel) {
 		s.log.WithFields(logrus.Fields{"request_id": req.reqID, "op": req.route.Op, "action": action, "resource": resource,
