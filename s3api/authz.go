@@ -49,8 +49,9 @@ type access struct {
 	verifier *sigv4.Verifier
 	account  iam.Account
 	buckets  bucketCache
-	// decisions counts authorization decisions (the audit metric).
-	decisions *prometheus.CounterVec
+	// decisions counts authorization decisions (the audit metric), by
+	// their children resolved on first use (see childCache).
+	decisions *childCache[decisionLabels, prometheus.Counter]
 	now       func() time.Time
 	region    string
 	// objectTags reads the tags of the object version a request acts on,
@@ -74,13 +75,29 @@ func (a *access) init(cfg Config, ids *iam.Service) error {
 	a.ids, a.verifier, a.account, a.now, a.region = ids, v, ids.Account(), cfg.Now, cfg.Region
 	a.buckets.init(4096)
 	if cfg.Registry != nil {
-		a.decisions = prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "filesphere_s3_authz_decisions_total",
-			Help: "Authorization decisions by action, effect, reason and the kind of policy that decided.",
-		}, []string{"action", "effect", "reason", "source"})
-		cfg.Registry.MustRegister(a.decisions)
+		a.decisions = newDecisions(cfg.Registry)
 	}
 	return nil
+}
+
+// newDecisions registers the decision counter in reg.
+func newDecisions(reg prometheus.Registerer) *childCache[decisionLabels, prometheus.Counter] {
+	vec := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "filesphere_s3_authz_decisions_total",
+		Help: "Authorization decisions by action, effect, reason and the kind of policy that decided.",
+	}, []string{"action", "effect", "reason", "source"})
+	reg.MustRegister(vec)
+	return &childCache[decisionLabels, prometheus.Counter]{resolve: func(k decisionLabels) prometheus.Counter {
+		return vec.WithLabelValues(k.action, string(k.effect), k.reason.String(), k.source.String())
+	}}
+}
+
+// decisionLabels is the labels of a decision's series.
+type decisionLabels struct {
+	action string
+	effect policy.Effect
+	reason policy.Reason
+	source policy.Source
 }
 
 // requestAuthz is what authorization learnt about a request, for the
@@ -184,7 +201,7 @@ func (s *Server) authorize(ctx context.Context, req *request) error {
 	if p.scope == scopeEachKey {
 		return nil // the handler asks for each key (authorizeKey)
 	}
-	q := req.URL.Query()
+	q := req.queryValues()
 	if p.scope == scopeObject && s.objectTags != nil && needsObjectTags(&req.id, req.authz.bucket) {
 		if err := s.existingTags(ctx, req, q.Get("versionId")); err != nil {
 			return err
@@ -245,7 +262,7 @@ func (s *Server) allow(ctx context.Context, req *request, b *bucketAccess, actio
 	}
 	req.authz.decision, req.authz.decided = d, true
 	if s.decisions != nil {
-		s.decisions.WithLabelValues(action, string(d.Effect), d.Reason.String(), d.Source.String()).Inc()
+		s.decisions.get(decisionLabels{action, d.Effect, d.Reason, d.Source}).Inc()
 	}
 	if s.log.Logger.IsLevelEnabled(logrus.DebugLevel) {
 		s.log.WithFields(logrus.Fields{"request_id": req.reqID, "op": req.route.Op, "action": action, "resource": resource,
@@ -339,7 +356,7 @@ func (s *Server) conditions(req *request) *policy.Context {
 	for _, h := range conditionHeaders {
 		setHeader(c, req.Header, h.key, h.header)
 	}
-	q := req.URL.Query()
+	q := req.queryValues()
 	for _, p := range conditionParams {
 		if vs, ok := q[p.param]; ok && len(vs) > 0 {
 			c.Set(p.key, vs[0])

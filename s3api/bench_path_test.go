@@ -116,22 +116,33 @@ func BenchmarkPathPut(b *testing.B) {
 	}
 }
 
-// BenchmarkPathGet is a healthy GET of a whole object through the server.
+// BenchmarkPathGet is a healthy GET of a whole object through the server
+// over plain HTTP, on memory drives and on local drive folders (where the
+// body can go from the shard files to the socket with sendfile).
 func BenchmarkPathGet(b *testing.B) {
-	for _, size := range []int{1 << 20, 64 << 20} {
-		b.Run(sizeLabel(size), func(b *testing.B) {
-			env := s3test.New(b, s3test.WithLogLevel(logrus.ErrorLevel))
-			pathBenchDo(b, benchRequest(b, env, http.MethodPut, "/bench", nil, nil, emptySHA256))
-			pathBenchDo(b, benchRequest(b, env, http.MethodPut, "/bench/obj", randBytes(size, 2), nil, "UNSIGNED-PAYLOAD"))
-			b.SetBytes(int64(size))
-			b.ReportAllocs()
-			b.ResetTimer()
-			done := cpuMeter(b)
-			for b.Loop() {
-				pathBenchDo(b, benchRequest(b, env, http.MethodGet, "/bench/obj", nil, nil, emptySHA256))
-			}
-			done()
-		})
+	drives := []struct {
+		name string
+		opts []s3test.Option
+	}{
+		{"memory", nil},
+		{"local", []s3test.Option{s3test.WithLocalDrives()}},
+	}
+	for _, d := range drives {
+		for _, size := range []int{1 << 20, 64 << 20} {
+			b.Run(d.name+"/"+sizeLabel(size), func(b *testing.B) {
+				env := s3test.New(b, append([]s3test.Option{s3test.WithLogLevel(logrus.ErrorLevel)}, d.opts...)...)
+				pathBenchDo(b, benchRequest(b, env, http.MethodPut, "/bench", nil, nil, emptySHA256))
+				pathBenchDo(b, benchRequest(b, env, http.MethodPut, "/bench/obj", randBytes(size, 2), nil, "UNSIGNED-PAYLOAD"))
+				b.SetBytes(int64(size))
+				b.ReportAllocs()
+				b.ResetTimer()
+				done := cpuMeter(b)
+				for b.Loop() {
+					pathBenchDo(b, benchRequest(b, env, http.MethodGet, "/bench/obj", nil, nil, emptySHA256))
+				}
+				done()
+			})
+		}
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/filesphere/filesphere/internal/s3test"
 	"github.com/filesphere/filesphere/s3api"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
 )
 
@@ -20,9 +21,11 @@ import (
 // signed GET of a 4 KiB object, so the per-request overhead around the
 // engine read (routing, SigV4, IAM, header rules, metrics, render) is what
 // it measures. The request is signed once, outside the loop, the way an
-// SDK signs each request with a header set like this one.
+// SDK signs each request with a header set like this one. Metrics are on,
+// as in the real server.
 func BenchmarkServeGetSmall(b *testing.B) {
-	env := s3test.New(b, s3test.WithLogLevel(logrus.ErrorLevel))
+	env := s3test.New(b, s3test.WithLogLevel(logrus.ErrorLevel),
+		s3test.WithAPIConfig(func(c *s3api.Config) { c.Registry = prometheus.NewRegistry() }))
 	srv := env.Server.Config.Handler.(*s3api.Server)
 	ctx := context.Background()
 	sdk := env.SDK(b)

@@ -213,8 +213,8 @@ func contentHashHeaders(req *request, h http.Header, info storage.ObjectInfo) {
 	if info.SHA256 == "" {
 		return
 	}
-	h.Set(headerSHA256, info.SHA256)
-	if len(info.Checksums) > 0 || req.URL.Query().Get("partNumber") != "" ||
+	h[headerSHA256] = req.one(info.SHA256)
+	if len(info.Checksums) > 0 || req.queryValues().Get("partNumber") != "" ||
 		!strings.EqualFold(req.Header.Get("X-Amz-Checksum-Mode"), "ENABLED") {
 		return
 	}

@@ -65,10 +65,10 @@ func stripAWSChunked(ce string) string {
 }
 
 // writeMetadata sets the stored content headers and user metadata.
-func writeMetadata(h http.Header, m storage.Metadata) {
+func writeMetadata(h http.Header, m storage.Metadata, one func(string) []string) {
 	set := func(k, v string) {
 		if v != "" {
-			h.Set(k, v)
+			h[k] = one(v)
 		}
 	}
 	ct := m.ContentType
@@ -113,13 +113,17 @@ func parseConditions(h http.Header, prefix string) storage.Conditions {
 	}
 	// Unparsable dates are ignored, as HTTP (and S3) specify.
 	if t, ok := parseHTTPTime(h.Get(prefix + "If-Modified-Since")); ok {
-		c.IfModifiedSince = &t
+		c.IfModifiedSince = timeRef(t)
 	}
 	if t, ok := parseHTTPTime(h.Get(prefix + "If-Unmodified-Since")); ok {
-		c.IfUnmodifiedSince = &t
+		c.IfUnmodifiedSince = timeRef(t)
 	}
 	return c
 }
+
+// timeRef is &t, allocated only when called (taking the address of an
+// if-scoped t moves it to the heap on every call, condition met or not).
+func timeRef(t time.Time) *time.Time { return &t }
 
 // parseRange parses a single "bytes=" range. ok=false means the header is
 // absent or not a syntactically valid single range, which S3 ignores.

@@ -93,7 +93,7 @@ func (s *Server) putObject(ctx context.Context, req *request) (*response, error)
 
 // getOptions reads versionId, Range, partNumber and conditions.
 func getOptions(req *request) (storage.GetOptions, error) {
-	q := req.URL.Query()
+	q := req.queryValues()
 	opts := storage.GetOptions{VersionID: q.Get("versionId"), Cond: parseConditions(req.Header, "")}
 	if _, ok := q["versionId"]; ok && opts.VersionID == "" {
 		return opts, apiErr(ErrInvalidArgument, "Version id cannot be the empty string")
@@ -118,11 +118,13 @@ func getOptions(req *request) (storage.GetOptions, error) {
 
 // objectHeaders are the headers GET and HEAD share.
 func objectHeaders(req *request, info storage.ObjectInfo) http.Header {
-	h := http.Header{}
-	writeMetadata(h, info.Meta)
-	h.Set("Etag", info.ETag)
-	h.Set("Last-Modified", info.ModTime.UTC().Format(http.TimeFormat))
-	h.Set("Accept-Ranges", "bytes")
+	// Sized for the common answer, so that it does not grow (nor does the
+	// ResponseWriter's, which gets these and the pipeline's own).
+	h := make(http.Header, 12)
+	writeMetadata(h, info.Meta, req.one)
+	h["Etag"] = req.one(info.ETag)
+	h["Last-Modified"] = req.one(info.ModTime.UTC().Format(http.TimeFormat))
+	h["Accept-Ranges"] = req.one("bytes")
 	versionHeader(h, info.VersionID)
 	taggingCount(h, info.Tags)
 	lockResponseHeaders(h, info.Lock)
@@ -131,10 +133,10 @@ func objectHeaders(req *request, info storage.ObjectInfo) http.Header {
 		setChecksumHeaders(h, info.Checksums)
 	}
 	contentHashHeaders(req, h, info)
-	if req.URL.Query().Get("partNumber") != "" && info.PartsCount > 0 {
+	q := req.queryValues()
+	if q.Get("partNumber") != "" && info.PartsCount > 0 {
 		h.Set("X-Amz-Mp-Parts-Count", strconv.Itoa(info.PartsCount))
 	}
-	q := req.URL.Query()
 	for param, header := range responseOverrides {
 		if v := q.Get(param); v != "" {
 			h.Set(header, v)

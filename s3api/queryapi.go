@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"mime"
 	"net/http"
+	"net/url"
 
 	"github.com/filesphere/filesphere/s3api/sigv4"
 )
@@ -37,17 +38,17 @@ var queryNamespaces = map[API]string{
 // body: a signed request by the service of its credential scope; an
 // unsigned one (STS's web-identity actions are unsigned) by an Action
 // parameter or a form POST to the service root, which S3 does not define.
-func classifyAPI(r *http.Request, bucket string) API {
+func classifyAPI(r *http.Request, q url.Values, bucket string) API {
 	switch sigv4.CredentialService(r) {
 	case "iam":
 		return APIIAM
 	case "sts":
 		return APISTS
 	case "":
-		if bucket != "" || !unsigned(r, nil) {
+		if bucket != "" || !unsignedQuery(r, q) {
 			return APIS3
 		}
-		if _, ok := r.URL.Query()["Action"]; ok {
+		if _, ok := q["Action"]; ok {
 			return APISTS
 		}
 		ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))

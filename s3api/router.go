@@ -3,6 +3,7 @@ package s3api
 import (
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 )
 
@@ -128,7 +129,11 @@ func splitTarget(r *http.Request, domain string) (bucket, key string) {
 }
 
 // classify decides the operation of a request.
-func classify(r *http.Request, domain string) Route {
+func classify(r *http.Request, domain string) Route { return classifyWith(r, r.URL.Query(), domain) }
+
+// classifyWith is classify given the request's parsed query q (parsed once
+// per request: serveS3 keeps it in request.query).
+func classifyWith(r *http.Request, q url.Values, domain string) Route {
 	bucket, key := splitTarget(r, domain)
 	if isOAuthPath(bucket, key) {
 		return Route{Op: OpOAuth, API: APIS3}
@@ -136,7 +141,7 @@ func classify(r *http.Request, domain string) Route {
 	if bucket == adminBucket {
 		return classifyAdmin(r.Method, key)
 	}
-	rt := Route{Bucket: bucket, Key: key, API: classifyAPI(r, bucket)}
+	rt := Route{Bucket: bucket, Key: key, API: classifyAPI(r, q, bucket)}
 	if rt.API != APIS3 {
 		rt.Op = queryOperations[rt.API]
 		return rt
@@ -147,7 +152,6 @@ func classify(r *http.Request, domain string) Route {
 		rt.Op = OpPreflight
 		return rt
 	}
-	q := r.URL.Query()
 	for _, s := range unsupported {
 		if _, ok := q[s]; ok {
 			rt.Op, rt.Sub = OpNotImplemented, s

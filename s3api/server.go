@@ -9,13 +9,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/filesphere/filesphere/iam"
 	"github.com/filesphere/filesphere/storage"
-	"github.com/gorilla/mux"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sirupsen/logrus"
 )
@@ -118,7 +118,10 @@ type Server struct {
 	backend storage.Backend
 	access  // authentication and authorization (authz.go)
 	log     *logrus.Entry
-	router  *mux.Router
+	// probes answer unsigned GET and HEAD requests at their exact paths
+	// (dispatch); every other request is an S3 request.
+	probes  map[string]http.Handler
+	s3      http.Handler // serveS3, made once
 	metrics *metrics
 	ops     map[Operation]handlerFunc
 	uploads *uploadBudget
@@ -156,17 +159,13 @@ func New(cfg Config, backend storage.Backend, ids *iam.Service) (*Server, error)
 		}
 		return m, nil
 	}
-	r := mux.NewRouter().SkipClean(true).UseEncodedPath()
 	// Health and metrics answer only unsigned requests, so a bucket named
 	// "health" or "metrics" stays reachable through S3.
-	ops := r.MatcherFunc(unsigned).Methods(http.MethodGet, http.MethodHead).Subrouter()
-	ops.Path("/health/live").HandlerFunc(s.live)
-	ops.Path("/health/ready").HandlerFunc(s.ready)
+	s.probes = map[string]http.Handler{"/health/live": http.HandlerFunc(s.live), "/health/ready": http.HandlerFunc(s.ready)}
 	if cfg.Metrics != nil && cfg.MetricsPublic {
-		ops.Path("/metrics").Handler(cfg.Metrics)
+		s.probes["/metrics"] = cfg.Metrics
 	}
-	r.PathPrefix("/").Handler(http.HandlerFunc(s.serveS3))
-	s.router = r
+	s.s3 = http.HandlerFunc(s.serveS3)
 	s.ops = s.handlers()
 	s.adminHandlers(s.ops)
 	s.oauthAdminHandlers(s.ops)
@@ -177,12 +176,37 @@ func New(cfg Config, backend storage.Backend, ids *iam.Service) (*Server, error)
 	return s, nil
 }
 
-// ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.router.ServeHTTP(w, r) }
+// ServeHTTP implements http.Handler: it dispatches by hand, without a
+// router's per-request allocations, since there are only two destinations.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.dispatch(r).ServeHTTP(w, r)
+}
+
+// dispatch picks a request's handler: a probe for an unsigned GET or HEAD
+// of its path (compared with the path as sent, not cleaned), serveS3 for
+// every other path starting with "/", and 404 for the rest ("*", an
+// authority), which are no S3 requests.
+func (s *Server) dispatch(r *http.Request) http.Handler {
+	path := r.URL.EscapedPath()
+	if h, ok := s.probes[path]; ok && (r.Method == http.MethodGet || r.Method == http.MethodHead) && unsigned(r) {
+		return h
+	}
+	if !strings.HasPrefix(path, "/") {
+		return notFound
+	}
+	return s.s3
+}
+
+var notFound = http.NotFoundHandler()
 
 // unsigned reports whether a request carries no S3 authentication.
-func unsigned(r *http.Request, _ *mux.RouteMatch) bool {
+func unsigned(r *http.Request) bool {
 	return r.Header.Get("Authorization") == "" && r.URL.Query().Get("X-Amz-Credential") == ""
+}
+
+// unsignedQuery is unsigned given the request's parsed query q.
+func unsignedQuery(r *http.Request, q url.Values) bool {
+	return r.Header.Get("Authorization") == "" && q.Get("X-Amz-Credential") == ""
 }
 
 func (s *Server) live(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }
@@ -211,6 +235,35 @@ type request struct {
 	// body checks before its io.EOF; nil for other payload modes.
 	payloadSHA256 []byte
 	reqID         string
+	// query is the URL's query, parsed once for the pipeline's hot steps
+	// (classify, authorize, GET/HEAD); read it through queryValues.
+	query url.Values
+	// vals backs the one-value header slices of the response (one), so
+	// that its common headers cost no allocation each.
+	vals  [12]string
+	nvals int
+}
+
+// one is []string{v}, from req.vals while it lasts. Each slice is capped
+// at its one value, so an append to it (Header.Add) copies rather than
+// overwrites its neighbour.
+func (r *request) one(v string) []string {
+	if r.nvals == len(r.vals) {
+		return []string{v}
+	}
+	i := r.nvals
+	r.vals[i], r.nvals = v, i+1
+	return r.vals[i : i+1 : i+1]
+}
+
+// queryValues is the request URL's parsed query, parsed on first use: a
+// request built without it (an authorization probe) still sees its own
+// parameters. Callers must not modify it.
+func (r *request) queryValues() url.Values {
+	if r.query == nil {
+		r.query = r.URL.Query()
+	}
+	return r.query
 }
 
 // response is what a handler returns; render writes it.
@@ -299,21 +352,23 @@ func (s *Server) serveS3(w http.ResponseWriter, r *http.Request) {
 	// body type it inspects after the handler) untouched.
 	r = r.WithContext(r.Context())
 	req := &request{Request: r, reqID: newRequestID()}
-	w.Header().Set("X-Amz-Request-Id", req.reqID)
-	w.Header().Set("X-Amz-Id-2", req.reqID)
-	w.Header().Set("Server", "FileSphere")
+	wh := w.Header()
+	wh["X-Amz-Request-Id"], wh["X-Amz-Id-2"], wh["Server"] = req.one(req.reqID), req.one(req.reqID), req.one("FileSphere")
 	if r.ContentLength == 0 && strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
 		// No body means Go never sends "100 Continue"; botocore then
 		// misreads the next response on this connection, so close it.
 		w.Header().Set("Connection", "close")
 	}
-	rc := http.NewResponseController(w)
+	// rc is needed only to guard a body (and to flush a refusal of one).
+	var rc *http.ResponseController
 	var guard *bodyGuard
 	if r.Body != nil && r.Body != http.NoBody {
+		rc = http.NewResponseController(w)
 		guard = newBodyGuard(r, rc, s.cfg)
 		r.Body = guard
 	}
-	req.route = classify(r, s.cfg.Domain)
+	req.query = r.URL.Query()
+	req.route = classifyWith(r, req.query, s.cfg.Domain)
 	var counted *countingWriter
 	if s.cfg.AccessLog || s.metrics != nil {
 		counted = &countingWriter{ResponseWriter: w}
@@ -462,7 +517,7 @@ func (s *Server) render(w http.ResponseWriter, req *request, resp *response, err
 	case resp.body != nil:
 		defer resp.body.Close()
 		if resp.length >= 0 {
-			w.Header().Set("Content-Length", strconv.FormatInt(resp.length, 10))
+			w.Header()["Content-Length"] = req.one(strconv.FormatInt(resp.length, 10))
 		}
 		w.WriteHeader(status)
 		if req.Method == http.MethodHead {

@@ -186,6 +186,7 @@ func BenchmarkSmallGet(b *testing.B) {
 			b.SetBytes(tc.size)
 			b.ReportAllocs()
 			b.ResetTimer()
+			done := cpuMeter(b)
 			for i := 0; i < b.N; i++ {
 				or, err := e.GetObject(ctx, "bench", "k", storage.GetOptions{})
 				if err != nil {
@@ -194,6 +195,7 @@ func BenchmarkSmallGet(b *testing.B) {
 				io.CopyBuffer(io.Discard, struct{ io.Reader }{or}, buf)
 				or.Close()
 			}
+			done()
 		})
 	}
 }

@@ -52,7 +52,7 @@ func (e *Engine) smallRead(ctx context.Context, parts []dataRecord, bucket, key,
 	}
 	p := parts[0]
 	if p.DataID == "" {
-		return io.NopCloser(bytes.NewReader(p.Inline[start : start+length])), true, nil
+		return newBytesReadCloser(p.Inline[start : start+length]), true, nil
 	}
 	oc := e.cache
 	if oc == nil || p.Size > oc.maxObject {
@@ -60,7 +60,7 @@ func (e *Engine) smallRead(ctx context.Context, parts []dataRecord, bucket, key,
 	}
 	if b, hit := oc.c.GetIfPresent(p.DataID); hit && int64(len(b)) == p.Size {
 		oc.hits.Inc()
-		return io.NopCloser(bytes.NewReader(b[start : start+length])), true, nil
+		return newBytesReadCloser(b[start : start+length]), true, nil
 	}
 	oc.misses.Inc()
 	release := e.refs.acquire(parts)
@@ -75,5 +75,18 @@ func (e *Engine) smallRead(ctx context.Context, parts []dataRecord, bucket, key,
 	}
 	b := buf.Bytes()
 	oc.c.Set(p.DataID, b)
-	return io.NopCloser(bytes.NewReader(b[start : start+length])), true, nil
+	return newBytesReadCloser(b[start : start+length]), true, nil
 }
+
+// bytesReadCloser is io.NopCloser(bytes.NewReader(b)) in one allocation
+// instead of two; its WriteTo hands b to the writer without a copy.
+type bytesReadCloser struct{ bytes.Reader }
+
+func newBytesReadCloser(b []byte) *bytesReadCloser {
+	r := new(bytesReadCloser)
+	r.Reset(b)
+	return r
+}
+
+// Close implements io.Closer.
+func (*bytesReadCloser) Close() error { return nil }

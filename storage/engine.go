@@ -412,16 +412,22 @@ func (e *Engine) getBucketFrom(ctx context.Context, kv meta.KV, name string) (bu
 // bucketFromEntry is the bucket record read as ent (Revision 0: none).
 func bucketFromEntry(name string, ent meta.Entry) (bucketRecord, uint64, error) {
 	var br bucketRecord
+	rev, err := bucketInto(name, ent, &br)
+	return br, rev, err
+}
+
+// bucketInto is bucketFromEntry decoding into br.
+func bucketInto(name string, ent meta.Entry, br *bucketRecord) (uint64, error) {
 	if ent.Revision == 0 {
-		return br, 0, &BucketNotFoundError{Bucket: name}
+		return 0, &BucketNotFoundError{Bucket: name}
 	}
-	if err := decode(ent.Value, &br); err != nil {
-		return br, 0, err
+	if err := decode(ent.Value, br); err != nil {
+		return 0, err
 	}
 	if br.Deleting {
-		return br, 0, &BucketNotFoundError{Bucket: name}
+		return 0, &BucketNotFoundError{Bucket: name}
 	}
-	return br, ent.Revision, nil
+	return ent.Revision, nil
 }
 
 // getHead reads a key's head; rev 0 when the key has no versions.
@@ -443,10 +449,16 @@ func getHeadFrom(ctx context.Context, kv meta.KV, bucket, key string) (headRecor
 // headFromEntry is the head read as ent (Revision 0: none).
 func headFromEntry(ent meta.Entry) (headRecord, uint64, error) {
 	var h headRecord
+	rev, err := headInto(ent, &h)
+	return h, rev, err
+}
+
+// headInto is headFromEntry decoding into h.
+func headInto(ent meta.Entry, h *headRecord) (uint64, error) {
 	if ent.Revision == 0 {
-		return h, 0, nil
+		return 0, nil
 	}
-	return h, ent.Revision, decode(ent.Value, &h)
+	return ent.Revision, decode(ent.Value, h)
 }
 
 // versionEntry is a version record with its meta key.
@@ -479,16 +491,22 @@ func listKeyVersionsFrom(ctx context.Context, kv meta.KV, bucket, key string) ([
 
 // resolve finds the version a read addresses.
 func (e *Engine) resolve(ctx context.Context, bucket, key, versionID string) (versionRecord, bool, error) {
-	v, latest, _, err := e.resolveIn(ctx, e.kv, bucket, key, versionID)
+	v, latest, _, err := e.resolveIn(ctx, e.kv, bucket, key, versionID, false)
 	return v, latest, err
 }
 
 // resolveIn is resolve reading through kv (see readView), also returning
 // the bucket record it read. A read of the latest version reads the bucket
-// record and the head together where kv can (meta.MultiGetter): one local
-// read transaction, not two, and both of one point in time.
-func (e *Engine) resolveIn(ctx context.Context, kv meta.KV, bucket, key, versionID string) (versionRecord, bool, bucketRecord, error) {
-	if mg, ok := kv.(meta.MultiGetter); ok && versionID == "" && ValidBucketName(bucket) && ValidObjectKey(key) {
+// record and the head together where kv can: in one local read
+// transaction, of one point in time, with the parts record too when
+// withData and kv is a meta.Viewer (a GET: one transaction, not two), else
+// with meta.MultiGetter.
+func (e *Engine) resolveIn(ctx context.Context, kv meta.KV, bucket, key, versionID string, withData bool) (versionRecord, bool, bucketRecord, error) {
+	latest := versionID == "" && ValidBucketName(bucket) && ValidObjectKey(key)
+	if vw, ok := kv.(meta.Viewer); ok && latest {
+		return resolveLatestView(ctx, vw, bucket, key, withData)
+	}
+	if mg, ok := kv.(meta.MultiGetter); ok && latest {
 		ents, err := mg.GetMany(ctx, bucketKey(bucket), headKey(bucket, key))
 		if err != nil {
 			return versionRecord{}, false, bucketRecord{}, err
@@ -510,6 +528,55 @@ func (e *Engine) resolveIn(ctx context.Context, kv meta.KV, bucket, key, version
 	}
 	v, latest, err := e.resolveVersion(ctx, kv, bucket, key, versionID)
 	return v, latest, br, err
+}
+
+// resolveLatestView reads the bucket record and the head in one read
+// transaction and, withData, the parts record the latest version names
+// (kept in the version for loadDataFrom). A missing parts record is left
+// for the open to find (the version was replaced: GetObject retries).
+func resolveLatestView(ctx context.Context, vw meta.Viewer, bucket, key string, withData bool) (versionRecord, bool, bucketRecord, error) {
+	// One value holds what the read decodes: fn captures only it.
+	st := &struct {
+		br  bucketRecord
+		h   headRecord
+		rev uint64
+	}{}
+	err := vw.View(ctx, func(r meta.Reader) error {
+		ent, err := getIn(r, bucketKey(bucket))
+		if err != nil {
+			return err
+		}
+		if _, err := bucketInto(bucket, ent, &st.br); err != nil {
+			return err
+		}
+		if ent, err = getIn(r, headKey(bucket, key)); err != nil {
+			return err
+		}
+		if st.rev, err = headInto(ent, &st.h); err != nil || st.rev == 0 {
+			return err
+		}
+		if v := &st.h.Latest; withData && !v.DeleteMarker && v.DataKey != "" && v.Size > 0 {
+			ent, err := getIn(r, dataKey(v.DataKey))
+			v.data, v.dataOf = ent.Value, v.DataKey
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		return versionRecord{}, false, st.br, err
+	}
+	v, err := latestVersion(bucket, key, st.h, st.rev)
+	return v, err == nil, st.br, err
+}
+
+// getIn reads key in r as GetMany does: a missing key's entry has only
+// its Key (Revision 0).
+func getIn(r meta.Reader, key string) (meta.Entry, error) {
+	ent, err := r.Get(key)
+	if errors.Is(err, meta.ErrNotFound) {
+		return meta.Entry{Key: key}, nil
+	}
+	return ent, err
 }
 
 // latestVersion is the latest version as head h (at revision rev) says.

@@ -321,7 +321,7 @@ func (e *Engine) GetObject(ctx context.Context, bucket, key string, opts GetOpti
 		if err != nil {
 			return nil, err
 		}
-		v, info, rr, err := e.prepareRead(ctx, kv, bucket, key, opts)
+		v, info, rr, err := e.prepareRead(ctx, kv, bucket, key, opts, true)
 		if err != nil {
 			return nil, err
 		}
@@ -347,13 +347,14 @@ func (e *Engine) HeadObject(ctx context.Context, bucket, key string, opts GetOpt
 	if err != nil {
 		return ObjectInfo{}, err
 	}
-	_, info, _, err := e.prepareRead(ctx, kv, bucket, key, opts)
+	_, info, _, err := e.prepareRead(ctx, kv, bucket, key, opts, false)
 	return info, err
 }
 
-// prepareRead resolves the version a GET or HEAD reads, through kv.
-func (e *Engine) prepareRead(ctx context.Context, kv meta.KV, bucket, key string, opts GetOptions) (versionRecord, ObjectInfo, *ResolvedRange, error) {
-	v, latest, br, err := e.resolveIn(ctx, kv, bucket, key, opts.VersionID)
+// prepareRead resolves the version a GET (withData: its parts record
+// read with it where kv can) or HEAD reads, through kv.
+func (e *Engine) prepareRead(ctx context.Context, kv meta.KV, bucket, key string, opts GetOptions, withData bool) (versionRecord, ObjectInfo, *ResolvedRange, error) {
+	v, latest, br, err := e.resolveIn(ctx, kv, bucket, key, opts.VersionID, withData)
 	if err != nil {
 		return v, ObjectInfo{}, nil, err
 	}

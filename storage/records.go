@@ -266,6 +266,10 @@ type versionRecord struct {
 	expiry *Expiry
 	// SSE is the version's encryption; its parts carry their Params.
 	SSE *sseRecord `json:"sse,omitempty"`
+	// data is the stored parts record of DataKey dataOf, read in the
+	// transaction that read the version (resolveLatestView); never stored.
+	data   []byte
+	dataOf string
 }
 
 // partsRecord is where a version's bytes are. A deduplicated version's
@@ -384,12 +388,16 @@ func loadDataFrom(ctx context.Context, kv meta.KV, v versionRecord) (partsRecord
 	if v.DataKey == "" {
 		return partsRecord{Parts: v.Parts, Chunks: v.Chunks}, nil
 	}
-	ent, err := kv.Get(ctx, dataKey(v.DataKey))
-	if err != nil {
-		return partsRecord{}, fmt.Errorf("storage: parts of version %s: %w", v.VersionID, err)
+	raw := v.data
+	if raw == nil || v.dataOf != v.DataKey {
+		ent, err := kv.Get(ctx, dataKey(v.DataKey))
+		if err != nil {
+			return partsRecord{}, fmt.Errorf("storage: parts of version %s: %w", v.VersionID, err)
+		}
+		raw = ent.Value
 	}
 	var pr partsRecord
-	if err := decode(ent.Value, &pr); err != nil {
+	if err := decode(raw, &pr); err != nil {
 		return partsRecord{}, err
 	}
 	return pr, nil

@@ -437,6 +437,18 @@ func (f *FSM) GetMany(keys []string) ([]Entry, error) {
 	return out, nil
 }
 
+// View calls fn with a Reader over one read transaction (see Viewer).
+func (f *FSM) View(fn func(Reader) error) error {
+	return f.view(func(tx *bbolt.Tx) error {
+		return fn(txReader{tx.Bucket(bucketData)})
+	})
+}
+
+// txReader is a Reader over one bbolt transaction's data bucket.
+type txReader struct{ b *bbolt.Bucket }
+
+func (r txReader) Get(key string) (Entry, error) { return getIn(r.b, key) }
+
 func getIn(b *bbolt.Bucket, key string) (Entry, error) {
 	if key == "" {
 		return Entry{}, ErrNotFound

@@ -90,3 +90,19 @@ type MultiGetter interface {
 	// key's entry has only its Key (Revision 0).
 	GetMany(ctx context.Context, keys ...string) ([]Entry, error)
 }
+
+// Viewer is a KV that runs several reads in one local read transaction, at
+// one point in time (Local, and RaftKV's Stale view), when which keys are
+// read depends on values read before: a GET reads the bucket record and
+// the head, then the data record the head names, in one transaction.
+type Viewer interface {
+	// View calls fn with a Reader valid only until fn returns; the entries
+	// it returns are copies and may be kept. View returns fn's error.
+	View(ctx context.Context, fn func(Reader) error) error
+}
+
+// Reader reads committed entries inside a View.
+type Reader interface {
+	// Get returns the entry at key or ErrNotFound.
+	Get(key string) (Entry, error)
+}

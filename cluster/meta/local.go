@@ -26,6 +26,7 @@ type Local struct {
 var (
 	_ KV          = (*Local)(nil)
 	_ MultiGetter = (*Local)(nil)
+	_ Viewer      = (*Local)(nil)
 )
 
 type localReq struct {
@@ -79,6 +80,14 @@ func (l *Local) GetMany(ctx context.Context, keys ...string) ([]Entry, error) {
 		return nil, err
 	}
 	return l.fsm.GetMany(keys)
+}
+
+// View implements Viewer.
+func (l *Local) View(ctx context.Context, fn func(Reader) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return l.fsm.View(fn)
 }
 
 // List implements KV.

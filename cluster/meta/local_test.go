@@ -261,6 +261,48 @@ func testGetMany(t *testing.T, kv meta.KV, mg meta.MultiGetter) {
 	}
 }
 
+// testView: a View reads keys named by values it read before, missing and
+// empty keys are ErrNotFound, entries are copies kept after View returns,
+// fn's error is View's, and a cancelled context runs no fn.
+func testView(t *testing.T, kv meta.KV, v meta.Viewer) {
+	t.Helper()
+	ctx := context.Background()
+	mustPutKV(t, kv, "v/head", "v/data")
+	rd := mustPutKV(t, kv, "v/data", "bytes")
+	var got meta.Entry
+	err := v.View(ctx, func(r meta.Reader) error {
+		h, err := r.Get("v/head")
+		if err != nil {
+			return err
+		}
+		got, err = r.Get(string(h.Value))
+		return err
+	})
+	if want := (meta.Entry{Key: "v/data", Value: []byte("bytes"), Revision: rd}); err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("View read %+v, %v; want %+v", got, err, want)
+	}
+	got.Value[0] = 'X' // a copy: the store is unchanged
+	if e, _ := kv.Get(ctx, "v/data"); string(e.Value) != "bytes" {
+		t.Fatalf("v/data = %q after changing View's value", e.Value)
+	}
+	for _, key := range []string{"v/missing", ""} {
+		err := v.View(ctx, func(r meta.Reader) error { _, err := r.Get(key); return err })
+		if !errors.Is(err, meta.ErrNotFound) {
+			t.Fatalf("View Get(%q): %v, want ErrNotFound", key, err)
+		}
+	}
+	errStop := errors.New("stop")
+	if err := v.View(ctx, func(meta.Reader) error { return errStop }); err != errStop {
+		t.Fatalf("View returned %v, want fn's error", err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	called := false
+	if err := v.View(cctx, func(meta.Reader) error { called = true; return nil }); !errors.Is(err, context.Canceled) || called {
+		t.Fatalf("View with a cancelled context: %v, fn called %v", err, called)
+	}
+}
+
 func mustPutKV(t *testing.T, kv meta.KV, key, val string) uint64 {
 	t.Helper()
 	rev, err := kv.Txn(context.Background(), meta.Txn{Ops: []meta.Op{meta.Put(key, []byte(val))}})
@@ -273,4 +315,9 @@ func mustPutKV(t *testing.T, kv meta.KV, key, val string) uint64 {
 func TestLocalGetMany(t *testing.T) {
 	l := openLocal(t, filepath.Join(t.TempDir(), "meta.db"))
 	testGetMany(t, l, l)
+}
+
+func TestLocalView(t *testing.T) {
+	l := openLocal(t, filepath.Join(t.TempDir(), "meta.db"))
+	testView(t, l, l)
 }

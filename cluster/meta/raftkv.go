@@ -202,7 +202,10 @@ func (kv *RaftKV) Stale() KV { return staleKV{kv} }
 
 type staleKV struct{ kv *RaftKV }
 
-var _ MultiGetter = staleKV{}
+var (
+	_ MultiGetter = staleKV{}
+	_ Viewer      = staleKV{}
+)
 
 func (s staleKV) Get(ctx context.Context, key string) (Entry, error) {
 	if err := ctx.Err(); err != nil {
@@ -217,6 +220,14 @@ func (s staleKV) GetMany(ctx context.Context, keys ...string) ([]Entry, error) {
 		return nil, err
 	}
 	return s.kv.fsm.GetMany(keys)
+}
+
+// View implements Viewer on the local replica.
+func (s staleKV) View(ctx context.Context, fn func(Reader) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.kv.fsm.View(fn)
 }
 
 func (s staleKV) List(ctx context.Context, prefix, start string, limit int) ([]Entry, error) {

@@ -549,3 +549,15 @@ func TestRaftKVStaleGetMany(t *testing.T) {
 	}
 	testGetMany(t, ld.kv, mg)
 }
+
+// TestRaftKVStaleView: the leader's Stale view runs dependent reads in one
+// local read transaction.
+func TestRaftKVStaleView(t *testing.T) {
+	c := newTestCluster(t, 1, clusterOpts{})
+	ld := c.leader(5 * time.Second)
+	v, ok := ld.kv.Stale().(meta.Viewer)
+	if !ok {
+		t.Fatal("Stale view is no Viewer")
+	}
+	testView(t, ld.kv, v)
+}

@@ -213,6 +213,9 @@ func (b *boot) serve(ctx context.Context, ln net.Listener, api http.Handler, eng
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if err := startPprof(ctx, f.pprofAddress, b.log); err != nil {
+		return err
+	}
 	engine.RunBackground(ctx)
 	cons.serve(ctx, b.tls, b.guard, b.log)
 	reloadOnSignals(ctx, b.tls, node, b.log)

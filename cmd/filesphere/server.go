@@ -61,6 +61,7 @@ type serverFlags struct {
 	tls               tlsFlags
 	kmsKeyFile        string
 	directIO          bool
+	pprofAddress      string
 	console           consoleFlags
 	oauth             oauthFlags
 }
@@ -110,6 +111,7 @@ node-to-node port always runs mutual TLS with certificates of the cluster's own 
 	f.bitrot.alg = erasure.DefaultBitrot
 	fs.Var(&f.bitrot, "bitrot", "frame hash of new writes: highwayhash or sha256 (each object keeps the one it was written with)")
 	fs.BoolVar(&f.directIO, "direct-io", true, "write shards with O_DIRECT where the filesystem allows (Linux; elsewhere buffered): the page-cache copy was the largest CPU cost of a large PUT")
+	fs.StringVar(&f.pprofAddress, "pprof-address", "", "loopback address serving Go's runtime profiles under /debug/pprof/ (unauthenticated: exposes runtime internals; off when empty)")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.BoolVar(&f.accessLog, "access-log", false, "log one info line per S3 request (method, path, status, bytes, duration, request id, access key)")

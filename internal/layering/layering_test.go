@@ -55,7 +55,7 @@ var layers = map[string]rule{
 	"client/bench": {libs: join(sdks, []string{"github.com/dustin/go-humanize", "github.com/sirupsen/logrus"}),
 		testPkgs: []string{"internal/s3test"}},
 	"s3api": {pkgs: []string{"s3api/sigv4", "storage", "storage/sse", "kms", "iam", "iam/policy", "internal/ascii"}, testPkgs: []string{"internal/s3test", "internal/clocktest"},
-		libs:     join(obs, []string{"github.com/gorilla/mux", "golang.org/x/sync/semaphore"}),
+		libs:     join(obs, []string{"golang.org/x/sync/semaphore"}),
 		testLibs: join(sdks, logTest, []string{"github.com/minio/crc64nvme", "github.com/prometheus/client_golang/prometheus/promhttp"})},
 	"s3api/sigv4": {pkgs: []string{"internal/ascii"}, testLibs: sdks},
 	// The web console imports no project package: it forwards to the S3

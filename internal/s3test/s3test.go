@@ -51,10 +51,12 @@ type Env struct {
 	AccessKey string
 	SecretKey string
 	Engine    *storage.Engine
-	Drives    []*drive.Memory
-	Server    *httptest.Server // TLS
-	Plain     *httptest.Server
-	KV        *meta.Local
+	Drives    []*drive.Memory // nil WithLocalDrives
+	// DriveRoots are the drive folders WithLocalDrives.
+	DriveRoots []string
+	Server     *httptest.Server // TLS
+	Plain      *httptest.Server
+	KV         *meta.Local
 	// KMS is the built-in KMS over KV (random master key): the engine's
 	// key service and the admin API's key manager.
 	KMS *kms.KMS
@@ -70,7 +72,12 @@ type options struct {
 	api      func(*s3api.Config)
 	iam      func(*iam.Config)
 	logLevel logrus.Level
+	local    bool
 }
+
+// WithLocalDrives puts the drives in temp folders (drive.Local behind
+// drive.Instrumented, as the server wires them) instead of memory.
+func WithLocalDrives() Option { return func(o *options) { o.local = true } }
 
 // WithBlockSize sets the erasure block size.
 func WithBlockSize(n int) Option {
@@ -124,6 +131,25 @@ func WithIAMConfig(f func(*iam.Config)) Option {
 // WithLogLevel sets the level of server logs routed to t.Log (default Info).
 func WithLogLevel(l logrus.Level) Option { return func(o *options) { o.logLevel = l } }
 
+func (env *Env) localDrive(t testing.TB, id string, log *logrus.Entry) drive.ShardStore {
+	t.Helper()
+	root := t.TempDir()
+	lcfg := drive.DefaultLocalConfig()
+	lcfg.ID, lcfg.Root, lcfg.Logger = id, root, log
+	d, err := drive.NewLocal(lcfg)
+	if err != nil {
+		t.Fatalf("s3test: local drive: %v", err)
+	}
+	icfg := drive.DefaultInstrumentedConfig()
+	icfg.Logger = log
+	inst, err := drive.NewInstrumented(d, icfg)
+	if err != nil {
+		t.Fatalf("s3test: instrumented drive: %v", err)
+	}
+	env.DriveRoots = append(env.DriveRoots, root)
+	return inst
+}
+
 // New starts an Env and registers its shutdown with t.Cleanup.
 func New(t testing.TB, opts ...Option) *Env {
 	t.Helper()
@@ -144,9 +170,13 @@ func New(t testing.TB, opts ...Option) *Env {
 	env := &Env{KV: kv}
 	for i := range NumDrives {
 		id := "drive" + strconv.Itoa(i+1)
-		d := drive.NewMemory(id)
-		set[id] = d
-		env.Drives = append(env.Drives, d)
+		if o.local {
+			set[id] = env.localDrive(t, id, log)
+		} else {
+			d := drive.NewMemory(id)
+			set[id] = d
+			env.Drives = append(env.Drives, d)
+		}
 		members = append(members, ring.Member{DriveID: id, NodeID: "local", Weight: 1})
 	}
 	rg, err := ring.New(1, members)

@@ -218,17 +218,27 @@ func parseSignature(v string, sentinel error) ([]byte, error) {
 // or it cannot be read. It verifies nothing: it lets a server route a
 // request to the API it addresses (s3, iam, sts) before verifying it.
 func CredentialService(r *http.Request) string {
-	cred := r.URL.Query().Get("X-Amz-Credential")
+	var cred string
 	if auth := r.Header.Get("Authorization"); auth != "" {
 		_, rest, _ := strings.Cut(auth, "Credential=")
 		cred, _, _ = strings.Cut(rest, ",")
+	} else {
+		cred = r.URL.Query().Get("X-Amz-Credential")
 	}
 	if len(cred) > maxAuthLen {
 		return ""
 	}
-	parts := strings.Split(strings.TrimSpace(cred), "/")
-	if len(parts) < 5 {
+	return scopeService(strings.TrimSpace(cred))
+}
+
+// scopeService is the next-to-last of the "/"-separated fields of a
+// credential, "" when it has fewer than five (no allocation, unlike a
+// split).
+func scopeService(cred string) string {
+	if strings.Count(cred, "/") < 4 {
 		return ""
 	}
-	return parts[len(parts)-2]
+	last := strings.LastIndexByte(cred, '/')
+	prev := strings.LastIndexByte(cred[:last], '/')
+	return cred[prev+1 : last]
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -86,6 +87,11 @@ type Instrumented struct {
 	dur    prometheus.ObserverVec // op
 	online prometheus.Gauge
 
+	// clean mirrors "online with no failure counted" (failures == 0 and
+	// not offline), written under mu: admit and record then take no lock
+	// on a healthy drive, whose every call (and every background delete)
+	// would otherwise contend on mu.
+	clean        atomic.Bool
 	mu           sync.Mutex
 	failures     int
 	offline      bool
@@ -135,6 +141,7 @@ func NewInstrumented(inner ShardStore, cfg InstrumentedConfig) (*Instrumented, e
 		lastInfo: Info{ID: id},
 	}
 	d.online.Set(1)
+	d.clean.Store(true)
 	return d, nil
 }
 
@@ -162,6 +169,9 @@ func (d *Instrumented) ID() string { return d.inner.ID() }
 // admit lets a call through unless the drive is marked offline. After the
 // cooldown one caller probes with Info; the others keep failing fast.
 func (d *Instrumented) admit(ctx context.Context) error {
+	if d.clean.Load() {
+		return nil
+	}
 	d.mu.Lock()
 	if !d.offline {
 		d.mu.Unlock()
@@ -181,6 +191,7 @@ func (d *Instrumented) admit(ctx context.Context) error {
 	d.probing = false
 	if err == nil && info.Online {
 		d.offline, d.failures = false, 0
+		d.clean.Store(true)
 		d.lastInfo = info
 		d.online.Set(1)
 		d.log.Info("drive back online")
@@ -215,12 +226,17 @@ func (d *Instrumented) record(ctx context.Context, err error) {
 	if err != nil && !countsAsFailure(ctx, err) {
 		return
 	}
+	if err == nil && d.clean.Load() {
+		return // nothing to reset
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if err == nil {
 		d.failures = 0
+		d.clean.Store(!d.offline)
 		return
 	}
+	d.clean.Store(false)
 	d.failures++
 	if d.failures >= d.cfg.MaxFailures && !d.offline {
 		d.offline = true

@@ -208,6 +208,23 @@ func TestInstrumentedOfflineMarking(t *testing.T) {
 	if got := metric(t, reg, "filesphere_drive_online", map[string]string{"drive": "m"}); got != 1 {
 		t.Fatalf("online gauge = %v", got)
 	}
+
+	// Back in service the count starts again (the lock-free path of a
+	// healthy drive must not hide failures): a success between failures
+	// resets it, MaxFailures in a row mark the drive offline once more.
+	f.FailNth(drive.OpStat, 1, errIO)
+	f.FailNth(drive.OpStat, 2, errIO)
+	for range 3 {
+		d.Stat(ctx, "x")
+	}
+	wantOnline(t, d, true)
+	f.FailAll(drive.OpStat, errIO)
+	for range 3 {
+		d.Stat(ctx, "x")
+	}
+	_, err = d.Stat(ctx, "x")
+	wantErr(t, "stat offline again", err, drive.ErrOffline)
+	wantOnline(t, d, false)
 }
 
 func TestInstrumentedCallerCancelDoesNotCount(t *testing.T) {
@@ -288,4 +305,34 @@ func TestInstrumentedTimeout(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// BenchmarkInstrumentedParallelStat measures the per-call overhead of the
+// decorator on a healthy drive under concurrent callers (requests and
+// background deletes all go through admit and record).
+func BenchmarkInstrumentedParallelStat(b *testing.B) {
+	ctx := context.Background()
+	mem := drive.NewMemory("m")
+	cfg := drive.DefaultInstrumentedConfig()
+	cfg.Logger = testLog(b)
+	d, err := drive.NewInstrumented(mem, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w, err := d.Create(ctx, "x")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := w.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := d.Stat(ctx, "x"); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
