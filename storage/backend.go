@@ -49,6 +49,11 @@ type Objects interface {
 	HeadObject(ctx context.Context, bucket, key string, opts GetOptions) (ObjectInfo, error)
 	DeleteObject(ctx context.Context, bucket, key string, opts DeleteOptions) (DeleteResult, error)
 	CopyObject(ctx context.Context, src CopySource, dstBucket, dstKey string, opts CopyOptions) (ObjectInfo, error)
+	// ListObjects and ListObjectVersions return of each version only what
+	// a listing shows: key, version id, latest and delete-marker flags,
+	// size, ETag, modification time, storage class and checksum
+	// algorithms and types (no values); metadata, tags, lock, SSE and
+	// hashes are left zero (HeadObject has them).
 	ListObjects(ctx context.Context, bucket string, opts ListOptions) (ListResult, error)
 	ListObjectVersions(ctx context.Context, bucket string, opts ListVersionsOptions) (ListVersionsResult, error)
 	// SetObjectACL replaces the ACL (Metadata.ACL) of a version (the latest

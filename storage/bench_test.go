@@ -73,6 +73,8 @@ func BenchmarkListObjectsPage(b *testing.B) {
 				marker := fmt.Sprintf("key-%08d", n/2)
 				b.ReportAllocs()
 				b.ResetTimer()
+				done := storage.CPUMeter(b)
+				defer done()
 				for i := 0; i < b.N; i++ {
 					if versioned {
 						res, err := te.ListObjectVersions(ctx, "bench", storage.ListVersionsOptions{KeyMarker: marker, MaxKeys: 1000})
@@ -186,7 +188,7 @@ func BenchmarkSmallGet(b *testing.B) {
 			b.SetBytes(tc.size)
 			b.ReportAllocs()
 			b.ResetTimer()
-			done := cpuMeter(b)
+			done := storage.CPUMeter(b)
 			for i := 0; i < b.N; i++ {
 				or, err := e.GetObject(ctx, "bench", "k", storage.GetOptions{})
 				if err != nil {

@@ -1,6 +1,6 @@
 //go:build unix
 
-package storage_test
+package storage
 
 import (
 	"syscall"
@@ -19,7 +19,7 @@ func processCPU() time.Duration {
 
 // cpuMeter reports CPU time per operation beside wall time: on a machine
 // shared with other work, wall time measures the contention as much as the
-// code, CPU time mostly the code.
+// code, CPU time mostly the code (and the garbage collection it causes).
 func cpuMeter(b *testing.B) func() {
 	start := processCPU()
 	return func() {

@@ -26,7 +26,10 @@ type scanner struct {
 	prefix    string
 	delimiter string
 	start     string // next meta key to read (inclusive)
-	limit     int    // entries the next read asks for
+	// after, when set, is the last meta key returned: the next read
+	// starts just past it. Kept as is so each entry costs no new string.
+	after string
+	limit int // entries the next read asks for
 }
 
 // visit is called for each key (not folded); returning false stops.
@@ -53,6 +56,12 @@ func newScanner(kv meta.KV, base, prefix, delimiter, marker string, markerIsKey 
 	return s
 }
 
+// expect says the caller will take up to n entries (a page and the one
+// entry that says the page is truncated): the first read asks for that
+// many, up to listBatch+1, so a full page takes one read, not a second
+// whole batch for its last entry.
+func (s *scanner) expect(n int) { s.limit = max(1, min(n, listBatch+1)) }
+
 // commonPrefix returns the common prefix key folds into, or "".
 func (s *scanner) commonPrefix(key string) string {
 	if s.delimiter == "" || !strings.HasPrefix(key, s.prefix) {
@@ -69,6 +78,9 @@ func (s *scanner) commonPrefix(key string) string {
 // next returns the next item, or ok=false at the end.
 func (s *scanner) next(ctx context.Context, buf *[]meta.Entry) (scanItem, bool, error) {
 	if len(*buf) == 0 {
+		if s.after != "" {
+			s.start, s.after = s.after+"\x00", ""
+		}
 		ents, err := s.kv.List(ctx, s.base+s.prefix, s.start, s.limit)
 		if err != nil || len(ents) == 0 {
 			return scanItem{}, false, err
@@ -83,7 +95,7 @@ func (s *scanner) next(ctx context.Context, buf *[]meta.Entry) (scanItem, bool, 
 		// Skip the buffered entries inside the folded prefix (they are
 		// sorted); when it outlasts them, the next read seeks past it and
 		// reads little, as it will likely fold again.
-		s.start = s.base + prefixEnd(cp)
+		s.start, s.after = s.base+prefixEnd(cp), ""
 		rest := *buf
 		i := sort.Search(len(rest), func(i int) bool { return rest[i].Key >= s.start })
 		if i == len(rest) {
@@ -92,9 +104,14 @@ func (s *scanner) next(ctx context.Context, buf *[]meta.Entry) (scanItem, bool, 
 		*buf = rest[i:]
 		return scanItem{ent: ent, key: key, cp: cp}, true, nil
 	}
-	s.start = ent.Key + "\x00"
+	s.after = ent.Key
 	return scanItem{ent: ent, key: key}, true, nil
 }
+
+// pageCap is the capacity to give a page's entries when the first one is
+// added and n more fit: growing a slice of ObjectInfo (a few hundred
+// bytes each) to 1000 copied it ten times.
+func pageCap(n int) int { return min(n, listBatch) }
 
 // ListObjects implements Objects.
 func (e *Engine) ListObjects(ctx context.Context, bucket string, opts ListOptions) (ListResult, error) {
@@ -106,7 +123,9 @@ func (e *Engine) ListObjects(ctx context.Context, bucket string, opts ListOption
 		return res, nil
 	}
 	sc := newScanner(e.kv, headPrefix(bucket), opts.Prefix, opts.Delimiter, opts.Marker, true)
+	sc.expect(opts.MaxKeys + 1)
 	var buf []meta.Entry
+	var dec listDecoder
 	for {
 		it, ok, err := sc.next(ctx, &buf)
 		if err != nil || !ok {
@@ -117,14 +136,14 @@ func (e *Engine) ListObjects(ctx context.Context, bucket string, opts ListOption
 		if it.cp != "" {
 			name = it.cp
 		} else {
-			var h headRecord
-			if err := decode(it.ent.Value, &h); err != nil {
+			l, err := dec.head(it.ent.Value)
+			if err != nil {
 				return res, err
 			}
-			if h.Latest.DeleteMarker {
+			if l.DeleteMarker {
 				continue
 			}
-			info := h.Latest.info(bucket, it.key, true)
+			info := l.info(bucket, it.key, true)
 			name, obj = it.key, &info
 		}
 		if len(res.Objects)+len(res.CommonPrefixes) == opts.MaxKeys {
@@ -132,6 +151,9 @@ func (e *Engine) ListObjects(ctx context.Context, bucket string, opts ListOption
 			return res, nil
 		}
 		if obj != nil {
+			if res.Objects == nil {
+				res.Objects = make([]ObjectInfo, 0, pageCap(opts.MaxKeys-len(res.CommonPrefixes)))
+			}
 			res.Objects = append(res.Objects, *obj)
 		} else {
 			res.CommonPrefixes = append(res.CommonPrefixes, name)
@@ -151,6 +173,7 @@ func (e *Engine) ListObjectVersions(ctx context.Context, bucket string, opts Lis
 	}
 	base := versionPrefix(bucket)
 	sc := newScanner(e.kv, base, opts.Prefix, opts.Delimiter, "", false)
+	sc.expect(opts.MaxKeys + 1)
 	if opts.KeyMarker != "" {
 		start, err := e.versionMarker(ctx, bucket, opts.KeyMarker, opts.VersionIDMarker)
 		if err != nil {
@@ -164,6 +187,7 @@ func (e *Engine) ListObjectVersions(ctx context.Context, bucket string, opts Lis
 		}
 	}
 	var buf []meta.Entry
+	var dec listDecoder
 	lastKey := ""
 	resumedMidKey := opts.VersionIDMarker != ""
 	for {
@@ -180,9 +204,12 @@ func (e *Engine) ListObjectVersions(ctx context.Context, bucket string, opts Lis
 			res.NextKeyMarker, res.NextVersionIDMarker = it.cp, ""
 			continue
 		}
-		var v versionRecord
-		if err := decode(it.ent.Value, &v); err != nil {
+		v, err := dec.version(it.ent.Value)
+		if err != nil {
 			return res, err
+		}
+		if res.Versions == nil {
+			res.Versions = make([]ObjectInfo, 0, pageCap(opts.MaxKeys-len(res.CommonPrefixes)))
 		}
 		latest := it.key != lastKey
 		if latest && resumedMidKey && it.key == opts.KeyMarker {

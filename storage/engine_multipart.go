@@ -622,6 +622,7 @@ func (e *Engine) ListMultipartUploads(ctx context.Context, bucket string, opts L
 	}
 	base := uploadPrefix(bucket)
 	sc := newScanner(e.kv, base, opts.Prefix, opts.Delimiter, "", false)
+	sc.expect(opts.MaxUploads + 1)
 	if opts.KeyMarker != "" {
 		start := base + opts.KeyMarker + "\x00\xff"
 		if opts.UploadIDMarker != "" {

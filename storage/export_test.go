@@ -7,6 +7,9 @@ import (
 
 // Test hooks for the external tests (package storage_test).
 
+// CPUMeter is cpuMeter: CPU time per operation beside wall time.
+func CPUMeter(b *testing.B) func() { return cpuMeter(b) }
+
 // CheckChunkRefs is checkChunkRefs: reference counts against the namespace.
 func CheckChunkRefs(t testing.TB, e *Engine) (stored int64, records int) { return checkChunkRefs(t, e) }
 

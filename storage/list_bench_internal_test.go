@@ -103,12 +103,14 @@ func BenchmarkListPageAtScale(b *testing.B) {
 					opts.Marker = listKey(n / 2)[:9] // the middle "directory/"
 				}
 				b.ReportAllocs()
+				done := cpuMeter(b)
 				for b.Loop() {
 					res, err := e.ListObjects(ctx, "big", opts)
 					if err != nil || len(res.Objects)+len(res.CommonPrefixes) != 1000 || !res.IsTruncated {
 						b.Fatalf("%d objects, %d prefixes, truncated %v: %v", len(res.Objects), len(res.CommonPrefixes), res.IsTruncated, err)
 					}
 				}
+				done()
 			})
 		}
 	}

@@ -382,6 +382,10 @@ func decodeStored(v []byte) (rev uint64, val []byte, err error) {
 	return binary.BigEndian.Uint64(v), v[revisionSize:], nil
 }
 
+// maxListPrealloc bounds the room List makes for its entries up front (a
+// listing page's worth), so a large limit over few keys costs little.
+const maxListPrealloc = 1024
+
 // entry copies a stored key/value out of a bbolt transaction.
 func entry(k, v []byte) (Entry, error) {
 	rev, val, err := decodeStored(v)
@@ -469,6 +473,9 @@ func getIn(b *bbolt.Bucket, key string) (Entry, error) {
 // candidate key, so a page costs O(log n + limit) whatever the size.
 func (f *FSM) List(prefix, start string, limit int) ([]Entry, error) {
 	var out []Entry
+	if limit > 0 {
+		out = make([]Entry, 0, min(limit, maxListPrealloc))
+	}
 	err := f.view(func(tx *bbolt.Tx) error {
 		seek := prefix
 		if start > seek {
