@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"syscall"
 	"time"
@@ -30,6 +31,7 @@ import (
 // folder say, join the cluster, start the engine and the access layer,
 // then serve until a signal drains it.
 func runServer(ctx context.Context, f serverFlags, args []string) error {
+	setServerProcs()
 	b, err := prepare(f, args)
 	if err != nil {
 		return err
@@ -209,7 +211,7 @@ func (b *boot) serve(ctx context.Context, ln net.Listener, api http.Handler, eng
 	printBanner(ln.Addr(), f, b.k, b.m, b.paths, b.creds, b.generated, b.tls)
 	cons.printBanner()
 	b.log.WithFields(logrus.Fields{"address": ln.Addr().String(), "node": b.nodeID, "drives": len(b.paths),
-		"ec": fmt.Sprintf("%d+%d", b.k, b.m), "max_connections": b.guard.Max()}).Info("serving S3")
+		"ec": fmt.Sprintf("%d+%d", b.k, b.m), "max_connections": b.guard.Max(), "gomaxprocs": runtime.GOMAXPROCS(0)}).Info("serving S3")
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
