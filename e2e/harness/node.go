@@ -259,6 +259,7 @@ func (n *Node) URL(path string) string { return n.Endpoint() + path }
 // AccessKey is the root access key (from the options or, with
 // GenerateCredentials, from the latest banner).
 func (n *Node) AccessKey() string {
+	n.waitCredentials()
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.accessKey
@@ -266,9 +267,18 @@ func (n *Node) AccessKey() string {
 
 // SecretKey is the root secret key.
 func (n *Node) SecretKey() string {
+	n.waitCredentials()
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.secretKey
+}
+
+// waitCredentials waits for the banner that prints generated credentials:
+// the node may be ready before this side has read those lines.
+func (n *Node) waitCredentials() {
+	if n.opts.GenerateCredentials {
+		n.Banner()
+	}
 }
 
 // Banner returns the stdout lines printed by the current (or last) run.
